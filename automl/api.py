@@ -1,0 +1,154 @@
+"""The Python API: ``AutoML(target="y").fit(df)`` runs the whole flow and returns a result.
+
+The CLI is a thin layer over :class:`AutoML`; both run the same stages in the same order:
+data → registry → space → trials → leaderboard → refit + test → artifact.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from automl.config import DataConfig, ResourceConfig, SearchConfig
+from automl.errors import AutoMLError
+
+
+@dataclass
+class SearchResult:
+    """What a search produced: the ranked leaderboard, the best trial, test metrics, the model."""
+
+    leaderboard: pd.DataFrame
+    best: dict
+    test_metrics: dict[str, float]
+    run_dir: Path
+    artifact_dir: Path
+    metric: str
+    data_report: dict = field(default_factory=dict)
+
+    def predict(self, data) -> Any:
+        """Predictions of the refitted best model for new rows (a DataFrame or a CSV path)."""
+        from automl.data.load import load_table
+
+        frame = data if isinstance(data, pd.DataFrame) else load_table(data)[0]
+        return self.predictor.predict(frame)
+
+    @property
+    def predictor(self):
+        if not hasattr(self, "_predictor"):
+            from automl.predictor import load
+
+            self._predictor = load(self.artifact_dir)
+        return self._predictor
+
+
+class AutoML:
+    """Search, rank, refit and save a PyTorch model for a table.
+
+    Parameters mirror the CLI flags of ``automl search``; ``fit`` accepts a DataFrame, a CSV
+    or Parquet path, or a built-in dataset name (``digits``, ``iris``, ``wine``,
+    ``breast_cancer``, ``diabetes``).
+    """
+
+    def __init__(
+        self,
+        target: str | None = None,
+        task: str | None = None,
+        space: str | Path = "default",
+        num_trials: int | None = None,
+        time_budget_s: float | None = None,
+        scheduler: str = "asha",
+        searcher: str = "random",
+        max_concurrent: int | None = None,
+        cpus_per_trial: float = 1.0,
+        gpus_per_trial: float = 0.0,
+        address: str | None = None,
+        output: str | Path | None = None,
+        overwrite: bool = False,
+        seed: int = 0,
+        val_fraction: float = 0.15,
+        test_fraction: float = 0.15,
+        image_shape: tuple[int, ...] | None = None,
+        disable_plugins: tuple[str, ...] = (),
+        verbose: bool = False,
+    ) -> None:
+        self.data_config = DataConfig(target, task, val_fraction, test_fraction, seed, image_shape)
+        self.search_config = SearchConfig(space, num_trials, time_budget_s, scheduler, searcher, max_concurrent, seed)
+        self.resource_config = ResourceConfig(cpus_per_trial, gpus_per_trial, address)
+        self.output = output
+        self.overwrite = overwrite
+        self.disable_plugins = tuple(disable_plugins)
+        self.verbose = verbose
+
+    def fit(self, data, on_event: Callable[[str, dict], None] | None = None) -> SearchResult:
+        """Run the search; ``on_event(stage, info)`` reports progress (used by the CLI)."""
+        from automl.data import prepare_data
+        from automl.engine import ensure_ray, run_trials
+        from automl.files import prepare_run_dir, write_text_atomic
+        from automl.leaderboard import rank_trials, save_leaderboard
+        from automl.metrics import ranking_metric
+        from automl.plugins import load_registry
+        from automl.refit import refit_and_test
+        from automl.space import build_search_space, load_space_file
+        from automl.trial import Components, TrainingSet
+
+        emit = on_event or (lambda stage, info: None)
+        prepared = prepare_data(data, self.data_config)
+        emit("data", prepared.report)
+        registry = load_registry(disabled=self.disable_plugins)
+        spec, source = load_space_file(self.search_config.space)
+        space = build_search_space(registry, spec, prepared.task, prepared.input_kind, source)
+        components = Components(
+            {family: {name: registry.get(family, name).spec for name in space.names(family)} for family in space.components}
+        )
+        run_dir = prepare_run_dir(Path(self.output or default_run_dir(prepared.name)), self.overwrite)
+        write_text_atomic(run_dir / "data_report.json", json.dumps(prepared.report, indent=2, default=str))
+        emit("search", {"run_dir": str(run_dir), "space": source, "components": {f: space.names(f) for f in space.components}})
+
+        training_set = TrainingSet(
+            prepared.task, prepared.input_shape, prepared.output_size,
+            prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val,
+            getattr(prepared.target_encoder, "std_", 1.0),
+        )
+        started_ray = ensure_ray(self.resource_config, self.verbose)
+        try:
+            started = time.perf_counter()
+            records = run_trials(training_set, space, components, self.search_config, self.resource_config, run_dir, self.verbose)
+            search_seconds = time.perf_counter() - started
+        finally:
+            if started_ray:
+                import ray
+
+                ray.shutdown()
+        metric, mode = ranking_metric(prepared.task)
+        leaderboard = rank_trials(records, metric, mode)
+        save_leaderboard(leaderboard, records, run_dir)
+        emit("leaderboard", {"leaderboard": leaderboard, "seconds": search_seconds, "metric": metric})
+        if leaderboard.empty or pd.isna(leaderboard.loc[0, f"val_{metric}"]):
+            reasons = sorted({r.error or r.status for r in records}) or ["no trial ran"]
+            raise AutoMLError(f"every trial failed ({'; '.join(reasons)[:300]})", "see trials.jsonl in the run directory")
+        best_record = next(r for r in records if r.trial_id == leaderboard.loc[0, "trial_id"])
+
+        refit = refit_and_test(
+            best_record, prepared, components, run_dir / "model",
+            on_epoch=lambda epoch, total, m: emit("refit_epoch", {"epoch": epoch, "epochs": total, **m}),
+        )
+        emit("test", {"test_metrics": refit.test_metrics, "artifact": str(refit.artifact_dir)})
+        best = {"trial_id": best_record.trial_id, "config": best_record.config, f"val_{metric}": leaderboard.loc[0, f"val_{metric}"], "refit_epochs": refit.epochs}
+        write_text_atomic(run_dir / "result.json", json.dumps({"best": best, "test_metrics": refit.test_metrics, "metric": metric}, indent=2, default=str))
+        return SearchResult(leaderboard, best, refit.test_metrics, run_dir, refit.artifact_dir, metric, prepared.report)
+
+
+def default_run_dir(dataset_name: str) -> Path:
+    """``runs/<dataset>-<timestamp>``, unique within this process."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = Path("runs") / f"{dataset_name}-{stamp}"
+    suffix = 1
+    while path.exists():
+        suffix += 1
+        path = Path("runs") / f"{dataset_name}-{stamp}-{suffix}"
+    return path

@@ -1,0 +1,126 @@
+"""Records that plugins return from their hooks: one dataclass per component family.
+
+Hyperparameter spaces are declarative dicts (the schema in ``automl/space.py``), so a plugin
+never imports Ray or Optuna: ``{"width": {"choice": [64, 128]}, "lr": {"loguniform": [1e-4, 1e-2]}}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+TASKS = ("binary", "multiclass", "regression")
+CLASSIFICATION_TASKS = ("binary", "multiclass")
+INPUT_KINDS = ("tabular", "image", "sequence", "text")
+
+
+@dataclass(frozen=True)
+class ArchitectureSpec:
+    """A network family.
+
+    ``build(input_shape, output_size, **hparams)`` returns a ``torch.nn.Module`` that maps a
+    batch of shape ``(N, *input_shape)`` to ``(N, output_size)``: logits for classification
+    (one per class, also for binary), values for regression.
+    """
+
+    name: str
+    build: Callable[..., Any]
+    tasks: tuple[str, ...] = TASKS
+    input_kinds: tuple[str, ...] = ("tabular",)
+    space: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """A training loss.
+
+    ``build(**hparams)`` returns a callable ``loss(outputs, targets) -> scalar tensor``.
+    Targets are class indices (``long``, shape ``(N,)``) for classification and float values
+    of shape ``(N, output_size)`` for regression.
+    """
+
+    name: str
+    build: Callable[..., Any]
+    tasks: tuple[str, ...] = TASKS
+    space: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """An optimizer: ``build(params, **hparams)`` returns a ``torch.optim.Optimizer``."""
+
+    name: str
+    build: Callable[..., Any]
+    space: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+class Regularizer:
+    """Hooks a regularizer can take in the training loop; each default does nothing.
+
+    Subclass it and override only what the regularizer needs.
+    """
+
+    def transform_model(self, model: Any) -> Any:
+        """Called once after the model is built; return the (possibly changed) model."""
+        return model
+
+    def transform_batch(self, inputs: Any, targets: Any) -> tuple[Any, Any]:
+        """Called on every training batch (never on validation or test data)."""
+        return inputs, targets
+
+    def penalty(self, model: Any) -> Any:
+        """A term added to the training loss, or ``None``."""
+        return None
+
+    def after_backward(self, model: Any) -> None:
+        """Called after ``loss.backward()`` and before ``optimizer.step()``."""
+
+
+@dataclass(frozen=True)
+class RegularizerSpec:
+    """A regularizer: ``build(**hparams)`` returns a :class:`Regularizer` instance.
+
+    Each regularizer is switched on or off per trial; its ``space`` applies when it is on.
+    """
+
+    name: str
+    build: Callable[..., Regularizer]
+    tasks: tuple[str, ...] = TASKS
+    input_kinds: tuple[str, ...] = INPUT_KINDS
+    space: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+FAMILIES: dict[str, type] = {
+    "architectures": ArchitectureSpec,
+    "losses": LossSpec,
+    "optimizers": OptimizerSpec,
+    "regularizers": RegularizerSpec,
+}
+
+
+SINGULAR = {"architectures": "architecture", "losses": "loss", "optimizers": "optimizer", "regularizers": "regularizer"}
+
+
+@dataclass(frozen=True)
+class Component:
+    """A registered component with where it came from (for listing and error messages)."""
+
+    family: str
+    spec: Any
+    plugin: str
+    package: str
+    version: str
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def fits(self, task: str, input_kind: str) -> bool:
+        """Whether this component may be offered for a task and input kind."""
+        tasks = getattr(self.spec, "tasks", TASKS)
+        kinds = getattr(self.spec, "input_kinds", INPUT_KINDS)
+        return task in tasks and input_kind in kinds

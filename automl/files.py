@@ -1,0 +1,40 @@
+"""Run-directory file helpers: atomic writes, so a kill never leaves a half-written file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from automl.errors import AutoMLError
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_bytes_atomic(path, text.encode())
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def prepare_run_dir(path: Path, overwrite: bool = False) -> Path:
+    """Create the run directory; refuse to reuse a non-empty one unless ``overwrite``."""
+    if path.exists() and not path.is_dir():
+        raise AutoMLError(f"run directory {path} is a file", "pass another --output")
+    if path.exists() and any(path.iterdir()):
+        if not overwrite:
+            raise AutoMLError(f"run directory {path} already exists and is not empty", "pass another --output, or --overwrite")
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,151 @@
+"""The plugin contract: the four hooks a plugin may implement.
+
+This module is all a plugin author needs to read. A plugin is any importable module (or
+object) with functions decorated by ``automl.hookimpl`` whose names match the hooks below.
+It is found through the ``automl`` entry-point group of an installed package::
+
+    # pyproject.toml of your package
+    [project.entry-points.automl]
+    my_plugin = "my_package.my_module"
+
+Every hook takes no arguments and returns a list of component records (dataclasses from
+``automl.components``). Each component carries:
+
+- ``name``: unique across all installed plugins (a clash is reported naming both plugins);
+- ``build``: a plain function called with keyword hyperparameters drawn from ``space``;
+- ``space``: its own hyperparameters, declaratively. Each value is a constant or one of
+  ``{"choice": [..]}``, ``{"uniform": [low, high]}``, ``{"loguniform": [low, high]}``,
+  ``{"randint": [low, high]}`` (high exclusive), ``{"quniform": [low, high, q]}``,
+  ``{"grid": [..]}``. A search-space YAML file may override any of them;
+- ``tasks`` (and for architectures and regularizers ``input_kinds``): where it fits. The
+  search only offers a component where the task (``binary``, ``multiclass``,
+  ``regression``) and input kind (``tabular``, ``image``, ``sequence``, ``text``) fit.
+
+A complete architecture plugin, one screen long::
+
+    import torch
+    from automl import hookimpl
+    from automl.components import ArchitectureSpec
+
+    def build_linear(input_shape, output_size, bias=True):
+        return torch.nn.Sequential(
+            torch.nn.Flatten(), torch.nn.LazyLinear(output_size, bias=bias))
+
+    @hookimpl
+    def automl_architectures():
+        return [ArchitectureSpec(
+            name="linear", build=build_linear,
+            tasks=("binary", "multiclass", "regression"), input_kinds=("tabular",),
+            space={"bias": {"choice": [True, False]}})]
+
+After ``pip install`` of the package, ``automl plugins`` lists ``linear`` and every search
+whose space does not exclude it may pick it.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+PROJECT_NAME = "automl"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+# ---------------------------------------------------------------------------------------------
+# Models
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def automl_architectures() -> list:
+    """Return the network architectures this plugin offers.
+
+    :return: a list of :class:`automl.components.ArchitectureSpec`.
+
+    ``build(input_shape, output_size, **hparams) -> torch.nn.Module``:
+
+    - ``input_shape`` is one example's shape without the batch dimension: ``(F,)`` for
+      tabular data, ``(C, H, W)`` for images, ``(T, F)`` for sequences, ``(T,)`` token ids
+      for text;
+    - ``output_size`` is the number of classes (2 for binary) or of regression targets;
+    - the module maps ``(N, *input_shape)`` float tensors (``long`` for text) to
+      ``(N, output_size)``: raw logits for classification, values for regression.
+
+    Weight initialization, dropout and other regularizers are applied by the platform after
+    ``build``; an architecture only declares its own shape hyperparameters.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def automl_losses() -> list:
+    """Return the training losses this plugin offers.
+
+    :return: a list of :class:`automl.components.LossSpec`.
+
+    ``build(**hparams)`` returns a callable ``loss(outputs, targets) -> scalar tensor``
+    (a ``torch.nn.Module`` is fine). ``outputs`` are the architecture's ``(N, output_size)``
+    outputs; ``targets`` are ``long`` class indices of shape ``(N,)`` for classification and
+    float values of shape ``(N, output_size)`` for regression (standardized on the training
+    split). Declare ``tasks`` so that, e.g., a regression loss is never offered for
+    classification. The validation metric used for ranking does not depend on the loss.
+
+    Example::
+
+        @hookimpl
+        def automl_losses():
+            return [LossSpec(name="mae", build=lambda: torch.nn.L1Loss(),
+                             tasks=("regression",))]
+    """
+
+
+@hookspec
+def automl_optimizers() -> list:
+    """Return the optimizers this plugin offers.
+
+    :return: a list of :class:`automl.components.OptimizerSpec`.
+
+    ``build(params, **hparams) -> torch.optim.Optimizer`` where ``params`` are the model's
+    trainable parameters. Learning-rate schedules belong to optimizer plugins as well.
+
+    Example::
+
+        @hookimpl
+        def automl_optimizers():
+            return [OptimizerSpec(
+                name="adam", build=lambda params, lr: torch.optim.Adam(params, lr=lr),
+                space={"lr": {"loguniform": [1e-4, 1e-2]}})]
+    """
+
+
+@hookspec
+def automl_regularizers() -> list:
+    """Return the regularizers this plugin offers.
+
+    :return: a list of :class:`automl.components.RegularizerSpec`.
+
+    ``build(**hparams)`` returns an instance of a subclass of
+    :class:`automl.components.Regularizer` overriding any of its hooks into the training
+    loop: ``transform_model(model)`` (once, e.g. insert dropout), ``transform_batch(x, y)``
+    (training batches only, e.g. augmentation), ``penalty(model)`` (added to the loss, e.g.
+    L1/L2) and ``after_backward(model)`` (e.g. gradient clipping). The search switches each
+    regularizer on or off per trial and samples its ``space`` when on.
+
+    Example::
+
+        class L1(Regularizer):
+            def __init__(self, strength):
+                self.strength = strength
+            def penalty(self, model):
+                return self.strength * sum(p.abs().sum() for p in model.parameters())
+
+        @hookimpl
+        def automl_regularizers():
+            return [RegularizerSpec(name="l1", build=L1,
+                                    space={"strength": {"loguniform": [1e-6, 1e-3]}})]
+    """

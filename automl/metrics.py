@@ -1,0 +1,44 @@
+"""Validation and test metrics per task, and which one ranks the trials."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from automl.components import CLASSIFICATION_TASKS
+
+
+def ranking_metric(task: str) -> tuple[str, str]:
+    """``(metric name, "max" | "min")`` used to rank trials for a task."""
+    return ("accuracy", "max") if task in CLASSIFICATION_TASKS else ("rmse", "min")
+
+
+def score(task: str, outputs: np.ndarray, targets: np.ndarray, target_scale: float = 1.0) -> dict[str, float]:
+    """Metrics of model outputs against encoded targets.
+
+    Regression outputs and targets are standardized; ``target_scale`` (the training target's
+    standard deviation) brings RMSE and MAE back to the target's own units.
+    """
+    if task in CLASSIFICATION_TASKS:
+        predicted = outputs.argmax(axis=1)
+        metrics = {"accuracy": float((predicted == targets).mean())}
+        if task == "binary":
+            from sklearn.metrics import roc_auc_score
+
+            shifted = outputs - outputs.max(axis=1, keepdims=True)
+            probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+            if len(np.unique(targets)) == 2:
+                metrics["roc_auc"] = float(roc_auc_score(targets, probs[:, 1]))
+        return metrics
+    errors = (outputs.reshape(targets.shape) - targets) * target_scale
+    total = ((targets - targets.mean()) ** 2).sum()
+    return {
+        "rmse": float(np.sqrt((errors**2).mean())),
+        "mae": float(np.abs(errors).mean()),
+        "r2": float(1 - ((errors / target_scale) ** 2).sum() / total) if total > 0 else 0.0,
+    }
+
+
+def is_better(candidate: float, incumbent: float | None, mode: str) -> bool:
+    if incumbent is None or np.isnan(incumbent):
+        return not np.isnan(candidate)
+    return candidate > incumbent if mode == "max" else candidate < incumbent

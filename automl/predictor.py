@@ -1,0 +1,98 @@
+"""Load a saved artifact and predict on new data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from automl.errors import AutoMLError
+from automl.trial import Components, build_network, predict_outputs
+
+REQUIRED_FILES = ("manifest.json", "model.json", "weights.pt", "preprocessing.pkl")
+
+
+class Predictor:
+    """A trained model with its fitted preprocessing: ``predict(frame)`` returns labels or values."""
+
+    def __init__(self, network, features, target_encoder, info: dict) -> None:
+        self.network = network
+        self.features = features
+        self.target_encoder = target_encoder
+        self.info = info
+        self.task = info["task"]
+        self.target = info["target"]
+
+    def _outputs(self, data) -> np.ndarray:
+        frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+        matrix = self.features.transform(frame)
+        matrix = matrix.reshape((len(matrix), *self.info["input_shape"]))
+        return predict_outputs(self.network, matrix, torch.device("cpu"))
+
+    def predict(self, data) -> np.ndarray:
+        """Class labels (classification) or values in the target's units (regression)."""
+        outputs = self._outputs(data)
+        if self.task in ("binary", "multiclass"):
+            return self.target_encoder.decode(outputs.argmax(axis=1))
+        return self.target_encoder.decode(outputs)
+
+    def predict_proba(self, data) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``."""
+        if self.task not in ("binary", "multiclass"):
+            raise AutoMLError(f"predict_proba needs a classification model, this one does {self.task}", "use predict")
+        return torch.softmax(torch.as_tensor(self._outputs(data)), dim=1).numpy()
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return self.target_encoder.classes_
+
+    def predict_frame(self, data) -> pd.DataFrame:
+        """Predictions as a DataFrame: the prediction column, plus class probabilities."""
+        frame = pd.DataFrame({f"predicted_{self.target}": self.predict(data)})
+        if self.task in ("binary", "multiclass"):
+            probabilities = self.predict_proba(data)
+            for i, label in enumerate(self.classes_):
+                frame[f"probability_{label}"] = probabilities[:, i]
+        return frame
+
+
+def verify_manifest(path: Path) -> None:
+    for name in REQUIRED_FILES:
+        if not (path / name).is_file():
+            raise AutoMLError(f"{path} is not a complete automl artifact: {name} is missing", "pass the model/ folder of a finished run")
+    manifest = json.loads((path / "manifest.json").read_text())["sha256"]
+    for name, digest in manifest.items():
+        actual = hashlib.sha256((path / name).read_bytes()).hexdigest()
+        if actual != digest:
+            raise AutoMLError(f"artifact file {path / name} does not match its checksum in manifest.json", "re-save or re-download the artifact; do not load files that were changed")
+
+
+def load(path, registry=None) -> Predictor:
+    """Load an artifact folder (a run's ``model/``, or the run directory itself)."""
+    from automl.plugins import load_registry
+
+    path = Path(path)
+    if not path.exists():
+        raise AutoMLError(f"artifact {path} does not exist", "pass the model/ folder of a finished run")
+    if (path / "model").is_dir() and not (path / "model.json").exists():
+        path = path / "model"
+    verify_manifest(path)
+    info = json.loads((path / "model.json").read_text())
+    registry = registry or load_registry()
+    config = info["config"]
+    specs = {"architectures": {}, "regularizers": {}}
+    specs["architectures"][config["architecture"]["name"]] = registry.get("architectures", config["architecture"]["name"]).spec
+    for name, block in (config.get("regularizers") or {}).items():
+        if block.get("enabled"):
+            specs["regularizers"][name] = registry.get("regularizers", name).spec
+    network, _ = build_network(config, Components(specs), info["input_shape"], info["output_size"])
+    network.load_state_dict(torch.load(path / "weights.pt", weights_only=True, map_location="cpu"))
+    network.eval()
+    with open(path / "preprocessing.pkl", "rb") as handle:
+        preprocessing = pickle.load(handle)  # trusted only after the manifest check above
+    return Predictor(network, preprocessing["features"], preprocessing["target"], info)

@@ -1,0 +1,104 @@
+"""Refit and test: retrain the best configuration on train+validation for the epoch count that
+won, evaluate it once on the test split, and save it as an artifact."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from automl.data import PreparedData
+from automl.engine import TrialRecord
+from automl.files import write_bytes_atomic, write_text_atomic
+from automl.metrics import score
+from automl.trial import Components, build_model, predict_outputs, train_epochs, trial_device
+
+ARTIFACT_FILES = ("weights.pt", "model.json", "preprocessing.pkl", "metrics.json", "versions.json")
+
+
+@dataclass
+class RefitResult:
+    network: torch.nn.Module
+    epochs: int
+    test_metrics: dict[str, float]
+    artifact_dir: Path
+
+
+def refit_and_test(
+    best: TrialRecord,
+    prepared: PreparedData,
+    components: Components,
+    artifact_dir: Path,
+    on_epoch: Callable[[int, int, dict], None] | None = None,
+) -> RefitResult:
+    """Retrain ``best`` on train+val, score it once on test, save the artifact."""
+    config = best.config
+    epochs = max(1, int(best.metrics.get("best_epoch") or config["epochs"]))
+    device = trial_device()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    model = build_model(config, components, prepared.input_shape, prepared.output_size, device)
+    X = np.concatenate([prepared.X_train, prepared.X_val])
+    y = np.concatenate([prepared.y_train, prepared.y_val])
+    for epoch, metrics in enumerate(
+        train_epochs(model, X, y, epochs, int(config["batch_size"]), device, int(config.get("seed", 0))), start=1
+    ):
+        if on_epoch:
+            on_epoch(epoch, epochs, metrics)
+    scale = getattr(prepared.target_encoder, "std_", 1.0)
+    # The one and only use of the test split.
+    outputs = predict_outputs(model.network, prepared.X_test, device)
+    test_metrics = score(prepared.task, outputs, prepared.y_test, scale)
+    save_artifact(artifact_dir, model.network.cpu(), config, prepared, epochs, test_metrics)
+    return RefitResult(model.network, epochs, test_metrics, artifact_dir)
+
+
+def save_artifact(artifact_dir: Path, network, config, prepared: PreparedData, epochs: int, test_metrics) -> None:
+    """Weights as a state_dict, fitted preprocessing, config, metrics, versions, and a checksum manifest."""
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(network.state_dict(), buffer)
+    files = {
+        "weights.pt": buffer.getvalue(),
+        "model.json": _json({
+            "config": config,
+            "task": prepared.task,
+            "input_kind": prepared.input_kind,
+            "input_shape": list(prepared.input_shape),
+            "output_size": prepared.output_size,
+            "target": prepared.target,
+            "epochs": epochs,
+            "dataset": prepared.name,
+        }),
+        "preprocessing.pkl": pickle.dumps({"features": prepared.features, "target": prepared.target_encoder}),
+        "metrics.json": _json({"test": test_metrics}),
+        "versions.json": _json(library_versions()),
+    }
+    for name, data in files.items():
+        write_bytes_atomic(artifact_dir / name, data)
+    manifest = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    # Written last: an artifact without a manifest is an incomplete one.
+    write_text_atomic(artifact_dir / "manifest.json", json.dumps({"sha256": manifest}, indent=2))
+
+
+def library_versions() -> dict[str, str]:
+    import importlib.metadata
+    import platform
+
+    versions = {"python": platform.python_version()}
+    for package in ("automl", "torch", "ray", "scikit-learn", "pandas", "numpy", "pluggy"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def _json(value) -> bytes:
+    return json.dumps(value, indent=2, default=str).encode()

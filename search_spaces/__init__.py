@@ -1,0 +1,1 @@
+"""Search-space YAML files shipped with automl (see automl/space.py for the schema)."""
