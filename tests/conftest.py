@@ -1,0 +1,58 @@
+"""Shared fixtures: one Ray instance per test session, and tiny datasets."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """A local Ray instance shared by every test that runs trials (ray.init costs seconds)."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture
+def blobs_frame() -> pd.DataFrame:
+    """A small, easily separable 3-class table with a numeric and a categorical feature."""
+    rng = np.random.default_rng(0)
+    n = 240
+    label = rng.integers(0, 3, n)
+    frame = pd.DataFrame(
+        {
+            "x1": label * 2.0 + rng.normal(0, 0.4, n),
+            "x2": -label * 1.5 + rng.normal(0, 0.4, n),
+            "colour": np.where(label == 0, "red", np.where(label == 1, "green", "blue")),
+            "noise": rng.normal(0, 1, n),
+        }
+    )
+    frame["species"] = np.array(["ant", "bee", "cat"])[label]
+    return frame
+
+
+@pytest.fixture
+def regression_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    n = 240
+    x = rng.normal(0, 1, (n, 3))
+    return pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": 3 * x[:, 0] - 2 * x[:, 1] + 0.1 * rng.normal(size=n) + 50})
+
+
+@pytest.fixture
+def tiny_space(tmp_path):
+    """Write a tiny search space YAML and return its path."""
+
+    def write(text: str):
+        path = tmp_path / "space.yaml"
+        path.write_text(text)
+        return path
+
+    return write
