@@ -50,6 +50,20 @@ def ensure_ray(resources: ResourceConfig, verbose: bool = False) -> bool:
     return True
 
 
+def check_resources(resources: ResourceConfig) -> None:
+    """Refuse a per-trial request the cluster can never grant (Ray would wait forever)."""
+    import ray
+
+    available = ray.cluster_resources()
+    for key, wanted, flag in (("CPU", resources.cpus_per_trial, "--cpus-per-trial"), ("GPU", resources.gpus_per_trial, "--gpus-per-trial")):
+        have = available.get(key, 0.0)
+        if wanted > have:
+            raise AutoMLError(
+                f"each trial asks for {wanted:g} {key}(s) but the Ray cluster has {have:g}",
+                f"lower {flag}, or join a cluster that has them with --address",
+            )
+
+
 def make_scheduler(name: str, max_epochs: int):
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 
@@ -80,6 +94,7 @@ def run_trials(
     """Run the search on Ray Tune and return one record per trial."""
     from ray import tune
 
+    check_resources(resources)
     metric, mode = ranking_metric(data.task)
     num_trials = search.num_trials or (-1 if search.time_budget_s else DEFAULT_NUM_TRIALS)
     # Bound to the trainable once: Ray puts `data` in the object store a single time.

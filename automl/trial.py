@@ -150,8 +150,10 @@ def validation_metrics(task: str, X_val, y_val, loss_fn, target_scale: float, de
 
 def train_trial(config: dict, data: TrainingSet, components: Components) -> None:
     """The Ray Tune trainable: reports validation metrics after every epoch."""
+    import ray
     from ray import tune
 
+    node_id = ray.get_runtime_context().get_node_id()
     # One intra-op thread per CPU Ray gave the trial, so concurrent trials do not oversubscribe.
     torch.set_num_threads(max(1, int(tune.get_context().get_trial_resources().head_cpus or 1)))
     device = trial_device()
@@ -180,6 +182,7 @@ def train_trial(config: dict, data: TrainingSet, components: Components) -> None
                 "params": params,
                 "train_time_s": time.perf_counter() - started,
                 "device": device.type,
+                "node_id": node_id,
             }
         )
 

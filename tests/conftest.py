@@ -15,7 +15,10 @@ def ray_session():
     import ray
 
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+        ray.init(
+            num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
+            _node_ip_address="127.0.0.1",  # keep test traffic on loopback
+        )
     yield ray
     ray.shutdown()
 

@@ -1,0 +1,83 @@
+"""Search spaces: YAML + registry → a conditional Ray Tune space, and clear errors for bad files."""
+
+from __future__ import annotations
+
+import pytest
+from ray.tune.search.variant_generator import generate_variants
+
+from automl.errors import AutoMLError
+from automl.plugins import load_registry
+from automl.space import build_search_space, find_space_file, load_space_file
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return load_registry()
+
+
+def sample_configs(space, n=20):
+    configs = []
+    for seed in range(n):
+        for _, config in generate_variants(space.to_tune(seed)):
+            configs.append(config)
+    return configs
+
+
+def test_shipped_spaces_resolve_for_classification_and_regression(registry):
+    for name in ("default", "quick"):
+        spec, source = load_space_file(name)
+        for task in ("multiclass", "regression"):
+            space = build_search_space(registry, spec, task, "tabular", source)
+            assert space.names("architectures")
+
+
+def test_each_component_brings_only_its_own_hyperparameters(registry):
+    spec = {"optimizers": {"include": ["adam", "sgd"]}}
+    space = build_search_space(registry, spec, "multiclass", "tabular")
+    configs = sample_configs(space, 40)
+    names = {c["optimizer"]["name"] for c in configs}
+    assert names == {"adam", "sgd"}
+    for config in configs:
+        keys = set(config["optimizer"]) - {"name"}
+        expected = {"lr", "beta1"} if config["optimizer"]["name"] == "adam" else {"lr", "momentum", "nesterov"}
+        assert keys == expected
+
+
+def test_losses_are_offered_only_for_the_task_they_fit(registry):
+    classification = build_search_space(registry, {}, "binary", "tabular")
+    regression = build_search_space(registry, {}, "regression", "tabular")
+    assert classification.names("losses") == ["cross_entropy"]
+    assert regression.names("losses") == ["mse"]
+
+
+def test_yaml_overrides_a_plugins_space_and_fixes_a_regularizer_on(registry, tiny_space):
+    path = tiny_space(
+        "epochs: 3\nbatch_size: 16\narchitectures:\n  mlp:\n    width: 32\n"
+        "regularizers:\n  include: [dropout]\n  dropout:\n    enabled: true\n    p: 0.25\n"
+    )
+    spec, source = load_space_file(path)
+    space = build_search_space(registry, spec, "multiclass", "tabular", source)
+    for config in sample_configs(space, 5):
+        assert config["architecture"]["width"] == 32
+        assert config["regularizers"] == {"dropout": {"enabled": True, "p": 0.25}}
+        assert config["epochs"] == 3
+
+
+def test_an_unknown_component_is_named_with_the_known_ones(registry):
+    with pytest.raises(AutoMLError, match=r"unknown architecture 'transformerz'.*use one of: mlp"):
+        build_search_space(registry, {"architectures": {"include": ["transformerz"]}}, "multiclass", "tabular")
+
+
+def test_an_unknown_hyperparameter_names_the_allowed_ones(registry):
+    with pytest.raises(AutoMLError, match=r"architectures.mlp.widht is not a hyperparameter.*width"):
+        build_search_space(registry, {"architectures": {"mlp": {"widht": 3}}}, "multiclass", "tabular")
+
+
+def test_a_malformed_domain_is_a_clear_error(registry):
+    with pytest.raises(AutoMLError, match=r"optimizers.adam.lr: loguniform takes 2 numbers"):
+        build_search_space(registry, {"optimizers": {"adam": {"lr": {"loguniform": [0.1]}}}}, "multiclass", "tabular")
+
+
+def test_an_unknown_space_name_lists_the_shipped_ones():
+    with pytest.raises(AutoMLError, match=r"unknown search space 'nope'.*default.*quick"):
+        find_space_file("nope")
