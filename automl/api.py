@@ -67,6 +67,9 @@ class AutoML:
         cpus_per_trial: float = 1.0,
         gpus_per_trial: float = 0.0,
         address: str | None = None,
+        storage: str | None = None,
+        precision: str = "fp32",
+        checkpoint_every: int = 0,
         output: str | Path | None = None,
         overwrite: bool = False,
         seed: int = 0,
@@ -77,8 +80,10 @@ class AutoML:
         verbose: bool = False,
     ) -> None:
         self.data_config = DataConfig(target, task, val_fraction, test_fraction, seed, image_shape)
-        self.search_config = SearchConfig(space, num_trials, time_budget_s, scheduler, searcher, max_concurrent, seed)
-        self.resource_config = ResourceConfig(cpus_per_trial, gpus_per_trial, address)
+        self.search_config = SearchConfig(
+            space, num_trials, time_budget_s, scheduler, searcher, max_concurrent, seed, checkpoint_every
+        )
+        self.resource_config = ResourceConfig(cpus_per_trial, gpus_per_trial, address, storage, precision)
         self.output = output
         self.overwrite = overwrite
         self.disable_plugins = tuple(disable_plugins)
@@ -136,6 +141,7 @@ class AutoML:
         refit = refit_and_test(
             best_record, prepared, components, run_dir / "model",
             on_epoch=lambda epoch, total, m: emit("refit_epoch", {"epoch": epoch, "epochs": total, **m}),
+            precision=self.resource_config.precision,
         )
         emit("test", {"test_metrics": refit.test_metrics, "artifact": str(refit.artifact_dir)})
         best = {"trial_id": best_record.trial_id, "config": best_record.config, f"val_{metric}": leaderboard.loc[0, f"val_{metric}"], "refit_epochs": refit.epochs}

@@ -44,12 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--space", default="default", help="search space: a name in search_spaces/ or a YAML path (default: default)")
     search.add_argument("--num-trials", type=_positive_int, help="number of trials (default 20, or unlimited with --time-budget)")
     search.add_argument("--time-budget", type=_positive_float, metavar="SECONDS", help="stop starting and running trials after this long")
-    search.add_argument("--scheduler", default="asha", choices=["asha", "fifo"], help="trial scheduler (default: asha)")
-    search.add_argument("--searcher", default="random", choices=["random"], help="search algorithm (default: random)")
+    search.add_argument("--scheduler", default="asha", choices=["asha", "fifo", "hyperband", "pbt"],
+                        help="trial scheduler (default: asha)")
+    search.add_argument("--searcher", default="random", choices=["random", "grid", "tpe", "gp"],
+                        help="search algorithm: random, grid, Optuna tpe or Optuna gp (default: random)")
+    search.add_argument("--checkpoint-every", type=_positive_int, metavar="EPOCHS",
+                        help="checkpoint trials this often (default: only where the scheduler needs it)")
     search.add_argument("--max-concurrent", type=_positive_int, help="at most this many trials at once")
     search.add_argument("--cpus-per-trial", type=_positive_float, default=1.0, help="CPUs per trial (default 1)")
     search.add_argument("--gpus-per-trial", type=_non_negative_float, default=0.0, help="GPUs per trial, fractions allowed (default 0)")
     search.add_argument("--address", help="join an existing Ray cluster at this address (default: start Ray locally)")
+    search.add_argument("--storage", help="path or URI for trial results that every node of the cluster can reach")
+    search.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="bf16: bfloat16 autocast (default fp32)")
     search.add_argument("--output", type=Path, help="run directory (default: runs/<dataset>-<time>)")
     search.add_argument("--overwrite", action="store_true", help="replace an existing, non-empty run directory")
     search.add_argument("--seed", type=int, default=0, help="seed for splits, sampling and training (default 0)")
@@ -86,7 +92,8 @@ def run_search(args: argparse.Namespace) -> int:
         target=args.target, task=args.task, space=args.space, num_trials=args.num_trials,
         time_budget_s=args.time_budget, scheduler=args.scheduler, searcher=args.searcher,
         max_concurrent=args.max_concurrent, cpus_per_trial=args.cpus_per_trial,
-        gpus_per_trial=args.gpus_per_trial, address=args.address, output=args.output,
+        gpus_per_trial=args.gpus_per_trial, address=args.address, storage=args.storage,
+        precision=args.precision, checkpoint_every=args.checkpoint_every or 0, output=args.output,
         overwrite=args.overwrite, seed=args.seed, val_fraction=args.val_fraction,
         test_fraction=args.test_fraction, image_shape=args.image_shape,
         disable_plugins=tuple(args.disable_plugin), verbose=args.verbose,

@@ -29,6 +29,7 @@ class SearchConfig:
     searcher: str = "random"
     max_concurrent: int | None = None
     seed: int = 0
+    checkpoint_every: int = 0  # epochs; 0 = only where the scheduler needs it (HyperBand, PBT)
 
 
 @dataclass(frozen=True)
@@ -38,3 +39,5 @@ class ResourceConfig:
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
     address: str | None = None
+    storage: str | None = None  # a path or URI every node can reach; default: the run directory
+    precision: str = "fp32"  # or "bf16": bfloat16 autocast for forward passes and losses

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 from automl.config import ResourceConfig, SearchConfig
 from automl.errors import AutoMLError
 from automl.metrics import ranking_metric
-from automl.space import SearchSpace
+from automl.space import SearchSpace, domain_bounds
 from automl.trial import Components, TrainingSet, train_trial
 
 DEFAULT_NUM_TRIALS = 20
@@ -64,22 +65,89 @@ def check_resources(resources: ResourceConfig) -> None:
             )
 
 
-def make_scheduler(name: str, max_epochs: int):
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+SCHEDULERS = ("asha", "fifo", "hyperband", "pbt")
+SEARCHERS = ("random", "grid", "tpe", "gp")
+# Schedulers that pause or clone trials need a checkpoint every epoch to resume from.
+CHECKPOINTING_SCHEDULERS = ("hyperband", "pbt")
 
+
+def make_scheduler(name: str, space: SearchSpace, seed: int):
+    """A Ray Tune trial scheduler; epochs (``training_iteration``) are the budget dimension."""
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, HyperBandScheduler, PopulationBasedTraining
+
+    max_epochs = max(space.max_epochs(), 1)
     if name == "asha":
-        return ASHAScheduler(time_attr="training_iteration", max_t=max(max_epochs, 1), grace_period=1, reduction_factor=3)
+        return ASHAScheduler(time_attr="training_iteration", max_t=max_epochs, grace_period=1, reduction_factor=3)
     if name == "fifo":
         return FIFOScheduler()
-    raise AutoMLError(f"unknown scheduler '{name}'", "use one of: asha, fifo")
+    if name == "hyperband":
+        return HyperBandScheduler(time_attr="training_iteration", max_t=max_epochs, reduction_factor=3)
+    if name == "pbt":
+        return PopulationBasedTraining(
+            time_attr="training_iteration",
+            perturbation_interval=max(1, max_epochs // 4),
+            hyperparam_mutations=pbt_mutations(space),
+            quantile_fraction=0.25,
+            # Synchronous: every trial reaches each perturbation point before the weakest exploit
+            # the strongest, so short or staggered trials are compared too.
+            synch=True,
+        )
+    raise AutoMLError(f"unknown scheduler '{name}'", f"use one of: {', '.join(SCHEDULERS)}")
 
 
-def make_searcher(name: str, seed: int, max_concurrent: int | None):
+def pbt_mutations(space: SearchSpace) -> dict:
+    """PBT perturbs the learning rate, within the union of the offered optimizers' lr ranges."""
+    from ray import tune
+
+    bounds = []
+    for name, params in space.components["optimizers"].items():
+        if "lr" not in params:
+            raise AutoMLError(f"PBT mutates the learning rate, but optimizer '{name}' has no 'lr'", "exclude that optimizer or use another scheduler")
+        bounds.append(domain_bounds(params["lr"]))
+    low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
+    if low == high:
+        low, high = low / 10, high * 10
+    return {"optimizer": {"lr": tune.loguniform(low, high)}}
+
+
+def make_searcher(name: str, space: SearchSpace, metric: str, mode: str, seed: int, max_concurrent: int | None):
+    """A Ray Tune search algorithm; Optuna's samplers follow the conditional space define-by-run."""
+    from ray.tune.search import ConcurrencyLimiter
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
-    if name == "random":
+    if name in ("random", "grid"):
         return BasicVariantGenerator(random_state=seed, max_concurrent=max_concurrent or 0)
-    raise AutoMLError(f"unknown searcher '{name}'", "use one of: random")
+    if name in ("tpe", "gp"):
+        import optuna
+        from ray.tune.search.optuna import OptunaSearch
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+        sampler = (
+            optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
+            if name == "tpe"
+            else optuna.samplers.GPSampler(seed=seed)
+        )
+        searcher_class = _conditional_optuna_search()
+        searcher = searcher_class(space=space.define_by_run(seed), metric=f"val_{metric}", mode=mode, sampler=sampler)
+        return ConcurrencyLimiter(searcher, max_concurrent) if max_concurrent else searcher
+    raise AutoMLError(f"unknown searcher '{name}'", f"use one of: {', '.join(SEARCHERS)}")
+
+
+def _conditional_optuna_search():
+    # Defined on demand so that importing the engine does not import Optuna.
+    from ray.tune.search.optuna import OptunaSearch
+
+    from automl.space import strip_component_prefixes
+
+    class ConditionalOptunaSearch(OptunaSearch):
+        """Optuna define-by-run whose suggestions come back as the nested trial config."""
+
+        def suggest(self, trial_id):
+            config = super().suggest(trial_id)
+            return strip_component_prefixes(config) if isinstance(config, dict) else config
+
+    return ConditionalOptunaSearch
 
 
 def run_trials(
@@ -96,29 +164,37 @@ def run_trials(
 
     check_resources(resources)
     metric, mode = ranking_metric(data.task)
-    num_trials = search.num_trials or (-1 if search.time_budget_s else DEFAULT_NUM_TRIALS)
+    if search.searcher == "grid":
+        num_trials = search.num_trials or 1  # each sample is one full pass over the grid
+    else:
+        num_trials = search.num_trials or (-1 if search.time_budget_s else DEFAULT_NUM_TRIALS)
+    checkpoint_every = search.checkpoint_every or (1 if search.scheduler in CHECKPOINTING_SCHEDULERS else 0)
     # Bound to the trainable once: Ray puts `data` in the object store a single time.
-    trainable = tune.with_parameters(train_trial, data=data, components=components)
+    trainable = tune.with_parameters(
+        train_trial, data=data, components=components, checkpoint_every=checkpoint_every, precision=resources.precision
+    )
     trainable = tune.with_resources(trainable, {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     tuner = tune.Tuner(
         trainable,
-        param_space=space.to_tune(search.seed),
+        param_space={} if search.searcher in ("tpe", "gp") else space.to_tune(search.seed, grid=search.searcher == "grid"),
         tune_config=tune.TuneConfig(
             metric=f"val_{metric}",
             mode=mode,
-            scheduler=make_scheduler(search.scheduler, space.max_epochs()),
-            search_alg=make_searcher(search.searcher, search.seed, search.max_concurrent),
+            scheduler=make_scheduler(search.scheduler, space, search.seed),
+            search_alg=make_searcher(search.searcher, space, metric, mode, search.seed, search.max_concurrent),
             num_samples=num_trials,
             time_budget_s=search.time_budget_s,
             reuse_actors=True,
             trial_dirname_creator=lambda trial: trial.trial_id,
         ),
         run_config=tune.RunConfig(
-            name="trials",
-            storage_path=str(run_dir.resolve()),
+            name="trials" if resources.storage is None else run_dir.resolve().name,
+            storage_path=resources.storage or str(run_dir.resolve()),
             verbose=1 if verbose else 0,
             failure_config=tune.FailureConfig(max_failures=0),
+            # PBT restores other trials' older checkpoints: deleting any could break an exploit.
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=None if search.scheduler == "pbt" else 2),
         ),
     )
     results = tuner.fit()
@@ -128,7 +204,7 @@ def run_trials(
 def _record(result, max_epochs: int) -> TrialRecord:
     metrics = dict(result.metrics or {})
     config = dict(result.config or metrics.get("config") or {})
-    trial_id = metrics.get("trial_id") or Path(result.path).name
+    trial_id = Path(result.path).name  # the trial directory is named by trial id (see run_trials)
     history = []
     if result.metrics_dataframe is not None and len(result.metrics_dataframe):
         keep = [c for c in result.metrics_dataframe.columns if c.startswith(("val_", "train_", "epoch", "best_"))]

@@ -36,6 +36,7 @@ def refit_and_test(
     components: Components,
     artifact_dir: Path,
     on_epoch: Callable[[int, int, dict], None] | None = None,
+    precision: str = "fp32",
 ) -> RefitResult:
     """Retrain ``best`` on train+val, score it once on test, save the artifact."""
     config = best.config
@@ -46,7 +47,8 @@ def refit_and_test(
     X = np.concatenate([prepared.X_train, prepared.X_val])
     y = np.concatenate([prepared.y_train, prepared.y_val])
     for epoch, metrics in enumerate(
-        train_epochs(model, X, y, epochs, int(config["batch_size"]), device, int(config.get("seed", 0))), start=1
+        train_epochs(model, X, y, epochs, int(config["batch_size"]), device, int(config.get("seed", 0)), precision=precision),
+        start=1,
     ):
         if on_epoch:
             on_epoch(epoch, epochs, metrics)

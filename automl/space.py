@@ -23,9 +23,15 @@ YAML schema (``search_spaces/default.yaml`` is the reference)::
         enabled: {choice: [true, false]}   # default; `true` forces it on
         p: {uniform: [0.0, 0.5]}
 
-Domains: a constant, or one of ``{choice: [..]}``, ``{uniform: [low, high]}``,
-``{loguniform: [low, high]}``, ``{randint: [low, high]}`` (high exclusive),
-``{quniform: [low, high, q]}``, ``{grid: [..]}``.
+Domains: a constant, or one of ``{choice: [..]}``, ``{grid: [..]}`` (every value is tried),
+``{uniform: [low, high]}``, ``{loguniform: [low, high]}``, ``{randint: [low, high]}`` (high
+exclusive), and the quantized ``{quniform: [low, high, q]}``, ``{qloguniform: [low, high, q]}``,
+``{qrandint: [low, high, q]}`` (high inclusive).
+
+Searchers read the same space: ``random`` samples it, ``grid`` tries every ``choice`` and
+``grid`` value (continuous domains are sampled once per grid point), ``tpe`` and ``gp`` (Optuna)
+follow the conditional structure define-by-run, so each component's hyperparameters are
+modelled only where that component was chosen.
 """
 
 from __future__ import annotations
@@ -40,7 +46,10 @@ import yaml
 from automl.components import FAMILIES, SINGULAR
 from automl.errors import AutoMLError
 
-DOMAIN_ARITY = {"choice": None, "grid": None, "uniform": 2, "loguniform": 2, "randint": 2, "quniform": 3}
+DOMAIN_ARITY = {
+    "choice": None, "grid": None, "uniform": 2, "loguniform": 2, "randint": 2,
+    "quniform": 3, "qloguniform": 3, "qrandint": 3,
+}
 TOP_LEVEL_KEYS = ("epochs", "batch_size", *FAMILIES)
 FAMILY_KEYS = ("include", "exclude")
 CONFIG_KEY = {"architectures": "architecture", "losses": "loss", "optimizers": "optimizer"}
@@ -81,6 +90,16 @@ def validate_component_space(space: Mapping[str, Any]) -> None:
         validate_domain(value, f"space['{key}']")
 
 
+def domain_bounds(value: Any) -> tuple[float, float]:
+    """The smallest and largest value a numeric domain (or constant) can take."""
+    if not is_domain(value):
+        return value, value
+    kind, args = next(iter(value.items()))
+    if kind in ("choice", "grid"):
+        return min(args), max(args)
+    return args[0], args[1]
+
+
 def to_tune(value: Any) -> Any:
     """One declarative domain (or constant) as a Ray Tune domain (or constant)."""
     from ray import tune
@@ -98,7 +117,36 @@ def to_tune(value: Any) -> Any:
         return tune.loguniform(*args)
     if kind == "randint":
         return tune.randint(*args)
+    if kind == "qrandint":
+        return tune.qrandint(*args)
+    if kind == "qloguniform":
+        return tune.qloguniform(*args)
     return tune.quniform(*args)
+
+
+def to_tune_grid(value: Any) -> Any:
+    """Like :func:`to_tune`, but every ``choice`` becomes an exhaustive grid."""
+    if is_domain(value) and "choice" in value:
+        return to_tune({"grid": value["choice"]})
+    return to_tune(value)
+
+
+def suggest(trial, name: str, value: Any) -> Any:
+    """Draw one value from an Optuna trial (define-by-run); constants are returned unchanged."""
+    if not is_domain(value):
+        return value
+    kind, args = next(iter(value.items()))
+    if kind in ("choice", "grid"):
+        return trial.suggest_categorical(name, list(args))
+    if kind in ("uniform", "loguniform"):
+        return trial.suggest_float(name, args[0], args[1], log=kind == "loguniform")
+    if kind == "quniform":
+        return trial.suggest_float(name, args[0], args[1], step=args[2])
+    if kind == "qloguniform":
+        return round(trial.suggest_float(name, args[0], args[1], log=True) / args[2]) * args[2]
+    if kind == "randint":
+        return trial.suggest_int(name, int(args[0]), int(args[1]) - 1)
+    return trial.suggest_int(name, int(args[0]), int(args[1]), step=int(args[2]))
 
 
 @dataclass
@@ -118,26 +166,88 @@ class SearchSpace:
             return int(max(next(iter(self.epochs.values()))))
         return int(self.epochs)
 
-    def to_tune(self, seed: int) -> dict:
-        """The Ray Tune ``param_space``: nested choices make the space conditional."""
+    def to_tune(self, seed: int, grid: bool = False) -> dict:
+        """The Ray Tune ``param_space``: nested choices make the space conditional.
+
+        With ``grid``, every discrete choice (components included) is enumerated instead.
+        """
         from ray import tune
 
+        convert = to_tune_grid if grid else to_tune
         param_space: dict[str, Any] = {
             "seed": seed,
-            "epochs": to_tune(self.epochs),
-            "batch_size": to_tune(self.batch_size),
+            "epochs": convert(self.epochs),
+            "batch_size": convert(self.batch_size),
         }
         for family, key in CONFIG_KEY.items():
             options = [
-                {"name": name, **{k: to_tune(v) for k, v in params.items()}}
+                {"name": name, **{k: convert(v) for k, v in params.items()}}
                 for name, params in self.components[family].items()
             ]
-            param_space[key] = tune.choice(options) if len(options) > 1 else options[0]
+            if len(options) == 1:
+                param_space[key] = options[0]
+            else:
+                param_space[key] = tune.grid_search(options) if grid else tune.choice(options)
         param_space["regularizers"] = {
-            name: {k: to_tune(v) for k, v in params.items()}
+            name: {k: convert(v) for k, v in params.items()}
             for name, params in self.components["regularizers"].items()
         }
         return param_space
+
+    def define_by_run(self, seed: int) -> "DefineByRun":
+        """An Optuna define-by-run function drawing the same nested config, conditionally."""
+        return DefineByRun(self, seed)
+
+
+class DefineByRun:
+    """Draws a trial config from an Optuna trial, following the conditional structure.
+
+    Parameter names are unique per component (``architecture/mlp.width``) so that two
+    components' hyperparameters never share a distribution; :func:`strip_component_prefixes`
+    turns the suggestion back into the nested config the trials read. A class rather than a
+    closure, so that Ray can pickle the searcher's state.
+    """
+
+    def __init__(self, space: SearchSpace, seed: int) -> None:
+        self.space = space
+        self.seed = seed
+
+    def __call__(self, trial) -> dict:
+        space = self.space
+        constants: dict[str, Any] = {"seed": self.seed}
+        for key in ("epochs", "batch_size"):
+            value = suggest(trial, key, getattr(space, key))
+            if not is_domain(getattr(space, key)):
+                constants[key] = value
+        for family, key in CONFIG_KEY.items():
+            names = list(space.components[family])
+            name = trial.suggest_categorical(f"{key}/name", names) if len(names) > 1 else names[0]
+            constants[f"{key}/name"] = name
+            for param, value in space.components[family][name].items():
+                drawn = suggest(trial, f"{key}/{name}.{param}", value)
+                if not is_domain(value):
+                    constants[f"{key}/{name}.{param}"] = drawn
+        for name, params in space.components["regularizers"].items():
+            enabled = suggest(trial, f"regularizers/{name}/enabled", params["enabled"])
+            constants[f"regularizers/{name}/enabled"] = enabled
+            if enabled:
+                for param, value in params.items():
+                    if param != "enabled":
+                        drawn = suggest(trial, f"regularizers/{name}/{param}", value)
+                        if not is_domain(value):
+                            constants[f"regularizers/{name}/{param}"] = drawn
+        return constants
+
+
+def strip_component_prefixes(config: dict) -> dict:
+    """``{"architecture": {"name": "mlp", "mlp.width": 64}}`` → ``{"architecture": {"name": "mlp", "width": 64}}``."""
+    config = dict(config)
+    for key in CONFIG_KEY.values():
+        block = config.get(key)
+        if isinstance(block, dict) and "name" in block:
+            prefix = f"{block['name']}."
+            config[key] = {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in block.items()}
+    return config
 
 
 def find_space_file(name_or_path: str | Path) -> Path:
@@ -166,46 +276,84 @@ def _space_folders() -> list[Path]:
     return [f for f in folders if f.is_dir()]
 
 
-def load_space_file(name_or_path: str | Path) -> tuple[dict, str]:
+@dataclass(frozen=True)
+class SpaceSource:
+    """Where a space came from, and the line of each key, for errors that point into the file."""
+
+    path: str = "search space"
+    lines: Mapping[tuple, int] = field(default_factory=dict)
+
+    def at(self, *keys: Any) -> str:
+        """``"space.yaml, line 7 (optimizers.adam.lr)"`` for the deepest key path that has a line."""
+        keys = tuple(str(k) for k in keys)
+        for depth in range(len(keys), 0, -1):
+            if keys[:depth] in self.lines:
+                return f"{self.path}, line {self.lines[keys[:depth]]} ({'.'.join(keys)})"
+        return f"{self.path} ({'.'.join(keys)})" if keys else self.path
+
+    def __str__(self) -> str:
+        return self.path
+
+
+def _key_lines(node, prefix: tuple = ()) -> dict[tuple, int]:
+    lines: dict[tuple, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            path = (*prefix, str(key_node.value))
+            lines[path] = key_node.start_mark.line + 1
+            lines.update(_key_lines(value_node, path))
+    return lines
+
+
+def load_space_file(name_or_path: str | Path) -> tuple[dict, SpaceSource]:
+    """Read a space YAML file (safely) with the line of every key."""
     path = find_space_file(name_or_path)
+    text = path.read_text()
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(text) or {}
+        lines = _key_lines(yaml.compose(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError as exc:
-        raise AutoMLError(f"search space {path} is not valid YAML: {exc}".replace("\n", " "), "fix the YAML syntax") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise AutoMLError(f"search space {path}{where} is not valid YAML: {problem}", "fix the YAML syntax") from None
     if not isinstance(data, dict):
         raise AutoMLError(f"search space {path} must be a mapping", "start the file with keys such as epochs:")
-    return data, str(path)
+    return data, SpaceSource(str(path), lines)
 
 
-def build_search_space(registry, spec: Mapping[str, Any], task: str, input_kind: str, source: str = "") -> SearchSpace:
+def build_search_space(
+    registry, spec: Mapping[str, Any], task: str, input_kind: str, source: SpaceSource | str | None = None
+) -> SearchSpace:
     """Resolve a YAML space against the registry for one task and input kind."""
-    where = source or "search space"
+    if not isinstance(source, SpaceSource):
+        source = SpaceSource(str(source or "search space"))
     for key in spec:
         if key not in TOP_LEVEL_KEYS:
-            raise AutoMLError(f"{where}: unknown key '{key}'", f"use only {', '.join(TOP_LEVEL_KEYS)}")
-    space = SearchSpace(epochs=spec.get("epochs", 20), batch_size=spec.get("batch_size", 64), source=source)
-    validate_domain(space.epochs, f"{where}: epochs")
-    validate_domain(space.batch_size, f"{where}: batch_size")
+            raise AutoMLError(f"{source.at(key)}: unknown key '{key}'", f"use only {', '.join(TOP_LEVEL_KEYS)}")
+    space = SearchSpace(epochs=spec.get("epochs", 20), batch_size=spec.get("batch_size", 64), source=str(source))
+    validate_domain(space.epochs, source.at("epochs"))
+    validate_domain(space.batch_size, source.at("batch_size"))
     for family in FAMILIES:
         block = spec.get(family) or {}
         if not isinstance(block, Mapping):
-            raise AutoMLError(f"{where}: '{family}' must be a mapping", f"write {family}: {{include: [..]}}")
-        space.components[family] = _resolve_family(registry, family, block, task, input_kind, where)
+            raise AutoMLError(f"{source.at(family)}: '{family}' must be a mapping", f"write {family}: {{include: [..]}}")
+        space.components[family] = _resolve_family(registry, family, block, task, input_kind, source)
     return space
 
 
-def _resolve_family(registry, family, block, task, input_kind, where) -> dict[str, dict[str, Any]]:
+def _resolve_family(registry, family, block, task, input_kind, source: SpaceSource) -> dict[str, dict[str, Any]]:
     singular = SINGULAR[family]
     for key, value in block.items():
         if key in FAMILY_KEYS:
             if not isinstance(value, (list, tuple)):
-                raise AutoMLError(f"{where}: {family}.{key} must be a list", f"write {family}.{key}: [name, ...]")
+                raise AutoMLError(f"{source.at(family, key)}: must be a list", f"write {family}.{key}: [name, ...]")
             for name in value:
-                _known(registry, family, name, f"{where}: {family}.{key}")
+                _known(registry, family, name, source.at(family, key))
         else:
-            _known(registry, family, key, f"{where}: {family}")
+            _known(registry, family, key, source.at(family, key))
             if not isinstance(value, Mapping):
-                raise AutoMLError(f"{where}: {family}.{key} must be a mapping of hyperparameters", "write name: {param: domain}")
+                raise AutoMLError(f"{source.at(family, key)}: must be a mapping of hyperparameters", "write name: {param: domain}")
     include = block.get("include")
     exclude = set(block.get("exclude") or ())
     candidates = include if include is not None else [c.name for c in registry.list(family)]
@@ -220,17 +368,17 @@ def _resolve_family(registry, family, block, task, input_kind, where) -> dict[st
             if param != "enabled" and param not in params:
                 allowed = ", ".join(params) or "none"
                 raise AutoMLError(
-                    f"{where}: {family}.{name}.{param} is not a hyperparameter of {singular} '{name}'",
+                    f"{source.at(family, name, param)}: not a hyperparameter of {singular} '{name}'",
                     f"use one of: {allowed}",
                 )
-            validate_domain(value, f"{where}: {family}.{name}.{param}")
+            validate_domain(value, source.at(family, name, param))
             params[param] = value
         if family == "regularizers":
             params = {"enabled": params.pop("enabled", {"choice": [False, True]}), **params}
         chosen[name] = params
     if not chosen and family != "regularizers":
         raise AutoMLError(
-            f"{where}: no {singular} fits task '{task}' with {input_kind} input",
+            f"{source.at(family)}: no {singular} fits task '{task}' with {input_kind} input",
             f"include a {singular} that supports it (see `automl plugins`)",
         )
     return chosen

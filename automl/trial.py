@@ -6,7 +6,9 @@ mini-batch epochs, and report validation metrics every epoch.
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
@@ -95,15 +97,19 @@ def predict_outputs(network: torch.nn.Module, X: np.ndarray, device, batch_size:
 
 def train_epochs(
     model: Model, X: np.ndarray, y: np.ndarray, epochs: int, batch_size: int, device, seed: int,
-    evaluate=None,
+    evaluate=None, first_epoch: int = 0, precision: str = "fp32",
 ) -> Iterator[dict[str, float]]:
-    """Train for ``epochs`` mini-batch epochs; yield ``{"train_loss", ...evaluate()}`` after each."""
+    """Train epochs ``first_epoch+1 .. epochs``; yield ``{"train_loss", ...evaluate()}`` after each.
+
+    ``precision="bf16"`` runs forward passes and losses under bfloat16 autocast.
+    """
     X_t = torch.as_tensor(X, device=device)
     y_t = torch.as_tensor(y, device=device)
-    generator = torch.Generator().manual_seed(seed)
     network = model.network
-    for _ in range(epochs):
+    for epoch in range(first_epoch, epochs):
         network.train()
+        # Seeded per epoch, so a run resumed from a checkpoint sees the same batches.
+        generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
         order = torch.randperm(len(X_t), generator=generator).to(device)
         total, count = 0.0, 0
         for start in range(0, len(order), batch_size):
@@ -113,7 +119,8 @@ def train_epochs(
             inputs, targets = X_t[rows], y_t[rows]
             for regularizer in model.regularizers:
                 inputs, targets = regularizer.transform_batch(inputs, targets)
-            loss = model.loss(network(inputs), targets)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                loss = model.loss(network(inputs), targets)
             for regularizer in model.regularizers:
                 penalty = regularizer.penalty(network)
                 if penalty is not None:
@@ -148,8 +155,13 @@ def validation_metrics(task: str, X_val, y_val, loss_fn, target_scale: float, de
     return evaluate
 
 
-def train_trial(config: dict, data: TrainingSet, components: Components) -> None:
-    """The Ray Tune trainable: reports validation metrics after every epoch."""
+def train_trial(config: dict, data: TrainingSet, components: Components, checkpoint_every: int = 0, precision: str = "fp32") -> None:
+    """The Ray Tune trainable: reports validation metrics after every epoch.
+
+    With ``checkpoint_every``, it checkpoints weights and optimizer state every that many
+    epochs, and resumes from the checkpoint Ray hands it (a paused HyperBand trial, a PBT
+    exploit of another trial's weights, a retried failure).
+    """
     import ray
     from ray import tune
 
@@ -161,28 +173,55 @@ def train_trial(config: dict, data: TrainingSet, components: Components) -> None
     params = sum(p.numel() for p in model.network.parameters())
     metric, mode = ranking_metric(data.task)
     evaluate = validation_metrics(data.task, data.X_val, data.y_val, model.loss, data.target_scale, device)
-    best, best_epoch, started = None, 0, time.perf_counter()
+    best, best_epoch, first_epoch = None, 0, 0
+    if tune.get_checkpoint() is not None:
+        first_epoch, best, best_epoch = restore_training_state(tune.get_checkpoint(), model, config)
+    started = time.perf_counter()
     epochs = int(config["epochs"])
     for epoch, metrics in enumerate(
         train_epochs(model, data.X_train, data.y_train, epochs, int(config["batch_size"]), device,
-                     int(config.get("seed", 0)), evaluate),
-        start=1,
+                     int(config.get("seed", 0)), evaluate, first_epoch, precision),
+        start=first_epoch + 1,
     ):
         current = metrics[f"val_{metric}"]
         if not np.isfinite(metrics["train_loss"]):
             raise FloatingPointError(f"training loss is {metrics['train_loss']} at epoch {epoch}")
         if is_better(current, best, mode):
             best, best_epoch = current, epoch
-        tune.report(
-            {
-                **metrics,
-                "epoch": epoch,
-                f"best_val_{metric}": best,
-                "best_epoch": best_epoch,
-                "params": params,
-                "train_time_s": time.perf_counter() - started,
-                "device": device.type,
-                "node_id": node_id,
-            }
-        )
+        report = {
+            **metrics,
+            "epoch": epoch,
+            f"best_val_{metric}": best,
+            "best_epoch": best_epoch,
+            "params": params,
+            "train_time_s": time.perf_counter() - started,
+            "device": device.type,
+            "node_id": node_id,
+        }
+        if checkpoint_every and (epoch % checkpoint_every == 0 or epoch == epochs):
+            with tempfile.TemporaryDirectory() as folder:
+                torch.save(
+                    {"network": model.network.state_dict(), "optimizer": model.optimizer.state_dict(),
+                     "epoch": epoch, "best": best, "best_epoch": best_epoch},
+                    Path(folder) / CHECKPOINT_FILE,
+                )
+                tune.report(report, checkpoint=tune.Checkpoint.from_directory(folder))
+        else:
+            tune.report(report)
 
+
+CHECKPOINT_FILE = "training_state.pt"
+
+
+def restore_training_state(checkpoint, model: Model, config: Mapping[str, Any]) -> tuple[int, float | None, int]:
+    """Load weights and optimizer state; the config's optimizer hyperparameters win (PBT mutates them)."""
+    with checkpoint.as_directory() as folder:
+        state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True, map_location="cpu")
+    model.network.load_state_dict(state["network"])
+    model.optimizer.load_state_dict(state["optimizer"])
+    _, opt_params = split_params(config["optimizer"])
+    for group in model.optimizer.param_groups:
+        for key, value in opt_params.items():
+            if key in group:
+                group[key] = value
+    return int(state["epoch"]), state["best"], int(state["best_epoch"])

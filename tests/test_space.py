@@ -69,12 +69,12 @@ def test_an_unknown_component_is_named_with_the_known_ones(registry):
 
 
 def test_an_unknown_hyperparameter_names_the_allowed_ones(registry):
-    with pytest.raises(AutoMLError, match=r"architectures.mlp.widht is not a hyperparameter.*width"):
+    with pytest.raises(AutoMLError, match=r"architectures.mlp.widht\): not a hyperparameter.*width"):
         build_search_space(registry, {"architectures": {"mlp": {"widht": 3}}}, "multiclass", "tabular")
 
 
 def test_a_malformed_domain_is_a_clear_error(registry):
-    with pytest.raises(AutoMLError, match=r"optimizers.adam.lr: loguniform takes 2 numbers"):
+    with pytest.raises(AutoMLError, match=r"optimizers.adam.lr\): loguniform takes 2 numbers"):
         build_search_space(registry, {"optimizers": {"adam": {"lr": {"loguniform": [0.1]}}}}, "multiclass", "tabular")
 
 

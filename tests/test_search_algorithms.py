@@ -1,0 +1,141 @@
+"""Searchers, schedulers, checkpoints and storage on tiny searches through the real Ray Tune."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from automl import AutoML
+from automl.errors import AutoMLError
+from automl.plugins import load_registry
+from automl.space import build_search_space, load_space_file
+
+TWO_OPTIMIZERS = """
+epochs: 3
+batch_size: 32
+architectures:
+  include: [mlp]
+  mlp: {depth: 1, width: {choice: [16, 32]}, normalization: none}
+optimizers:
+  include: [adam, sgd]
+  adam: {lr: {loguniform: [1.0e-3, 3.0e-2]}}
+  sgd: {lr: {loguniform: [1.0e-2, 1.0e-1]}}
+regularizers:
+  include: []
+"""
+
+
+def trials(result) -> list[dict]:
+    return [json.loads(line) for line in (result.run_dir / "trials.jsonl").read_text().splitlines()]
+
+
+def assert_conditional(records):
+    for record in records:
+        optimizer = record["config"]["optimizer"]
+        expected = {"name", "lr", "beta1"} if optimizer["name"] == "adam" else {"name", "lr", "momentum", "nesterov"}
+        assert set(optimizer) == expected
+
+
+@pytest.mark.parametrize("searcher", ["random", "tpe", "gp"])
+def test_each_searcher_samples_the_conditional_space(searcher, ray_session, blobs_frame, tiny_space, tmp_path):
+    result = AutoML(target="species", space=tiny_space(TWO_OPTIMIZERS), searcher=searcher, num_trials=4,
+                    scheduler="fifo", output=tmp_path / searcher).fit(blobs_frame)
+    records = trials(result)
+    assert len(records) == 4 and all(r["status"] == "completed" for r in records)
+    assert_conditional(records)
+    assert result.leaderboard["val_accuracy"].iloc[0] > 0.8
+
+
+def test_grid_search_tries_every_discrete_combination_once(ray_session, blobs_frame, tiny_space, tmp_path):
+    space = tiny_space(TWO_OPTIMIZERS.replace("{loguniform: [1.0e-3, 3.0e-2]}", "0.01").replace(
+        "{loguniform: [1.0e-2, 1.0e-1]}", "0.05").replace("include: [adam, sgd]", "include: [adam]").replace(
+        "normalization: none", "normalization: none, activation: relu"))
+    result = AutoML(target="species", space=space, searcher="grid", scheduler="fifo", output=tmp_path / "grid").fit(blobs_frame)
+    combos = {(r["config"]["architecture"]["width"], r["config"]["loss"]["label_smoothing"],
+               r["config"]["optimizer"]["beta1"], r["config"]["batch_size"]) for r in trials(result)}
+    assert len(result.leaderboard) == len(combos) == 2 * 2 * 2  # width × label smoothing × beta1
+
+
+@pytest.mark.parametrize("scheduler", ["fifo", "asha", "hyperband"])
+def test_each_scheduler_runs_a_search_to_a_full_leaderboard(scheduler, ray_session, blobs_frame, tiny_space, tmp_path):
+    space = tiny_space(TWO_OPTIMIZERS.replace("epochs: 3", "epochs: 4"))
+    result = AutoML(target="species", space=space, scheduler=scheduler, num_trials=4, output=tmp_path / scheduler).fit(blobs_frame)
+    assert len(result.leaderboard) == 4
+    assert result.leaderboard["status"].isin(["completed", "stopped early"]).all()
+    assert result.test_metrics["accuracy"] > 0.8
+
+
+def test_pbt_restores_the_weights_of_the_trial_it_exploits(ray_session, blobs_frame, tiny_space, tmp_path):
+    # Two trials: one that cannot learn (lr 1e-7) and one that can. PBT replaces the weak one's
+    # weights with the strong one's checkpoint; only that restore lets it reach high accuracy.
+    space = tiny_space(
+        "epochs: 8\nbatch_size: 32\narchitectures:\n  include: [mlp]\n  mlp: {depth: 1, width: 16, normalization: none, activation: relu}\n"
+        "losses:\n  cross_entropy: {label_smoothing: 0.0}\n"
+        "optimizers:\n  include: [sgd]\n  sgd: {lr: {grid: [1.0e-7, 0.1]}, momentum: 0.9, nesterov: false}\n"
+        "regularizers:\n  include: []\n"
+    )
+    result = AutoML(target="species", space=space, searcher="grid", scheduler="pbt", output=tmp_path / "pbt").fit(blobs_frame)
+    records = {r["trial_id"]: r for r in trials(result)}
+    assert len(records) == 2
+    # The grid started one trial at lr 1e-7; PBT must have replaced it with a clone of the other.
+    assert all(r["config"]["optimizer"]["lr"] != 1.0e-7 for r in records.values())
+    assert all(r["metrics"]["val_accuracy"] >= 0.9 for r in records.values())
+
+
+def test_a_checkpoint_restores_weights_and_applies_the_new_config(tmp_path):
+    from ray.tune import Checkpoint
+
+    from automl.trial import CHECKPOINT_FILE, Components, build_model, restore_training_state
+
+    registry = load_registry()
+    spec, source = load_space_file("quick")
+    space = build_search_space(registry, spec, "multiclass", "tabular", source)
+    components = Components({f: {n: registry.get(f, n).spec for n in space.names(f)} for f in space.components})
+    config = {"seed": 0, "epochs": 2, "batch_size": 8, "architecture": {"name": "mlp", "depth": 1, "width": 8,
+              "activation": "relu", "normalization": "none"}, "loss": {"name": "cross_entropy", "label_smoothing": 0.0},
+              "optimizer": {"name": "adam", "lr": 0.01, "beta1": 0.9}, "regularizers": {}}
+    donor = build_model(config, components, (4,), 3, torch.device("cpu"))
+    torch.save({"network": donor.network.state_dict(), "optimizer": donor.optimizer.state_dict(), "epoch": 5,
+                "best": 0.7, "best_epoch": 4}, tmp_path / CHECKPOINT_FILE)
+    receiver = build_model({**config, "seed": 1, "optimizer": {"name": "adam", "lr": 0.002, "beta1": 0.9}},
+                           components, (4,), 3, torch.device("cpu"))
+    epoch, best, best_epoch = restore_training_state(Checkpoint.from_directory(tmp_path), receiver,
+                                                     {**config, "optimizer": {"name": "adam", "lr": 0.002, "beta1": 0.9}})
+    assert (epoch, best, best_epoch) == (5, 0.7, 4)
+    for a, b in zip(donor.network.parameters(), receiver.network.parameters()):
+        assert torch.equal(a, b)
+    assert receiver.optimizer.param_groups[0]["lr"] == 0.002
+
+
+def test_storage_puts_trial_results_where_all_nodes_can_reach(ray_session, blobs_frame, tiny_space, tmp_path):
+    storage = tmp_path / "shared-storage"
+    result = AutoML(target="species", space=tiny_space(TWO_OPTIMIZERS), num_trials=2, storage=str(storage),
+                    output=tmp_path / "run").fit(blobs_frame)
+    assert (storage / "run").is_dir() and any((storage / "run").iterdir())
+    assert not (result.run_dir / "trials").exists()
+    assert len(pd.read_csv(result.run_dir / "leaderboard.csv")) == 2
+
+
+def test_bf16_mixed_precision_trains(ray_session, blobs_frame, tiny_space, tmp_path):
+    result = AutoML(target="species", space=tiny_space(TWO_OPTIMIZERS), num_trials=2, precision="bf16",
+                    scheduler="fifo", output=tmp_path / "bf16").fit(blobs_frame)
+    assert result.leaderboard["val_accuracy"].iloc[0] > 0.8
+
+
+def test_malformed_yaml_names_the_line(tiny_space):
+    path = tiny_space("epochs: 3\noptimizers:\n  adam: {lr: [0.1\n")
+    with pytest.raises(AutoMLError, match=r"space.yaml, line \d+ is not valid YAML"):
+        load_space_file(path)
+
+
+def test_a_bad_domain_names_key_line_and_allowed_values(tiny_space):
+    path = tiny_space("epochs: 3\noptimizers:\n  adam:\n    lr: {logarithmic: [0.001, 0.1]}\n")
+    spec, source = load_space_file(path)
+    with pytest.raises(AutoMLError) as raised:
+        build_search_space(load_registry(), spec, "multiclass", "tabular", source)
+    message = str(raised.value)
+    assert "line 4 (optimizers.adam.lr)" in message
+    assert "choice" in message and "loguniform" in message and "quniform" in message
