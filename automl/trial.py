@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from automl.metrics import is_better, ranking_metric, score
+from automl.unsupervised import task_strategy
 
 
 @dataclass
@@ -31,6 +32,9 @@ class TrainingSet:
     X_val: np.ndarray
     y_val: np.ndarray
     target_scale: float = 1.0
+    # Unsupervised tasks only: a fixed cluster count, and the original columns of generated rows.
+    n_clusters: int | None = None
+    column_space: Any = None
 
 
 @dataclass
@@ -151,6 +155,10 @@ def validation_metrics(task: str, X_val, y_val, loss_fn, target_scale: float, de
 def train_trial(config: dict, data: TrainingSet, components: Components) -> None:
     """The Ray Tune trainable: reports validation metrics after every epoch."""
     from ray import tune
+
+    strategy = task_strategy(data.task)
+    if strategy is not None:
+        return strategy.train_trial(config, data, components)
 
     # One intra-op thread per CPU Ray gave the trial, so concurrent trials do not oversubscribe.
     torch.set_num_threads(max(1, int(tune.get_context().get_trial_resources().head_cpus or 1)))
