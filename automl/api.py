@@ -84,8 +84,10 @@ class AutoML:
         disable_plugins: tuple[str, ...] = (),
         verbose: bool = False,
     ) -> None:
-        if n_clusters is not None and (task != "cluster" or n_clusters < 2):
-            raise AutoMLError(f"n_clusters={n_clusters} given for task {task!r}", "pass n_clusters >= 2, with task='cluster' only")
+        if n_clusters is not None and task != "cluster":
+            raise AutoMLError(f"n_clusters is set but the task is {task!r}", "set task='cluster' (--task cluster), or drop n_clusters")
+        if n_clusters is not None and n_clusters < 2:
+            raise AutoMLError(f"n_clusters is {n_clusters}", "pass at least 2 clusters")
         self.n_clusters = n_clusters
         self.data_config = DataConfig(target, task, val_fraction, test_fraction, seed, image_shape)
         self.search_config = SearchConfig(space, num_trials, time_budget_s, scheduler, searcher, max_concurrent, seed)

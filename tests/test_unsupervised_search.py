@@ -11,7 +11,7 @@ from automl import AutoML, AutoMLError
 from automl.cli import main
 
 CLUSTER_SPACE = """
-epochs: 8
+epochs: 6
 batch_size: 32
 architectures:
   include: [autoencoder]
@@ -60,6 +60,7 @@ def mixed_table() -> pd.DataFrame:
     })
 
 
+@pytest.mark.slow
 def test_cluster_search_recovers_known_groups_and_predict_returns_cluster_ids(ray_session, blobs, tiny_space, tmp_path, capsys):
     from sklearn.metrics import adjusted_rand_score
 
@@ -80,6 +81,7 @@ def test_cluster_search_recovers_known_groups_and_predict_returns_cluster_ids(ra
     assert "cannot sample" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_generate_search_samples_rows_that_keep_each_column_type_and_range(ray_session, mixed_table, tiny_space, tmp_path, capsys):
     result = AutoML(task="generate", space=tiny_space(GENERATE_SPACE), num_trials=2, output=tmp_path / "run").fit(mixed_table)
     assert result.metric == "c2st_gap"

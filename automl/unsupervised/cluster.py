@@ -19,10 +19,14 @@ from automl.errors import AutoMLError
 from automl.metrics import ranking_metric
 from automl.predictor import Predictor
 from automl.unsupervised.training import (
-    build_unsupervised_model, embed, refit_epochs, report_epochs, set_trial_threads, train_autoencoder_epochs,
+    build_unsupervised_model, embed, reconstruction_loss, refit_epochs, report_epochs, set_trial_threads,
+    train_autoencoder_epochs,
 )
 
 MAX_CLUSTERS = 8
+# Per-epoch scoring stays cheap on large tables: KMeans fits and silhouettes use at most this
+# many rows (a seeded random subset); the refit's KMeans uses every row.
+MAX_SCORING_ROWS = 3000
 
 
 def fit_kmeans(embeddings: np.ndarray, k: int, seed: int):
@@ -31,21 +35,32 @@ def fit_kmeans(embeddings: np.ndarray, k: int, seed: int):
     return KMeans(n_clusters=k, n_init=4, random_state=seed).fit(embeddings)
 
 
-def silhouette(embeddings: np.ndarray, labels: np.ndarray) -> float:
+def silhouette(embeddings: np.ndarray, labels: np.ndarray, seed: int = 0) -> float:
     """Silhouette of a labelling; -1 (the worst score) when it has fewer than 2 clusters."""
     from sklearn.metrics import silhouette_score
 
     found = len(np.unique(labels))
     if found < 2 or found >= len(labels):
         return -1.0
-    return float(silhouette_score(embeddings, labels))
+    sample_size = MAX_SCORING_ROWS if len(labels) > MAX_SCORING_ROWS else None
+    return float(silhouette_score(embeddings, labels, sample_size=sample_size, random_state=seed))
+
+
+def _subset(rows: np.ndarray, seed: int) -> np.ndarray:
+    if len(rows) <= MAX_SCORING_ROWS:
+        return rows
+    return rows[np.random.default_rng(seed).choice(len(rows), MAX_SCORING_ROWS, replace=False)]
 
 
 def best_clustering(train_embeddings: np.ndarray, val_embeddings: np.ndarray, n_clusters: int | None, seed: int) -> tuple[int, float]:
     """``(k, validation silhouette)``: KMeans fitted on train, scored on validation."""
+    train_embeddings = _subset(train_embeddings, seed)
     largest = min(MAX_CLUSTERS, len(train_embeddings) - 1, len(val_embeddings) - 1)
     candidates = [n_clusters] if n_clusters else range(2, max(largest, 2) + 1)
-    scored = [(silhouette(val_embeddings, fit_kmeans(train_embeddings, k, seed).predict(val_embeddings)), k) for k in candidates]
+    scored = [
+        (silhouette(val_embeddings, fit_kmeans(train_embeddings, k, seed).predict(val_embeddings), seed), k)
+        for k in candidates
+    ]
     score, k = max(scored, key=lambda pair: (pair[0], -pair[1]))
     return k, score
 
@@ -63,12 +78,9 @@ class ClusterStrategy:
         device = trial_device()
         seed = int(config.get("seed", 0))
         model = build_unsupervised_model(config, components, data.input_shape, device, adversarial=False)
-        X_val_t = torch.as_tensor(data.X_val)
 
         def evaluate(network) -> dict[str, float]:
-            with torch.no_grad():
-                network.eval()
-                val_loss = float(model.loss(network(X_val_t.to(device)), X_val_t.to(device)))
+            val_loss = reconstruction_loss(network, model.loss, data.X_val, device)
             k, score = best_clustering(embed(network, data.X_train, device), embed(network, data.X_val, device), data.n_clusters, seed)
             return {"val_loss": val_loss, "val_silhouette": score, "val_n_clusters": k}
 
@@ -95,7 +107,11 @@ class ClusterStrategy:
         kmeans = fit_kmeans(embed(model.network, X, device), k, seed)
         # The one and only use of the test split.
         test_embeddings = embed(model.network, prepared.X_test, device)
-        test_metrics = {"silhouette": silhouette(test_embeddings, kmeans.predict(test_embeddings)), "n_clusters": k}
+        test_metrics = {
+            "silhouette": silhouette(test_embeddings, kmeans.predict(test_embeddings), seed),
+            "n_clusters": k,
+            "reconstruction_loss": reconstruction_loss(model.network, model.loss, prepared.X_test, device),
+        }
         save_artifact(artifact_dir, model.network.cpu(), config, prepared, epochs, test_metrics, extra_state={"kmeans": kmeans})
         return RefitResult(model.network, epochs, test_metrics, artifact_dir)
 

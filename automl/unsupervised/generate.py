@@ -39,6 +39,17 @@ def two_sample_test(real: np.ndarray, fake: np.ndarray, seed: int) -> dict[str, 
     return {"c2st_auc": auc, "c2st_gap": abs(auc - 0.5)}
 
 
+# The test stays cheap on large tables: at most this many real rows (a seeded random subset).
+MAX_TEST_ROWS = 2000
+
+
+def held_out_rows(rows: np.ndarray, seed: int) -> np.ndarray:
+    """The real rows a two-sample test uses: all of them, or a seeded subset of a large split."""
+    if len(rows) <= MAX_TEST_ROWS:
+        return rows
+    return rows[np.random.default_rng(seed).choice(len(rows), MAX_TEST_ROWS, replace=False)]
+
+
 def generated_like(network, column_space, real: np.ndarray, seed: int) -> np.ndarray:
     """As many generated rows as ``real`` has, snapped to the original column space."""
     fake = generate(network, len(real), seed)
@@ -59,9 +70,11 @@ class GenerateStrategy:
         seed = int(config.get("seed", 0))
         model = build_unsupervised_model(config, components, data.input_shape, device, adversarial=True)
 
+        real = held_out_rows(data.X_val, seed)
+
         def evaluate(network) -> dict[str, float]:
-            fake = generated_like(network, data.column_space, data.X_val, seed)
-            return {f"val_{k}": v for k, v in two_sample_test(data.X_val, fake, seed).items()}
+            fake = generated_like(network, data.column_space, real, seed)
+            return {f"val_{k}": v for k, v in two_sample_test(real, fake, seed).items()}
 
         metric, mode = ranking_metric(self.task)
         epochs = train_adversarial_epochs(model, data.X_train, int(config["epochs"]), int(config["batch_size"]), device, seed, evaluate)
@@ -83,8 +96,9 @@ class GenerateStrategy:
             if on_epoch:
                 on_epoch(epoch, epochs, metrics)
         # The one and only use of the test split.
-        fake = generated_like(model.network, prepared.column_space, prepared.X_test, seed)
-        test_metrics = two_sample_test(prepared.X_test, fake, seed)
+        real = held_out_rows(prepared.X_test, seed)
+        fake = generated_like(model.network, prepared.column_space, real, seed)
+        test_metrics = two_sample_test(real, fake, seed)
         save_artifact(artifact_dir, model.network.cpu(), config, prepared, epochs, test_metrics,
                       extra_state={"column_space": prepared.column_space})
         return RefitResult(model.network, epochs, test_metrics, artifact_dir)

@@ -170,6 +170,17 @@ def embed(network: torch.nn.Module, X: np.ndarray, device, batch_size: int = 102
 
 
 @torch.no_grad()
+def reconstruction_loss(network: torch.nn.Module, loss, X: np.ndarray, device, batch_size: int = 1024) -> float:
+    """An autoencoder's mean loss on ``X``, in batches."""
+    network.eval()
+    total = 0.0
+    for start in range(0, len(X), batch_size):
+        batch = torch.as_tensor(X[start : start + batch_size], device=device)
+        total += float(loss(network(batch), batch)) * len(batch)
+    return total / max(len(X), 1)
+
+
+@torch.no_grad()
 def generate(network: torch.nn.Module, n: int, seed: int) -> np.ndarray:
     """``n`` generated rows (encoded space), reproducible for a seed."""
     network.eval()
