@@ -165,18 +165,20 @@ def test_column_space_decodes_to_training_ranges_types_and_labels():
 
     frame = pd.DataFrame({
         "height": [1.5, 1.7, 1.9, 1.6], "count": [1, 4, 2, 3], "flag": [True, False, True, True],
-        "colour": ["red", "blue", "red", "green"],
+        "colour": ["red", "blue", "red", "green"], "rating": pd.array([2, None, 5, 3], dtype="Int64"),
     })
     features = FeaturePreprocessor().fit(frame)
     space = ColumnSpace.fit(frame, features)
     encoded = features.transform(frame)
-    pd.testing.assert_frame_equal(space.decode(encoded), frame, rtol=1e-5)  # a round trip
+    complete = frame.assign(rating=frame["rating"].fillna(3))  # missing values come back imputed (median)
+    pd.testing.assert_frame_equal(space.decode(encoded), complete, rtol=1e-5)  # a round trip
     wild = np.random.default_rng(0).normal(0, 10, size=(50, space.width))
     rows = space.decode(wild)
     assert list(rows.columns) == list(frame.columns)
     assert rows["height"].between(1.5, 1.9).all() and rows["height"].dtype == np.float64
     assert rows["count"].between(1, 4).all() and rows["count"].dtype == np.int64
     assert rows["flag"].dtype == bool
+    assert rows["rating"].dtype == "Int64" and rows["rating"].between(2, 5).all()
     assert set(rows["colour"]) <= {"red", "blue", "green"}
 
 

@@ -26,7 +26,8 @@ class NumericColumn:
 
     @property
     def is_integer(self) -> bool:
-        return np.dtype(self.dtype).kind in "iub"
+        dtype = pd.api.types.pandas_dtype(self.dtype)  # also pandas' nullable Int64 and boolean
+        return pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
 
 
 class ColumnSpace:
