@@ -200,3 +200,13 @@ def test_plugins_command_lists_the_unsupervised_components(capsys):
     for name in UNSUPERVISED_COMPONENTS:
         assert name in listing
     assert "generate" in listing and "cluster" in listing
+
+
+def test_search_command_accepts_unsupervised_tasks_without_a_target():
+    from automl.cli import build_parser
+
+    args = build_parser().parse_args(["search", "rows.csv", "--task", "cluster", "--n-clusters", "4"])
+    assert (args.task, args.n_clusters, args.target) == ("cluster", 4, None)
+    assert build_parser().parse_args(["search", "rows.csv", "--task", "generate"]).task == "generate"
+    sample = build_parser().parse_args(["sample", "runs/x/model", "-n", "7", "-o", "rows.csv"])
+    assert (sample.num_rows, str(sample.output)) == (7, "rows.csv")
