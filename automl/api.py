@@ -37,6 +37,12 @@ class SearchResult:
         frame = data if isinstance(data, pd.DataFrame) else load_table(data)[0]
         return self.predictor.predict(frame)
 
+    def sample(self, n: int, seed: int = 0) -> pd.DataFrame:
+        """``n`` new rows from the refitted generator (``task="generate"`` only)."""
+        if not hasattr(self.predictor, "sample"):
+            raise AutoMLError(f"sampling needs a generate model, this one does {self.predictor.task}", "search with task='generate'")
+        return self.predictor.sample(n, seed)
+
     @property
     def predictor(self):
         if not hasattr(self, "_predictor"):
@@ -51,7 +57,8 @@ class AutoML:
 
     Parameters mirror the CLI flags of ``automl search``; ``fit`` accepts a DataFrame, a CSV
     or Parquet path, or a built-in dataset name (``digits``, ``iris``, ``wine``,
-    ``breast_cancer``, ``diabetes``).
+    ``breast_cancer``, ``diabetes``). ``task="cluster"`` and ``task="generate"`` need no target
+    (a given one is set aside, unused); ``n_clusters`` fixes k for clustering (else searched).
     """
 
     def __init__(
@@ -76,9 +83,15 @@ class AutoML:
         val_fraction: float = 0.15,
         test_fraction: float = 0.15,
         image_shape: tuple[int, ...] | None = None,
+        n_clusters: int | None = None,
         disable_plugins: tuple[str, ...] = (),
         verbose: bool = False,
     ) -> None:
+        if n_clusters is not None and task != "cluster":
+            raise AutoMLError(f"n_clusters is set but the task is {task!r}", "set task='cluster' (--task cluster), or drop n_clusters")
+        if n_clusters is not None and n_clusters < 2:
+            raise AutoMLError(f"n_clusters is {n_clusters}", "pass at least 2 clusters")
+        self.n_clusters = n_clusters
         self.data_config = DataConfig(target, task, val_fraction, test_fraction, seed, image_shape)
         self.search_config = SearchConfig(
             space, num_trials, time_budget_s, scheduler, searcher, max_concurrent, seed, checkpoint_every
@@ -117,7 +130,7 @@ class AutoML:
         training_set = TrainingSet(
             prepared.task, prepared.input_shape, prepared.output_size,
             prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val,
-            getattr(prepared.target_encoder, "std_", 1.0),
+            getattr(prepared.target_encoder, "std_", 1.0), self.n_clusters, prepared.column_space,
         )
         started_ray = ensure_ray(self.resource_config, self.verbose)
         try:

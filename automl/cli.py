@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from automl import __version__
+from automl.components import TASKS
 from automl.errors import AutoMLError
 
 EXIT_USAGE = 2
@@ -39,8 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = commands.add_parser("search", help="search, rank, refit and save a model for a dataset")
     search.add_argument("data", help="CSV or Parquet file, or a built-in dataset: digits, iris, wine, breast_cancer, diabetes")
-    search.add_argument("--target", help="target column (default for built-in datasets: target)")
-    search.add_argument("--task", choices=["binary", "multiclass", "regression"], help="override the inferred task")
+    search.add_argument("--target", help="target column (default for built-in datasets: target); "
+                        "optional for --task cluster/generate, where it is set aside unused")
+    search.add_argument("--task", choices=list(TASKS), help="override the inferred task; cluster and generate need no target")
+    search.add_argument("--n-clusters", type=_positive_int, metavar="K", help="with --task cluster: fix k (default: searched, 2 to 8)")
     search.add_argument("--space", default="default", help="search space: a name in search_spaces/ or a YAML path (default: default)")
     search.add_argument("--num-trials", type=_positive_int, help="number of trials (default 20, or unlimited with --time-budget)")
     search.add_argument("--time-budget", type=_positive_float, metavar="SECONDS", help="stop starting and running trials after this long")
@@ -73,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("-o", "--output", type=Path, help="write predictions to this CSV (default: print them)")
     predict.set_defaults(handler=run_predict)
 
+    sample = commands.add_parser("sample", help="write new rows from a saved generate model")
+    sample.add_argument("artifact", type=Path, help="the model/ folder of a --task generate run (or the run directory)")
+    sample.add_argument("-n", "--num-rows", type=_positive_int, default=100, help="rows to generate (default 100)")
+    sample.add_argument("-o", "--output", type=Path, help="write the rows to this CSV (default: print them)")
+    sample.add_argument("--seed", type=int, default=0, help="seed of the generator's noise (default 0)")
+    sample.set_defaults(handler=run_sample)
+
     plugins = commands.add_parser("plugins", help="list every installed component and its plugin")
     plugins.add_argument("pattern", nargs="?", default="*", help="wildcard on component names, e.g. 'ml*'")
     plugins.add_argument("--family", choices=["architectures", "losses", "optimizers", "regularizers"])
@@ -95,7 +105,7 @@ def run_search(args: argparse.Namespace) -> int:
         gpus_per_trial=args.gpus_per_trial, address=args.address, storage=args.storage,
         precision=args.precision, checkpoint_every=args.checkpoint_every or 0, output=args.output,
         overwrite=args.overwrite, seed=args.seed, val_fraction=args.val_fraction,
-        test_fraction=args.test_fraction, image_shape=args.image_shape,
+        test_fraction=args.test_fraction, image_shape=args.image_shape, n_clusters=args.n_clusters,
         disable_plugins=tuple(args.disable_plugin), verbose=args.verbose,
     )
     result = automl.fit(args.data, on_event=None if args.quiet else _print_event)
@@ -143,6 +153,22 @@ def run_predict(args: argparse.Namespace) -> int:
         print(f"wrote {len(predictions)} predictions to {args.output}")
     else:
         print(predictions.to_csv(index=False), end="")
+    return 0
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    from automl.files import write_text_atomic
+    from automl.predictor import load
+
+    predictor = load(args.artifact)
+    if not hasattr(predictor, "sample"):
+        raise AutoMLError(f"{args.artifact} is a {predictor.task} model, it cannot sample", "pass the model of a --task generate run")
+    rows = predictor.sample(args.num_rows, seed=args.seed)
+    if args.output:
+        write_text_atomic(args.output, rows.to_csv(index=False))
+        print(f"wrote {len(rows)} generated rows to {args.output}")
+    else:
+        print(rows.to_csv(index=False), end="")
     return 0
 
 

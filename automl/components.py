@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-TASKS = ("binary", "multiclass", "regression")
+SUPERVISED_TASKS = ("binary", "multiclass", "regression")
+# Unsupervised tasks need no target: autoencoder embeddings clustered, or generators of new rows.
+UNSUPERVISED_TASKS = ("cluster", "generate")
+TASKS = SUPERVISED_TASKS + UNSUPERVISED_TASKS
 CLASSIFICATION_TASKS = ("binary", "multiclass")
 INPUT_KINDS = ("tabular", "image", "sequence", "text")
 
@@ -21,11 +24,16 @@ class ArchitectureSpec:
     ``build(input_shape, output_size, **hparams)`` returns a ``torch.nn.Module`` that maps a
     batch of shape ``(N, *input_shape)`` to ``(N, output_size)``: logits for classification
     (one per class, also for binary), values for regression.
+
+    Architectures for the unsupervised tasks (``cluster``, ``generate``) are called with
+    ``output_size=0`` and follow the contracts in ``automl/unsupervised/__init__.py``
+    (an ``encode`` method for clustering; a discriminator and ``sample`` for generation).
+    ``tasks`` defaults to the supervised tasks only.
     """
 
     name: str
     build: Callable[..., Any]
-    tasks: tuple[str, ...] = TASKS
+    tasks: tuple[str, ...] = SUPERVISED_TASKS
     input_kinds: tuple[str, ...] = ("tabular",)
     space: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
@@ -38,11 +46,15 @@ class LossSpec:
     ``build(**hparams)`` returns a callable ``loss(outputs, targets) -> scalar tensor``.
     Targets are class indices (``long``, shape ``(N,)``) for classification and float values
     of shape ``(N, output_size)`` for regression.
+
+    Losses for ``cluster`` compare a reconstruction with its input; losses for ``generate``
+    are adversarial (see ``automl/unsupervised/__init__.py``). ``tasks`` defaults to the
+    supervised tasks only.
     """
 
     name: str
     build: Callable[..., Any]
-    tasks: tuple[str, ...] = TASKS
+    tasks: tuple[str, ...] = SUPERVISED_TASKS
     space: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
 
@@ -88,7 +100,7 @@ class RegularizerSpec:
 
     name: str
     build: Callable[..., Regularizer]
-    tasks: tuple[str, ...] = TASKS
+    tasks: tuple[str, ...] = SUPERVISED_TASKS
     input_kinds: tuple[str, ...] = INPUT_KINDS
     space: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""

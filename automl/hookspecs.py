@@ -19,7 +19,10 @@ Every hook takes no arguments and returns a list of component records (dataclass
   ``{"grid": [..]}``. A search-space YAML file may override any of them;
 - ``tasks`` (and for architectures and regularizers ``input_kinds``): where it fits. The
   search only offers a component where the task (``binary``, ``multiclass``,
-  ``regression``) and input kind (``tabular``, ``image``, ``sequence``, ``text``) fit.
+  ``regression``, and the unsupervised ``cluster`` and ``generate``) and input kind
+  (``tabular``, ``image``, ``sequence``, ``text``) fit. ``tasks`` defaults to the three
+  supervised tasks; architectures and losses for ``cluster`` and ``generate`` follow the
+  contracts in ``automl/unsupervised/__init__.py`` (see ``plugins/autoencoder.py``).
 
 A complete architecture plugin, one screen long::
 

@@ -7,8 +7,18 @@ import numpy as np
 from automl.components import CLASSIFICATION_TASKS
 
 
+UNSUPERVISED_RANKING = {
+    # Silhouette of the clustered validation embeddings: -1 (wrong) .. 1 (tight, well apart).
+    "cluster": ("silhouette", "max"),
+    # |AUC - 0.5| of a classifier telling generated rows from held-out real ones: 0 is best.
+    "generate": ("c2st_gap", "min"),
+}
+
+
 def ranking_metric(task: str) -> tuple[str, str]:
     """``(metric name, "max" | "min")`` used to rank trials for a task."""
+    if task in UNSUPERVISED_RANKING:
+        return UNSUPERVISED_RANKING[task]
     return ("accuracy", "max") if task in CLASSIFICATION_TASKS else ("rmse", "min")
 
 

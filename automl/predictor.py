@@ -13,6 +13,7 @@ import torch
 
 from automl.errors import AutoMLError
 from automl.trial import Components, build_network, predict_outputs
+from automl.unsupervised import task_strategy
 
 REQUIRED_FILES = ("manifest.json", "model.json", "weights.pt", "preprocessing.pkl")
 
@@ -95,4 +96,7 @@ def load(path, registry=None) -> Predictor:
     network.eval()
     with open(path / "preprocessing.pkl", "rb") as handle:
         preprocessing = pickle.load(handle)  # trusted only after the manifest check above
+    strategy = task_strategy(info["task"])
+    if strategy is not None:
+        return strategy.predictor(network, preprocessing, info)
     return Predictor(network, preprocessing["features"], preprocessing["target"], info)

@@ -18,6 +18,7 @@ from automl.engine import TrialRecord
 from automl.files import write_bytes_atomic, write_text_atomic
 from automl.metrics import score
 from automl.trial import Components, build_model, predict_outputs, train_epochs, trial_device
+from automl.unsupervised import task_strategy
 
 ARTIFACT_FILES = ("weights.pt", "model.json", "preprocessing.pkl", "metrics.json", "versions.json")
 
@@ -39,6 +40,9 @@ def refit_and_test(
     precision: str = "fp32",
 ) -> RefitResult:
     """Retrain ``best`` on train+val, score it once on test, save the artifact."""
+    strategy = task_strategy(prepared.task)
+    if strategy is not None:
+        return strategy.refit_and_test(best, prepared, components, artifact_dir, on_epoch)
     config = best.config
     epochs = max(1, int(best.metrics.get("best_epoch") or config["epochs"]))
     device = trial_device()
@@ -60,8 +64,13 @@ def refit_and_test(
     return RefitResult(model.network, epochs, test_metrics, artifact_dir)
 
 
-def save_artifact(artifact_dir: Path, network, config, prepared: PreparedData, epochs: int, test_metrics) -> None:
-    """Weights as a state_dict, fitted preprocessing, config, metrics, versions, and a checksum manifest."""
+def save_artifact(
+    artifact_dir: Path, network, config, prepared: PreparedData, epochs: int, test_metrics, extra_state: dict | None = None
+) -> None:
+    """Weights as a state_dict, fitted preprocessing, config, metrics, versions, and a checksum manifest.
+
+    ``extra_state`` (fitted objects a task needs besides the network, e.g. a KMeans) is pickled
+    with the preprocessing."""
     import io
 
     buffer = io.BytesIO()
@@ -78,7 +87,7 @@ def save_artifact(artifact_dir: Path, network, config, prepared: PreparedData, e
             "epochs": epochs,
             "dataset": prepared.name,
         }),
-        "preprocessing.pkl": pickle.dumps({"features": prepared.features, "target": prepared.target_encoder}),
+        "preprocessing.pkl": pickle.dumps({"features": prepared.features, "target": prepared.target_encoder, **(extra_state or {})}),
         "metrics.json": _json({"test": test_metrics}),
         "versions.json": _json(library_versions()),
     }

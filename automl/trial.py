@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from automl.metrics import is_better, ranking_metric, score
+from automl.unsupervised import task_strategy
 
 
 @dataclass
@@ -33,6 +34,9 @@ class TrainingSet:
     X_val: np.ndarray
     y_val: np.ndarray
     target_scale: float = 1.0
+    # Unsupervised tasks only: a fixed cluster count, and the original columns of generated rows.
+    n_clusters: int | None = None
+    column_space: Any = None
 
 
 @dataclass
@@ -164,6 +168,10 @@ def train_trial(config: dict, data: TrainingSet, components: Components, checkpo
     """
     import ray
     from ray import tune
+
+    strategy = task_strategy(data.task)
+    if strategy is not None:
+        return strategy.train_trial(config, data, components)
 
     node_id = ray.get_runtime_context().get_node_id()
     # One intra-op thread per CPU Ray gave the trial, so concurrent trials do not oversubscribe.

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from automl.components import UNSUPERVISED_TASKS
 from automl.config import DataConfig
 from automl.data.load import BUILTIN_TARGET, load_table
 from automl.data.preprocess import FeaturePreprocessor, TargetEncoder
@@ -34,6 +36,8 @@ class PreparedData:
     features: FeaturePreprocessor
     target_encoder: TargetEncoder
     report: dict = field(default_factory=dict)
+    # The training split's original columns (ranges, dtypes, labels); set for unsupervised tasks.
+    column_space: Any = None
 
     @property
     def output_size(self) -> int:
@@ -48,6 +52,10 @@ def prepare_data(source, config: DataConfig) -> PreparedData:
     """Load, validate, infer the task, split, and fit preprocessing on the training split only."""
     frame, name = load_table(source)
     target = config.target or (BUILTIN_TARGET if BUILTIN_TARGET in frame.columns and isinstance(source, str) else None)
+    if config.task in UNSUPERVISED_TASKS:
+        from automl.data.unlabelled import prepare_unlabelled
+
+        return prepare_unlabelled(frame, name, target, config)
     if target is None:
         raise AutoMLError("no target column given", f"pass --target with one of: {_preview(frame.columns)}")
     if target not in frame.columns:
