@@ -42,7 +42,8 @@ def ensure_ray(resources: ResourceConfig, verbose: bool = False) -> bool:
         "logging_level": logging.INFO if verbose else logging.WARNING,
     }
     try:
-        ray.init(address=resources.address, **kwargs)
+        # "local" starts a fresh instance rather than attaching to whatever cluster the machine runs.
+        ray.init(address=resources.address or "local", **kwargs)
     except ConnectionError as exc:
         raise AutoMLError(
             f"cannot reach a Ray cluster at {resources.address}: {exc}",
@@ -175,6 +176,7 @@ def run_trials(
     )
     trainable = tune.with_resources(trainable, {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    histories = history_callback()
     tuner = tune.Tuner(
         trainable,
         param_space={} if search.searcher in ("tpe", "gp") else space.to_tune(search.seed, grid=search.searcher == "grid"),
@@ -192,23 +194,42 @@ def run_trials(
             name="trials" if resources.storage is None else run_dir.resolve().name,
             storage_path=resources.storage or str(run_dir.resolve()),
             verbose=1 if verbose else 0,
+            callbacks=[histories],
             failure_config=tune.FailureConfig(max_failures=0),
-            # PBT restores other trials' older checkpoints: deleting any could break an exploit.
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=None if search.scheduler == "pbt" else 2),
+            # PBT restores other trials' older checkpoints and HyperBand resumes paused ones: keep them.
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=None if search.scheduler in CHECKPOINTING_SCHEDULERS else 2),
         ),
     )
     results = tuner.fit()
-    return [_record(result, space.max_epochs()) for result in results]
+    return [_record(r, space.max_epochs(), histories.histories.get(Path(r.path).name, [])) for r in results]
 
 
-def _record(result, max_epochs: int) -> TrialRecord:
+HISTORY_PREFIXES = ("val_", "train_", "epoch", "best_", "finished_at")
+
+
+def history_callback():
+    """A Tune callback keeping every reported epoch per trial, in the driver.
+
+    Unlike Ray's result files it keeps the epochs before a restore (PBT exploits, HyperBand
+    pauses), and it costs no file I/O.
+    """
+    from ray import tune
+
+    class HistoryCallback(tune.Callback):
+        def __init__(self) -> None:
+            self.histories: dict[str, list[dict]] = {}
+
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            row = {k: v for k, v in result.items() if k.startswith(HISTORY_PREFIXES)}
+            self.histories.setdefault(trial.trial_id, []).append(row)
+
+    return HistoryCallback()
+
+
+def _record(result, max_epochs: int, history: list[dict]) -> TrialRecord:
     metrics = dict(result.metrics or {})
     config = dict(result.config or metrics.get("config") or {})
     trial_id = Path(result.path).name  # the trial directory is named by trial id (see run_trials)
-    history = []
-    if result.metrics_dataframe is not None and len(result.metrics_dataframe):
-        keep = [c for c in result.metrics_dataframe.columns if c.startswith(("val_", "train_", "epoch", "best_"))]
-        history = result.metrics_dataframe[keep].to_dict("records")
     if result.error is not None:
         status, error = "error", f"{type(result.error).__name__}: {result.error}".splitlines()[0]
     elif not metrics.get("epoch"):

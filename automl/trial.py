@@ -205,6 +205,7 @@ def train_trial(config: dict, data: TrainingSet, components: Components, checkpo
             "train_time_s": time.perf_counter() - started,
             "device": device.type,
             "node_id": node_id,
+            "finished_at": time.time(),
         }
         if checkpoint_every and (epoch % checkpoint_every == 0 or epoch == epochs):
             with tempfile.TemporaryDirectory() as folder:

@@ -1,0 +1,30 @@
+"""Shared helpers for the benchmarks: the machine's description and a Ray session."""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import time
+from contextlib import contextmanager
+
+
+def machine() -> str:
+    import torch
+
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{os.cpu_count()} cores, {memory_gib:.0f} GiB, {gpu}, Python {platform.python_version()}, torch {torch.__version__}"
+
+
+@contextmanager
+def ray_running(num_cpus: int | None = None):
+    import ray
+
+    started = time.perf_counter()
+    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    print(f"ray.init: {time.perf_counter() - started:.1f} s (once per session, not counted below)")
+    try:
+        yield
+    finally:
+        ray.shutdown()

@@ -1,0 +1,92 @@
+"""Early stopping: ASHA and HyperBand against FIFO on the same space, seed and trial count.
+
+For each scheduler: the best validation accuracy, the epochs of training it spent, and the
+fraction of FIFO's compute (epochs) it needed to first reach FIFO's best validation score
+(epochs are ordered by when they finished, across concurrent trials).
+
+    python -m bench.early_stopping [--trials 16] [--epochs 15] [--smoke]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+SPACE = """
+epochs: {epochs}
+batch_size: {{choice: [32, 64, 128]}}
+architectures:
+  include: [mlp]
+  mlp: {{depth: {{choice: [1, 2, 3]}}, width: {{choice: [32, 64, 128, 256]}}, normalization: none}}
+optimizers:
+  include: [adam, sgd]
+  adam: {{lr: {{loguniform: [1.0e-5, 3.0e-2]}}}}
+  sgd: {{lr: {{loguniform: [1.0e-4, 1.0e-1]}}}}
+regularizers:
+  include: [dropout]
+"""
+
+
+def epochs_to_reach(records, target: float) -> int | None:
+    """Epochs spent (in finishing order, over all trials) until a validation score >= target."""
+    events = sorted((h["finished_at"], h["val_accuracy"]) for r in records for h in r.history)
+    for spent, (_, score) in enumerate(events, start=1):
+        if score >= target:
+            return spent
+    return None
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trials", type=int, default=16)
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--smoke", action="store_true")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.trials, args.epochs = 3, 3
+
+    import yaml
+
+    from automl.config import DataConfig, ResourceConfig, SearchConfig
+    from automl.data import prepare_data
+    from automl.engine import run_trials
+    from automl.plugins import load_registry
+    from automl.space import build_search_space
+    from automl.trial import Components, TrainingSet
+    from bench.common import machine, ray_running
+
+    prepared = prepare_data("digits", DataConfig(seed=args.seed))
+    registry = load_registry()
+    space = build_search_space(registry, yaml.safe_load(SPACE.format(epochs=args.epochs)), prepared.task, prepared.input_kind)
+    components = Components({f: {n: registry.get(f, n).spec for n in space.names(f)} for f in space.components})
+    data = TrainingSet(prepared.task, prepared.input_shape, prepared.output_size,
+                       prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val)
+    results = {}
+    with ray_running():
+        for scheduler in ("fifo", "asha", "hyperband"):
+            with tempfile.TemporaryDirectory() as run_dir:
+                records = run_trials(data, space, components,
+                                     SearchConfig(num_trials=args.trials, scheduler=scheduler, seed=args.seed),
+                                     ResourceConfig(cpus_per_trial=1), Path(run_dir))
+            results[scheduler] = records
+    fifo_best = max(r.metrics.get("best_val_accuracy", 0) for r in results["fifo"])
+    fifo_epochs = sum(len(r.history) for r in results["fifo"])
+    figures = {"machine": machine(), "trials": args.trials, "max_epochs": args.epochs, "seed": args.seed,
+               "fifo_best_val_accuracy": round(fifo_best, 4), "fifo_epochs": fifo_epochs}
+    for scheduler in ("asha", "hyperband"):
+        records = results[scheduler]
+        reached = epochs_to_reach(records, fifo_best)
+        figures[scheduler] = {
+            "best_val_accuracy": round(max(r.metrics.get("best_val_accuracy", 0) for r in records), 4),
+            "epochs": sum(len(r.history) for r in records),
+            "fraction_of_fifo_compute_to_reach_fifo_best": round(reached / fifo_epochs, 3) if reached else None,
+        }
+    print(json.dumps(figures, indent=2))
+    return figures
+
+
+if __name__ == "__main__":
+    main()
