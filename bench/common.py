@@ -21,6 +21,9 @@ def machine() -> str:
 def ray_running(num_cpus: int | None = None):
     import ray
 
+    if ray.is_initialized():  # inside the test suite's shared session
+        yield
+        return
     started = time.perf_counter()
     ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     print(f"ray.init: {time.perf_counter() - started:.1f} s (once per session, not counted below)")
