@@ -112,7 +112,7 @@ class AutoML:
         training_set = TrainingSet(
             prepared.task, prepared.input_shape, prepared.output_size,
             prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val,
-            getattr(prepared.target_encoder, "std_", 1.0),
+            getattr(prepared.target_encoder, "std_", 1.0), prepared.input_kind, prepared.vocab_size,
         )
         started_ray = ensure_ray(self.resource_config, self.verbose)
         try:

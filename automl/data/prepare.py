@@ -34,6 +34,7 @@ class PreparedData:
     features: FeaturePreprocessor
     target_encoder: TargetEncoder
     report: dict = field(default_factory=dict)
+    vocab_size: int | None = None  # text input only: token ids are 0 (padding) .. vocab_size - 1
 
     @property
     def output_size(self) -> int:
