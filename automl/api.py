@@ -130,7 +130,9 @@ class AutoML:
         training_set = TrainingSet(
             prepared.task, prepared.input_shape, prepared.output_size,
             prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val,
-            getattr(prepared.target_encoder, "std_", 1.0), self.n_clusters, prepared.column_space,
+            getattr(prepared.target_encoder, "std_", 1.0),
+            n_clusters=self.n_clusters, column_space=prepared.column_space,
+            input_kind=prepared.input_kind, vocab_size=prepared.vocab_size,
         )
         started_ray = ensure_ray(self.resource_config, self.verbose)
         try:

@@ -61,7 +61,8 @@ class LossSpec:
 
 @dataclass(frozen=True)
 class OptimizerSpec:
-    """An optimizer: ``build(params, **hparams)`` returns a ``torch.optim.Optimizer``."""
+    """An optimizer: ``build(params, **hparams)`` returns a ``torch.optim.Optimizer``, or a pair
+    ``(optimizer, lr_scheduler)`` whose scheduler the training loop steps after every batch."""
 
     name: str
     build: Callable[..., Any]
@@ -89,6 +90,12 @@ class Regularizer:
 
     def after_backward(self, model: Any) -> None:
         """Called after ``loss.backward()`` and before ``optimizer.step()``."""
+
+    def stop_reason(self, metrics: Mapping[str, Any]) -> str | None:
+        """Called after every epoch with that epoch's metrics (``train_loss`` and, during a
+        search, ``val_loss`` and ``val_<metric>``); return a short reason to stop training
+        now (shown on the leaderboard), or ``None`` to go on."""
+        return None
 
 
 @dataclass(frozen=True)

@@ -234,6 +234,8 @@ def _record(result, max_epochs: int, history: list[dict]) -> TrialRecord:
         status, error = "error", f"{type(result.error).__name__}: {result.error}".splitlines()[0]
     elif not metrics.get("epoch"):
         status, error = "no result", ""
+    elif metrics.get("stop_reason"):
+        status, error = f"early stopping: {metrics['stop_reason']}", ""
     elif metrics["epoch"] < int(config.get("epochs", max_epochs)):
         status, error = "stopped early", ""
     else:

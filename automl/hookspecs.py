@@ -24,6 +24,24 @@ Every hook takes no arguments and returns a list of component records (dataclass
   supervised tasks; architectures and losses for ``cluster`` and ``generate`` follow the
   contracts in ``automl/unsupervised/__init__.py`` (see ``plugins/autoencoder.py``).
 
+Input kinds arrive as fixed array layouts (``N`` rows): tabular ``(N, F)`` float32, image
+``(N, C, H, W)`` float32, sequence ``(N, T, F)`` float32, text ``(N, T)`` int64 token ids with
+0 = padding.
+
+Facts: besides its hyperparameters, a builder may ask the platform for facts about the data by
+naming them as keyword parameters; a fact is passed only to builders whose signature names it
+(never through ``**kwargs``), and only when it is known, so ``build(input_shape, output_size,
+**hparams)`` keeps working unchanged. A hyperparameter of the same name wins. The facts:
+
+- ``task``, ``input_kind``, ``output_size``;
+- ``vocab_size``: text input only; token ids lie in ``0 .. vocab_size - 1`` (an
+  architecture that claims ``text`` must take it, e.g. for ``nn.Embedding``);
+- ``class_counts``: classification only; training rows per class (e.g. for class weights);
+- ``epochs`` and ``steps_per_epoch``: the trial's configured epochs and batches per epoch
+  (the horizon of a learning-rate schedule);
+- ``monitor`` and ``mode``: the validation metric that ranks trials (``"val_accuracy"``,
+  ``"max"``), for stop rules such as early stopping.
+
 A complete architecture plugin, one screen long::
 
     import torch
@@ -75,8 +93,16 @@ def automl_architectures() -> list:
     - the module maps ``(N, *input_shape)`` float tensors (``long`` for text) to
       ``(N, output_size)``: raw logits for classification, values for regression.
 
+    For ``text`` input, name a ``vocab_size`` parameter: the platform passes it (see "Facts"
+    above), e.g. ``def build(input_shape, output_size, vocab_size=None, width=64)``.
+
     Weight initialization, dropout and other regularizers are applied by the platform after
-    ``build``; an architecture only declares its own shape hyperparameters.
+    ``build``; an architecture only declares its own shape hyperparameters. Weight
+    initialization is a search dimension through the built-in ``initialization`` regularizer
+    (a model transform, always on, sampling ``scheme`` among ``default``, ``xavier_uniform``,
+    ``xavier_normal``, ``kaiming_uniform``, ``kaiming_normal`` and ``orthogonal``); it
+    re-initializes every parameter whose name contains ``weight`` and has two or more
+    dimensions, and zeroes that layer's biases, so name your weights accordingly.
     """
 
 
@@ -98,6 +124,11 @@ def automl_losses() -> list:
     split). Declare ``tasks`` so that, e.g., a regression loss is never offered for
     classification. The validation metric used for ranking does not depend on the loss.
 
+    Soft targets: a batch transform such as ``mixup`` turns classification targets into
+    float class probabilities of shape ``(N, output_size)``; a classification loss should
+    accept both forms (``torch.nn.CrossEntropyLoss`` does). Name a ``class_counts`` parameter
+    to receive the training rows per class (see "Facts"), e.g. for balanced class weights.
+
     Example::
 
         @hookimpl
@@ -114,7 +145,12 @@ def automl_optimizers() -> list:
     :return: a list of :class:`automl.components.OptimizerSpec`.
 
     ``build(params, **hparams) -> torch.optim.Optimizer`` where ``params`` are the model's
-    trainable parameters. Learning-rate schedules belong to optimizer plugins as well.
+    trainable parameters. Learning-rate schedules belong to optimizer plugins as well: the
+    builder may return ``(optimizer, lr_scheduler)`` instead, and the training loop calls
+    ``lr_scheduler.step()`` after every batch (express per-epoch schedules in batches). Name
+    ``epochs`` and ``steps_per_epoch`` parameters to get the horizon: the trial's configured
+    epochs (also during the refit, which stops early at the winning epoch, so its
+    learning-rate curve matches the trial's) times its batches per epoch.
 
     Example::
 
@@ -134,10 +170,18 @@ def automl_regularizers() -> list:
 
     ``build(**hparams)`` returns an instance of a subclass of
     :class:`automl.components.Regularizer` overriding any of its hooks into the training
-    loop: ``transform_model(model)`` (once, e.g. insert dropout), ``transform_batch(x, y)``
-    (training batches only, e.g. augmentation), ``penalty(model)`` (added to the loss, e.g.
-    L1/L2) and ``after_backward(model)`` (e.g. gradient clipping). The search switches each
-    regularizer on or off per trial and samples its ``space`` when on.
+    loop: ``transform_model(model)`` (once, e.g. insert dropout or re-initialize weights),
+    ``transform_batch(x, y)`` (training batches only, e.g. augmentation; it may turn class
+    indices into class probabilities, as mixup does), ``penalty(model)`` (added to the loss,
+    e.g. L1/L2), ``after_backward(model)`` (e.g. gradient clipping) and
+    ``stop_reason(metrics)`` (after each epoch; a string stops training, e.g. early stopping,
+    and the leaderboard shows it as the trial's status). The builder may name facts such as
+    ``task``, ``output_size``, ``monitor`` and ``mode`` (see "Facts"). Declare
+    ``input_kinds`` where a regularizer only makes sense for some inputs (image shifts).
+
+    The search switches each regularizer on or off per trial and samples its ``space`` when
+    on; a space that sets ``"enabled": True`` keeps it always on (the search can still narrow
+    or widen that in a YAML file).
 
     Example::
 

@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 
 from automl.errors import AutoMLError
-from automl.trial import Components, build_network, predict_outputs
+from automl.trial import Components, DataFacts, build_network, predict_outputs
 from automl.unsupervised import task_strategy
 
 REQUIRED_FILES = ("manifest.json", "model.json", "weights.pt", "preprocessing.pkl")
@@ -91,7 +91,8 @@ def load(path, registry=None) -> Predictor:
     for name, block in (config.get("regularizers") or {}).items():
         if block.get("enabled"):
             specs["regularizers"][name] = registry.get("regularizers", name).spec
-    network, _ = build_network(config, Components(specs), info["input_shape"], info["output_size"])
+    facts = DataFacts(info["task"], info.get("input_kind", "tabular"), info["output_size"], info.get("vocab_size"))
+    network, _ = build_network(config, Components(specs), info["input_shape"], info["output_size"], facts.for_builders())
     network.load_state_dict(torch.load(path / "weights.pt", weights_only=True, map_location="cpu"))
     network.eval()
     with open(path / "preprocessing.pkl", "rb") as handle:

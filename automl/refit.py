@@ -17,7 +17,7 @@ from automl.data import PreparedData
 from automl.engine import TrialRecord
 from automl.files import write_bytes_atomic, write_text_atomic
 from automl.metrics import score
-from automl.trial import Components, build_model, predict_outputs, train_epochs, trial_device
+from automl.trial import Components, DataFacts, build_model, predict_outputs, train_epochs, trial_device
 from automl.unsupervised import task_strategy
 
 ARTIFACT_FILES = ("weights.pt", "model.json", "preprocessing.pkl", "metrics.json", "versions.json")
@@ -47,9 +47,10 @@ def refit_and_test(
     epochs = max(1, int(best.metrics.get("best_epoch") or config["epochs"]))
     device = trial_device()
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    model = build_model(config, components, prepared.input_shape, prepared.output_size, device)
     X = np.concatenate([prepared.X_train, prepared.X_val])
     y = np.concatenate([prepared.y_train, prepared.y_val])
+    facts = DataFacts.of(prepared.task, prepared.input_kind, prepared.output_size, y, getattr(prepared, "vocab_size", None))
+    model = build_model(config, components, prepared.input_shape, prepared.output_size, device, facts)
     for epoch, metrics in enumerate(
         train_epochs(model, X, y, epochs, int(config["batch_size"]), device, int(config.get("seed", 0)), precision=precision),
         start=1,
@@ -83,6 +84,7 @@ def save_artifact(
             "input_kind": prepared.input_kind,
             "input_shape": list(prepared.input_shape),
             "output_size": prepared.output_size,
+            "vocab_size": getattr(prepared, "vocab_size", None),
             "target": prepared.target,
             "epochs": epochs,
             "dataset": prepared.name,

@@ -11,6 +11,11 @@ import time
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
+import inspect
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -37,6 +42,61 @@ class TrainingSet:
     # Unsupervised tasks only: a fixed cluster count, and the original columns of generated rows.
     n_clusters: int | None = None
     column_space: Any = None
+    input_kind: str = "tabular"
+    vocab_size: int | None = None
+
+    def facts(self) -> "DataFacts":
+        return DataFacts.of(self.task, self.input_kind, self.output_size, self.y_train, self.vocab_size)
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """Facts about the training data that a component's builder may ask for by name.
+
+    A builder receives a fact only when its signature names it as a keyword parameter (see
+    "Facts" in ``automl/hookspecs.py``), so builders that need none keep their plain form.
+    """
+
+    task: str
+    input_kind: str = "tabular"
+    output_size: int = 1
+    vocab_size: int | None = None
+    class_counts: tuple[int, ...] | None = None
+    train_rows: int = 0
+
+    @classmethod
+    def of(cls, task: str, input_kind: str, output_size: int, y_train: np.ndarray, vocab_size: int | None = None) -> "DataFacts":
+        """The facts of a training split (class counts for classification only)."""
+        counts = None
+        if task in ("binary", "multiclass"):
+            counts = tuple(int(c) for c in np.bincount(np.asarray(y_train, dtype=np.int64), minlength=output_size))
+        return cls(task, input_kind, output_size, vocab_size, counts, len(y_train))
+
+    def for_builders(self, epochs: int | None = None, batch_size: int | None = None) -> dict[str, Any]:
+        """The keyword facts offered to builders; ``None`` values are never passed."""
+        from automl.metrics import ranking_metric
+
+        metric, mode = ranking_metric(self.task)
+        steps = math.ceil(self.train_rows / batch_size) if batch_size and self.train_rows else None
+        return {
+            "task": self.task, "input_kind": self.input_kind, "output_size": self.output_size,
+            "vocab_size": self.vocab_size if self.input_kind == "text" else None,
+            "class_counts": self.class_counts, "epochs": epochs, "steps_per_epoch": steps,
+            "monitor": f"val_{metric}", "mode": mode,
+        }
+
+
+def call_builder(build: Callable[..., Any], args: tuple, hparams: Mapping[str, Any], facts: Mapping[str, Any]) -> Any:
+    """``build(*args, **hparams)`` plus each fact that ``build`` names as a parameter."""
+    try:
+        parameters = list(inspect.signature(build).parameters.values())
+    except (TypeError, ValueError):  # some builtins have no signature: they get no facts
+        parameters = []
+    keyword_kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    # The leading parameters take ``args`` (e.g. ``output_size`` of an architecture) and are not facts.
+    names = {p.name for p in parameters[len(args):] if p.kind in keyword_kinds}
+    extra = {k: v for k, v in facts.items() if k in names and k not in hparams and v is not None}
+    return build(*args, **hparams, **extra)
 
 
 @dataclass
@@ -57,6 +117,7 @@ class Model:
     loss: Any
     optimizer: torch.optim.Optimizer
     regularizers: list
+    scheduler: Any = None
 
 
 def split_params(block: Mapping[str, Any]) -> tuple[str, dict]:
@@ -64,29 +125,42 @@ def split_params(block: Mapping[str, Any]) -> tuple[str, dict]:
     return params.pop("name"), params
 
 
-def build_network(config: Mapping[str, Any], components: Components, input_shape, output_size) -> tuple[torch.nn.Module, list]:
-    """The architecture a config names, with its model-transforming regularizers applied."""
+def build_network(
+    config: Mapping[str, Any], components: Components, input_shape, output_size, facts: Mapping[str, Any] | None = None
+) -> tuple[torch.nn.Module, list]:
+    """The architecture a config names, with its model-transforming regularizers applied.
+
+    ``facts`` (from :meth:`DataFacts.for_builders`) go to builders that ask for them.
+    """
+    facts = facts or {}
     name, hparams = split_params(config["architecture"])
-    network = components.spec("architectures", name).build(tuple(input_shape), output_size, **hparams)
+    network = call_builder(components.spec("architectures", name).build, (tuple(input_shape), output_size), hparams, facts)
     regularizers = []
     for reg_name, block in (config.get("regularizers") or {}).items():
         params = dict(block)
         if params.pop("enabled", False):
-            regularizers.append(components.spec("regularizers", reg_name).build(**params))
+            regularizers.append(call_builder(components.spec("regularizers", reg_name).build, (), params, facts))
     for regularizer in regularizers:
         network = regularizer.transform_model(network)
     return network, regularizers
 
 
-def build_model(config: Mapping[str, Any], components: Components, input_shape, output_size, device) -> Model:
+def build_model(
+    config: Mapping[str, Any], components: Components, input_shape, output_size, device, facts: DataFacts | None = None
+) -> Model:
+    """Network, loss, optimizer (and its learning-rate schedule) and regularizers of a config."""
     torch.manual_seed(int(config.get("seed", 0)))
-    network, regularizers = build_network(config, components, input_shape, output_size)
+    offered = facts.for_builders(int(config["epochs"]), int(config["batch_size"])) if facts else {}
+    network, regularizers = build_network(config, components, input_shape, output_size, offered)
     network = network.to(device)
     loss_name, loss_params = split_params(config["loss"])
     opt_name, opt_params = split_params(config["optimizer"])
-    loss = components.spec("losses", loss_name).build(**loss_params)
-    optimizer = components.spec("optimizers", opt_name).build(network.parameters(), **opt_params)
-    return Model(network, loss, optimizer, regularizers)
+    loss = call_builder(components.spec("losses", loss_name).build, (), loss_params, offered)
+    if isinstance(loss, torch.nn.Module):
+        loss = loss.to(device)  # class weights live on the model's device
+    built = call_builder(components.spec("optimizers", opt_name).build, (network.parameters(),), opt_params, offered)
+    optimizer, scheduler = built if isinstance(built, tuple) else (built, None)
+    return Model(network, loss, optimizer, regularizers, scheduler)
 
 
 def predict_outputs(network: torch.nn.Module, X: np.ndarray, device, batch_size: int = 1024) -> np.ndarray:
@@ -102,10 +176,12 @@ def predict_outputs(network: torch.nn.Module, X: np.ndarray, device, batch_size:
 def train_epochs(
     model: Model, X: np.ndarray, y: np.ndarray, epochs: int, batch_size: int, device, seed: int,
     evaluate=None, first_epoch: int = 0, precision: str = "fp32",
-) -> Iterator[dict[str, float]]:
+) -> Iterator[dict[str, Any]]:
     """Train epochs ``first_epoch+1 .. epochs``; yield ``{"train_loss", ...evaluate()}`` after each.
 
-    ``precision="bf16"`` runs forward passes and losses under bfloat16 autocast.
+    ``precision="bf16"`` runs forward passes and losses under bfloat16 autocast. Stops sooner
+    when a regularizer gives a ``stop_reason`` (early stopping); that epoch's metrics then
+    carry it as ``"stop_reason"``.
     """
     X_t = torch.as_tensor(X, device=device)
     y_t = torch.as_tensor(y, device=device)
@@ -134,12 +210,19 @@ def train_epochs(
             for regularizer in model.regularizers:
                 regularizer.after_backward(network)
             model.optimizer.step()
+            if model.scheduler is not None:
+                model.scheduler.step()
             total += float(loss.detach()) * len(rows)
             count += len(rows)
-        metrics = {"train_loss": total / max(count, 1)}
+        metrics: dict[str, Any] = {"train_loss": total / max(count, 1)}
         if evaluate is not None:
             metrics.update(evaluate(network))
+        reasons = [r for r in (reg.stop_reason(metrics) for reg in model.regularizers) if r]
+        if reasons:
+            metrics["stop_reason"] = "; ".join(reasons)
         yield metrics
+        if reasons:
+            return
 
 
 def trial_device() -> torch.device:
@@ -148,12 +231,12 @@ def trial_device() -> torch.device:
 
 
 def validation_metrics(task: str, X_val, y_val, loss_fn, target_scale: float, device):
-    y_val_t = torch.as_tensor(y_val)
+    y_val_t = torch.as_tensor(y_val, device=device)
 
     def evaluate(network) -> dict[str, float]:
         outputs = predict_outputs(network, X_val, device)
         with torch.no_grad():
-            val_loss = float(loss_fn(torch.as_tensor(outputs), y_val_t))
+            val_loss = float(loss_fn(torch.as_tensor(outputs, device=device), y_val_t))
         return {"val_loss": val_loss, **{f"val_{k}": v for k, v in score(task, outputs, y_val, target_scale).items()}}
 
     return evaluate
@@ -177,7 +260,7 @@ def train_trial(config: dict, data: TrainingSet, components: Components, checkpo
     # One intra-op thread per CPU Ray gave the trial, so concurrent trials do not oversubscribe.
     torch.set_num_threads(max(1, int(tune.get_context().get_trial_resources().head_cpus or 1)))
     device = trial_device()
-    model = build_model(config, components, data.input_shape, data.output_size, device)
+    model = build_model(config, components, data.input_shape, data.output_size, device, data.facts())
     params = sum(p.numel() for p in model.network.parameters())
     metric, mode = ranking_metric(data.task)
     evaluate = validation_metrics(data.task, data.X_val, data.y_val, model.loss, data.target_scale, device)
@@ -209,11 +292,11 @@ def train_trial(config: dict, data: TrainingSet, components: Components, checkpo
         }
         if checkpoint_every and (epoch % checkpoint_every == 0 or epoch == epochs):
             with tempfile.TemporaryDirectory() as folder:
-                torch.save(
-                    {"network": model.network.state_dict(), "optimizer": model.optimizer.state_dict(),
-                     "epoch": epoch, "best": best, "best_epoch": best_epoch},
-                    Path(folder) / CHECKPOINT_FILE,
-                )
+                state = {"network": model.network.state_dict(), "optimizer": model.optimizer.state_dict(),
+                         "epoch": epoch, "best": best, "best_epoch": best_epoch}
+                if model.scheduler is not None:
+                    state["scheduler"] = model.scheduler.state_dict()
+                torch.save(state, Path(folder) / CHECKPOINT_FILE)
                 tune.report(report, checkpoint=tune.Checkpoint.from_directory(folder))
         else:
             tune.report(report)
@@ -228,6 +311,8 @@ def restore_training_state(checkpoint, model: Model, config: Mapping[str, Any]) 
         state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True, map_location="cpu")
     model.network.load_state_dict(state["network"])
     model.optimizer.load_state_dict(state["optimizer"])
+    if model.scheduler is not None and "scheduler" in state:
+        model.scheduler.load_state_dict(state["scheduler"])
     _, opt_params = split_params(config["optimizer"])
     for group in model.optimizer.param_groups:
         for key, value in opt_params.items():

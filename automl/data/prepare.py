@@ -38,6 +38,7 @@ class PreparedData:
     report: dict = field(default_factory=dict)
     # The training split's original columns (ranges, dtypes, labels); set for unsupervised tasks.
     column_space: Any = None
+    vocab_size: int | None = None  # text input only: token ids are 0 (padding) .. vocab_size - 1
 
     @property
     def output_size(self) -> int:
