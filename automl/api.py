@@ -32,10 +32,9 @@ class SearchResult:
 
     def predict(self, data) -> Any:
         """Predictions of the refitted best model for new rows (a DataFrame or a CSV path)."""
-        from automl.data.load import load_table
+        from automl.data.load import load_prediction_input
 
-        frame = data if isinstance(data, pd.DataFrame) else load_table(data)[0]
-        return self.predictor.predict(frame)
+        return self.predictor.predict(load_prediction_input(data))
 
     @property
     def predictor(self):
@@ -49,9 +48,11 @@ class SearchResult:
 class AutoML:
     """Search, rank, refit and save a PyTorch model for a table.
 
-    Parameters mirror the CLI flags of ``automl search``; ``fit`` accepts a DataFrame, a CSV
-    or Parquet path, or a built-in dataset name (``digits``, ``iris``, ``wine``,
-    ``breast_cancer``, ``diabetes``).
+    Parameters mirror the CLI flags of ``automl search`` (data options: see
+    :class:`automl.config.DataConfig`); ``fit`` accepts a DataFrame, an ``(X, y)`` pair of
+    arrays, a CSV / Parquet / JSON Lines / .npz path, a folder of images with one subfolder
+    per class, or a built-in dataset name (``digits``, ``iris``, ``wine``, ``breast_cancer``,
+    ``diabetes``).
     """
 
     def __init__(
@@ -75,8 +76,19 @@ class AutoML:
         image_shape: tuple[int, ...] | None = None,
         disable_plugins: tuple[str, ...] = (),
         verbose: bool = False,
+        test_data=None,
+        group_column: str | None = None,
+        time_column: str | None = None,
+        input_kind: str | None = None,
+        clip_quantile: float | None = None,
+        class_weights: str = "none",
+        delimiter: str | None = None,
     ) -> None:
-        self.data_config = DataConfig(target, task, val_fraction, test_fraction, seed, image_shape)
+        self.data_config = DataConfig(
+            target, task, val_fraction, test_fraction, seed, image_shape, test_data=test_data,
+            group_column=group_column, time_column=time_column, input_kind=input_kind,
+            clip_quantile=clip_quantile, class_weights=class_weights, delimiter=delimiter,
+        )
         self.search_config = SearchConfig(space, num_trials, time_budget_s, scheduler, searcher, max_concurrent, seed)
         self.resource_config = ResourceConfig(cpus_per_trial, gpus_per_trial, address)
         self.output = output
@@ -96,11 +108,14 @@ class AutoML:
         from automl.space import build_search_space, load_space_file
         from automl.trial import Components, TrainingSet
 
+        from automl.data.variants import preprocessing_variants
+
         emit = on_event or (lambda stage, info: None)
-        prepared = prepare_data(data, self.data_config)
+        spec, source = load_space_file(self.search_config.space)
+        # Every data check runs here, before the run directory exists.
+        prepared = prepare_data(data, self.data_config, preprocessing_variants(spec.get("preprocessing"), source))
         emit("data", prepared.report)
         registry = load_registry(disabled=self.disable_plugins)
-        spec, source = load_space_file(self.search_config.space)
         space = build_search_space(registry, spec, prepared.task, prepared.input_kind, source)
         components = Components(
             {family: {name: registry.get(family, name).spec for name in space.names(family)} for family in space.components}
@@ -113,6 +128,8 @@ class AutoML:
             prepared.task, prepared.input_shape, prepared.output_size,
             prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val,
             getattr(prepared.target_encoder, "std_", 1.0),
+            variants={key: (v.X_train, v.X_val) for key, v in prepared.variants.items()},
+            class_weights=prepared.class_weights, vocab_size=prepared.vocab_size,
         )
         started_ray = ensure_ray(self.resource_config, self.verbose)
         try:

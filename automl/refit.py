@@ -39,10 +39,11 @@ def refit_and_test(
 ) -> RefitResult:
     """Retrain ``best`` on train+val, score it once on test, save the artifact."""
     config = best.config
+    prepared = prepared.with_preprocessing(config.get("preprocessing"))
     epochs = max(1, int(best.metrics.get("best_epoch") or config["epochs"]))
     device = trial_device()
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    model = build_model(config, components, prepared.input_shape, prepared.output_size, device)
+    model = build_model(config, components, prepared.input_shape, prepared.output_size, device, prepared.class_weights)
     X = np.concatenate([prepared.X_train, prepared.X_val])
     y = np.concatenate([prepared.y_train, prepared.y_val])
     for epoch, metrics in enumerate(

@@ -7,7 +7,7 @@ mini-batch epochs, and report validation metrics every epoch.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
 import numpy as np
@@ -31,6 +31,17 @@ class TrainingSet:
     X_val: np.ndarray
     y_val: np.ndarray
     target_scale: float = 1.0
+    variants: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    class_weights: np.ndarray | None = None
+    vocab_size: int | None = None
+
+    def arrays(self, preprocessing: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(X_train, X_val)`` of the preprocessing variant a trial config picks (default: the first)."""
+        if not preprocessing or not self.variants:
+            return self.X_train, self.X_val
+        from automl.data.variants import variant_key
+
+        return self.variants[variant_key(preprocessing)]
 
 
 @dataclass
@@ -72,13 +83,17 @@ def build_network(config: Mapping[str, Any], components: Components, input_shape
     return network, regularizers
 
 
-def build_model(config: Mapping[str, Any], components: Components, input_shape, output_size, device) -> Model:
+def build_model(config: Mapping[str, Any], components: Components, input_shape, output_size, device, class_weights=None) -> Model:
     torch.manual_seed(int(config.get("seed", 0)))
     network, regularizers = build_network(config, components, input_shape, output_size)
     network = network.to(device)
     loss_name, loss_params = split_params(config["loss"])
     opt_name, opt_params = split_params(config["optimizer"])
     loss = components.spec("losses", loss_name).build(**loss_params)
+    if class_weights is not None:
+        from automl.data.weights import ClassWeightedLoss
+
+        loss = ClassWeightedLoss(loss, class_weights)
     optimizer = components.spec("optimizers", opt_name).build(network.parameters(), **opt_params)
     return Model(network, loss, optimizer, regularizers)
 
@@ -155,14 +170,15 @@ def train_trial(config: dict, data: TrainingSet, components: Components) -> None
     # One intra-op thread per CPU Ray gave the trial, so concurrent trials do not oversubscribe.
     torch.set_num_threads(max(1, int(tune.get_context().get_trial_resources().head_cpus or 1)))
     device = trial_device()
-    model = build_model(config, components, data.input_shape, data.output_size, device)
+    model = build_model(config, components, data.input_shape, data.output_size, device, data.class_weights)
     params = sum(p.numel() for p in model.network.parameters())
     metric, mode = ranking_metric(data.task)
-    evaluate = validation_metrics(data.task, data.X_val, data.y_val, model.loss, data.target_scale, device)
+    X_train, X_val = data.arrays(config.get("preprocessing"))
+    evaluate = validation_metrics(data.task, X_val, data.y_val, model.loss, data.target_scale, device)
     best, best_epoch, started = None, 0, time.perf_counter()
     epochs = int(config["epochs"])
     for epoch, metrics in enumerate(
-        train_epochs(model, data.X_train, data.y_train, epochs, int(config["batch_size"]), device,
+        train_epochs(model, X_train, data.y_train, epochs, int(config["batch_size"]), device,
                      int(config.get("seed", 0)), evaluate),
         start=1,
     ):

@@ -1,0 +1,133 @@
+"""Column profiler: decide what each feature column of a table is and how it will be encoded.
+
+Decisions are made on the training rows only and each one carries its reason, so the data
+report can say what was done to every column and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from automl.errors import AutoMLError
+
+MAX_ONE_HOT_CATEGORIES = 20
+MIN_TEXT_WORDS = 4
+NUMERIC_SHARE_FOR_MIXED = 0.9
+DATETIME_SHARE = 0.95
+PROFILE_SAMPLE = 2000
+
+KEPT_KINDS = ("numeric", "boolean", "categorical", "embedding", "datetime", "text")
+
+
+@dataclass(frozen=True)
+class ColumnDecision:
+    """What one column is (``kind``), whether it is kept, and why."""
+
+    column: str
+    kind: str
+    reason: str
+    dtype: str
+    missing: int = 0
+    distinct: int = 0
+
+    @property
+    def kept(self) -> bool:
+        return self.kind in KEPT_KINDS
+
+
+def profile_columns(frame: pd.DataFrame) -> list[ColumnDecision]:
+    """One decision per column of a feature table (the training rows)."""
+    decisions = [_decide(str(name), frame[name]) for name in frame.columns]
+    if not any(d.kept for d in decisions):
+        if all(d.kind == "all_missing" for d in decisions):
+            raise AutoMLError(
+                "every feature column is entirely missing", "pass feature columns that hold values"
+            )
+        reasons = "; ".join(f"{d.column}: {d.reason}" for d in decisions[:4])
+        raise AutoMLError(f"no usable feature column ({reasons})", "add feature columns that vary across rows")
+    return decisions
+
+
+def decisions_as_dicts(decisions: list[ColumnDecision]) -> list[dict]:
+    return [asdict(d) for d in decisions]
+
+
+def _decide(name: str, values: pd.Series) -> ColumnDecision:
+    present = values.dropna()
+    dtype = str(values.dtype)
+    missing = int(len(values) - len(present))
+    if present.empty:
+        return ColumnDecision(name, "all_missing", "dropped: every value is missing", dtype, missing, 0)
+    distinct = int(present.nunique())
+    info = dict(dtype=dtype, missing=missing, distinct=distinct)
+    if distinct == 1:
+        return ColumnDecision(name, "constant", f"dropped: the same value ({present.iloc[0]}) in every row", **info)
+    if pd.api.types.is_bool_dtype(values) or _is_boolean_like(present, distinct):
+        return ColumnDecision(name, "boolean", "two values mapped to 0/1", **info)
+    if pd.api.types.is_numeric_dtype(values):
+        if _is_id_like(name, present, distinct, len(values)):
+            return ColumnDecision(name, "id", "dropped: a distinct integer per row (an identifier)", **info)
+        return ColumnDecision(name, "numeric", "numbers: impute, clip, scale", **info)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return ColumnDecision(name, "datetime", "dates expanded into year, month, day, weekday (and time of day)", **info)
+    as_text = present.astype(str)
+    _check_not_mixed(name, as_text)
+    if _is_datetime_like(as_text):
+        return ColumnDecision(name, "datetime", "date strings expanded into year, month, day, weekday (and time of day)", **info)
+    words = as_text.head(PROFILE_SAMPLE).str.count(r"\S+").mean()
+    if distinct > MAX_ONE_HOT_CATEGORIES and words >= MIN_TEXT_WORDS:
+        return ColumnDecision(name, "text", f"free text ({words:.0f} words on average): tokenized", **info)
+    if distinct == len(values):
+        return ColumnDecision(name, "id", "dropped: a distinct value in every row (an identifier)", **info)
+    if distinct <= MAX_ONE_HOT_CATEGORIES:
+        return ColumnDecision(name, "categorical", f"{distinct} categories: one-hot", **info)
+    return ColumnDecision(name, "embedding", f"{distinct} categories (over {MAX_ONE_HOT_CATEGORIES}): ordinal codes for embeddings", **info)
+
+
+def _is_boolean_like(present: pd.Series, distinct: int) -> bool:
+    if distinct != 2 or pd.api.types.is_numeric_dtype(present):
+        return False
+    return set(present.astype(str).str.lower().unique()) in ({"true", "false"}, {"yes", "no"})
+
+
+def _is_id_like(name: str, present: pd.Series, distinct: int, rows: int) -> bool:
+    if distinct != rows or not pd.api.types.is_integer_dtype(present):
+        return False
+    # Distinct integers that fill a contiguous range are row numbers; other distinct integers may be a measure.
+    span = int(present.max()) - int(present.min())
+    return span == rows - 1 or name.lower() == "id" or name.lower().endswith("_id")
+
+
+def _check_not_mixed(name: str, as_text: pd.Series) -> None:
+    sample = as_text.head(PROFILE_SAMPLE)
+    numbers = pd.to_numeric(sample, errors="coerce")
+    share = float(numbers.notna().mean())
+    if NUMERIC_SHARE_FOR_MIXED <= share < 1.0:
+        bad = sample[numbers.isna()].iloc[0]
+        raise AutoMLError(
+            f"column '{name}' mixes numbers with values that are not numbers, such as {bad!r}",
+            "clean those values in the file, or leave them empty to mark them missing",
+        )
+
+
+def _is_datetime_like(as_text: pd.Series) -> bool:
+    sample = as_text.head(PROFILE_SAMPLE)
+    if not sample.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).all():
+        return False
+    parsed = parse_datetimes(sample)
+    return float(parsed.notna().mean()) >= DATETIME_SHARE
+
+
+def parse_datetimes(values: pd.Series) -> pd.Series:
+    """Datetimes from strings (ISO 8601 first, else pandas' per-value parsing); unparsable → NaT."""
+    import warnings
+
+    parsed = pd.to_datetime(values, errors="coerce", format="ISO8601", utc=True)
+    if parsed.notna().mean() < DATETIME_SHARE:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
+    return parsed
