@@ -152,8 +152,10 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None)
     if kind == "arrays":
         fitted = _fit_arrays(raw, config, all_features, train_rows)
     else:
-        decisions = profile_columns(all_features.iloc[train_rows])
-        fitted = _fit_table(all_features, decisions, config, variants, train_rows, kind)
+        train = all_features.iloc[train_rows]
+        decisions = profile_columns(train)
+        fitted = _fit_table(train, decisions, config, variants, kind)
+        del train
     rows = {"train": train_rows, "val": val_rows, "test": test_rows}
     fitted_variants = {
         key: PreprocessingVariant(key, pre, *(transform(pre, all_features, raw, rows[s], fitted.input_shape) for s in ("train", "val", "test")))
@@ -243,12 +245,11 @@ def _fit_arrays(raw: RawData, config: DataConfig, features: pd.DataFrame, train_
     return _Fitted(raw.array_kind, tuple(raw.X.shape[1:]), {DEFAULT_VARIANT: standardizer})
 
 
-def _fit_table(features, decisions, config: DataConfig, variants, train_rows, kind: str) -> _Fitted:
-    train = features.iloc[train_rows]
+def _fit_table(train: pd.DataFrame, decisions, config: DataConfig, variants, kind: str) -> _Fitted:
     text_columns = [d.column for d in decisions if d.kind == "text"]
     kept = [d for d in decisions if d.kept]
     if kind == "sequence":
-        columns = [str(c) for c in features.columns]
+        columns = [str(c) for c in train.columns]
         standardizer = ArrayStandardizer("sequence", columns).fit(wide_table_to_sequences(train))
         return _Fitted("sequence", (len(columns), 1), {DEFAULT_VARIANT: standardizer})
     if kind == "text" or (kind == "auto" and len(kept) == 1 and text_columns):
@@ -273,11 +274,21 @@ def _fit_table(features, decisions, config: DataConfig, variants, train_rows, ki
     return _Fitted("tabular", (width,), preprocessors, embedding_cardinalities=cardinalities)
 
 
-def transform(preprocessor, features: pd.DataFrame, raw: RawData, rows: np.ndarray, input_shape) -> np.ndarray:
-    """The model input of some rows: from the arrays for array data, else from the table."""
-    data = raw.X[rows] if not raw.is_table else features.iloc[rows]
-    out = preprocessor.transform(data)
-    return out.reshape((len(out), *input_shape)) if out.dtype != np.int64 else out
+def transform(preprocessor, features: pd.DataFrame, raw: RawData, rows: np.ndarray, input_shape, chunk: int = 65_536) -> np.ndarray:
+    """The model input of some rows, from the arrays or the table, built chunk by chunk into one
+    array so that no full copy of a split's raw rows is ever made."""
+    out = None
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        block = preprocessor.transform(raw.X[part] if not raw.is_table else features.iloc[part])
+        if block.dtype != np.int64:
+            block = block.reshape((len(block), *input_shape))
+        if out is None:
+            out = np.empty((len(rows), *block.shape[1:]), dtype=block.dtype)
+        out[start : start + len(block)] = block
+    if out is None:  # no rows: the shape of one transformed row, with none of them
+        return transform(preprocessor, features, raw, np.arange(1), input_shape)[:0]
+    return out
 
 
 def _preview(columns: pd.Index, limit: int = 8) -> str:

@@ -102,11 +102,11 @@ def _is_id_like(name: str, present: pd.Series, distinct: int, rows: int) -> bool
 
 
 def _check_not_mixed(name: str, as_text: pd.Series) -> None:
-    sample = as_text.head(PROFILE_SAMPLE)
-    numbers = pd.to_numeric(sample, errors="coerce")
+    # The whole column, not a sample: one bad value anywhere makes pandas read numbers as text.
+    numbers = pd.to_numeric(as_text, errors="coerce")
     share = float(numbers.notna().mean())
     if NUMERIC_SHARE_FOR_MIXED <= share < 1.0:
-        bad = sample[numbers.isna()].iloc[0]
+        bad = as_text[numbers.isna()].iloc[0]
         raise AutoMLError(
             f"column '{name}' mixes numbers with values that are not numbers, such as {bad!r}",
             "clean those values in the file, or leave them empty to mark them missing",
