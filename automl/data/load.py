@@ -7,6 +7,7 @@ Every way a file can be unusable ends in one :class:`AutoMLError` naming the pro
 from __future__ import annotations
 
 import csv
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,7 +129,11 @@ def _read_csv(path: Path, delimiter: str | None) -> pd.DataFrame:
     _check_header(header, str(path))
     if len(lines) == 1 and len(sample) < SNIFF_BYTES:
         raise AutoMLError(f"data file {path} has a header but no data rows", "add data rows below the header")
-    frame = pd.read_csv(path, sep=sep, encoding=encoding, low_memory=False)
+    with warnings.catch_warnings():
+        # Chunked parsing keeps memory near the table's size; a column whose chunks disagree on
+        # type becomes mixed, which the profiler reports by name.
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+        frame = pd.read_csv(path, sep=sep, encoding=encoding)
     if frame.shape[1] == 1:
         guess = _detect_delimiter(lines)
         if guess != sep or any(d in str(frame.columns[0]) for d in CANDIDATE_DELIMITERS if d != sep):

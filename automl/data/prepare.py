@@ -20,7 +20,7 @@ from automl.config import DataConfig
 from automl.data.arrays import ArrayStandardizer, wide_table_to_sequences
 from automl.data.load import BUILTIN_DATASETS, BUILTIN_TARGET, RawData, load_data
 from automl.data.preprocess import FeaturePreprocessor, TargetEncoder
-from automl.data.profile import decisions_as_dicts, profile_columns
+from automl.data.profile import RowView, decisions_as_dicts, profile_columns
 from automl.data.report import build_report
 from automl.data.split import SplitIndices, split_rows
 from automl.data.task import infer_task
@@ -152,7 +152,7 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None)
     if kind == "arrays":
         fitted = _fit_arrays(raw, config, all_features, train_rows)
     else:
-        train = all_features.iloc[train_rows]
+        train = RowView(all_features, train_rows)
         decisions = profile_columns(train)
         fitted = _fit_table(train, decisions, config, variants, kind)
         del train
@@ -245,12 +245,12 @@ def _fit_arrays(raw: RawData, config: DataConfig, features: pd.DataFrame, train_
     return _Fitted(raw.array_kind, tuple(raw.X.shape[1:]), {DEFAULT_VARIANT: standardizer})
 
 
-def _fit_table(train: pd.DataFrame, decisions, config: DataConfig, variants, kind: str) -> _Fitted:
+def _fit_table(train: RowView, decisions, config: DataConfig, variants, kind: str) -> _Fitted:
     text_columns = [d.column for d in decisions if d.kind == "text"]
     kept = [d for d in decisions if d.kept]
     if kind == "sequence":
         columns = [str(c) for c in train.columns]
-        standardizer = ArrayStandardizer("sequence", columns).fit(wide_table_to_sequences(train))
+        standardizer = ArrayStandardizer("sequence", columns).fit(wide_table_to_sequences(train.frame.iloc[train.rows]))
         return _Fitted("sequence", (len(columns), 1), {DEFAULT_VARIANT: standardizer})
     if kind == "text" or (kind == "auto" and len(kept) == 1 and text_columns):
         if not text_columns:

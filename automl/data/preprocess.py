@@ -27,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, RobustScaler, StandardScaler
 
 from automl.components import CLASSIFICATION_TASKS
-from automl.data.profile import ColumnDecision, parse_datetimes, profile_columns
+from automl.data.profile import ColumnDecision, RowView, parse_datetimes, profile_columns
 from automl.data.variants import IMPUTERS
 from automl.errors import AutoMLError
 
@@ -73,7 +73,7 @@ class FeaturePreprocessor:
         self.clip_quantile = clip_quantile
 
     # ── fitting ────────────────────────────────────────────────────────────────────────────
-    def fit(self, frame: pd.DataFrame, decisions: list[ColumnDecision] | None = None) -> "FeaturePreprocessor":
+    def fit(self, frame: pd.DataFrame | RowView, decisions: list[ColumnDecision] | None = None) -> "FeaturePreprocessor":
         """Learn every statistic from ``frame`` (the training rows only)."""
         self.decisions_ = decisions if decisions is not None else profile_columns(frame)
         kinds = {d.column: d.kind for d in self.decisions_}

@@ -38,7 +38,26 @@ class ColumnDecision:
         return self.kind in KEPT_KINDS
 
 
-def profile_columns(frame: pd.DataFrame) -> list[ColumnDecision]:
+class RowView:
+    """Some rows of a table, read one column at a time: the training rows without copying the
+    whole training split (a large table's split copy would cost most of its size again)."""
+
+    def __init__(self, frame: pd.DataFrame, rows: np.ndarray) -> None:
+        self.frame = frame
+        self.rows = rows
+
+    @property
+    def columns(self) -> pd.Index:
+        return self.frame.columns
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, column) -> pd.Series:
+        return self.frame[column].iloc[self.rows]
+
+
+def profile_columns(frame: pd.DataFrame | RowView) -> list[ColumnDecision]:
     """One decision per column of a feature table (the training rows)."""
     decisions = [_decide(str(name), frame[name]) for name in frame.columns]
     if not any(d.kept for d in decisions):
@@ -102,6 +121,8 @@ def _is_id_like(name: str, present: pd.Series, distinct: int, rows: int) -> bool
 
 
 def _check_not_mixed(name: str, as_text: pd.Series) -> None:
+    if pd.to_numeric(as_text.head(PROFILE_SAMPLE), errors="coerce").notna().mean() < NUMERIC_SHARE_FOR_MIXED / 2:
+        return  # plainly text; parsing every value as a number would only cost time
     # The whole column, not a sample: one bad value anywhere makes pandas read numbers as text.
     numbers = pd.to_numeric(as_text, errors="coerce")
     share = float(numbers.notna().mean())
