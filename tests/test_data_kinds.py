@@ -120,3 +120,47 @@ def test_loaders_report_what_kind_of_data_they_read(tmp_path):
     np.savez(tmp_path / "seq.npz", X=np.zeros((4, 3, 2)), y=np.arange(4))
     assert load_data(str(tmp_path / "seq.npz")).array_kind == "sequence"
     assert load_data(small_table()).is_table
+
+
+def _refit_artifact(prepared, tmp_path):
+    """Train a tiny MLP on a prepared dataset through the real refit path and save its artifact."""
+    from automl.engine import TrialRecord
+    from automl.plugins import load_registry
+    from automl.refit import refit_and_test
+    from automl.trial import Components
+
+    registry = load_registry()
+    config = {
+        "seed": 0, "epochs": 3, "batch_size": 8,
+        "architecture": {"name": "mlp", "depth": 1, "width": 16, "activation": "relu", "normalization": "none"},
+        "loss": {"name": "cross_entropy", "label_smoothing": 0.0},
+        "optimizer": {"name": "adam", "lr": 0.01},
+        "regularizers": {},
+    }
+    specs = {family: {config[key]["name"]: registry.get(family, config[key]["name"]).spec}
+             for family, key in (("architectures", "architecture"), ("losses", "loss"), ("optimizers", "optimizer"))}
+    record = TrialRecord("t0", config, {"best_epoch": 3}, "completed")
+    return refit_and_test(record, prepared, Components({**specs, "regularizers": {}}), tmp_path / "model").artifact_dir
+
+
+def test_saved_image_model_predicts_a_new_folder_of_images_with_its_fitted_preprocessing(tmp_path, capsys):
+    from automl.cli import main
+
+    folder = _png_folder(tmp_path)
+    artifact = _refit_artifact(prepare_data(str(folder), DataConfig()), tmp_path)
+    assert main(["predict", str(artifact), str(folder / "light")]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("predicted_label") and len(lines) == 9
+    assert sum(line.startswith("light,") for line in lines[1:]) >= 7
+
+
+def test_saved_sequence_model_predicts_from_an_npz(tmp_path):
+    from automl.predictor import load
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 6, 2)).astype(np.float32)
+    y = np.where(X[:, :, 0].mean(axis=1) > 0, "up", "down")
+    np.savez(tmp_path / "seq.npz", X=X, y=y)
+    artifact = _refit_artifact(prepare_data(str(tmp_path / "seq.npz"), DataConfig()), tmp_path)
+    predictions = load(artifact).predict(load_prediction_input(str(tmp_path / "seq.npz")))
+    assert predictions.shape == (120,) and (predictions == y).mean() > 0.7

@@ -232,3 +232,16 @@ def test_search_space_offers_preprocessing_choices_to_trials():
     param_space = space.to_tune(0)
     assert param_space["preprocessing"]["imputer"] == "median"
     assert sorted(param_space["preprocessing"]["scaler"].categories) == ["robust", "standard"]
+
+
+def test_numbers_read_as_text_because_of_a_bad_value_outside_train_are_numeric_and_the_value_is_named():
+    from automl.data.split import split_rows
+
+    frame = mixed_frame()
+    test_row = split_rows(frame["y"], "multiclass", 0.15, 0.15, 0).test[0]
+    frame["x"] = frame["x"].astype(str)
+    frame.loc[test_row, "x"] = "n.a."
+    with pytest.raises(AutoMLError, match="column 'x' must be numeric but holds 'n.a.'"):
+        prepare_data(frame, DataConfig(target="y"))
+    decisions = {d.column: d.kind for d in profile_columns(frame.drop(index=test_row, columns="y"))}
+    assert decisions["x"] == "numeric"

@@ -93,7 +93,8 @@ def _decide(name: str, values: pd.Series) -> ColumnDecision:
     if pd.api.types.is_datetime64_any_dtype(values):
         return ColumnDecision(name, "datetime", "dates expanded into year, month, day, weekday (and time of day)", **info)
     as_text = present.astype(str)
-    _check_not_mixed(name, as_text)
+    if _numeric_share(name, as_text) == 1.0:
+        return ColumnDecision(name, "numeric", "numbers stored as text: parsed, imputed, clipped, scaled", **info)
     if _is_datetime_like(as_text):
         return ColumnDecision(name, "datetime", "date strings expanded into year, month, day, weekday (and time of day)", **info)
     words = as_text.head(PROFILE_SAMPLE).str.count(r"\S+").mean()
@@ -120,9 +121,11 @@ def _is_id_like(name: str, present: pd.Series, distinct: int, rows: int) -> bool
     return span == rows - 1 or name.lower() == "id" or name.lower().endswith("_id")
 
 
-def _check_not_mixed(name: str, as_text: pd.Series) -> None:
-    if pd.to_numeric(as_text.head(PROFILE_SAMPLE), errors="coerce").notna().mean() < NUMERIC_SHARE_FOR_MIXED / 2:
-        return  # plainly text; parsing every value as a number would only cost time
+def _numeric_share(name: str, as_text: pd.Series) -> float:
+    """Share of text values that are numbers; a column of mostly numbers with a few that are not is an error."""
+    share = float(pd.to_numeric(as_text.head(PROFILE_SAMPLE), errors="coerce").notna().mean())
+    if share < NUMERIC_SHARE_FOR_MIXED / 2:
+        return share  # plainly text; parsing every value as a number would only cost time
     # The whole column, not a sample: one bad value anywhere makes pandas read numbers as text.
     numbers = pd.to_numeric(as_text, errors="coerce")
     share = float(numbers.notna().mean())
@@ -132,6 +135,7 @@ def _check_not_mixed(name: str, as_text: pd.Series) -> None:
             f"column '{name}' mixes numbers with values that are not numbers, such as {bad!r}",
             "clean those values in the file, or leave them empty to mark them missing",
         )
+    return share
 
 
 def _is_datetime_like(as_text: pd.Series) -> bool:
