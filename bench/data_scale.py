@@ -153,16 +153,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--ray", action="store_true", help="also check zero-copy sharing through Ray's object store")
+    parser.add_argument("--keep", type=Path, metavar="CSV", help="write the CSV here and keep it; reuse it if it exists")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure, args.ray)))
         return 0
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "scale.csv"
-        started = time.perf_counter()
-        write_csv(path, args.rows)
-        print(f"wrote {args.rows} rows to {path} ({path.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - started:.1f} s", flush=True)
+        path = args.keep or Path(folder) / "scale.csv"
+        if not path.exists():
+            started = time.perf_counter()
+            write_csv(path, args.rows)
+            print(f"wrote {args.rows} rows to {path} ({path.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - started:.1f} s", flush=True)
         command = [sys.executable, __file__, "--measure", str(path)] + (["--ray"] if args.ray else [])
         child = subprocess.run(command, capture_output=True, text=True)
         if child.returncode:

@@ -46,13 +46,15 @@ def test_changing_only_test_rows_leaves_every_fitted_statistic_identical(blobs_f
     for key in original.variants:
         a, b = original.variants[key].features, changed.variants[key].features
         assert a.decisions_ == b.decisions_
-        steps_a, steps_b = a.numeric_pipeline_.named_steps, b.numeric_pipeline_.named_steps
-        assert np.array_equal(steps_a["impute"].statistics_, steps_b["impute"].statistics_)
-        assert np.array_equal(steps_a["clip"].low_, steps_b["clip"].low_) and np.array_equal(steps_a["clip"].high_, steps_b["clip"].high_)
-        scaler_a, scaler_b = steps_a["scale"], steps_b["scale"]
-        for attribute in ("mean_", "scale_", "center_"):
-            if hasattr(scaler_a, attribute):
-                assert np.array_equal(getattr(scaler_a, attribute), getattr(scaler_b, attribute))
+        for pipeline_a, pipeline_b in zip(a.numeric_pipelines_, b.numeric_pipelines_, strict=True):
+            steps_a, steps_b = pipeline_a.named_steps, pipeline_b.named_steps
+            assert np.array_equal(steps_a["impute"].statistics_, steps_b["impute"].statistics_)
+            assert np.array_equal(steps_a["clip"].low_, steps_b["clip"].low_) and np.array_equal(steps_a["clip"].high_, steps_b["clip"].high_)
+            scaler_a, scaler_b = steps_a["scale"], steps_b["scale"]
+            for attribute in ("mean_", "scale_", "center_"):
+                if hasattr(scaler_a, attribute):
+                    assert np.array_equal(getattr(scaler_a, attribute), getattr(scaler_b, attribute))
+        assert a.missing_indicator_names_ == b.missing_indicator_names_
         assert [list(e.categories_[0]) for e in a.one_hot_.values()] == [list(e.categories_[0]) for e in b.one_hot_.values()]
         assert np.array_equal(original.variants[key].X_train, changed.variants[key].X_train)
         assert np.array_equal(original.variants[key].X_val, changed.variants[key].X_val)

@@ -245,3 +245,18 @@ def test_numbers_read_as_text_because_of_a_bad_value_outside_train_are_numeric_a
         prepare_data(frame, DataConfig(target="y"))
     decisions = {d.column: d.kind for d in profile_columns(frame.drop(index=test_row, columns="y"))}
     assert decisions["x"] == "numeric"
+
+
+def test_numeric_columns_fitted_in_groups_match_one_pipeline_over_all_columns():
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import RobustScaler
+
+    rng = np.random.default_rng(0)
+    values = rng.lognormal(size=(300, 19)).astype(np.float32)
+    values[rng.random(values.shape) < 0.05] = np.nan
+    frame = pd.DataFrame(values, columns=[f"c{i}" for i in range(19)])
+    ours = FeaturePreprocessor("median", "robust").fit(frame)
+    assert len(ours.numeric_pipelines_) == 3
+    reference = make_pipeline(SimpleImputer(strategy="median"), RobustScaler()).fit(values)
+    assert np.allclose(ours.transform(frame)[:, :19], reference.transform(values), atol=1e-5)

@@ -37,6 +37,7 @@ TEXT_FEATURES_PER_COLUMN = 32
 MISSING_CATEGORY = "(missing)"
 TRUE_WORDS = {"true": 1.0, "yes": 1.0, "1": 1.0, "1.0": 1.0, "false": 0.0, "no": 0.0, "0": 0.0, "0.0": 0.0}
 CHUNK_ROWS = 65_536
+NUMERIC_GROUP = 8
 
 
 class QuantileClipper(TransformerMixin, BaseEstimator):
@@ -87,18 +88,21 @@ class FeaturePreprocessor:
         self.embedding_columns_ = by_kind("embedding")
         self.datetime_parts_ = {c: self._varying_parts(frame[c]) for c in self.datetime_columns_}
 
-        numbers = self._numbers(frame)
-        self.numeric_names_ = self._numeric_names()
-        steps = [("impute", SimpleImputer(strategy=self.imputer, keep_empty_features=True))]
-        if self.clip_quantile:
-            steps.append(("clip", QuantileClipper(self.clip_quantile)))
-        if SCALERS[self.scaler] is not None:
-            steps.append(("scale", SCALERS[self.scaler]()))
-        self.numeric_pipeline_ = Pipeline(steps).fit(numbers) if numbers.shape[1] else None
-        self.missing_indicator_ = MissingIndicator(features="missing-only").fit(numbers) if numbers.shape[1] else None
-        if self.missing_indicator_ is not None and not len(self.missing_indicator_.features_):
-            self.missing_indicator_ = None
-        del numbers
+        self.numeric_items_ = (
+            [(c, "numeric", "") for c in self.numeric_columns_] + [(c, "boolean", "") for c in self.boolean_columns_]
+            + [(c, "datetime", p) for c, parts in self.datetime_parts_.items() for p in parts]
+        )
+        self.numeric_names_ = [f"{c}.{p}" if p else c for c, _, p in self.numeric_items_]
+        # Every numeric transformer works per column, so fitting them on groups of columns gives
+        # the same statistics while temporaries stay a fraction of the training matrix.
+        self.numeric_groups_ = [list(range(i, min(i + NUMERIC_GROUP, len(self.numeric_items_)))) for i in range(0, len(self.numeric_items_), NUMERIC_GROUP)]
+        self.numeric_pipelines_, self.missing_indicators_ = [], []
+        for group in self.numeric_groups_:
+            numbers = self._numbers(frame, [self.numeric_items_[i] for i in group])
+            self.numeric_pipelines_.append(self._numeric_pipeline().fit(numbers))
+            indicator = MissingIndicator(features="missing-only").fit(numbers)
+            self.missing_indicators_.append(indicator if len(indicator.features_) else None)
+            del numbers
         # Encoders learn only the set of categories, so fitting them on the distinct values is exact and light.
         self.one_hot_ = {c: OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float32).fit(_distinct(frame[c])) for c in self.categorical_columns_}
         self.ordinal_ = {
@@ -112,6 +116,14 @@ class FeaturePreprocessor:
         self.feature_names_ = self._feature_names()
         self.embedding_cardinalities_ = [len(self.ordinal_[c].categories_[0]) + 1 for c in self.embedding_columns_]
         return self
+
+    def _numeric_pipeline(self) -> Pipeline:
+        steps = [("impute", SimpleImputer(strategy=self.imputer, keep_empty_features=True))]
+        if self.clip_quantile:
+            steps.append(("clip", QuantileClipper(self.clip_quantile)))
+        if SCALERS[self.scaler] is not None:
+            steps.append(("scale", SCALERS[self.scaler]()))
+        return Pipeline(steps)
 
     def _varying_parts(self, values: pd.Series) -> list[str]:
         stamps = self._datetimes(values)
@@ -137,11 +149,12 @@ class FeaturePreprocessor:
     def _transform_chunk(self, frame: pd.DataFrame) -> np.ndarray:
         frame = frame[self.columns_]
         blocks = []
-        numbers = self._numbers(frame)
-        if self.numeric_pipeline_ is not None:
-            blocks.append(self.numeric_pipeline_.transform(numbers))
-        if self.missing_indicator_ is not None:
-            blocks.append(self.missing_indicator_.transform(numbers))
+        numbers = self._numbers(frame, self.numeric_items_)
+        blocks += [pipeline.transform(numbers[:, group]) for pipeline, group in zip(self.numeric_pipelines_, self.numeric_groups_)]
+        blocks += [
+            indicator.transform(numbers[:, group])
+            for indicator, group in zip(self.missing_indicators_, self.numeric_groups_) if indicator is not None
+        ]
         for column, encoder in self.one_hot_.items():
             blocks.append(encoder.transform(_categories(frame[column])))
         for column, vectorizer in self.vectorizers_.items():
@@ -165,26 +178,20 @@ class FeaturePreprocessor:
         return [d.column for d in self.decisions_]
 
     # ── typing: raw columns → numbers ──────────────────────────────────────────────────────
-    def _numbers(self, frame: pd.DataFrame) -> np.ndarray:
-        width = len(self.numeric_columns_) + len(self.boolean_columns_) + sum(len(p) for p in self.datetime_parts_.values())
-        out = np.empty((len(frame), width), dtype=np.float32)
-        i = 0
-        for column in self.numeric_columns_:
-            out[:, i] = _to_numbers(frame[column], column)
-            i += 1
-        for column in self.boolean_columns_:
-            out[:, i] = _to_booleans(frame[column], column)
-            i += 1
-        for column, parts in self.datetime_parts_.items():
-            stamps = self._datetimes(frame[column])
-            for part in parts:
-                out[:, i] = getattr(stamps.dt, part).to_numpy(dtype=np.float32, na_value=np.nan)
-                i += 1
+    def _numbers(self, frame: pd.DataFrame | RowView, items: list[tuple[str, str, str]]) -> np.ndarray:
+        """Numeric columns, booleans as 0/1 and date parts as one float32 matrix (NaN = missing)."""
+        out = np.empty((len(frame), len(items)), dtype=np.float32)
+        stamps: dict[str, pd.Series] = {}
+        for i, (column, kind, part) in enumerate(items):
+            if kind == "numeric":
+                out[:, i] = _to_numbers(frame[column], column)
+            elif kind == "boolean":
+                out[:, i] = _to_booleans(frame[column], column)
+            else:
+                if column not in stamps:
+                    stamps[column] = self._datetimes(frame[column])
+                out[:, i] = getattr(stamps[column].dt, part).to_numpy(dtype=np.float32, na_value=np.nan)
         return out
-
-    def _numeric_names(self) -> list[str]:
-        names = self.numeric_columns_ + self.boolean_columns_
-        return names + [f"{c}.{p}" for c, parts in self.datetime_parts_.items() for p in parts]
 
     @staticmethod
     def _datetimes(values: pd.Series) -> pd.Series:
@@ -193,14 +200,21 @@ class FeaturePreprocessor:
         return parse_datetimes(values.astype(object).where(values.notna(), None))
 
     def _feature_names(self) -> list[str]:
-        names = list(self.numeric_names_) if self.numeric_pipeline_ is not None else []
-        if self.missing_indicator_ is not None:
-            names += [f"{self.numeric_names_[i]}.missing" for i in self.missing_indicator_.features_]
+        names = list(self.numeric_names_) + [f"{name}.missing" for name in self.missing_indicator_names_]
         for column, encoder in self.one_hot_.items():
             names += [f"{column}={v}" for v in encoder.categories_[0]]
         for column, vectorizer in self.vectorizers_.items():
             names += [f"{column}:{w}" for w in vectorizer.get_feature_names_out()]
         return names + [f"{c}.code" for c in self.embedding_columns_]
+
+    @property
+    def missing_indicator_names_(self) -> list[str]:
+        """The numeric features that get a missing-indicator column (those missing somewhere in train)."""
+        return [
+            self.numeric_names_[group[i]]
+            for indicator, group in zip(self.missing_indicators_, self.numeric_groups_) if indicator is not None
+            for i in indicator.features_
+        ]
 
     def summary(self) -> dict:
         """What was fitted, for the data report."""
@@ -209,7 +223,7 @@ class FeaturePreprocessor:
             "scaler": self.scaler,
             "clip_quantile": self.clip_quantile,
             "output_features": self.output_width,
-            "missing_indicators": [] if self.missing_indicator_ is None else [self.numeric_names_[i] for i in self.missing_indicator_.features_],
+            "missing_indicators": self.missing_indicator_names_,
             "embedding_cardinalities": dict(zip(self.embedding_columns_, self.embedding_cardinalities_)),
         }
 
