@@ -164,3 +164,19 @@ def test_saved_sequence_model_predicts_from_an_npz(tmp_path):
     artifact = _refit_artifact(prepare_data(str(tmp_path / "seq.npz"), DataConfig()), tmp_path)
     predictions = load(artifact).predict(load_prediction_input(str(tmp_path / "seq.npz")))
     assert predictions.shape == (120,) and (predictions == y).mean() > 0.7
+
+
+def test_predict_cli_names_a_missing_column_and_exits_2(tmp_path, capsys):
+    from automl.cli import main
+
+    frame = small_table()
+    artifact = _refit_artifact(prepare_data(frame, DataConfig(target="y")), tmp_path)
+    reordered = tmp_path / "new.csv"
+    frame.drop(columns="y")[["c", "b", "a"]].assign(extra="x").to_csv(reordered, index=False)
+    assert main(["predict", str(artifact), str(reordered)]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == len(frame) + 1
+    incomplete = tmp_path / "incomplete.csv"
+    frame.drop(columns=["y", "b"]).to_csv(incomplete, index=False)
+    assert main(["predict", str(artifact), str(incomplete)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "required column 'b' is missing" in err
