@@ -112,7 +112,23 @@ def read_table(path: Path, delimiter: str | None = None) -> pd.DataFrame:
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError, OSError, ImportError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise AutoMLError(f"cannot read {path}: {first}", TABLE_FIX) from None
+    release_freed_memory()
     return _checked_frame(frame, str(path))
+
+
+def release_freed_memory() -> None:
+    """Hand memory that parsing freed back to the OS (glibc keeps it otherwise).
+
+    Parsing a large CSV frees about as much as the table itself; without this the process keeps
+    that memory, and everything allocated after loading (prepared arrays, trials) adds to it.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to trim
 
 
 def _read_csv(path: Path, delimiter: str | None) -> pd.DataFrame:
