@@ -128,7 +128,8 @@ def shared_with_trials(prepared) -> dict:
 
     from automl.trial import TrainingSet
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # address="local": always a private instance, never a cluster someone else started on this machine.
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         data = TrainingSet(prepared.task, prepared.input_shape, prepared.output_size, prepared.X_train,
                            prepared.y_train, prepared.X_val, prepared.y_val)

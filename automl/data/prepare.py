@@ -20,7 +20,7 @@ from automl.config import DataConfig
 from automl.data.arrays import ArrayStandardizer, wide_table_to_sequences
 from automl.data.load import BUILTIN_DATASETS, BUILTIN_TARGET, RawData, load_data
 from automl.data.preprocess import FeaturePreprocessor, TargetEncoder
-from automl.data.profile import RowView, decisions_as_dicts, profile_columns
+from automl.data.profile import RowView, decisions_as_dicts, parse_datetimes, profile_columns
 from automl.data.report import build_report
 from automl.data.split import SplitIndices, split_rows
 from automl.data.task import infer_task
@@ -102,35 +102,11 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None)
     if not raw.is_table or raw.array_kind == "tabular":
         default_target = ARRAY_TARGET
     frame, target, n_missing_target = _table_with_target(raw, config.target or default_target)
-    test_frame = None
-    if config.test_data is not None:
-        test_raw = _tabular_arrays_as_table(load_data(config.test_data, config.delimiter))
-        if test_raw.is_table != raw.is_table:
-            raise AutoMLError("--test-data is not the same kind of data as the training data", "pass a test file of the same format")
-        test_frame, _, _ = _table_with_target(test_raw, target, where="--test-data")
-        if not raw.is_table:
-            if test_raw.X.shape[1:] != raw.X.shape[1:]:
-                raise AutoMLError(
-                    f"--test-data arrays have shape {test_raw.X.shape[1:]} but the training arrays {raw.X.shape[1:]}",
-                    "pass test data of the training shape",
-                )
-            raw.X = np.concatenate([raw.X, test_raw.X])
-        if list(test_frame.columns) != list(frame.columns):
-            missing = [c for c in frame.columns if c not in test_frame.columns]
-            if missing:
-                raise AutoMLError(f"--test-data lacks column '{missing[0]}'", "pass a test file with the training file's columns")
-            test_frame = test_frame[list(frame.columns)]
+    test_frame = _test_frame(raw, frame, target, config) if config.test_data is not None else None
     task = infer_task(frame[target], config.task)
 
     groups = _special_column(frame, config.group_column, "--group-column", target)
-    times = _special_column(frame, config.time_column, "--time-column", target)
-    if times is not None and not pd.api.types.is_numeric_dtype(times) and not pd.api.types.is_datetime64_any_dtype(times):
-        from automl.data.profile import parse_datetimes
-
-        parsed = parse_datetimes(times)
-        if parsed.isna().sum() > times.isna().sum():
-            raise AutoMLError(f"time column '{config.time_column}' holds values that are not dates or numbers", "pass a column of dates or numbers")
-        times = parsed
+    times = _time_values(_special_column(frame, config.time_column, "--time-column", target))
     splits = split_rows(frame[target], task, config.val_fraction, config.test_fraction, config.seed, groups, times, test_frame is not None)
     used_for_split = [c for c in (config.group_column, config.time_column) if c]
     features = frame.drop(columns=[target, *used_for_split])
@@ -212,6 +188,35 @@ def _table_with_target(raw: RawData, target: str | None, where: str = "the data"
             raw.X = raw.X[~missing]
             frame["_row"] = np.arange(len(frame))
     return frame, target, n_missing
+
+
+def _test_frame(raw: RawData, frame: pd.DataFrame, target: str, config: DataConfig) -> pd.DataFrame:
+    """The rows of ``--test-data`` with the training table's columns (arrays are appended to ``raw.X``)."""
+    test_raw = _tabular_arrays_as_table(load_data(config.test_data, config.delimiter))
+    if test_raw.is_table != raw.is_table:
+        raise AutoMLError("--test-data is not the same kind of data as the training data", "pass a test file of the same format")
+    test_frame, _, _ = _table_with_target(test_raw, target, where="--test-data")
+    if not raw.is_table:
+        if test_raw.X.shape[1:] != raw.X.shape[1:]:
+            raise AutoMLError(
+                f"--test-data arrays have shape {test_raw.X.shape[1:]} but the training arrays {raw.X.shape[1:]}",
+                "pass test data of the training shape",
+            )
+        raw.X = np.concatenate([raw.X, test_raw.X])
+    missing = [c for c in frame.columns if c not in test_frame.columns]
+    if missing:
+        raise AutoMLError(f"--test-data lacks column '{missing[0]}'", "pass a test file with the training file's columns")
+    return test_frame[list(frame.columns)]
+
+
+def _time_values(times: pd.Series | None) -> pd.Series | None:
+    """The time column as numbers or datetimes (date strings parsed)."""
+    if times is None or pd.api.types.is_numeric_dtype(times) or pd.api.types.is_datetime64_any_dtype(times):
+        return times
+    parsed = parse_datetimes(times)
+    if parsed.isna().sum() > times.isna().sum():
+        raise AutoMLError(f"time column '{times.name}' holds values that are not dates or numbers", "pass a column of dates or numbers")
+    return parsed
 
 
 def _tabular_arrays_as_table(raw: RawData) -> RawData:
