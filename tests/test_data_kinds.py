@@ -180,3 +180,12 @@ def test_predict_cli_names_a_missing_column_and_exits_2(tmp_path, capsys):
     assert main(["predict", str(artifact), str(incomplete)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "required column 'b' is missing" in err
+
+
+def test_dataframe_with_integer_column_names_is_prepared_by_name_as_text():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(60, 3)))
+    frame["y"] = np.tile(["a", "b"], 30)
+    prepared = prepare_data(frame, DataConfig(target="y"))
+    assert prepared.features.columns_ == ["0", "1", "2"] and prepared.X_train.shape[1] == 3
+    assert prepared.features.transform(frame.drop(columns="y")).shape == (60, 3)

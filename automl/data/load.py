@@ -191,6 +191,8 @@ def _check_header(header: list[str], where: str) -> None:
 
 def _checked_frame(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     _check_header([str(c) for c in frame.columns], where)
+    if not all(isinstance(c, str) for c in frame.columns):
+        frame = frame.rename(columns=str)  # column names are matched as text everywhere after loading
     if frame.shape[1] == 0:
         raise AutoMLError(f"{where} has no columns", "pass a table with a header and at least one data row")
     if frame.shape[0] == 0:

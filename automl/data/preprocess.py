@@ -167,7 +167,7 @@ class FeaturePreprocessor:
 
     def _as_frame(self, data) -> pd.DataFrame:
         if isinstance(data, pd.DataFrame):
-            return data
+            return data if all(isinstance(c, str) for c in data.columns) else data.rename(columns=str)
         array = np.asarray(data)
         if array.ndim != 2 or array.shape[1] != len(self.input_columns_):
             raise AutoMLError(f"the model expects a table with columns {self.input_columns_[:8]}", "pass a DataFrame or CSV with those columns")
