@@ -32,10 +32,9 @@ class SearchResult:
 
     def predict(self, data) -> Any:
         """Predictions of the refitted best model for new rows (a DataFrame or a CSV path)."""
-        from automl.data.load import load_table
+        from automl.data.load import load_prediction_input
 
-        frame = data if isinstance(data, pd.DataFrame) else load_table(data)[0]
-        return self.predictor.predict(frame)
+        return self.predictor.predict(load_prediction_input(data))
 
     def sample(self, n: int, seed: int = 0) -> pd.DataFrame:
         """``n`` new rows from the refitted generator (``task="generate"`` only)."""
@@ -55,9 +54,11 @@ class SearchResult:
 class AutoML:
     """Search, rank, refit and save a PyTorch model for a table.
 
-    Parameters mirror the CLI flags of ``automl search``; ``fit`` accepts a DataFrame, a CSV
-    or Parquet path, or a built-in dataset name (``digits``, ``iris``, ``wine``,
-    ``breast_cancer``, ``diabetes``). ``task="cluster"`` and ``task="generate"`` need no target
+    Parameters mirror the CLI flags of ``automl search`` (data options: see
+    :class:`automl.config.DataConfig`); ``fit`` accepts a DataFrame, an ``(X, y)`` pair of
+    arrays, a CSV / Parquet / JSON Lines / .npz path, a folder of images with one subfolder
+    per class, or a built-in dataset name (``digits``, ``iris``, ``wine``, ``breast_cancer``,
+    ``diabetes``). ``task="cluster"`` and ``task="generate"`` need no target
     (a given one is set aside, unused); ``n_clusters`` fixes k for clustering (else searched).
     """
 
@@ -86,13 +87,24 @@ class AutoML:
         n_clusters: int | None = None,
         disable_plugins: tuple[str, ...] = (),
         verbose: bool = False,
+        test_data=None,
+        group_column: str | None = None,
+        time_column: str | None = None,
+        input_kind: str | None = None,
+        clip_quantile: float | None = None,
+        class_weights: str = "none",
+        delimiter: str | None = None,
     ) -> None:
         if n_clusters is not None and task != "cluster":
             raise AutoMLError(f"n_clusters is set but the task is {task!r}", "set task='cluster' (--task cluster), or drop n_clusters")
         if n_clusters is not None and n_clusters < 2:
             raise AutoMLError(f"n_clusters is {n_clusters}", "pass at least 2 clusters")
         self.n_clusters = n_clusters
-        self.data_config = DataConfig(target, task, val_fraction, test_fraction, seed, image_shape)
+        self.data_config = DataConfig(
+            target, task, val_fraction, test_fraction, seed, image_shape, test_data=test_data,
+            group_column=group_column, time_column=time_column, input_kind=input_kind,
+            clip_quantile=clip_quantile, class_weights=class_weights, delimiter=delimiter,
+        )
         self.search_config = SearchConfig(
             space, num_trials, time_budget_s, scheduler, searcher, max_concurrent, seed, checkpoint_every
         )
@@ -114,11 +126,14 @@ class AutoML:
         from automl.space import build_search_space, load_space_file
         from automl.trial import Components, TrainingSet
 
+        from automl.data.variants import preprocessing_variants
+
         emit = on_event or (lambda stage, info: None)
-        prepared = prepare_data(data, self.data_config)
+        spec, source = load_space_file(self.search_config.space)
+        # Every data check runs here, before the run directory exists.
+        prepared = prepare_data(data, self.data_config, preprocessing_variants(spec.get("preprocessing"), source))
         emit("data", prepared.report)
         registry = load_registry(disabled=self.disable_plugins)
-        spec, source = load_space_file(self.search_config.space)
         space = build_search_space(registry, spec, prepared.task, prepared.input_kind, source)
         components = Components(
             {family: {name: registry.get(family, name).spec for name in space.names(family)} for family in space.components}
@@ -133,6 +148,8 @@ class AutoML:
             getattr(prepared.target_encoder, "std_", 1.0),
             n_clusters=self.n_clusters, column_space=prepared.column_space,
             input_kind=prepared.input_kind, vocab_size=prepared.vocab_size,
+            variants={key: (v.X_train, v.X_val) for key, v in prepared.variants.items()},
+            class_weights=prepared.class_weights,
         )
         started_ray = ensure_ray(self.resource_config, self.verbose)
         try:

@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     search = commands.add_parser("search", help="search, rank, refit and save a model for a dataset")
-    search.add_argument("data", help="CSV or Parquet file, or a built-in dataset: digits, iris, wine, breast_cancer, diabetes")
+    search.add_argument("data", help="CSV, Parquet, JSON Lines or .npz file, a folder of images (one subfolder per class), or a built-in dataset: digits, iris, wine, breast_cancer, diabetes")
     search.add_argument("--target", help="target column (default for built-in datasets: target); "
                         "optional for --task cluster/generate, where it is set aside unused")
     search.add_argument("--task", choices=list(TASKS), help="override the inferred task; cluster and generate need no target")
@@ -65,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--val-fraction", type=float, default=0.15, help="validation share of rows (default 0.15)")
     search.add_argument("--test-fraction", type=float, default=0.15, help="test share of rows (default 0.15)")
     search.add_argument("--image-shape", type=_shape, metavar="C,H,W", help="treat pixel columns as images of this shape")
+    data = search.add_argument_group("data")
+    data.add_argument("--test-data", metavar="FILE", help="use this file as the test split instead of carving one out")
+    data.add_argument("--group-column", metavar="COLUMN", help="keep all rows of a group on one side of each split")
+    data.add_argument("--time-column", metavar="COLUMN", help="split in time order: oldest rows train, newest test")
+    data.add_argument("--input-kind", choices=["sequence", "text"], help="read a wide table as sequences (one row per series), or text")
+    data.add_argument("--clip-outliers", type=_quantile, metavar="Q", help="clip numeric columns to their [Q, 1-Q] training quantiles")
+    data.add_argument("--class-weights", default="none", choices=["none", "balanced"], help="weight the loss by inverse class frequency")
+    data.add_argument("--delimiter", help="CSV delimiter (default: detected)")
     search.add_argument("--disable-plugin", action="append", default=[], metavar="NAME", help="skip a plugin (repeatable)")
     search.add_argument("-q", "--quiet", action="store_true", help="print only the final leaderboard and test metrics")
     search.add_argument("-v", "--verbose", action="store_true", help="show Ray Tune's own output")
@@ -72,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="predict with a saved model")
     predict.add_argument("artifact", type=Path, help="the model/ folder of a run (or the run directory)")
-    predict.add_argument("data", help="CSV or Parquet file with the feature columns")
+    predict.add_argument("data", help="CSV, Parquet or JSON Lines file with the feature columns, an .npz with X, or a folder of images")
     predict.add_argument("-o", "--output", type=Path, help="write predictions to this CSV (default: print them)")
     predict.set_defaults(handler=run_predict)
 
@@ -107,6 +115,9 @@ def run_search(args: argparse.Namespace) -> int:
         overwrite=args.overwrite, seed=args.seed, val_fraction=args.val_fraction,
         test_fraction=args.test_fraction, image_shape=args.image_shape, n_clusters=args.n_clusters,
         disable_plugins=tuple(args.disable_plugin), verbose=args.verbose,
+        test_data=args.test_data, group_column=args.group_column, time_column=args.time_column,
+        input_kind=args.input_kind, clip_quantile=args.clip_outliers, class_weights=args.class_weights,
+        delimiter=args.delimiter,
     )
     result = automl.fit(args.data, on_event=None if args.quiet else _print_event)
     print(_summary_table(result.leaderboard, result.metric))
@@ -119,9 +130,9 @@ def run_search(args: argparse.Namespace) -> int:
 
 def _print_event(stage: str, info: dict) -> None:
     if stage == "data":
-        rows = info["split_rows"]
-        print(f"data: {info['dataset']}, {info['rows']} rows, task {info['task']}, {info['input_kind']} input; "
-              f"split train {rows['train']} / val {rows['val']} / test {rows['test']}")
+        from automl.data.report import short_summary
+
+        print("\n".join(short_summary(info)))
     elif stage == "search":
         comps = "; ".join(f"{family}: {', '.join(names) or '-'}" for family, names in info["components"].items())
         print(f"search: space {info['space']} ({comps})\n        run directory {info['run_dir']}")
@@ -139,13 +150,12 @@ def _summary_table(frame, metric: str) -> str:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from automl.data.load import load_table
+    from automl.data.load import load_prediction_input
     from automl.files import write_text_atomic
     from automl.predictor import load
 
     predictor = load(args.artifact)
-    frame, _ = load_table(args.data)
-    predictions = predictor.predict_frame(frame)
+    predictions = predictor.predict_frame(load_prediction_input(args.data))
     if args.output:
         if args.output.exists() and args.output.resolve() == Path(args.data).resolve():
             raise AutoMLError(f"--output {args.output} is the input file", "write predictions to another file")
@@ -216,6 +226,13 @@ def _non_negative_float(text: str) -> float:
     value = float(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _quantile(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 0.5:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 0.5, got {value}")
     return value
 
 

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
 class DataConfig:
-    """What to learn and how to split: ``target`` column, optional ``task`` override, split sizes."""
+    """What to learn and how to split and prepare it.
+
+    ``target`` column and optional ``task`` override; split sizes, or ``test_data`` (a file
+    holding the user's own test split); ``group_column`` keeps each group on one side of a
+    split, ``time_column`` splits in time order; ``input_kind`` forces ``sequence`` (a wide
+    table, one row per series) or ``text``; ``imputer`` / ``scaler`` are the defaults when the
+    search space does not search them; ``clip_quantile`` clips outliers; ``class_weights``
+    is ``none`` or ``balanced``; ``delimiter`` overrides CSV delimiter detection.
+    """
 
     target: str | None = None
     task: str | None = None
@@ -16,6 +25,15 @@ class DataConfig:
     test_fraction: float = 0.15
     seed: int = 0
     image_shape: tuple[int, ...] | None = None
+    test_data: Any = None
+    group_column: str | None = None
+    time_column: str | None = None
+    input_kind: str | None = None
+    imputer: str = "median"
+    scaler: str = "standard"
+    clip_quantile: float | None = None
+    class_weights: str = "none"
+    delimiter: str | None = None
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ class Predictor:
         self.target = info["target"]
 
     def _outputs(self, data) -> np.ndarray:
-        frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+        frame = data if isinstance(data, (pd.DataFrame, np.ndarray)) else pd.DataFrame(data)
         matrix = self.features.transform(frame)
         matrix = matrix.reshape((len(matrix), *self.info["input_shape"]))
         return predict_outputs(self.network, matrix, torch.device("cpu"))

@@ -44,13 +44,14 @@ def refit_and_test(
     if strategy is not None:
         return strategy.refit_and_test(best, prepared, components, artifact_dir, on_epoch)
     config = best.config
+    prepared = prepared.with_preprocessing(config.get("preprocessing"))
     epochs = max(1, int(best.metrics.get("best_epoch") or config["epochs"]))
     device = trial_device()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     X = np.concatenate([prepared.X_train, prepared.X_val])
     y = np.concatenate([prepared.y_train, prepared.y_val])
     facts = DataFacts.of(prepared.task, prepared.input_kind, prepared.output_size, y, getattr(prepared, "vocab_size", None))
-    model = build_model(config, components, prepared.input_shape, prepared.output_size, device, facts)
+    model = build_model(config, components, prepared.input_shape, prepared.output_size, device, facts, prepared.class_weights)
     for epoch, metrics in enumerate(
         train_epochs(model, X, y, epochs, int(config["batch_size"]), device, int(config.get("seed", 0)), precision=precision),
         start=1,

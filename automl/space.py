@@ -13,6 +13,9 @@ YAML schema (``search_spaces/default.yaml`` is the reference)::
 
     epochs: 20                         # a constant or a domain; ASHA's budget dimension
     batch_size: {choice: [32, 64]}
+    preprocessing:                     # optional; tabular input only (automl/data/variants.py)
+      imputer: {choice: [median, most_frequent]}
+      scaler: {choice: [standard, robust, minmax]}
     architectures:                     # also: losses, optimizers, regularizers
       include: [mlp]                   # optional; default every component that fits
       exclude: []                      # optional
@@ -50,7 +53,7 @@ DOMAIN_ARITY = {
     "choice": None, "grid": None, "uniform": 2, "loguniform": 2, "randint": 2,
     "quniform": 3, "qloguniform": 3, "qrandint": 3,
 }
-TOP_LEVEL_KEYS = ("epochs", "batch_size", *FAMILIES)
+TOP_LEVEL_KEYS = ("epochs", "batch_size", "preprocessing", *FAMILIES)
 FAMILY_KEYS = ("include", "exclude")
 CONFIG_KEY = {"architectures": "architecture", "losses": "loss", "optimizers": "optimizer"}
 
@@ -157,6 +160,7 @@ class SearchSpace:
     batch_size: Any
     components: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     source: str = ""
+    preprocessing: dict[str, list[str]] = field(default_factory=dict)
 
     def names(self, family: str) -> list[str]:
         return list(self.components[family])
@@ -188,6 +192,11 @@ class SearchSpace:
                 param_space[key] = options[0]
             else:
                 param_space[key] = tune.grid_search(options) if grid else tune.choice(options)
+        if self.preprocessing:
+            param_space["preprocessing"] = {
+                k: (tune.grid_search(v) if grid else tune.choice(v)) if len(v) > 1 else v[0]
+                for k, v in self.preprocessing.items()
+            }
         param_space["regularizers"] = {
             name: {k: convert(v) for k, v in params.items()}
             for name, params in self.components["regularizers"].items()
@@ -334,6 +343,10 @@ def build_search_space(
     space = SearchSpace(epochs=spec.get("epochs", 20), batch_size=spec.get("batch_size", 64), source=str(source))
     validate_domain(space.epochs, source.at("epochs"))
     validate_domain(space.batch_size, source.at("batch_size"))
+    if spec.get("preprocessing") and input_kind == "tabular":
+        from automl.data.variants import preprocessing_options
+
+        space.preprocessing = preprocessing_options(spec["preprocessing"], source.at("preprocessing"))
     for family in FAMILIES:
         block = spec.get(family) or {}
         if not isinstance(block, Mapping):

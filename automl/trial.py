@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 import inspect
 import math
@@ -44,6 +44,17 @@ class TrainingSet:
     column_space: Any = None
     input_kind: str = "tabular"
     vocab_size: int | None = None
+    # Preprocessing variants searched as a dimension: {variant key: (X_train, X_val)}.
+    variants: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    class_weights: np.ndarray | None = None
+
+    def arrays(self, preprocessing: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(X_train, X_val)`` of the preprocessing variant a trial config picks (default: the first)."""
+        if not preprocessing or not self.variants:
+            return self.X_train, self.X_val
+        from automl.data.variants import variant_key
+
+        return self.variants[variant_key(preprocessing)]
 
     def facts(self) -> "DataFacts":
         return DataFacts.of(self.task, self.input_kind, self.output_size, self.y_train, self.vocab_size)
@@ -146,9 +157,13 @@ def build_network(
 
 
 def build_model(
-    config: Mapping[str, Any], components: Components, input_shape, output_size, device, facts: DataFacts | None = None
+    config: Mapping[str, Any], components: Components, input_shape, output_size, device,
+    facts: DataFacts | None = None, class_weights=None,
 ) -> Model:
-    """Network, loss, optimizer (and its learning-rate schedule) and regularizers of a config."""
+    """Network, loss, optimizer (and its learning-rate schedule) and regularizers of a config.
+
+    ``class_weights`` (from ``--class-weights balanced``) weight any loss per sample.
+    """
     torch.manual_seed(int(config.get("seed", 0)))
     offered = facts.for_builders(int(config["epochs"]), int(config["batch_size"])) if facts else {}
     network, regularizers = build_network(config, components, input_shape, output_size, offered)
@@ -156,6 +171,10 @@ def build_model(
     loss_name, loss_params = split_params(config["loss"])
     opt_name, opt_params = split_params(config["optimizer"])
     loss = call_builder(components.spec("losses", loss_name).build, (), loss_params, offered)
+    if class_weights is not None:
+        from automl.data.weights import ClassWeightedLoss
+
+        loss = ClassWeightedLoss(loss, class_weights)
     if isinstance(loss, torch.nn.Module):
         loss = loss.to(device)  # class weights live on the model's device
     built = call_builder(components.spec("optimizers", opt_name).build, (network.parameters(),), opt_params, offered)
@@ -260,17 +279,18 @@ def train_trial(config: dict, data: TrainingSet, components: Components, checkpo
     # One intra-op thread per CPU Ray gave the trial, so concurrent trials do not oversubscribe.
     torch.set_num_threads(max(1, int(tune.get_context().get_trial_resources().head_cpus or 1)))
     device = trial_device()
-    model = build_model(config, components, data.input_shape, data.output_size, device, data.facts())
+    model = build_model(config, components, data.input_shape, data.output_size, device, data.facts(), data.class_weights)
     params = sum(p.numel() for p in model.network.parameters())
     metric, mode = ranking_metric(data.task)
-    evaluate = validation_metrics(data.task, data.X_val, data.y_val, model.loss, data.target_scale, device)
+    X_train, X_val = data.arrays(config.get("preprocessing"))
+    evaluate = validation_metrics(data.task, X_val, data.y_val, model.loss, data.target_scale, device)
     best, best_epoch, first_epoch = None, 0, 0
     if tune.get_checkpoint() is not None:
         first_epoch, best, best_epoch = restore_training_state(tune.get_checkpoint(), model, config)
     started = time.perf_counter()
     epochs = int(config["epochs"])
     for epoch, metrics in enumerate(
-        train_epochs(model, data.X_train, data.y_train, epochs, int(config["batch_size"]), device,
+        train_epochs(model, X_train, data.y_train, epochs, int(config["batch_size"]), device,
                      int(config.get("seed", 0)), evaluate, first_epoch, precision),
         start=first_epoch + 1,
     ):

@@ -1,9 +1,16 @@
-"""Turn a loaded table into the arrays the trials train on, without leaking evaluation rows."""
+"""Turn a loaded dataset into the arrays the trials train on, without leaking evaluation rows.
+
+load → validate → infer task → split → profile the training rows → fit preprocessing on the
+training rows (one variant per imputer × scaler the search space asks for) → arrays.
+
+Input kinds and their arrays: ``tabular`` (N, F) float32; ``image`` (N, C, H, W) float32;
+``sequence`` (N, T, F) float32; ``text`` (N, T) int64 token ids (0 = padding).
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -11,16 +18,41 @@ import pandas as pd
 
 from automl.components import UNSUPERVISED_TASKS
 from automl.config import DataConfig
-from automl.data.load import BUILTIN_TARGET, load_table
+from automl.data.arrays import ArrayStandardizer, wide_table_to_sequences
+from automl.data.load import BUILTIN_DATASETS, BUILTIN_TARGET, RawData, load_data
 from automl.data.preprocess import FeaturePreprocessor, TargetEncoder
-from automl.data.split import split_rows
+from automl.data.profile import RowView, decisions_as_dicts, parse_datetimes, profile_columns
+from automl.data.report import build_report
+from automl.data.split import SplitIndices, split_rows
 from automl.data.task import infer_task
+from automl.data.text import TextTokenizer
+from automl.data.variants import DEFAULT_VARIANT, variant_key
+from automl.data.weights import class_weights
 from automl.errors import AutoMLError
+
+ARRAY_TARGET = "label"
+
+
+@dataclass
+class PreprocessingVariant:
+    """One fitted preprocessing choice (imputer × scaler) and the three splits it produced."""
+
+    key: str
+    features: Any
+    X_train: np.ndarray
+    X_val: np.ndarray
+    X_test: np.ndarray
 
 
 @dataclass
 class PreparedData:
-    """The three splits as arrays, the fitted preprocessing, and what the search needs to know."""
+    """The three splits as arrays, the fitted preprocessing, and what the search needs to know.
+
+    ``X_*`` and ``features`` are those of the default preprocessing variant; ``variants`` holds
+    every fitted variant by key (``"median/standard"``), see :meth:`with_preprocessing`.
+    ``vocab_size`` is set for text input; ``embedding_cardinalities`` lists, for the last
+    columns of a tabular matrix, how many codes each high-cardinality categorical column has.
+    """
 
     name: str
     task: str
@@ -33,12 +65,15 @@ class PreparedData:
     y_val: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
-    features: FeaturePreprocessor
+    features: Any
     target_encoder: TargetEncoder
     report: dict = field(default_factory=dict)
     # The training split's original columns (ranges, dtypes, labels); set for unsupervised tasks.
     column_space: Any = None
+    variants: dict[str, PreprocessingVariant] = field(default_factory=dict)
     vocab_size: int | None = None  # text input only: token ids are 0 (padding) .. vocab_size - 1
+    embedding_cardinalities: tuple[int, ...] = ()
+    class_weights: np.ndarray | None = None
 
     @property
     def output_size(self) -> int:
@@ -48,61 +83,227 @@ class PreparedData:
         """Reshape a preprocessed feature matrix to the model's input shape."""
         return matrix.reshape((len(matrix), *self.input_shape))
 
+    def with_preprocessing(self, choice: dict | None) -> "PreparedData":
+        """The same data with the arrays and fitted preprocessing of a trial config's choice."""
+        if not choice or not self.variants:
+            return self
+        key = variant_key(choice)
+        if key not in self.variants:
+            raise AutoMLError(f"preprocessing variant {key} was not prepared", f"use one of: {', '.join(self.variants)}")
+        variant = self.variants[key]
+        return replace(self, features=variant.features, X_train=variant.X_train, X_val=variant.X_val, X_test=variant.X_test)
 
-def prepare_data(source, config: DataConfig) -> PreparedData:
-    """Load, validate, infer the task, split, and fit preprocessing on the training split only."""
-    frame, name = load_table(source)
-    target = config.target or (BUILTIN_TARGET if BUILTIN_TARGET in frame.columns and isinstance(source, str) else None)
+
+def prepare_data(source, config: DataConfig, variants: list[dict] | None = None) -> PreparedData:
+    """Load, validate, infer the task, split, and fit preprocessing on the training split only.
+
+    ``variants`` lists the preprocessing choices (``{"imputer": .., "scaler": ..}``) to fit for
+    tabular input; the first one is the default. Every check runs before anything is written.
+    """
+    raw = _tabular_arrays_as_table(load_data(source, config.delimiter))
     if config.task in UNSUPERVISED_TASKS:
         from automl.data.unlabelled import prepare_unlabelled
 
-        return prepare_unlabelled(frame, name, target, config)
-    if target is None:
-        raise AutoMLError("no target column given", f"pass --target with one of: {_preview(frame.columns)}")
-    if target not in frame.columns:
-        raise AutoMLError(f"target column '{target}' is not in the data", f"use one of: {_preview(frame.columns)}")
-    n_missing_target = int(frame[target].isna().sum())
-    frame = frame[frame[target].notna()].reset_index(drop=True)
-    if frame.shape[1] < 2:
-        raise AutoMLError("the data has no feature columns besides the target", "add feature columns")
+        if raw.frame is None:
+            raise AutoMLError(f"--task {config.task} needs a table", "pass a CSV, Parquet or JSON Lines file or a DataFrame")
+        target = config.target or (BUILTIN_TARGET if BUILTIN_TARGET in raw.frame.columns and isinstance(source, str) else None)
+        return prepare_unlabelled(raw.frame, raw.name, target, config)
+    default_target = BUILTIN_TARGET if isinstance(source, str) and source in BUILTIN_DATASETS else None
+    if not raw.is_table or raw.array_kind == "tabular":
+        default_target = ARRAY_TARGET
+    frame, target, n_missing_target = _table_with_target(raw, config.target or default_target)
+    test_frame = _test_frame(raw, frame, target, config) if config.test_data is not None else None
     task = infer_task(frame[target], config.task)
-    splits = split_rows(frame[target], task, config.val_fraction, config.test_fraction, config.seed)
 
-    features = frame.drop(columns=[target])
-    train_features = features.iloc[splits.train]
-    preprocessor = FeaturePreprocessor().fit(train_features)
-    target_encoder = TargetEncoder(task).fit(frame[target].iloc[splits.train])
+    groups = _special_column(frame, config.group_column, "--group-column", target)
+    times = _time_values(_special_column(frame, config.time_column, "--time-column", target))
+    splits = split_rows(frame[target], task, config.val_fraction, config.test_fraction, config.seed, groups, times, test_frame is not None)
+    used_for_split = [c for c in (config.group_column, config.time_column) if c]
+    features = frame.drop(columns=[target, *used_for_split])
+    if features.shape[1] == 0:
+        raise AutoMLError("the data has no feature columns besides the target", "add feature columns")
 
-    def arrays(rows):
-        return preprocessor.transform(features.iloc[rows]), target_encoder.encode(frame[target].iloc[rows])
+    train_rows, val_rows = splits.train, splits.val
+    if test_frame is not None:
+        all_features = pd.concat([features, test_frame.drop(columns=[target, *used_for_split])], ignore_index=True)
+        all_target = pd.concat([frame[target], test_frame[target]], ignore_index=True)
+        test_rows = np.arange(len(frame), len(all_features))
+    else:
+        all_features, all_target, test_rows = features, frame[target], splits.test
+    target_encoder = TargetEncoder(task).fit(all_target.iloc[train_rows])
+    y = {name: target_encoder.encode(all_target.iloc[rows]) for name, rows in (("train", train_rows), ("val", val_rows), ("test", test_rows))}
 
-    (X_train, y_train), (X_val, y_val), (X_test, y_test) = arrays(splits.train), arrays(splits.val), arrays(splits.test)
-    input_kind, input_shape = "tabular", (X_train.shape[1],)
+    kind = _input_kind(raw, config)
+    decisions: list = []
+    if kind == "arrays":
+        fitted = _fit_arrays(raw, config, all_features, train_rows)
+    else:
+        train = RowView(all_features, train_rows)
+        decisions = profile_columns(train)
+        fitted = _fit_table(train, decisions, config, variants, kind)
+        del train
+    rows = {"train": train_rows, "val": val_rows, "test": test_rows}
+    fitted_variants = {
+        key: PreprocessingVariant(key, pre, *(transform(pre, all_features, raw, rows[s], fitted.input_shape) for s in ("train", "val", "test")))
+        for key, pre in fitted.preprocessors.items()
+    }
+    default = next(iter(fitted_variants.values()))
+    weights = class_weights(y["train"], target_encoder.output_size, config.class_weights) if task in ("binary", "multiclass") else None
+    report = build_report(
+        name=raw.name, raw=raw, rows=len(frame), n_missing_target=n_missing_target, task=task, input_kind=fitted.input_kind,
+        input_shape=fitted.input_shape, decisions=decisions_as_dicts(decisions), used_for_split=used_for_split,
+        splits={"train": len(train_rows), "val": len(val_rows), "test": len(test_rows)},
+        split_method=splits.method + (" (test rows from --test-data)" if test_frame is not None else ""),
+        preprocessing={k: v.features.summary() for k, v in fitted_variants.items()},
+        class_weights=None if weights is None else {str(c): round(float(w), 4) for c, w in zip(target_encoder.classes_, weights)},
+    )
+    return PreparedData(
+        raw.name, task, fitted.input_kind, fitted.input_shape, target,
+        default.X_train, y["train"], default.X_val, y["val"], default.X_test, y["test"],
+        default.features, target_encoder, report, fitted_variants if fitted.input_kind == "tabular" else {},
+        fitted.vocab_size, fitted.embedding_cardinalities, weights,
+    )
+
+
+@dataclass
+class _Fitted:
+    input_kind: str
+    input_shape: tuple[int, ...]
+    preprocessors: dict[str, Any]
+    vocab_size: int | None = None
+    embedding_cardinalities: tuple[int, ...] = ()
+
+
+def _table_with_target(raw: RawData, target: str | None, where: str = "the data") -> tuple[pd.DataFrame, str, int]:
+    """A table holding features and the target column, rows with a missing target dropped."""
+    if raw.is_table:
+        frame = raw.frame
+        if target is None:
+            raise AutoMLError("no target column given", f"pass --target with one of: {_preview(frame.columns)}")
+        if target not in frame.columns:
+            raise AutoMLError(f"target column '{target}' is not in {where}", f"use one of: {_preview(frame.columns)}")
+    else:
+        if raw.y is None:
+            raise AutoMLError(f"{raw.name} has no labels", "save y in the .npz, or use a folder with one subfolder per class")
+        target = ARRAY_TARGET
+        # Arrays stay out of the frame: it carries only the labels and row positions.
+        frame = pd.DataFrame({"_row": np.arange(len(raw.X)), target: raw.y})
+    missing = frame[target].isna().to_numpy()
+    n_missing = int(missing.sum())
+    if n_missing == len(frame):
+        raise AutoMLError(f"target column '{target}' is empty in {where}", "choose a target column that holds values")
+    if n_missing:
+        frame = frame.loc[~missing].reset_index(drop=True)
+        if not raw.is_table:
+            raw.X = raw.X[~missing]
+            frame["_row"] = np.arange(len(frame))
+    return frame, target, n_missing
+
+
+def _test_frame(raw: RawData, frame: pd.DataFrame, target: str, config: DataConfig) -> pd.DataFrame:
+    """The rows of ``--test-data`` with the training table's columns (arrays are appended to ``raw.X``)."""
+    test_raw = _tabular_arrays_as_table(load_data(config.test_data, config.delimiter))
+    if test_raw.is_table != raw.is_table:
+        raise AutoMLError("--test-data is not the same kind of data as the training data", "pass a test file of the same format")
+    test_frame, _, _ = _table_with_target(test_raw, target, where="--test-data")
+    if not raw.is_table:
+        if test_raw.X.shape[1:] != raw.X.shape[1:]:
+            raise AutoMLError(
+                f"--test-data arrays have shape {test_raw.X.shape[1:]} but the training arrays {raw.X.shape[1:]}",
+                "pass test data of the training shape",
+            )
+        raw.X = np.concatenate([raw.X, test_raw.X])
+    missing = [c for c in frame.columns if c not in test_frame.columns]
+    if missing:
+        raise AutoMLError(f"--test-data lacks column '{missing[0]}'", "pass a test file with the training file's columns")
+    return test_frame[list(frame.columns)]
+
+
+def _time_values(times: pd.Series | None) -> pd.Series | None:
+    """The time column as numbers or datetimes (date strings parsed)."""
+    if times is None or pd.api.types.is_numeric_dtype(times) or pd.api.types.is_datetime64_any_dtype(times):
+        return times
+    parsed = parse_datetimes(times)
+    if parsed.isna().sum() > times.isna().sum():
+        raise AutoMLError(f"time column '{times.name}' holds values that are not dates or numbers", "pass a column of dates or numbers")
+    return parsed
+
+
+def _tabular_arrays_as_table(raw: RawData) -> RawData:
+    """2-D arrays are a table with columns x0, x1, … (and the labels in column ``label``)."""
+    if raw.is_table or raw.array_kind != "tabular":
+        return raw
+    frame = pd.DataFrame(raw.X, columns=[f"x{i}" for i in range(raw.X.shape[1])])
+    if raw.y is not None:
+        frame[ARRAY_TARGET] = raw.y
+    return RawData(raw.name, frame=frame, array_kind="tabular")
+
+
+def _special_column(frame: pd.DataFrame, column: str | None, flag: str, target: str) -> pd.Series | None:
+    if column is None:
+        return None
+    if column not in frame.columns or column == target:
+        raise AutoMLError(f"{flag} '{column}' is not a feature column of the data", f"use one of: {_preview(frame.columns.drop(target))}")
+    return frame[column]
+
+
+def _input_kind(raw: RawData, config: DataConfig) -> str:
+    if not raw.is_table:
+        if config.input_kind not in (None, raw.array_kind):
+            raise AutoMLError(f"--input-kind {config.input_kind} does not fit {raw.array_kind} arrays", "leave --input-kind out for arrays")
+        return "arrays"
+    return config.input_kind or "auto"
+
+
+def _fit_arrays(raw: RawData, config: DataConfig, features: pd.DataFrame, train_rows: np.ndarray) -> _Fitted:
+    standardizer = ArrayStandardizer(raw.array_kind).fit(raw.X[train_rows].astype(np.float32))
+    return _Fitted(raw.array_kind, tuple(raw.X.shape[1:]), {DEFAULT_VARIANT: standardizer})
+
+
+def _fit_table(train: RowView, decisions, config: DataConfig, variants, kind: str) -> _Fitted:
+    text_columns = [d.column for d in decisions if d.kind == "text"]
+    kept = [d for d in decisions if d.kept]
+    if kind == "sequence":
+        columns = [str(c) for c in train.columns]
+        standardizer = ArrayStandardizer("sequence", columns).fit(wide_table_to_sequences(train.frame.iloc[train.rows]))
+        return _Fitted("sequence", (len(columns), 1), {DEFAULT_VARIANT: standardizer})
+    if kind == "text" or (kind == "auto" and len(kept) == 1 and text_columns):
+        if not text_columns:
+            raise AutoMLError("--input-kind text needs a free-text column, and none was found", "pass a table with a text column")
+        tokenizer = TextTokenizer(text_columns[0]).fit(train[text_columns[0]])
+        return _Fitted("text", (tokenizer.max_length_,), {DEFAULT_VARIANT: tokenizer}, vocab_size=tokenizer.vocab_size)
+    preprocessors = {}
+    for choice in variants or [{}]:
+        pre = FeaturePreprocessor(choice.get("imputer", config.imputer), choice.get("scaler", config.scaler), config.clip_quantile)
+        preprocessors[variant_key({"imputer": pre.imputer, "scaler": pre.scaler})] = pre.fit(train, decisions)
+    width = next(iter(preprocessors.values())).output_width
     if config.image_shape:
-        if math.prod(config.image_shape) != X_train.shape[1]:
+        if math.prod(config.image_shape) != width:
             raise AutoMLError(
                 f"--image-shape {config.image_shape} holds {math.prod(config.image_shape)} values but the data has "
-                f"{X_train.shape[1]} feature values per row",
+                f"{width} feature values per row",
                 "pass C,H,W whose product equals the number of pixel columns",
             )
-        input_kind, input_shape = "image", tuple(config.image_shape)
-    report = {
-        "dataset": name,
-        "rows": int(len(frame)),
-        "rows_dropped_missing_target": n_missing_target,
-        "task": task,
-        "input_kind": input_kind,
-        "numeric_columns": preprocessor.numeric_columns_,
-        "categorical_columns": preprocessor.categorical_columns_,
-        "split_rows": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
-    }
-    prepared = PreparedData(
-        name, task, input_kind, input_shape, target, X_train, y_train, X_val, y_val, X_test, y_test,
-        preprocessor, target_encoder, report,
-    )
-    for split in ("train", "val", "test"):
-        setattr(prepared, f"X_{split}", prepared.to_model_input(getattr(prepared, f"X_{split}")))
-    return prepared
+        return _Fitted("image", tuple(config.image_shape), preprocessors)
+    cardinalities = tuple(next(iter(preprocessors.values())).embedding_cardinalities_)
+    return _Fitted("tabular", (width,), preprocessors, embedding_cardinalities=cardinalities)
+
+
+def transform(preprocessor, features: pd.DataFrame, raw: RawData, rows: np.ndarray, input_shape, chunk: int = 65_536) -> np.ndarray:
+    """The model input of some rows, from the arrays or the table, built chunk by chunk into one
+    array so that no full copy of a split's raw rows is ever made."""
+    out = None
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        block = preprocessor.transform(raw.X[part] if not raw.is_table else features.iloc[part])
+        if block.dtype != np.int64:
+            block = block.reshape((len(block), *input_shape))
+        if out is None:
+            out = np.empty((len(rows), *block.shape[1:]), dtype=block.dtype)
+        out[start : start + len(block)] = block
+    if out is None:  # no rows: the shape of one transformed row, with none of them
+        return transform(preprocessor, features, raw, np.arange(1), input_shape)[:0]
+    return out
 
 
 def _preview(columns: pd.Index, limit: int = 8) -> str:

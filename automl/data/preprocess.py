@@ -1,65 +1,271 @@
-"""Feature and target preprocessing: scikit-learn transformers fitted on the training split only
-and applied unchanged to validation, test and prediction data."""
+"""Tabular feature preprocessing and target encoding: scikit-learn transformers fitted on the
+training split only and applied unchanged to validation, test and prediction data.
+
+The feature matrix is laid out block by block, each block a scikit-learn transformer fitted on
+the training rows:
+
+  numeric values (numbers, booleans, date parts) ─ SimpleImputer → [QuantileClipper] → scaler
+  missing indicators                              ─ MissingIndicator (columns missing in train)
+  low-cardinality categories                      ─ OneHotEncoder (unseen categories → all zero)
+  free-text columns in a table                    ─ CountVectorizer (bag of words)
+  high-cardinality categories                     ─ OrdinalEncoder, code 0 = unseen or missing;
+                                                    always the last columns (``embedding_cardinalities_``)
+
+Blocks are fitted and applied separately rather than through one ColumnTransformer because
+ColumnTransformer.fit materialises the whole transformed training matrix; here it is written
+chunk by chunk into one preallocated float32 array, which keeps memory near the output size.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.impute import MissingIndicator, SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, RobustScaler, StandardScaler
 
 from automl.components import CLASSIFICATION_TASKS
+from automl.data.profile import ColumnDecision, RowView, parse_datetimes, profile_columns
+from automl.data.variants import IMPUTERS
 from automl.errors import AutoMLError
+
+SCALERS = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler, "none": None}
+DATETIME_PARTS = ("year", "month", "day", "dayofweek", "hour", "minute")
+TEXT_FEATURES_PER_COLUMN = 32
+MISSING_CATEGORY = "(missing)"
+TRUE_WORDS = {"true": 1.0, "yes": 1.0, "1": 1.0, "1.0": 1.0, "false": 0.0, "no": 0.0, "0": 0.0, "0.0": 0.0}
+CHUNK_ROWS = 65_536
+NUMERIC_GROUP = 8
+
+
+class QuantileClipper(TransformerMixin, BaseEstimator):
+    """Clip each column to its ``[quantile, 1 - quantile]`` range on the training data (outliers)."""
+
+    def __init__(self, quantile: float = 0.01) -> None:
+        self.quantile = quantile
+
+    def fit(self, X, y=None) -> "QuantileClipper":
+        X = np.asarray(X)
+        self.low_, self.high_ = np.nanquantile(X, [self.quantile, 1 - self.quantile], axis=0).astype(X.dtype)
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        return np.clip(np.asarray(X), self.low_, self.high_)
 
 
 class FeaturePreprocessor:
-    """Impute, scale and one-hot encode the feature columns of a table into a float32 matrix."""
+    """Impute, clip, scale and encode the feature columns of a table into a float32 matrix.
 
-    def __init__(self) -> None:
-        self.columns_: list[str] = []
-        self.numeric_columns_: list[str] = []
-        self.categorical_columns_: list[str] = []
-        self.transformer_: ColumnTransformer | None = None
+    ``imputer`` (median, mean, most_frequent) and ``scaler`` (standard, robust, minmax, none)
+    are search dimensions; ``clip_quantile`` (e.g. 0.01) clips outliers when set.
+    """
 
-    def fit(self, frame: pd.DataFrame) -> "FeaturePreprocessor":
-        self.columns_ = list(frame.columns)
-        self.numeric_columns_ = [c for c in frame.columns if _is_numeric(frame[c])]
-        self.categorical_columns_ = [c for c in frame.columns if c not in self.numeric_columns_]
-        numeric = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler())
-        categorical = make_pipeline(
-            SimpleImputer(strategy="most_frequent", keep_empty_features=True),
-            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+    def __init__(self, imputer: str = "median", scaler: str = "standard", clip_quantile: float | None = None) -> None:
+        if imputer not in IMPUTERS:
+            raise AutoMLError(f"unknown imputer '{imputer}'", f"use one of: {', '.join(IMPUTERS)}")
+        if scaler not in SCALERS:
+            raise AutoMLError(f"unknown scaler '{scaler}'", f"use one of: {', '.join(SCALERS)}")
+        if clip_quantile is not None and not 0 < clip_quantile < 0.5:
+            raise AutoMLError(f"clip quantile {clip_quantile} is out of range", "pass a quantile between 0 and 0.5, e.g. 0.01")
+        self.imputer = imputer
+        self.scaler = scaler
+        self.clip_quantile = clip_quantile
+
+    # ── fitting ────────────────────────────────────────────────────────────────────────────
+    def fit(self, frame: pd.DataFrame | RowView, decisions: list[ColumnDecision] | None = None) -> "FeaturePreprocessor":
+        """Learn every statistic from ``frame`` (the training rows only)."""
+        self.decisions_ = decisions if decisions is not None else profile_columns(frame)
+        kinds = {d.column: d.kind for d in self.decisions_}
+        by_kind = lambda *wanted: [c for c in map(str, frame.columns) if kinds.get(c) in wanted]  # noqa: E731
+        self.columns_ = by_kind("numeric", "boolean", "datetime", "categorical", "text", "embedding")
+        self.numeric_columns_ = by_kind("numeric")
+        self.boolean_columns_ = by_kind("boolean")
+        self.datetime_columns_ = by_kind("datetime")
+        self.categorical_columns_ = by_kind("categorical")
+        self.text_columns_ = by_kind("text")
+        self.embedding_columns_ = by_kind("embedding")
+        self.datetime_parts_ = {c: self._varying_parts(frame[c]) for c in self.datetime_columns_}
+
+        self.numeric_items_ = (
+            [(c, "numeric", "") for c in self.numeric_columns_] + [(c, "boolean", "") for c in self.boolean_columns_]
+            + [(c, "datetime", p) for c, parts in self.datetime_parts_.items() for p in parts]
         )
-        self.transformer_ = ColumnTransformer(
-            [("numeric", numeric, self.numeric_columns_), ("categorical", categorical, self.categorical_columns_)],
-            sparse_threshold=0.0,
-        )
-        self.transformer_.fit(self._typed(frame))
+        self.numeric_names_ = [f"{c}.{p}" if p else c for c, _, p in self.numeric_items_]
+        # Every numeric transformer works per column, so fitting them on groups of columns gives
+        # the same statistics while temporaries stay a fraction of the training matrix.
+        self.numeric_groups_ = [list(range(i, min(i + NUMERIC_GROUP, len(self.numeric_items_)))) for i in range(0, len(self.numeric_items_), NUMERIC_GROUP)]
+        self.numeric_pipelines_, self.missing_indicators_ = [], []
+        for group in self.numeric_groups_:
+            numbers = self._numbers(frame, [self.numeric_items_[i] for i in group])
+            self.numeric_pipelines_.append(self._numeric_pipeline().fit(numbers))
+            indicator = MissingIndicator(features="missing-only").fit(numbers)
+            self.missing_indicators_.append(indicator if len(indicator.features_) else None)
+            del numbers
+        # Encoders learn only the set of categories, so fitting them on the distinct values is exact and light.
+        self.one_hot_ = {c: OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float32).fit(_distinct(frame[c])) for c in self.categorical_columns_}
+        self.ordinal_ = {
+            c: OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float32).fit(_distinct(frame[c], keep_missing=False))
+            for c in self.embedding_columns_
+        }
+        self.vectorizers_ = {
+            c: CountVectorizer(max_features=TEXT_FEATURES_PER_COLUMN, dtype=np.float32).fit(_texts(frame[c]))
+            for c in self.text_columns_
+        }
+        self.feature_names_ = self._feature_names()
+        self.embedding_cardinalities_ = [len(self.ordinal_[c].categories_[0]) + 1 for c in self.embedding_columns_]
         return self
 
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+    def _numeric_pipeline(self) -> Pipeline:
+        steps = [("impute", SimpleImputer(strategy=self.imputer, keep_empty_features=True))]
+        if self.clip_quantile:
+            steps.append(("clip", QuantileClipper(self.clip_quantile)))
+        if SCALERS[self.scaler] is not None:
+            steps.append(("scale", SCALERS[self.scaler]()))
+        return Pipeline(steps)
+
+    def _varying_parts(self, values: pd.Series) -> list[str]:
+        stamps = self._datetimes(values)
+        parts = [p for p in DATETIME_PARTS if getattr(stamps.dt, p).nunique() > 1]
+        return parts or ["year"]
+
+    # ── applying ───────────────────────────────────────────────────────────────────────────
+    @property
+    def output_width(self) -> int:
+        return len(self.feature_names_)
+
+    def transform(self, data) -> np.ndarray:
+        """The float32 feature matrix for new rows (columns matched by name, extra ones ignored)."""
+        frame = self._as_frame(data)
         missing = [c for c in self.columns_ if c not in frame.columns]
         if missing:
-            raise AutoMLError(f"required column '{missing[0]}' is missing from the data", "add that column")
-        return self.transformer_.transform(self._typed(frame[self.columns_])).astype(np.float32)
+            raise AutoMLError(f"required column '{missing[0]}' is missing from the data", f"add column '{missing[0]}' (the model was trained with it)")
+        out = np.empty((len(frame), self.output_width), dtype=np.float32)
+        for start in range(0, len(frame), CHUNK_ROWS):
+            out[start : start + CHUNK_ROWS] = self._transform_chunk(frame.iloc[start : start + CHUNK_ROWS])
+        return out
 
-    def _typed(self, frame: pd.DataFrame) -> pd.DataFrame:
-        out = {}
-        for column in self.numeric_columns_:
-            try:
-                out[column] = pd.to_numeric(frame[column], errors="raise").astype(float)
-            except (ValueError, TypeError):
-                bad = frame[column][pd.to_numeric(frame[column], errors="coerce").isna() & frame[column].notna()]
-                raise AutoMLError(
-                    f"column '{column}' must be numeric but holds {bad.iloc[0]!r}",
-                    "fix or remove that value",
-                ) from None
-        for column in self.categorical_columns_:
-            values = frame[column]
-            out[column] = values.map(str, na_action="ignore").astype(object).where(values.notna(), np.nan)
-        return pd.DataFrame(out, index=frame.index)[self.numeric_columns_ + self.categorical_columns_]
+    def _transform_chunk(self, frame: pd.DataFrame) -> np.ndarray:
+        frame = frame[self.columns_]
+        blocks = []
+        numbers = self._numbers(frame, self.numeric_items_)
+        blocks += [pipeline.transform(numbers[:, group]) for pipeline, group in zip(self.numeric_pipelines_, self.numeric_groups_)]
+        blocks += [
+            indicator.transform(numbers[:, group])
+            for indicator, group in zip(self.missing_indicators_, self.numeric_groups_) if indicator is not None
+        ]
+        for column, encoder in self.one_hot_.items():
+            blocks.append(encoder.transform(_categories(frame[column])))
+        for column, vectorizer in self.vectorizers_.items():
+            blocks.append(vectorizer.transform(_texts(frame[column])).toarray())
+        for column, encoder in self.ordinal_.items():
+            blocks.append(encoder.transform(_categories(frame[column])) + 1)
+        if not blocks:
+            return np.empty((len(frame), 0), dtype=np.float32)
+        return np.hstack([np.asarray(b, dtype=np.float32) for b in blocks])
+
+    def _as_frame(self, data) -> pd.DataFrame:
+        if isinstance(data, pd.DataFrame):
+            return data if all(isinstance(c, str) for c in data.columns) else data.rename(columns=str)
+        array = np.asarray(data)
+        if array.ndim != 2 or array.shape[1] != len(self.input_columns_):
+            raise AutoMLError(f"the model expects a table with columns {self.input_columns_[:8]}", "pass a DataFrame or CSV with those columns")
+        return pd.DataFrame(array, columns=self.input_columns_)
+
+    @property
+    def input_columns_(self) -> list[str]:
+        return [d.column for d in self.decisions_]
+
+    # ── typing: raw columns → numbers ──────────────────────────────────────────────────────
+    def _numbers(self, frame: pd.DataFrame | RowView, items: list[tuple[str, str, str]]) -> np.ndarray:
+        """Numeric columns, booleans as 0/1 and date parts as one float32 matrix (NaN = missing)."""
+        out = np.empty((len(frame), len(items)), dtype=np.float32)
+        stamps: dict[str, pd.Series] = {}
+        for i, (column, kind, part) in enumerate(items):
+            if kind == "numeric":
+                out[:, i] = _to_numbers(frame[column], column)
+            elif kind == "boolean":
+                out[:, i] = _to_booleans(frame[column], column)
+            else:
+                if column not in stamps:
+                    stamps[column] = self._datetimes(frame[column])
+                out[:, i] = getattr(stamps[column].dt, part).to_numpy(dtype=np.float32, na_value=np.nan)
+        return out
+
+    @staticmethod
+    def _datetimes(values: pd.Series) -> pd.Series:
+        if pd.api.types.is_datetime64_any_dtype(values):
+            return values
+        return parse_datetimes(values.astype(object).where(values.notna(), None))
+
+    def _feature_names(self) -> list[str]:
+        names = list(self.numeric_names_) + [f"{name}.missing" for name in self.missing_indicator_names_]
+        for column, encoder in self.one_hot_.items():
+            names += [f"{column}={v}" for v in encoder.categories_[0]]
+        for column, vectorizer in self.vectorizers_.items():
+            names += [f"{column}:{w}" for w in vectorizer.get_feature_names_out()]
+        return names + [f"{c}.code" for c in self.embedding_columns_]
+
+    @property
+    def missing_indicator_names_(self) -> list[str]:
+        """The numeric features that get a missing-indicator column (those missing somewhere in train)."""
+        return [
+            self.numeric_names_[group[i]]
+            for indicator, group in zip(self.missing_indicators_, self.numeric_groups_) if indicator is not None
+            for i in indicator.features_
+        ]
+
+    def summary(self) -> dict:
+        """What was fitted, for the data report."""
+        return {
+            "imputer": self.imputer,
+            "scaler": self.scaler,
+            "clip_quantile": self.clip_quantile,
+            "output_features": self.output_width,
+            "missing_indicators": self.missing_indicator_names_,
+            "embedding_cardinalities": dict(zip(self.embedding_columns_, self.embedding_cardinalities_)),
+        }
+
+
+def _to_numbers(values: pd.Series, column: str) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return values.to_numpy(dtype=np.float32, na_value=np.nan)
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna() & values.notna()
+    if bad.any():
+        raise AutoMLError(
+            f"column '{column}' must be numeric but holds {values[bad].iloc[0]!r}",
+            f"fix or remove that value in column '{column}' (leave it empty to mark it missing)",
+        )
+    return numbers.to_numpy(dtype=np.float32, na_value=np.nan)
+
+
+def _to_booleans(values: pd.Series, column: str) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        return values.astype("float32").to_numpy(dtype=np.float32, na_value=np.nan)
+    mapped = values.astype(str).str.lower().map(TRUE_WORDS)
+    bad = mapped.isna() & values.notna()
+    if bad.any():
+        raise AutoMLError(f"column '{column}' must be true/false but holds {values[bad].iloc[0]!r}", f"fix that value in column '{column}'")
+    return mapped.to_numpy(dtype=np.float32, na_value=np.nan)
+
+
+def _categories(values: pd.Series) -> np.ndarray:
+    # Missing becomes its own category; where training had none, it is unseen (one-hot zeros, code 0).
+    text = values.astype(str).to_numpy(dtype=object)
+    text[values.isna().to_numpy()] = MISSING_CATEGORY
+    return text.reshape(-1, 1)
+
+
+def _distinct(values: pd.Series, keep_missing: bool = True) -> np.ndarray:
+    present = values.dropna().astype(str).unique()
+    distinct = list(present) + ([MISSING_CATEGORY] if keep_missing and values.isna().any() else [])
+    return np.array(distinct, dtype=object).reshape(-1, 1)
+
+
+def _texts(values: pd.Series) -> np.ndarray:
+    return values.fillna("").astype(str).to_numpy(dtype=object)
 
 
 class TargetEncoder:
@@ -69,6 +275,7 @@ class TargetEncoder:
         self.task = task
 
     def fit(self, target: pd.Series) -> "TargetEncoder":
+        target = pd.Series(target)
         if self.task in CLASSIFICATION_TASKS:
             self.classes_ = np.array(sorted(target.unique(), key=lambda v: (str(type(v)), v)))
             self.index_ = {c: i for i, c in enumerate(self.classes_)}
@@ -81,16 +288,23 @@ class TargetEncoder:
     def output_size(self) -> int:
         return len(self.classes_) if self.task in CLASSIFICATION_TASKS else 1
 
-    def encode(self, target: pd.Series) -> np.ndarray:
+    def encode(self, target) -> np.ndarray:
+        target = pd.Series(target)
         if self.task in CLASSIFICATION_TASKS:
-            return np.array([self.index_[v] for v in target], dtype=np.int64)
-        return ((target.to_numpy(dtype=float) - self.mean_) / self.std_).astype(np.float32).reshape(-1, 1)
+            unknown = [v for v in target.unique() if v not in self.index_]
+            if unknown:
+                raise AutoMLError(
+                    f"target class {unknown[0]!r} does not occur in the training split",
+                    "give every class rows in the training data (or remove that class)",
+                )
+            return target.map(self.index_).to_numpy(dtype=np.int64)
+        try:
+            values = pd.to_numeric(target, errors="raise").to_numpy(dtype=float)
+        except (ValueError, TypeError):
+            raise AutoMLError(f"regression target '{target.name}' holds values that are not numbers", "clean the target column") from None
+        return ((values - self.mean_) / self.std_).astype(np.float32).reshape(-1, 1)
 
     def decode(self, encoded: np.ndarray) -> np.ndarray:
         if self.task in CLASSIFICATION_TASKS:
             return self.classes_[np.asarray(encoded, dtype=int)]
         return np.asarray(encoded, dtype=float).reshape(-1) * self.std_ + self.mean_
-
-
-def _is_numeric(column: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
