@@ -38,3 +38,16 @@ class ResourceConfig:
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
     address: str | None = None
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """Where a search is tracked: Weights & Biases on or off, its project and entity.
+
+    With no W&B API key or login the client runs offline and writes runs under
+    ``RUN_DIR/wandb`` for a later ``wandb sync``; it never fails for want of a key.
+    """
+
+    wandb: bool = True
+    project: str = "automl"
+    entity: str | None = None

@@ -76,8 +76,12 @@ def run_trials(
     resources: ResourceConfig,
     run_dir: Path,
     verbose: bool = False,
+    callbacks: list | None = None,
 ) -> list[TrialRecord]:
-    """Run the search on Ray Tune and return one record per trial."""
+    """Run the search on Ray Tune and return one record per trial.
+
+    ``callbacks`` are Ray Tune callbacks (tracking, progress display) passed in by the API layer.
+    """
     from ray import tune
 
     metric, mode = ranking_metric(data.task)
@@ -104,6 +108,7 @@ def run_trials(
             storage_path=str(run_dir.resolve()),
             verbose=1 if verbose else 0,
             failure_config=tune.FailureConfig(max_failures=0),
+            callbacks=list(callbacks or []),
         ),
     )
     results = tuner.fit()
