@@ -86,13 +86,13 @@ def render_plots(run: RunFiles) -> list[Plot]:
     return [plot for make in makers if (plot := make(run)) is not None]
 
 
-def write_report(run_dir: str | Path, plots: list[Plot] | None = None) -> Path:
-    """Write ``RUN_DIR/report.html`` and return its path."""
+def write_report(run_dir: str | Path, plots: list[Plot] | None = None, output: str | Path | None = None) -> Path:
+    """Write the report (default ``RUN_DIR/report.html``) and return its path."""
     from automl.files import write_text_atomic
 
     run = read_run(run_dir)
     plots = render_plots(run) if plots is None else plots
-    path = run.run_dir / REPORT_FILE
+    path = Path(output) if output else run.run_dir / REPORT_FILE
     write_text_atomic(path, _html(run, plots))
     return path
 

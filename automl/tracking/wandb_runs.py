@@ -87,6 +87,11 @@ class WandbTrialRuns(Callback):
             )
         return self._runs[trial.trial_id]
 
+    def setup(self, **info) -> None:
+        import wandb
+
+        wandb.setup()  # start the wandb service now, not inside the first trial's event
+
     def on_trial_start(self, iteration: int, trials: list, trial, **info) -> None:
         self._run_for(trial)
 
