@@ -194,8 +194,12 @@ def hyperparameter_table(trials: list[dict], metric: str) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    varying = [c for c in frame.columns if c != "score" and frame[c].astype(str).nunique() > 1]
+    varying = [c for c in frame.columns if c != "score" and frame[c].map(lambda v: "-" if _missing(v) else str(v)).nunique() > 1]
     return frame[varying + ["score"]]
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _flatten(config: dict, prefix: str = "") -> dict:
@@ -223,14 +227,17 @@ def _hyperparameter_effects(run: RunFiles) -> Plot | None:
     figure, axes = _figure(4 * ncols, 3 * nrows, ncols=ncols, nrows=nrows)
     for ax, param in zip(axes.flat, params):
         values = frame[param]
-        numeric = pd.to_numeric(values, errors="coerce")
-        if numeric.notna().all() and numeric.nunique() > 2:
-            ax.scatter(numeric, frame["score"], s=20, color=_COLOURS[0], alpha=0.8)
+        present = values.notna()
+        numeric = pd.to_numeric(values[present], errors="coerce")
+        if numeric.notna().all() and numeric.nunique() > 2 and not values[present].map(type).eq(bool).any():
+            # Trials without this hyperparameter (a component they did not use) are left out.
+            ax.scatter(numeric, frame.loc[present, "score"], s=20, color=_COLOURS[0], alpha=0.8)
             if numeric.min() > 0 and numeric.max() / numeric.min() > 20:
                 ax.set_xscale("log")
         else:
-            labels = sorted(values.astype(str).unique())
-            positions = values.astype(str).map({label: i for i, label in enumerate(labels)})
+            text = values.map(lambda v: "-" if _missing(v) else str(v))
+            labels = sorted(text.unique())
+            positions = text.map({label: i for i, label in enumerate(labels)})
             jitter = np.random.default_rng(0).uniform(-0.1, 0.1, len(positions))
             ax.scatter(positions + jitter, frame["score"], s=20, color=_COLOURS[1], alpha=0.8)
             ax.set_xticks(range(len(labels)), labels, rotation=20, fontsize=8)
