@@ -235,7 +235,7 @@ def _hyperparameter_effects(run: RunFiles) -> Plot | None:
             if numeric.min() > 0 and numeric.max() / numeric.min() > 20:
                 ax.set_xscale("log")
         else:
-            text = values.map(lambda v: "-" if _missing(v) else str(v))
+            text = values.map(lambda v: "-" if _missing(v) else f"{v:.3g}" if isinstance(v, float) else str(v))
             labels = sorted(text.unique())
             positions = text.map({label: i for i, label in enumerate(labels)})
             jitter = np.random.default_rng(0).uniform(-0.1, 0.1, len(positions))
@@ -263,7 +263,7 @@ def _final_model(run: RunFiles) -> Plot | None:
 def _confusion_matrix(evaluation: dict) -> Plot:
     matrix = np.array(evaluation["confusion_matrix"])
     labels = evaluation["labels"]
-    size = min(10.0, 3 + 0.45 * len(labels))
+    size = min(7.5, 3 + 0.4 * len(labels))
     figure, axes = _figure(size + 1, size)
     ax = axes[0, 0]
     image = ax.imshow(matrix, cmap="Blues")
@@ -318,9 +318,11 @@ h2 { font-size: 18px; margin: 0 0 12px; }
 .card { border: 1px solid #dde1e6; border-radius: 6px; padding: 10px 14px; min-width: 140px; }
 .card .label { font-size: 12px; color: #5a6470; }
 .card .value { font-size: 20px; font-weight: 600; }
-table { border-collapse: collapse; font-size: 13px; width: 100%; }
-th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #e6e8eb; vertical-align: top; }
+table { border-collapse: collapse; font-size: 12px; width: 100%; }
+th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #e6e8eb; vertical-align: top; }
 th { background: #f0f2f5; }
+#leaderboard tr td { border-bottom: none; padding-bottom: 0; }
+#leaderboard tr.hyperparameters td { font-size: 11px; color: #5a6470; padding: 0 8px 6px 24px; border-bottom: 1px solid #e6e8eb; }
 .scroll { overflow-x: auto; }
 figure { margin: 0; }
 figure img { max-width: 100%; height: auto; display: block; margin: 0 auto; }
@@ -357,24 +359,35 @@ run directory {_e(str(run.run_dir))}</p></header><main>
 <p>Test metrics come from a single evaluation of the refitted model on the held-out test split,
 after selection on validation.</p></section>
 {figures}
-<section id="leaderboard"><h2>Leaderboard</h2><div class="scroll">{_table(run.leaderboard.head(50))}</div></section>
+<section id="leaderboard"><h2>Leaderboard</h2><div class="scroll">{_leaderboard_table(run.leaderboard.head(50))}</div></section>
 <section id="best-config"><h2>Best configuration</h2><pre>{_e(config)}</pre></section>
 <section id="data"><h2>Data report</h2>{_key_values(data_rows)}</section>
 </main></body></html>
 """
 
 
-def _table(frame: pd.DataFrame) -> str:
-    head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(f"<td>{_e(_fmt(v))}</td>" for v in row) + "</tr>" for row in frame.itertuples(index=False))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _leaderboard_table(frame: pd.DataFrame) -> str:
+    """One row per trial; its hyperparameters on a full-width line of their own beneath it."""
+    columns = [c for c in frame.columns if c != "hyperparameters"]
+    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
+    rows = []
+    for _, row in frame.iterrows():
+        rows.append("<tr>" + "".join(f"<td>{_e(_fmt(row[c]))}</td>" for c in columns) + "</tr>")
+        if "hyperparameters" in frame:
+            rows.append(f'<tr class="hyperparameters"><td colspan="{len(columns)}">{_e(_fmt(row["hyperparameters"]))}</td></tr>')
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def _key_values(values: dict) -> str:
     rows = "".join(
-        f"<tr><th>{_e(k)}</th><td>{_e(', '.join(map(str, v)) if isinstance(v, list) else _fmt(v))}</td></tr>" for k, v in values.items()
+        f"<tr><th>{_e(k)}</th><td>{_e(_list(v) if isinstance(v, list) else _fmt(v))}</td></tr>" for k, v in values.items()
     )
     return f"<table>{rows}</table>"
+
+
+def _list(values: list, limit: int = 24) -> str:
+    shown = ", ".join(map(str, values[:limit]))
+    return f"{shown}, … ({len(values)} in all)" if len(values) > limit else shown or "-"
 
 
 def _fmt(value) -> str:
