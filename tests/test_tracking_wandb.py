@@ -175,16 +175,17 @@ print(resolve_mode())
     assert with_key == "online"  # a key is only looked at, never verified: no network
 
 
+@pytest.mark.slow
 def test_no_wandb_and_quiet_search_prints_only_results_and_writes_no_runs(ray_session, offline_env, tmp_path):
     space = tmp_path / "space.yaml"
     space.write_text(TINY_SPACE.replace("epochs: 3", "epochs: 1"))
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
-        code = main(["search", "iris", "--space", str(space), "--num-trials", "2", "--output", str(tmp_path / "run"),
+        code = main(["search", "iris", "--space", str(space), "--num-trials", "1", "--output", str(tmp_path / "run"),
                      "--no-wandb", "-q"])
     assert code == 0
     assert not (tmp_path / "run" / "wandb").exists()
     text = stdout.getvalue()
     assert "test: accuracy" in text and "| rank |" in text
-    assert "trials 2 of 2 finished" not in text and "wandb sync" not in text and "data: iris" not in text
+    assert "trials 1 of 1 finished" not in text and "wandb sync" not in text and "data: iris" not in text
     assert (tmp_path / "run" / "report.html").is_file()
