@@ -148,7 +148,9 @@ def test_reader_joins_a_record_split_across_32k_blocks(offline_env, tmp_path):
     for epoch in range(1, 4):
         run.log({"train_loss": 1.0 / epoch}, step=epoch)
     run.finish()
-    (offline,) = find_offline_runs(tmp_path / "wandb")
+    runs = find_offline_runs(tmp_path / "wandb")
+    assert len(runs) == 1, sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    (offline,) = runs
     assert offline.config == {"notes": notes, "width": 16}
     assert [h["train_loss"] for h in offline.history] == pytest.approx([1.0, 0.5, 1 / 3])
     assert read_offline_run(offline.path.parent).run_id == offline.run_id
