@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
 def run_search(args: argparse.Namespace) -> int:
     from automl.api import AutoML
 
+    display = None
+    if not args.quiet:
+        from automl.progress import SearchDisplay
+
+        display = SearchDisplay(num_trials=args.num_trials, time_budget_s=args.time_budget, live=not args.verbose)
     automl = AutoML(
         target=args.target, task=args.task, space=args.space, num_trials=args.num_trials,
         time_budget_s=args.time_budget, scheduler=args.scheduler, searcher=args.searcher,
@@ -110,13 +115,8 @@ def run_search(args: argparse.Namespace) -> int:
         test_fraction=args.test_fraction, image_shape=args.image_shape,
         disable_plugins=tuple(args.disable_plugin), verbose=args.verbose,
         wandb=not args.no_wandb, wandb_project=args.wandb_project, wandb_entity=args.wandb_entity,
+        callbacks=display.callbacks() if display else (),
     )
-    display = None
-    if not args.quiet:
-        from automl.progress import SearchDisplay
-
-        display = SearchDisplay(num_trials=args.num_trials, time_budget_s=args.time_budget, live=not args.verbose)
-        automl.callbacks = display.callbacks()
     result = automl.fit(args.data, on_event=display.on_event if display else None)
     print(_summary_table(result.leaderboard, result.metric))
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items())

@@ -24,6 +24,9 @@ from automl.tracking.records import find_offline_runs, read_offline_run
 
 OFFLINE_ENV = {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_DISABLE_CODE": "true", "WANDB_CONSOLE": "off"}
 
+# wandb's service may still be flushing a run's last records just after finish() returns.
+FLUSH_WAIT_S = 30
+
 TINY_SPACE = """
 epochs: 3
 batch_size: 32
@@ -71,7 +74,7 @@ def _trials(run_dir: Path) -> dict[str, dict]:
 
 def test_every_trial_is_a_wandb_run_in_one_group_with_its_config_and_epoch_history(cli_search):
     run_dir, _ = cli_search
-    runs = [r for r in find_offline_runs(run_dir / "wandb") if r.job_type == "trial"]
+    runs = [r for r in find_offline_runs(run_dir / "wandb", wait_s=FLUSH_WAIT_S) if r.job_type == "trial"]
     trials = _trials(run_dir)
     assert sorted(r.name for r in runs) == sorted(trials)
     assert {r.group for r in runs} == {run_dir.name} and {r.project for r in runs} == {"automl-tests"}
@@ -88,7 +91,7 @@ def test_every_trial_is_a_wandb_run_in_one_group_with_its_config_and_epoch_histo
 
 def test_summary_run_holds_the_leaderboard_table_the_plots_and_the_model_artifact(cli_search):
     run_dir, _ = cli_search
-    (summary,) = [r for r in find_offline_runs(run_dir / "wandb") if r.job_type == "summary"]
+    (summary,) = [r for r in find_offline_runs(run_dir / "wandb", wait_s=FLUSH_WAIT_S) if r.job_type == "summary"]
     assert summary.group == run_dir.name
     table = json.loads((summary.files_dir / summary.summary["leaderboard/path"]).read_text())
     leaderboard = pd.read_csv(run_dir / "leaderboard.csv")
@@ -148,7 +151,7 @@ def test_reader_joins_a_record_split_across_32k_blocks(offline_env, tmp_path):
     for epoch in range(1, 4):
         run.log({"train_loss": 1.0 / epoch}, step=epoch)
     run.finish()
-    runs = find_offline_runs(tmp_path / "wandb")
+    runs = find_offline_runs(tmp_path / "wandb", wait_s=FLUSH_WAIT_S)
     assert len(runs) == 1, sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
     (offline,) = runs
     assert offline.config == {"notes": notes, "width": 16}

@@ -25,6 +25,8 @@ def read_records(path: str | Path) -> Iterator[Any]:
     from wandb.proto import wandb_internal_pb2
 
     data = Path(path).read_bytes()
+    if len(data) < FILE_HEADER.size:
+        raise ValueError(f"{path} is empty or still being written")
     ident, _magic, _version = FILE_HEADER.unpack_from(data, 0)
     if ident != b":W&B":
         raise ValueError(f"{path} is not a W&B run file (header {ident!r})")
@@ -81,11 +83,31 @@ class OfflineRun:
         return self.path.parent / "files"
 
 
-def read_offline_run(path: str | Path) -> OfflineRun:
-    """Decode a ``run-<id>.wandb`` file (or the run folder holding one) into an :class:`OfflineRun`."""
+def read_offline_run(path: str | Path, wait_s: float = 0.0) -> OfflineRun:
+    """Decode a ``run-<id>.wandb`` file (or the run folder holding one) into an :class:`OfflineRun`.
+
+    wandb's service may still be writing a run's last records after ``finish()`` returns;
+    ``wait_s`` waits up to that long for the run's exit record before reading what is there.
+    """
+    import time
+
     path = Path(path)
     if path.is_dir():
         path = next(path.glob("*.wandb"))
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            run = _decode(path)
+        except ValueError:
+            if time.monotonic() >= deadline:
+                raise
+        else:
+            if run.exit_code is not None or time.monotonic() >= deadline:
+                return run
+        time.sleep(0.1)
+
+
+def _decode(path: Path) -> OfflineRun:
     run: OfflineRun | None = None
     config: dict = {}
     history: list[dict] = []
@@ -119,9 +141,9 @@ def read_offline_run(path: str | Path) -> OfflineRun:
     return run
 
 
-def find_offline_runs(wandb_dir: str | Path) -> list[OfflineRun]:
+def find_offline_runs(wandb_dir: str | Path, wait_s: float = 0.0) -> list[OfflineRun]:
     """Every offline run under a ``wandb/`` folder, in the order they were started."""
-    return [read_offline_run(p) for p in sorted(Path(wandb_dir).glob("offline-run-*/run-*.wandb"))]
+    return [read_offline_run(p, wait_s) for p in sorted(Path(wandb_dir).glob("offline-run-*/run-*.wandb"))]
 
 
 def _key(item) -> str:
