@@ -10,11 +10,11 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from automl.config import DataConfig, ResourceConfig, SearchConfig
+from automl.config import DataConfig, ResourceConfig, SearchConfig, TrackingConfig
 from automl.errors import AutoMLError
 
 
@@ -29,6 +29,8 @@ class SearchResult:
     artifact_dir: Path
     metric: str
     data_report: dict = field(default_factory=dict)
+    report_path: Path | None = None
+    wandb_sync_command: str | None = None
 
     def predict(self, data) -> Any:
         """Predictions of the refitted best model for new rows (a DataFrame or a CSV path)."""
@@ -60,6 +62,9 @@ class AutoML:
     per class, or a built-in dataset name (``digits``, ``iris``, ``wine``, ``breast_cancer``,
     ``diabetes``). ``task="cluster"`` and ``task="generate"`` need no target
     (a given one is set aside, unused); ``n_clusters`` fixes k for clustering (else searched).
+
+    ``wandb`` turns W&B tracking on (offline without an API key); ``callbacks`` are extra
+    Ray Tune callbacks, such as the CLI's progress display.
     """
 
     def __init__(
@@ -94,6 +99,10 @@ class AutoML:
         clip_quantile: float | None = None,
         class_weights: str = "none",
         delimiter: str | None = None,
+        wandb: bool = True,
+        wandb_project: str = "automl",
+        wandb_entity: str | None = None,
+        callbacks: Sequence = (),
     ) -> None:
         if n_clusters is not None and task != "cluster":
             raise AutoMLError(f"n_clusters is set but the task is {task!r}", "set task='cluster' (--task cluster), or drop n_clusters")
@@ -113,6 +122,8 @@ class AutoML:
         self.overwrite = overwrite
         self.disable_plugins = tuple(disable_plugins)
         self.verbose = verbose
+        self.tracking_config = TrackingConfig(wandb, wandb_project, wandb_entity)
+        self.callbacks = list(callbacks)
 
     def fit(self, data, on_event: Callable[[str, dict], None] | None = None) -> SearchResult:
         """Run the search; ``on_event(stage, info)`` reports progress (used by the CLI)."""
@@ -124,6 +135,7 @@ class AutoML:
         from automl.plugins import load_registry
         from automl.refit import refit_and_test
         from automl.space import build_search_space, load_space_file
+        from automl.tracking.search import SearchTracking
         from automl.trial import Components, TrainingSet
 
         from automl.data.variants import preprocessing_variants
@@ -151,17 +163,21 @@ class AutoML:
             variants={key: (v.X_train, v.X_val) for key, v in prepared.variants.items()},
             class_weights=prepared.class_weights,
         )
+        metric, mode = ranking_metric(prepared.task)
+        tracking = SearchTracking(self.tracking_config, run_dir, f"val_{metric}")
         started_ray = ensure_ray(self.resource_config, self.verbose)
         try:
             started = time.perf_counter()
-            records = run_trials(training_set, space, components, self.search_config, self.resource_config, run_dir, self.verbose)
+            records = run_trials(
+                training_set, space, components, self.search_config, self.resource_config, run_dir, self.verbose,
+                callbacks=[*tracking.callbacks(), *self.callbacks],
+            )
             search_seconds = time.perf_counter() - started
         finally:
             if started_ray:
                 import ray
 
                 ray.shutdown()
-        metric, mode = ranking_metric(prepared.task)
         leaderboard = rank_trials(records, metric, mode)
         save_leaderboard(leaderboard, records, run_dir)
         emit("leaderboard", {"leaderboard": leaderboard, "seconds": search_seconds, "metric": metric})
@@ -177,8 +193,14 @@ class AutoML:
         )
         emit("test", {"test_metrics": refit.test_metrics, "artifact": str(refit.artifact_dir)})
         best = {"trial_id": best_record.trial_id, "config": best_record.config, f"val_{metric}": leaderboard.loc[0, f"val_{metric}"], "refit_epochs": refit.epochs}
-        write_text_atomic(run_dir / "result.json", json.dumps({"best": best, "test_metrics": refit.test_metrics, "metric": metric}, indent=2, default=str))
-        return SearchResult(leaderboard, best, refit.test_metrics, run_dir, refit.artifact_dir, metric, prepared.report)
+        summary = {"best": best, "test_metrics": refit.test_metrics, "metric": metric}
+        write_text_atomic(run_dir / "result.json", json.dumps(summary, indent=2, default=str))
+        tracked = tracking.finish(leaderboard, summary, refit.artifact_dir)
+        emit("tracking", {"report": str(tracked.report), "wandb_mode": tracked.wandb_mode, "sync_command": tracked.sync_command})
+        return SearchResult(
+            leaderboard, best, refit.test_metrics, run_dir, refit.artifact_dir, metric, prepared.report,
+            tracked.report, tracked.sync_command,
+        )
 
 
 def default_run_dir(dataset_name: str) -> Path:

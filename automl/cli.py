@@ -74,8 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--class-weights", default="none", choices=["none", "balanced"], help="weight the loss by inverse class frequency")
     data.add_argument("--delimiter", help="CSV delimiter (default: detected)")
     search.add_argument("--disable-plugin", action="append", default=[], metavar="NAME", help="skip a plugin (repeatable)")
-    search.add_argument("-q", "--quiet", action="store_true", help="print only the final leaderboard and test metrics")
-    search.add_argument("-v", "--verbose", action="store_true", help="show Ray Tune's own output")
+    search.add_argument("--wandb-project", default="automl", metavar="NAME", help="W&B project (default: automl)")
+    search.add_argument("--wandb-entity", metavar="NAME", help="W&B entity: your user or team (default: your default entity)")
+    search.add_argument("--no-wandb", action="store_true",
+                        help="no Weights & Biases runs (without an API key they are written offline under RUN_DIR/wandb)")
+    noise = search.add_mutually_exclusive_group()
+    noise.add_argument("-q", "--quiet", action="store_true", help="no progress display: print only the final leaderboard and test metrics")
+    noise.add_argument("-v", "--verbose", action="store_true", help="show Ray Tune's own output and logs instead of the progress display")
     search.set_defaults(handler=run_search)
 
     predict = commands.add_parser("predict", help="predict with a saved model")
@@ -98,14 +103,33 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.set_defaults(handler=run_plugins)
 
     leaderboard = commands.add_parser("leaderboard", help="print the leaderboard of a run directory")
-    leaderboard.add_argument("run_dir", type=Path)
+    leaderboard.add_argument("run_dir", type=Path, help="the run directory of a search")
+    leaderboard.add_argument("--sort", metavar="COLUMN", help="sort by this column (default: rank)")
+    leaderboard.add_argument("--descending", action="store_true", help="sort from the largest value down")
+    leaderboard.add_argument("--component", action="append", default=[], metavar="NAME",
+                             help="keep trials that use this architecture, loss, optimizer or regularizer (repeatable: all must match)")
+    leaderboard.add_argument("--status", action="append", default=[], metavar="STATUS",
+                             help="keep trials with this status: completed, 'stopped early', error, 'no result' (repeatable: any may match)")
+    leaderboard.add_argument("--top", type=_positive_int, metavar="K", help="keep the first K rows after filtering and sorting")
+    leaderboard.add_argument("--columns", type=_names, default=(), metavar="A,B,...", help="show only these columns, in this order")
+    leaderboard.add_argument("--format", default="table", choices=["table", "csv", "md", "json"], help="output format (default: table)")
     leaderboard.set_defaults(handler=run_leaderboard)
+
+    report = commands.add_parser("report", help="write a self-contained report.html with plots for a run directory")
+    report.add_argument("run_dir", type=Path, help="the run directory of a finished search")
+    report.add_argument("-o", "--output", type=Path, help="write the page here (default: RUN_DIR/report.html)")
+    report.set_defaults(handler=run_report)
     return parser
 
 
 def run_search(args: argparse.Namespace) -> int:
     from automl.api import AutoML
 
+    display = None
+    if not args.quiet:
+        from automl.progress import SearchDisplay
+
+        display = SearchDisplay(num_trials=args.num_trials, time_budget_s=args.time_budget, live=not args.verbose)
     automl = AutoML(
         target=args.target, task=args.task, space=args.space, num_trials=args.num_trials,
         time_budget_s=args.time_budget, scheduler=args.scheduler, searcher=args.searcher,
@@ -118,28 +142,18 @@ def run_search(args: argparse.Namespace) -> int:
         test_data=args.test_data, group_column=args.group_column, time_column=args.time_column,
         input_kind=args.input_kind, clip_quantile=args.clip_outliers, class_weights=args.class_weights,
         delimiter=args.delimiter,
+        wandb=not args.no_wandb, wandb_project=args.wandb_project, wandb_entity=args.wandb_entity,
+        callbacks=display.callbacks() if display else (),
     )
-    result = automl.fit(args.data, on_event=None if args.quiet else _print_event)
+    result = automl.fit(args.data, on_event=display.on_event if display else None)
     print(_summary_table(result.leaderboard, result.metric))
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items())
     print(f"\nbest: trial {result.best['trial_id']}, refit on train+val for {result.best['refit_epochs']} epochs")
     print(f"test: {metrics}")
-    print(f"run directory: {result.run_dir}   model: {result.artifact_dir}")
+    print(f"run directory: {result.run_dir}   model: {result.artifact_dir}   report: {result.report_path}")
+    if result.wandb_sync_command:
+        print(f"W&B runs were written offline; upload them with: {result.wandb_sync_command}")
     return 0
-
-
-def _print_event(stage: str, info: dict) -> None:
-    if stage == "data":
-        from automl.data.report import short_summary
-
-        print("\n".join(short_summary(info)))
-    elif stage == "search":
-        comps = "; ".join(f"{family}: {', '.join(names) or '-'}" for family, names in info["components"].items())
-        print(f"search: space {info['space']} ({comps})\n        run directory {info['run_dir']}")
-    elif stage == "leaderboard":
-        print(f"search finished: {len(info['leaderboard'])} trials in {info['seconds']:.1f} s")
-    elif stage == "refit_epoch" and info["epoch"] == info["epochs"]:
-        print(f"refit: {info['epochs']} epochs on train+val, final training loss {info['train_loss']:.4f}")
 
 
 def _summary_table(frame, metric: str) -> str:
@@ -201,10 +215,21 @@ def run_plugins(args: argparse.Namespace) -> int:
 
 
 def run_leaderboard(args: argparse.Namespace) -> int:
-    path = args.run_dir / "leaderboard.md"
-    if not path.is_file():
-        raise AutoMLError(f"{args.run_dir} has no leaderboard", "pass the run directory of a finished search")
-    print(path.read_text(), end="")
+    from automl.tracking.leaderboard_view import format_leaderboard, load_leaderboard, pick_columns, select_rows
+
+    frame = select_rows(
+        load_leaderboard(args.run_dir), components=tuple(args.component), statuses=tuple(args.status),
+        sort=args.sort, descending=args.descending, top=args.top,
+    )
+    print(format_leaderboard(pick_columns(frame, args.columns, args.format), args.format), end="")
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from automl.report import write_report
+
+    path = write_report(args.run_dir, output=args.output)
+    print(f"wrote {path}")
     return 0
 
 
@@ -234,6 +259,13 @@ def _quantile(text: str) -> float:
     if not 0 < value < 0.5:
         raise argparse.ArgumentTypeError(f"must be between 0 and 0.5, got {value}")
     return value
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("expected column names separated by commas")
+    return names
 
 
 def _shape(text: str) -> tuple[int, ...]:

@@ -59,3 +59,16 @@ class ResourceConfig:
     address: str | None = None
     storage: str | None = None  # a path or URI every node can reach; default: the run directory
     precision: str = "fp32"  # or "bf16": bfloat16 autocast for forward passes and losses
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """Where a search is tracked: Weights & Biases on or off, its project and entity.
+
+    With no W&B API key or login the client runs offline and writes runs under
+    ``RUN_DIR/wandb`` for a later ``wandb sync``; it never fails for want of a key.
+    """
+
+    wandb: bool = True
+    project: str = "automl"
+    entity: str | None = None

@@ -159,8 +159,12 @@ def run_trials(
     resources: ResourceConfig,
     run_dir: Path,
     verbose: bool = False,
+    callbacks: list | None = None,
 ) -> list[TrialRecord]:
-    """Run the search on Ray Tune and return one record per trial."""
+    """Run the search on Ray Tune and return one record per trial.
+
+    ``callbacks`` are Ray Tune callbacks (tracking, progress display) passed in by the API layer.
+    """
     from ray import tune
 
     check_resources(resources)
@@ -198,6 +202,7 @@ def run_trials(
             failure_config=tune.FailureConfig(max_failures=0),
             # PBT restores other trials' older checkpoints and HyperBand resumes paused ones: keep them.
             checkpoint_config=tune.CheckpointConfig(num_to_keep=None if search.scheduler in CHECKPOINTING_SCHEDULERS else 2),
+            callbacks=list(callbacks or []),
         ),
     )
     results = tuner.fit()

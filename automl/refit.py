@@ -62,15 +62,37 @@ def refit_and_test(
     # The one and only use of the test split.
     outputs = predict_outputs(model.network, prepared.X_test, device)
     test_metrics = score(prepared.task, outputs, prepared.y_test, scale)
-    save_artifact(artifact_dir, model.network.cpu(), config, prepared, epochs, test_metrics)
+    # Kept from this same evaluation for the report's confusion matrix or residual plot.
+    evaluation = describe_test_predictions(prepared, outputs)
+    save_artifact(artifact_dir, model.network.cpu(), config, prepared, epochs, test_metrics, evaluation)
     return RefitResult(model.network, epochs, test_metrics, artifact_dir)
 
 
+def describe_test_predictions(prepared: PreparedData, outputs: np.ndarray, max_points: int = 5000) -> dict:
+    """What the report shows of the test predictions: a confusion matrix (classification) or
+    true and predicted values in the target's units (regression; a seeded sample of at most
+    ``max_points`` rows)."""
+    encoder = prepared.target_encoder
+    if prepared.task in ("binary", "multiclass"):
+        from sklearn.metrics import confusion_matrix
+
+        labels = list(range(encoder.output_size))
+        matrix = confusion_matrix(prepared.y_test, outputs.argmax(axis=1), labels=labels)
+        return {"labels": [str(c) for c in encoder.classes_], "confusion_matrix": matrix.tolist()}
+    true, predicted = encoder.decode(prepared.y_test), encoder.decode(outputs)
+    rows = np.arange(len(true))
+    if len(rows) > max_points:
+        rows = np.sort(np.random.default_rng(0).choice(rows, max_points, replace=False))
+    return {"true": true[rows].tolist(), "predicted": predicted[rows].tolist(), "rows": int(len(true))}
+
+
 def save_artifact(
-    artifact_dir: Path, network, config, prepared: PreparedData, epochs: int, test_metrics, extra_state: dict | None = None
+    artifact_dir: Path, network, config, prepared: PreparedData, epochs: int, test_metrics,
+    evaluation: dict | None = None, extra_state: dict | None = None,
 ) -> None:
     """Weights as a state_dict, fitted preprocessing, config, metrics, versions, and a checksum manifest.
 
+    ``evaluation`` (what the report shows of the single test evaluation) goes to metrics.json;
     ``extra_state`` (fitted objects a task needs besides the network, e.g. a KMeans) is pickled
     with the preprocessing."""
     import io
@@ -91,7 +113,7 @@ def save_artifact(
             "dataset": prepared.name,
         }),
         "preprocessing.pkl": pickle.dumps({"features": prepared.features, "target": prepared.target_encoder, **(extra_state or {})}),
-        "metrics.json": _json({"test": test_metrics}),
+        "metrics.json": _json({"test": test_metrics, "test_predictions": evaluation or {}}),
         "versions.json": _json(library_versions()),
     }
     for name, data in files.items():

@@ -9,6 +9,15 @@ import pandas as pd
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def wandb_off_unless_a_test_tracks(monkeypatch):
+    """W&B has its own tests (which set WANDB_MODE=offline first); elsewhere it only costs time."""
+    import os
+
+    if "WANDB_MODE" not in os.environ:
+        monkeypatch.setenv("WANDB_MODE", "disabled")
+
+
 @pytest.fixture(scope="session")
 def ray_session():
     """A local Ray instance shared by every test that runs trials (ray.init costs seconds)."""

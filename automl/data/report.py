@@ -42,14 +42,15 @@ def short_summary(report: dict) -> list[str]:
     rows = report["split_rows"]
     lines = [
         f"data: {report['dataset']}, {report['rows']} rows, task {report['task']}, {report['input_kind']} input "
-        f"{tuple(report['input_shape'])}; split ({report['split_method']}) train {rows['train']} / val {rows['val']} / test {rows['test']}"
+        f"{tuple(report.get('input_shape', ()))}; split ({report.get('split_method', 'random')}) "
+        f"train {rows['train']} / val {rows['val']} / test {rows['test']}"
     ]
-    if report["rows_dropped_missing_target"]:
+    if report.get("rows_dropped_missing_target"):
         lines.append(f"      dropped {report['rows_dropped_missing_target']} row(s) with a missing target")
-    if report["column_kinds"]:
+    if report.get("column_kinds"):
         lines.append("      columns: " + ", ".join(f"{n} {kind}" for kind, n in report["column_kinds"].items()))
-    for column, reason in report["dropped_columns"].items():
+    for column, reason in report.get("dropped_columns", {}).items():
         lines.append(f"      column '{column}' {reason}")
-    if report["class_weights"]:
+    if report.get("class_weights"):
         lines.append(f"      class weights: {report['class_weights']}")
     return lines
