@@ -198,11 +198,10 @@ def run_trials(
             name="trials" if resources.storage is None else run_dir.resolve().name,
             storage_path=resources.storage or str(run_dir.resolve()),
             verbose=1 if verbose else 0,
-            callbacks=[histories],
             failure_config=tune.FailureConfig(max_failures=0),
             # PBT restores other trials' older checkpoints and HyperBand resumes paused ones: keep them.
             checkpoint_config=tune.CheckpointConfig(num_to_keep=None if search.scheduler in CHECKPOINTING_SCHEDULERS else 2),
-            callbacks=list(callbacks or []),
+            callbacks=[histories, *(callbacks or [])],
         ),
     )
     results = tuner.fit()
