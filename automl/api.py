@@ -51,7 +51,8 @@ class AutoML:
 
     Parameters mirror the CLI flags of ``automl search``; ``fit`` accepts a DataFrame, a CSV
     or Parquet path, or a built-in dataset name (``digits``, ``iris``, ``wine``,
-    ``breast_cancer``, ``diabetes``).
+    ``breast_cancer``, ``diabetes``). ``ensemble=K`` (K >= 2) adds a greedy ensemble of the
+    top K trials as a leaderboard row, chosen as the final model only if it wins on validation.
     """
 
     def __init__(
@@ -75,9 +76,10 @@ class AutoML:
         image_shape: tuple[int, ...] | None = None,
         disable_plugins: tuple[str, ...] = (),
         verbose: bool = False,
+        ensemble: int = 0,
     ) -> None:
         self.data_config = DataConfig(target, task, val_fraction, test_fraction, seed, image_shape)
-        self.search_config = SearchConfig(space, num_trials, time_budget_s, scheduler, searcher, max_concurrent, seed)
+        self.search_config = SearchConfig(space, num_trials, time_budget_s, scheduler, searcher, max_concurrent, seed, ensemble)
         self.resource_config = ResourceConfig(cpus_per_trial, gpus_per_trial, address)
         self.output = output
         self.overwrite = overwrite
@@ -125,6 +127,12 @@ class AutoML:
 
                 ray.shutdown()
         metric, mode = ranking_metric(prepared.task)
+        if self.search_config.ensemble_size > 1:
+            from automl.ensemble import ensemble_record
+
+            ensemble = ensemble_record(records, self.search_config.ensemble_size, prepared.task, prepared.y_val, training_set.target_scale)
+            if ensemble is not None:
+                records.append(ensemble)  # ranked last among equals: it must win strictly
         leaderboard = rank_trials(records, metric, mode)
         save_leaderboard(leaderboard, records, run_dir)
         emit("leaderboard", {"leaderboard": leaderboard, "seconds": search_seconds, "metric": metric})
@@ -133,6 +141,10 @@ class AutoML:
             raise AutoMLError(f"every trial failed ({'; '.join(reasons)[:300]})", "see trials.jsonl in the run directory")
         best_record = next(r for r in records if r.trial_id == leaderboard.loc[0, "trial_id"])
 
+        if "ensemble" in best_record.config:  # the ensemble won on validation
+            from automl.ensemble import refit_ensemble_and_test
+
+            refit_and_test = refit_ensemble_and_test
         refit = refit_and_test(
             best_record, prepared, components, run_dir / "model",
             on_epoch=lambda epoch, total, m: emit("refit_epoch", {"epoch": epoch, "epochs": total, **m}),

@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--test-fraction", type=float, default=0.15, help="test share of rows (default 0.15)")
     search.add_argument("--image-shape", type=_shape, metavar="C,H,W", help="treat pixel columns as images of this shape")
     search.add_argument("--disable-plugin", action="append", default=[], metavar="NAME", help="skip a plugin (repeatable)")
+    search.add_argument("--ensemble", type=_positive_int, default=0, metavar="K",
+                        help="also build a greedy ensemble of the top K trials; it is the final model only if it wins on validation")
     search.add_argument("-q", "--quiet", action="store_true", help="print only the final leaderboard and test metrics")
     search.add_argument("-v", "--verbose", action="store_true", help="show Ray Tune's own output")
     search.set_defaults(handler=run_search)
@@ -76,6 +78,21 @@ def build_parser() -> argparse.ArgumentParser:
     leaderboard = commands.add_parser("leaderboard", help="print the leaderboard of a run directory")
     leaderboard.add_argument("run_dir", type=Path)
     leaderboard.set_defaults(handler=run_leaderboard)
+
+    export = commands.add_parser("export", help="export a saved model to run with torch alone")
+    export.add_argument("artifact", type=Path, help="the model/ folder of a run (or the run directory)")
+    export.add_argument("--format", default="torchscript", choices=["torchscript", "torch-export"],
+                        help="torchscript (torch.jit) or torch-export (torch.export, where the architecture allows)")
+    export.add_argument("-o", "--output", type=Path, help="folder for the exported files (default: ARTIFACT/../export)")
+    export.set_defaults(handler=run_export)
+
+    serve = commands.add_parser("serve", help="serve predictions of a saved model over HTTP (JSON)")
+    serve.add_argument("artifact", type=Path, help="the model/ folder of a run (or the run directory)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on; 0 picks a free one (default 8000)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
+    serve.add_argument("--max-body-bytes", type=_positive_int, default=1 << 20, help="largest request body accepted (default 1 MiB)")
+    serve.add_argument("--max-rows", type=_positive_int, default=10_000, help="most rows per request (default 10000)")
+    serve.set_defaults(handler=run_serve)
     return parser
 
 
@@ -89,7 +106,7 @@ def run_search(args: argparse.Namespace) -> int:
         gpus_per_trial=args.gpus_per_trial, address=args.address, output=args.output,
         overwrite=args.overwrite, seed=args.seed, val_fraction=args.val_fraction,
         test_fraction=args.test_fraction, image_shape=args.image_shape,
-        disable_plugins=tuple(args.disable_plugin), verbose=args.verbose,
+        disable_plugins=tuple(args.disable_plugin), verbose=args.verbose, ensemble=args.ensemble,
     )
     result = automl.fit(args.data, on_event=None if args.quiet else _print_event)
     print(_summary_table(result.leaderboard, result.metric))
@@ -162,6 +179,34 @@ def run_leaderboard(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise AutoMLError(f"{args.run_dir} has no leaderboard", "pass the run directory of a finished search")
     print(path.read_text(), end="")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from automl.export import export_artifact
+
+    artifact = args.artifact
+    output = args.output or (artifact.parent if (artifact / "model.json").exists() else artifact) / "export"
+    path = export_artifact(artifact, output, args.format)
+    print(f"wrote {path} and {path.parent / 'preprocessing.json'} (inputs, categories and classes: see that file)")
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from automl.predictor import load
+    from automl.serve import make_server
+
+    predictor = load(args.artifact)
+    try:
+        server = make_server(predictor, args.host, args.port, args.max_body_bytes, args.max_rows)
+    except OSError as exc:
+        raise AutoMLError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", "pick another --port") from None
+    host, port = server.server_address[:2]
+    print(f"serving {args.artifact} on http://{host}:{port} (GET /health, POST /predict); Ctrl-C stops", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
     return 0
 
 

@@ -29,6 +29,7 @@ class SearchConfig:
     searcher: str = "random"
     max_concurrent: int | None = None
     seed: int = 0
+    ensemble_size: int = 0  # greedy ensemble selection over the top K trials; 0 or 1: off
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ class TrialRecord:
     status: str
     error: str = ""
     history: list[dict] = field(default_factory=list)
+    checkpoint: str = ""  # the latest checkpoint's folder: trials checkpoint only on improvement
 
 
 def ensure_ray(resources: ResourceConfig, verbose: bool = False) -> bool:
@@ -126,4 +127,5 @@ def _record(result, max_epochs: int) -> TrialRecord:
         status, error = "stopped early", ""
     else:
         status, error = "completed", ""
-    return TrialRecord(trial_id, config, metrics, status, error, history)
+    checkpoint = result.checkpoint.path if result.checkpoint is not None else ""
+    return TrialRecord(trial_id, config, metrics, status, error, history, checkpoint)

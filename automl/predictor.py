@@ -85,14 +85,24 @@ def load(path, registry=None) -> Predictor:
     info = json.loads((path / "model.json").read_text())
     registry = registry or load_registry()
     config = info["config"]
+    if "ensemble" in config:
+        from automl.ensemble import build_ensemble_network
+
+        network = build_ensemble_network(config, info["task"], lambda member: _build_network(member, registry, info))
+    else:
+        network = _build_network(config, registry, info)
+    network.load_state_dict(torch.load(path / "weights.pt", weights_only=True, map_location="cpu"))
+    network.eval()
+    with open(path / "preprocessing.pkl", "rb") as handle:
+        preprocessing = pickle.load(handle)  # trusted only after the manifest check above
+    return Predictor(network, preprocessing["features"], preprocessing["target"], info)
+
+
+def _build_network(config: dict, registry, info: dict):
     specs = {"architectures": {}, "regularizers": {}}
     specs["architectures"][config["architecture"]["name"]] = registry.get("architectures", config["architecture"]["name"]).spec
     for name, block in (config.get("regularizers") or {}).items():
         if block.get("enabled"):
             specs["regularizers"][name] = registry.get("regularizers", name).spec
     network, _ = build_network(config, Components(specs), info["input_shape"], info["output_size"])
-    network.load_state_dict(torch.load(path / "weights.pt", weights_only=True, map_location="cpu"))
-    network.eval()
-    with open(path / "preprocessing.pkl", "rb") as handle:
-        preprocessing = pickle.load(handle)  # trusted only after the manifest check above
-    return Predictor(network, preprocessing["features"], preprocessing["target"], info)
+    return network

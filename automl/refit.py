@@ -40,6 +40,16 @@ def refit_and_test(
     """Retrain ``best`` on train+val, score it once on test, save the artifact."""
     config = best.config
     epochs = max(1, int(best.metrics.get("best_epoch") or config["epochs"]))
+    network = fit_on_train_and_val(config, epochs, prepared, components, on_epoch)
+    test_metrics = test_and_save(network, config, prepared, epochs, artifact_dir)
+    return RefitResult(network, epochs, test_metrics, artifact_dir)
+
+
+def fit_on_train_and_val(
+    config: dict, epochs: int, prepared: PreparedData, components: Components,
+    on_epoch: Callable[[int, int, dict], None] | None = None,
+) -> torch.nn.Module:
+    """A fresh network for ``config`` trained on train+val for ``epochs`` epochs."""
     device = trial_device()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     model = build_model(config, components, prepared.input_shape, prepared.output_size, device)
@@ -50,12 +60,18 @@ def refit_and_test(
     ):
         if on_epoch:
             on_epoch(epoch, epochs, metrics)
+    return model.network
+
+
+def test_and_save(network: torch.nn.Module, config: dict, prepared: PreparedData, epochs: int, artifact_dir: Path) -> dict:
+    """Score the final model once on the test split, save the artifact, return the test metrics."""
     scale = getattr(prepared.target_encoder, "std_", 1.0)
+    device = next(network.parameters()).device
     # The one and only use of the test split.
-    outputs = predict_outputs(model.network, prepared.X_test, device)
+    outputs = predict_outputs(network, prepared.X_test, device)
     test_metrics = score(prepared.task, outputs, prepared.y_test, scale)
-    save_artifact(artifact_dir, model.network.cpu(), config, prepared, epochs, test_metrics)
-    return RefitResult(model.network, epochs, test_metrics, artifact_dir)
+    save_artifact(artifact_dir, network.cpu(), config, prepared, epochs, test_metrics)
+    return test_metrics
 
 
 def save_artifact(artifact_dir: Path, network, config, prepared: PreparedData, epochs: int, test_metrics) -> None:

@@ -6,8 +6,10 @@ mini-batch epochs, and report validation metrics every epoch.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import numpy as np
@@ -169,9 +171,10 @@ def train_trial(config: dict, data: TrainingSet, components: Components) -> None
         current = metrics[f"val_{metric}"]
         if not np.isfinite(metrics["train_loss"]):
             raise FloatingPointError(f"training loss is {metrics['train_loss']} at epoch {epoch}")
-        if is_better(current, best, mode):
+        improved = is_better(current, best, mode)
+        if improved:
             best, best_epoch = current, epoch
-        tune.report(
+        report = (
             {
                 **metrics,
                 "epoch": epoch,
@@ -182,4 +185,11 @@ def train_trial(config: dict, data: TrainingSet, components: Components) -> None
                 "device": device.type,
             }
         )
+        if not improved:
+            tune.report(report)
+            continue
+        # The best epoch's validation outputs, for ensemble selection after the search (automl/ensemble.py).
+        with tempfile.TemporaryDirectory() as folder:
+            np.save(Path(folder) / "val_outputs.npy", predict_outputs(model.network, data.X_val, device))
+            tune.report(report, checkpoint=tune.Checkpoint.from_directory(folder))
 
