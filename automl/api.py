@@ -39,6 +39,7 @@ class SearchResult:
 
     @property
     def predictor(self):
+        """The refitted final model, loaded once from ``artifact_dir`` (an :class:`automl.predictor.Predictor`)."""
         if not hasattr(self, "_predictor"):
             from automl.predictor import load
 

@@ -17,6 +17,7 @@ EXIT_USAGE = 2
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``automl`` command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``automl`` subcommand."""
     parser = argparse.ArgumentParser(prog="automl", description="Plugin-based AutoML for deep learning on Ray Tune.")
     parser.add_argument("--version", action="version", version=f"automl {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -97,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_search(args: argparse.Namespace) -> int:
+    """``automl search``: run the whole flow and print the leaderboard and test metrics."""
     from automl.api import AutoML
 
     automl = AutoML(
@@ -139,6 +142,7 @@ def _summary_table(frame, metric: str) -> str:
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    """``automl predict``: predictions (and class probabilities) for a table, as CSV."""
     from automl.data.load import load_table
     from automl.files import write_text_atomic
     from automl.predictor import load
@@ -157,6 +161,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_plugins(args: argparse.Namespace) -> int:
+    """``automl plugins``: every installed component, its plugin and package."""
     from automl.components import SINGULAR
     from automl.plugins import load_registry
 
@@ -175,6 +180,7 @@ def run_plugins(args: argparse.Namespace) -> int:
 
 
 def run_leaderboard(args: argparse.Namespace) -> int:
+    """``automl leaderboard``: print a run directory's leaderboard (the same table as ``result.leaderboard``)."""
     path = args.run_dir / "leaderboard.md"
     if not path.is_file():
         raise AutoMLError(f"{args.run_dir} has no leaderboard", "pass the run directory of a finished search")
@@ -183,6 +189,7 @@ def run_leaderboard(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    """``automl export``: write a torch-only model and its ``preprocessing.json``."""
     from automl.export import export_artifact
 
     artifact = args.artifact
@@ -193,6 +200,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    """``automl serve``: answer prediction requests over HTTP until interrupted."""
     from automl.predictor import load
     from automl.serve import make_server
 

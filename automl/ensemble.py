@@ -169,6 +169,7 @@ class EnsembleNetwork(torch.nn.Module):
         self.classification = classification
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The ensemble's output for a batch ``x`` (see the class docstring)."""
         total = torch.zeros(1, device=self.weights.device)
         for i, member in enumerate(self.members):
             out = member(x)

@@ -62,6 +62,7 @@ class ExportedModel(torch.nn.Module):
         self.target_std = float(target_std)
 
     def forward(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
+        """Class probabilities or target values for raw ``numeric`` features and ``categorical`` codes."""
         numeric = torch.where(torch.isnan(numeric), self.medians, numeric)
         parts = [(numeric - self.means) / self.scales]
         codes = torch.where(categorical == MISSING_CODE, self.fill_codes, categorical)

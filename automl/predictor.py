@@ -49,6 +49,7 @@ class Predictor:
 
     @property
     def classes_(self) -> np.ndarray:
+        """The class labels, in the order of ``predict_proba``'s columns."""
         return self.target_encoder.classes_
 
     def predict_frame(self, data) -> pd.DataFrame:
@@ -62,6 +63,7 @@ class Predictor:
 
 
 def verify_manifest(path: Path) -> None:
+    """Raise an :class:`AutoMLError` unless every artifact file is present and matches its checksum."""
     for name in REQUIRED_FILES:
         if not (path / name).is_file():
             raise AutoMLError(f"{path} is not a complete automl artifact: {name} is missing", "pass the model/ folder of a finished run")

@@ -24,6 +24,8 @@ ARTIFACT_FILES = ("weights.pt", "model.json", "preprocessing.pkl", "metrics.json
 
 @dataclass
 class RefitResult:
+    """The final model: its network, the epochs it was trained for, its test metrics and where it is saved."""
+
     network: torch.nn.Module
     epochs: int
     test_metrics: dict[str, float]
@@ -104,6 +106,7 @@ def save_artifact(artifact_dir: Path, network, config, prepared: PreparedData, e
 
 
 def library_versions() -> dict[str, str]:
+    """Versions of Python and the libraries an artifact depends on (saved as ``versions.json``)."""
     import importlib.metadata
     import platform
 

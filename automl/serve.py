@@ -71,6 +71,7 @@ class PredictionService:
         return answer
 
     def rows_frame(self, payload: Any) -> pd.DataFrame:
+        """The request's rows as a table of the model's feature columns, validated field by field."""
         if not isinstance(payload, dict) or "rows" not in payload:
             raise RequestError(HTTPStatus.BAD_REQUEST, 'the body must be a JSON object {"rows": [...]}', "rows")
         rows = payload["rows"]
@@ -105,6 +106,8 @@ def make_server(predictor, host: str = "127.0.0.1", port: int = 8000, max_body_b
     service = PredictionService(predictor, max_rows)
 
     class Handler(BaseHTTPRequestHandler):
+        """Routes ``GET /health`` and ``POST /predict`` to the service; every answer is JSON."""
+
         server_version = "automl-serve"
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)

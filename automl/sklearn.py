@@ -181,12 +181,14 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The most probable class of each row, as one of ``classes_``."""
-        indices = self.predictor_.predict(self._outputs_frame(X)).astype(int)
+        frame = self._outputs_frame(X)
+        indices = self.predictor_.predict(frame).astype(int)
         return self.classes_[indices]
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape ``(n_rows, n_classes)``, columns in the order of ``classes_``."""
-        return self.predictor_.predict_proba(self._outputs_frame(X)).astype(np.float64)
+        frame = self._outputs_frame(X)
+        return self.predictor_.predict_proba(frame).astype(np.float64)
 
     def predict_log_proba(self, X) -> np.ndarray:
         """Natural logarithm of :meth:`predict_proba`."""
@@ -213,4 +215,5 @@ class AutoMLRegressor(RegressorMixin, _AutoMLEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Predicted values in the units of ``y``."""
-        return np.asarray(self.predictor_.predict(self._outputs_frame(X)), dtype=float)
+        frame = self._outputs_frame(X)
+        return np.asarray(self.predictor_.predict(frame), dtype=float)
