@@ -16,7 +16,7 @@ def python_blocks() -> list[str]:
 
 def test_readme_has_an_example_per_python_entry_point():
     text = "\n".join(python_blocks())
-    for entry_point in ("AutoML(", "automl.load(", "AutoMLClassifier(", "cross_val_score(", "encode_rows(", "@hookimpl"):
+    for entry_point in ("AutoML(", "automl.load(", "AutoMLClassifier(", "cross_validate(", "encode_rows(", "@hookimpl"):
         assert entry_point in text, entry_point
 
 
