@@ -174,17 +174,15 @@ def train_trial(config: dict, data: TrainingSet, components: Components) -> None
         improved = is_better(current, best, mode)
         if improved:
             best, best_epoch = current, epoch
-        report = (
-            {
-                **metrics,
-                "epoch": epoch,
-                f"best_val_{metric}": best,
-                "best_epoch": best_epoch,
-                "params": params,
-                "train_time_s": time.perf_counter() - started,
-                "device": device.type,
-            }
-        )
+        report = {
+            **metrics,
+            "epoch": epoch,
+            f"best_val_{metric}": best,
+            "best_epoch": best_epoch,
+            "params": params,
+            "train_time_s": time.perf_counter() - started,
+            "device": device.type,
+        }
         if not improved:
             tune.report(report)
             continue
