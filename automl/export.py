@@ -25,10 +25,9 @@ The exported module gives the same predictions as ``automl predict`` on the same
 float32 rounding); ``tests/test_export.py`` checks it.
 """
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
+from typing import List
 
 import numpy as np
 import pandas as pd
@@ -45,8 +44,8 @@ UNKNOWN_CODE = -1
 class ExportedModel(torch.nn.Module):
     """Fitted preprocessing (impute, standardize, one-hot) + network + output decoding, in torch."""
 
-    category_sizes: list[int]
-    input_shape: list[int]
+    category_sizes: List[int]  # typing.List: TorchScript does not read list[int] in class annotations
+    input_shape: List[int]
 
     def __init__(self, network, steps: dict, input_shape: list[int], task: str, target_mean: float, target_std: float):
         super().__init__()
@@ -65,7 +64,7 @@ class ExportedModel(torch.nn.Module):
         """Class probabilities or target values for raw ``numeric`` features and ``categorical`` codes."""
         numeric = torch.where(torch.isnan(numeric), self.medians, numeric)
         parts = [(numeric - self.means) / self.scales]
-        codes = torch.where(categorical == MISSING_CODE, self.fill_codes, categorical)
+        codes = torch.where(categorical == -2, self.fill_codes, categorical)  # -2: MISSING_CODE (TorchScript reads no globals)
         for j, size in enumerate(self.category_sizes):
             column = codes[:, j]
             one_hot = torch.nn.functional.one_hot(column.clamp(min=0), size).to(torch.float32)
@@ -130,11 +129,12 @@ def export_artifact(artifact, output: str | Path, fmt: str = "torchscript") -> P
     output.mkdir(parents=True, exist_ok=True)
     path = output / FORMATS[fmt]
     example = example_inputs(steps, rows=3)
+    captured_by = "torch.export"
     if fmt == "torchscript":
         try:
-            scripted = torch.jit.script(module)
-        except Exception:  # architectures with Python-only code: fall back to tracing this fixed graph
-            scripted = torch.jit.trace(module, example)
+            scripted, captured_by = torch.jit.script(module), "torch.jit.script"
+        except Exception:  # architectures with Python-only code: trace the graph these inputs take
+            scripted, captured_by = torch.jit.trace(module, example), "torch.jit.trace"
         torch.jit.save(scripted, str(path))
     else:
         batch = torch.export.Dim("batch", min=1)
@@ -149,6 +149,7 @@ def export_artifact(artifact, output: str | Path, fmt: str = "torchscript") -> P
     info = {
         "format": fmt,
         "model_file": path.name,
+        "captured_by": captured_by,
         "task": predictor.task,
         "input_shape": predictor.info["input_shape"],
         "how": ("numeric: float32 (N, len(numeric_columns)), NaN where missing; categorical: int64 "

@@ -7,11 +7,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from artifact_helpers import mlp_config, prepare
 
 import automl
 from automl.cli import main
 from automl.engine import TrialRecord
+from automl.export import encode_rows
 from automl.ensemble import ENSEMBLE_ID, refit_ensemble_and_test, select_ensemble
 from automl.metrics import score
 
@@ -52,7 +54,7 @@ def test_regression_selection_averages_independent_errors():
     assert selection.val_metrics["rmse"] < 0.75 * single
 
 
-def test_ensemble_artifact_averages_its_refitted_members(blobs_frame, tmp_path):
+def test_ensemble_artifact_averages_its_refitted_members_and_exports(blobs_frame, tmp_path):
     prepared, components = prepare(blobs_frame, "species")
     members = [
         {"trial_id": "t1", "weight": 0.75, "config": mlp_config(prepared.task, seed=1), "epochs": 6},
@@ -71,6 +73,14 @@ def test_ensemble_artifact_averages_its_refitted_members(blobs_frame, tmp_path):
     np.testing.assert_allclose(ensemble.predict_proba(rows), expected, atol=1e-5)
     assert list(ensemble.predict(rows)) == list(ensemble.classes_[expected.argmax(axis=1)])
     assert set(json.loads((tmp_path / "ensemble" / "metrics.json").read_text())["test"]) >= {"accuracy"}
+
+    assert main(["export", str(tmp_path / "ensemble"), "-o", str(tmp_path / "export")]) == 0
+    preprocessing = json.loads((tmp_path / "export" / "preprocessing.json").read_text())
+    assert preprocessing["captured_by"] == "torch.jit.script"
+    module = torch.jit.load(str(tmp_path / "export" / "model.torchscript.pt"))
+    with torch.no_grad():
+        exported = module(*encode_rows(rows, preprocessing)).numpy()
+    np.testing.assert_allclose(exported, expected, atol=1e-5)
 
 
 def _refit_single(frame, config, out_dir):

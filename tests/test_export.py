@@ -38,6 +38,7 @@ def test_exported_classifier_matches_automl_predict(fmt, blobs_frame, rows_with_
     assert main(["export", str(artifact), "--format", fmt, "-o", str(tmp_path / "export")]) == 0
     preprocessing = json.loads((tmp_path / "export" / "preprocessing.json").read_text())
     numeric, categorical = encode_rows(rows_with_gaps, preprocessing)
+    assert preprocessing["captured_by"] == ("torch.jit.script" if fmt == "torchscript" else "torch.export")
     if fmt == "torchscript":
         module = torch.jit.load(str(tmp_path / "export" / "model.torchscript.pt"))
     else:
