@@ -46,6 +46,7 @@ class SearchResult:
 
     @property
     def predictor(self):
+        """The refitted final model, loaded once from ``artifact_dir`` (an :class:`automl.predictor.Predictor`)."""
         if not hasattr(self, "_predictor"):
             from automl.predictor import load
 
@@ -65,6 +66,8 @@ class AutoML:
 
     ``wandb`` turns W&B tracking on (offline without an API key); ``callbacks`` are extra
     Ray Tune callbacks, such as the CLI's progress display.
+    ``ensemble=K`` (K >= 2) adds a greedy ensemble of the top K trials as a leaderboard row,
+    chosen as the final model only if it wins on validation.
     """
 
     def __init__(
@@ -103,6 +106,7 @@ class AutoML:
         wandb_project: str = "automl",
         wandb_entity: str | None = None,
         callbacks: Sequence = (),
+        ensemble: int = 0,
     ) -> None:
         if n_clusters is not None and task != "cluster":
             raise AutoMLError(f"n_clusters is set but the task is {task!r}", "set task='cluster' (--task cluster), or drop n_clusters")
@@ -115,7 +119,8 @@ class AutoML:
             clip_quantile=clip_quantile, class_weights=class_weights, delimiter=delimiter,
         )
         self.search_config = SearchConfig(
-            space, num_trials, time_budget_s, scheduler, searcher, max_concurrent, seed, checkpoint_every
+            space, num_trials, time_budget_s, scheduler, searcher, max_concurrent, seed,
+            checkpoint_every=checkpoint_every, ensemble_size=ensemble,
         )
         self.resource_config = ResourceConfig(cpus_per_trial, gpus_per_trial, address, storage, precision)
         self.output = output
@@ -178,6 +183,12 @@ class AutoML:
                 import ray
 
                 ray.shutdown()
+        if self.search_config.ensemble_size > 1:
+            from automl.ensemble import ensemble_record
+
+            ensemble = ensemble_record(records, self.search_config.ensemble_size, prepared.task, prepared.y_val, training_set.target_scale)
+            if ensemble is not None:
+                records.append(ensemble)  # ranked last among equals: it must win strictly
         leaderboard = rank_trials(records, metric, mode)
         save_leaderboard(leaderboard, records, run_dir)
         emit("leaderboard", {"leaderboard": leaderboard, "seconds": search_seconds, "metric": metric})
@@ -186,6 +197,10 @@ class AutoML:
             raise AutoMLError(f"every trial failed ({'; '.join(reasons)[:300]})", "see trials.jsonl in the run directory")
         best_record = next(r for r in records if r.trial_id == leaderboard.loc[0, "trial_id"])
 
+        if "ensemble" in best_record.config:  # the ensemble won on validation
+            from automl.ensemble import refit_ensemble_and_test
+
+            refit_and_test = refit_ensemble_and_test
         refit = refit_and_test(
             best_record, prepared, components, run_dir / "model",
             on_epoch=lambda epoch, total, m: emit("refit_epoch", {"epoch": epoch, "epochs": total, **m}),

@@ -18,6 +18,7 @@ EXIT_USAGE = 2
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``automl`` command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``automl`` subcommand."""
     parser = argparse.ArgumentParser(prog="automl", description="Plugin-based AutoML for deep learning on Ray Tune.")
     parser.add_argument("--version", action="version", version=f"automl {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -74,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--class-weights", default="none", choices=["none", "balanced"], help="weight the loss by inverse class frequency")
     data.add_argument("--delimiter", help="CSV delimiter (default: detected)")
     search.add_argument("--disable-plugin", action="append", default=[], metavar="NAME", help="skip a plugin (repeatable)")
+    search.add_argument("--ensemble", type=_positive_int, default=0, metavar="K",
+                        help="also build a greedy ensemble of the top K trials; it is the final model only if it wins on validation")
     search.add_argument("--wandb-project", default="automl", metavar="NAME", help="W&B project (default: automl)")
     search.add_argument("--wandb-entity", metavar="NAME", help="W&B entity: your user or team (default: your default entity)")
     search.add_argument("--no-wandb", action="store_true",
@@ -119,10 +123,26 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir", type=Path, help="the run directory of a finished search")
     report.add_argument("-o", "--output", type=Path, help="write the page here (default: RUN_DIR/report.html)")
     report.set_defaults(handler=run_report)
+
+    export = commands.add_parser("export", help="export a saved model to run with torch alone")
+    export.add_argument("artifact", type=Path, help="the model/ folder of a run (or the run directory)")
+    export.add_argument("--format", default="torchscript", choices=["torchscript", "torch-export"],
+                        help="torchscript (torch.jit) or torch-export (torch.export, where the architecture allows)")
+    export.add_argument("-o", "--output", type=Path, help="folder for the exported files (default: ARTIFACT/../export)")
+    export.set_defaults(handler=run_export)
+
+    serve = commands.add_parser("serve", help="serve predictions of a saved model over HTTP (JSON)")
+    serve.add_argument("artifact", type=Path, help="the model/ folder of a run (or the run directory)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on; 0 picks a free one (default 8000)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
+    serve.add_argument("--max-body-bytes", type=_positive_int, default=1 << 20, help="largest request body accepted (default 1 MiB)")
+    serve.add_argument("--max-rows", type=_positive_int, default=10_000, help="most rows per request (default 10000)")
+    serve.set_defaults(handler=run_serve)
     return parser
 
 
 def run_search(args: argparse.Namespace) -> int:
+    """``automl search``: run the whole flow and print the leaderboard and test metrics."""
     from automl.api import AutoML
 
     display = None
@@ -144,6 +164,7 @@ def run_search(args: argparse.Namespace) -> int:
         delimiter=args.delimiter,
         wandb=not args.no_wandb, wandb_project=args.wandb_project, wandb_entity=args.wandb_entity,
         callbacks=display.callbacks() if display else (),
+        ensemble=args.ensemble,
     )
     result = automl.fit(args.data, on_event=display.on_event if display else None)
     print(_summary_table(result.leaderboard, result.metric))
@@ -164,6 +185,7 @@ def _summary_table(frame, metric: str) -> str:
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    """``automl predict``: predictions (and class probabilities) for a table, as CSV."""
     from automl.data.load import load_prediction_input
     from automl.files import write_text_atomic
     from automl.predictor import load
@@ -197,6 +219,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def run_plugins(args: argparse.Namespace) -> int:
+    """``automl plugins``: every installed component, its plugin and package."""
     from automl.components import SINGULAR
     from automl.plugins import load_registry
 
@@ -215,6 +238,7 @@ def run_plugins(args: argparse.Namespace) -> int:
 
 
 def run_leaderboard(args: argparse.Namespace) -> int:
+    """``automl leaderboard``: a run directory's leaderboard, filtered and sorted (the same rows as ``result.leaderboard``)."""
     from automl.tracking.leaderboard_view import format_leaderboard, load_leaderboard, pick_columns, select_rows
 
     frame = select_rows(
@@ -230,6 +254,36 @@ def run_report(args: argparse.Namespace) -> int:
 
     path = write_report(args.run_dir, output=args.output)
     print(f"wrote {path}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """``automl export``: write a torch-only model and its ``preprocessing.json``."""
+    from automl.export import export_artifact
+
+    artifact = args.artifact
+    output = args.output or (artifact.parent if (artifact / "model.json").exists() else artifact) / "export"
+    path = export_artifact(artifact, output, args.format)
+    print(f"wrote {path} and {path.parent / 'preprocessing.json'} (inputs, categories and classes: see that file)")
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """``automl serve``: answer prediction requests over HTTP until interrupted."""
+    from automl.predictor import load
+    from automl.serve import make_server
+
+    predictor = load(args.artifact)
+    try:
+        server = make_server(predictor, args.host, args.port, args.max_body_bytes, args.max_rows)
+    except OSError as exc:
+        raise AutoMLError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", "pick another --port") from None
+    host, port = server.server_address[:2]
+    print(f"serving {args.artifact} on http://{host}:{port} (GET /health, POST /predict); Ctrl-C stops", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
     return 0
 
 

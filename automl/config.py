@@ -48,6 +48,7 @@ class SearchConfig:
     max_concurrent: int | None = None
     seed: int = 0
     checkpoint_every: int = 0  # epochs; 0 = only where the scheduler needs it (HyperBand, PBT)
+    ensemble_size: int = 0  # greedy ensemble selection over the top K trials; 0 or 1: off
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ class TrialRecord:
     status: str
     error: str = ""
     history: list[dict] = field(default_factory=list)
+    checkpoint: str = ""  # the latest checkpoint's folder: trials checkpoint only on improvement
 
 
 def ensure_ray(resources: ResourceConfig, verbose: bool = False) -> bool:
@@ -176,7 +177,8 @@ def run_trials(
     checkpoint_every = search.checkpoint_every or (1 if search.scheduler in CHECKPOINTING_SCHEDULERS else 0)
     # Bound to the trainable once: Ray puts `data` in the object store a single time.
     trainable = tune.with_parameters(
-        train_trial, data=data, components=components, checkpoint_every=checkpoint_every, precision=resources.precision
+        train_trial, data=data, components=components, checkpoint_every=checkpoint_every, precision=resources.precision,
+        keep_val_outputs=search.ensemble_size > 1,
     )
     trainable = tune.with_resources(trainable, {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
@@ -244,4 +246,5 @@ def _record(result, max_epochs: int, history: list[dict]) -> TrialRecord:
         status, error = "stopped early", ""
     else:
         status, error = "completed", ""
-    return TrialRecord(trial_id, config, metrics, status, error, history)
+    checkpoint = result.checkpoint.path if result.checkpoint is not None else ""
+    return TrialRecord(trial_id, config, metrics, status, error, history, checkpoint)

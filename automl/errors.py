@@ -16,4 +16,5 @@ class AutoMLError(Exception):
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
+        """``"<problem>. Fix: <fix>."``: what the CLI prints."""
         return f"{self.problem}. Fix: {self.fix}." if self.fix else f"{self.problem}."

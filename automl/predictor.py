@@ -50,6 +50,7 @@ class Predictor:
 
     @property
     def classes_(self) -> np.ndarray:
+        """The class labels, in the order of ``predict_proba``'s columns."""
         return self.target_encoder.classes_
 
     def predict_frame(self, data) -> pd.DataFrame:
@@ -63,6 +64,7 @@ class Predictor:
 
 
 def verify_manifest(path: Path) -> None:
+    """Raise an :class:`AutoMLError` unless every artifact file is present and matches its checksum."""
     for name in REQUIRED_FILES:
         if not (path / name).is_file():
             raise AutoMLError(f"{path} is not a complete automl artifact: {name} is missing", "pass the model/ folder of a finished run")
@@ -86,13 +88,12 @@ def load(path, registry=None) -> Predictor:
     info = json.loads((path / "model.json").read_text())
     registry = registry or load_registry()
     config = info["config"]
-    specs = {"architectures": {}, "regularizers": {}}
-    specs["architectures"][config["architecture"]["name"]] = registry.get("architectures", config["architecture"]["name"]).spec
-    for name, block in (config.get("regularizers") or {}).items():
-        if block.get("enabled"):
-            specs["regularizers"][name] = registry.get("regularizers", name).spec
-    facts = DataFacts(info["task"], info.get("input_kind", "tabular"), info["output_size"], info.get("vocab_size"))
-    network, _ = build_network(config, Components(specs), info["input_shape"], info["output_size"], facts.for_builders())
+    if "ensemble" in config:
+        from automl.ensemble import build_ensemble_network
+
+        network = build_ensemble_network(config, info["task"], lambda member: _build_network(member, registry, info))
+    else:
+        network = _build_network(config, registry, info)
     network.load_state_dict(torch.load(path / "weights.pt", weights_only=True, map_location="cpu"))
     network.eval()
     with open(path / "preprocessing.pkl", "rb") as handle:
@@ -101,3 +102,14 @@ def load(path, registry=None) -> Predictor:
     if strategy is not None:
         return strategy.predictor(network, preprocessing, info)
     return Predictor(network, preprocessing["features"], preprocessing["target"], info)
+
+
+def _build_network(config: dict, registry, info: dict):
+    specs = {"architectures": {}, "regularizers": {}}
+    specs["architectures"][config["architecture"]["name"]] = registry.get("architectures", config["architecture"]["name"]).spec
+    for name, block in (config.get("regularizers") or {}).items():
+        if block.get("enabled"):
+            specs["regularizers"][name] = registry.get("regularizers", name).spec
+    facts = DataFacts(info["task"], info.get("input_kind", "tabular"), info["output_size"], info.get("vocab_size"))
+    network, _ = build_network(config, Components(specs), info["input_shape"], info["output_size"], facts.for_builders())
+    return network

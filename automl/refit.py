@@ -25,6 +25,8 @@ ARTIFACT_FILES = ("weights.pt", "model.json", "preprocessing.pkl", "metrics.json
 
 @dataclass
 class RefitResult:
+    """The final model: its network, the epochs it was trained for, its test metrics and where it is saved."""
+
     network: torch.nn.Module
     epochs: int
     test_metrics: dict[str, float]
@@ -46,6 +48,16 @@ def refit_and_test(
     config = best.config
     prepared = prepared.with_preprocessing(config.get("preprocessing"))
     epochs = max(1, int(best.metrics.get("best_epoch") or config["epochs"]))
+    network = fit_on_train_and_val(config, epochs, prepared, components, on_epoch, precision)
+    test_metrics = test_and_save(network, config, prepared, epochs, artifact_dir)
+    return RefitResult(network, epochs, test_metrics, artifact_dir)
+
+
+def fit_on_train_and_val(
+    config: dict, epochs: int, prepared: PreparedData, components: Components,
+    on_epoch: Callable[[int, int, dict], None] | None = None, precision: str = "fp32",
+) -> torch.nn.Module:
+    """A fresh network for ``config`` trained on train+val for ``epochs`` epochs."""
     device = trial_device()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     X = np.concatenate([prepared.X_train, prepared.X_val])
@@ -58,14 +70,20 @@ def refit_and_test(
     ):
         if on_epoch:
             on_epoch(epoch, epochs, metrics)
+    return model.network
+
+
+def test_and_save(network: torch.nn.Module, config: dict, prepared: PreparedData, epochs: int, artifact_dir: Path) -> dict:
+    """Score the final model once on the test split, save the artifact, return the test metrics."""
     scale = getattr(prepared.target_encoder, "std_", 1.0)
+    device = next(network.parameters()).device
     # The one and only use of the test split.
-    outputs = predict_outputs(model.network, prepared.X_test, device)
+    outputs = predict_outputs(network, prepared.X_test, device)
     test_metrics = score(prepared.task, outputs, prepared.y_test, scale)
     # Kept from this same evaluation for the report's confusion matrix or residual plot.
     evaluation = describe_test_predictions(prepared, outputs)
-    save_artifact(artifact_dir, model.network.cpu(), config, prepared, epochs, test_metrics, evaluation)
-    return RefitResult(model.network, epochs, test_metrics, artifact_dir)
+    save_artifact(artifact_dir, network.cpu(), config, prepared, epochs, test_metrics, evaluation)
+    return test_metrics
 
 
 def describe_test_predictions(prepared: PreparedData, outputs: np.ndarray, max_points: int = 5000) -> dict:
@@ -124,6 +142,7 @@ def save_artifact(
 
 
 def library_versions() -> dict[str, str]:
+    """Versions of Python and the libraries an artifact depends on (saved as ``versions.json``)."""
     import importlib.metadata
     import platform
 

@@ -261,12 +261,17 @@ def validation_metrics(task: str, X_val, y_val, loss_fn, target_scale: float, de
     return evaluate
 
 
-def train_trial(config: dict, data: TrainingSet, components: Components, checkpoint_every: int = 0, precision: str = "fp32") -> None:
+def train_trial(
+    config: dict, data: TrainingSet, components: Components, checkpoint_every: int = 0, precision: str = "fp32",
+    keep_val_outputs: bool = False,
+) -> None:
     """The Ray Tune trainable: reports validation metrics after every epoch.
 
     With ``checkpoint_every``, it checkpoints weights and optimizer state every that many
     epochs, and resumes from the checkpoint Ray hands it (a paused HyperBand trial, a PBT
-    exploit of another trial's weights, a retried failure).
+    exploit of another trial's weights, a retried failure). With ``keep_val_outputs``
+    (``--ensemble``), each checkpoint also holds the best epoch's validation outputs, and
+    one is written whenever the validation score improves.
     """
     import ray
     from ray import tune
@@ -284,7 +289,7 @@ def train_trial(config: dict, data: TrainingSet, components: Components, checkpo
     metric, mode = ranking_metric(data.task)
     X_train, X_val = data.arrays(config.get("preprocessing"))
     evaluate = validation_metrics(data.task, X_val, data.y_val, model.loss, data.target_scale, device)
-    best, best_epoch, first_epoch = None, 0, 0
+    best, best_epoch, first_epoch, best_val_outputs = None, 0, 0, None
     if tune.get_checkpoint() is not None:
         first_epoch, best, best_epoch = restore_training_state(tune.get_checkpoint(), model, config)
     started = time.perf_counter()
@@ -297,7 +302,8 @@ def train_trial(config: dict, data: TrainingSet, components: Components, checkpo
         current = metrics[f"val_{metric}"]
         if not np.isfinite(metrics["train_loss"]):
             raise FloatingPointError(f"training loss is {metrics['train_loss']} at epoch {epoch}")
-        if is_better(current, best, mode):
+        improved = is_better(current, best, mode)
+        if improved:
             best, best_epoch = current, epoch
         report = {
             **metrics,
@@ -310,19 +316,28 @@ def train_trial(config: dict, data: TrainingSet, components: Components, checkpo
             "node_id": node_id,
             "finished_at": time.time(),
         }
-        if checkpoint_every and (epoch % checkpoint_every == 0 or epoch == epochs):
-            with tempfile.TemporaryDirectory() as folder:
+        if keep_val_outputs and improved:
+            best_val_outputs = predict_outputs(model.network, X_val, device)
+        save_state = checkpoint_every and (epoch % checkpoint_every == 0 or epoch == epochs)
+        if not (save_state or (keep_val_outputs and improved)):
+            tune.report(report)
+            continue
+        with tempfile.TemporaryDirectory() as folder:
+            if save_state:
                 state = {"network": model.network.state_dict(), "optimizer": model.optimizer.state_dict(),
                          "epoch": epoch, "best": best, "best_epoch": best_epoch}
                 if model.scheduler is not None:
                     state["scheduler"] = model.scheduler.state_dict()
                 torch.save(state, Path(folder) / CHECKPOINT_FILE)
-                tune.report(report, checkpoint=tune.Checkpoint.from_directory(folder))
-        else:
-            tune.report(report)
+            if best_val_outputs is not None:
+                # The best epoch's validation outputs, in every checkpoint, for ensemble selection
+                # after the search (automl/ensemble.py reads the latest checkpoint).
+                np.save(Path(folder) / VAL_OUTPUTS_FILE, best_val_outputs)
+            tune.report(report, checkpoint=tune.Checkpoint.from_directory(folder))
 
 
 CHECKPOINT_FILE = "training_state.pt"
+VAL_OUTPUTS_FILE = "val_outputs.npy"
 
 
 def restore_training_state(checkpoint, model: Model, config: Mapping[str, Any]) -> tuple[int, float | None, int]:

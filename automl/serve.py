@@ -1,0 +1,190 @@
+"""A small HTTP prediction service for a saved artifact (standard library ``http.server``).
+
+``automl serve ARTIFACT --port 8000`` answers:
+
+- ``GET /health`` → ``200 {"status": "ok", "task", "target", "features": [...], "classes": [...]}``;
+- ``POST /predict`` with ``{"rows": [{"feature": value, ...}, ...]}`` →
+  ``200 {"predictions": [...]}``, plus ``"probabilities": [{class: p, ...}, ...]`` for
+  classification. Missing values may be ``null``.
+
+Bad requests get a 4xx answer ``{"error": "...", "field": "..."}`` naming the offending field
+(``rows``, ``rows[2]``, ``rows[2].age``): 400 for malformed JSON or rows, 404 / 405 for
+other paths and methods, 411 without ``Content-Length``, 413 for a body over
+``max_body_bytes`` (1 MiB by default) or more than ``max_rows`` rows, 415 for a body that
+is not JSON. The model runs under a lock, so concurrent requests are safe.
+
+It binds to ``127.0.0.1`` unless told otherwise: there is no authentication, so put it
+behind your own gateway before exposing it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_MAX_BODY_BYTES = 1 << 20
+DEFAULT_MAX_ROWS = 10_000
+
+
+class RequestError(Exception):
+    """A client mistake: the HTTP status, a message and the field it concerns."""
+
+    def __init__(self, status: HTTPStatus, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.field = status, message, field
+
+
+class PredictionService:
+    """Validates JSON rows against a predictor's columns and predicts; no HTTP in here."""
+
+    def __init__(self, predictor, max_rows: int = DEFAULT_MAX_ROWS) -> None:
+        self.predictor = predictor
+        self.max_rows = max_rows
+        self.columns = list(predictor.features.columns_)
+        self.numeric = set(predictor.features.numeric_columns_)
+        self.lock = threading.Lock()
+
+    def health(self) -> dict:
+        """What the model expects and predicts."""
+        info = {"status": "ok", "task": self.predictor.task, "target": self.predictor.target, "features": self.columns}
+        if self.predictor.task in ("binary", "multiclass"):
+            info["classes"] = [_plain(c) for c in self.predictor.classes_]
+        return info
+
+    def predict(self, payload: Any) -> dict:
+        """Predictions for ``{"rows": [...]}``; raises :class:`RequestError` naming the bad field."""
+        frame = self.rows_frame(payload)
+        with self.lock:
+            predictions = self.predictor.predict(frame)
+            answer: dict[str, Any] = {"predictions": [_plain(v) for v in predictions]}
+            if self.predictor.task in ("binary", "multiclass"):
+                probabilities = self.predictor.predict_proba(frame)
+                classes = [str(c) for c in self.predictor.classes_]
+                answer["probabilities"] = [dict(zip(classes, map(float, row))) for row in probabilities]
+        return answer
+
+    def rows_frame(self, payload: Any) -> pd.DataFrame:
+        """The request's rows as a table of the model's feature columns, validated field by field."""
+        if not isinstance(payload, dict) or "rows" not in payload:
+            raise RequestError(HTTPStatus.BAD_REQUEST, 'the body must be a JSON object {"rows": [...]}', "rows")
+        rows = payload["rows"]
+        if not isinstance(rows, list) or not rows:
+            raise RequestError(HTTPStatus.BAD_REQUEST, "rows must be a non-empty list of objects", "rows")
+        if len(rows) > self.max_rows:
+            raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"at most {self.max_rows} rows per request", "rows")
+        unknown_ok = set(self.columns)
+        for i, row in enumerate(rows):
+            if not isinstance(row, dict):
+                raise RequestError(HTTPStatus.BAD_REQUEST, f"row {i} must be an object of feature values", f"rows[{i}]")
+            for column in self.columns:
+                if column not in row:
+                    raise RequestError(HTTPStatus.BAD_REQUEST, f"row {i} lacks feature '{column}' (use null if missing)", f"rows[{i}].{column}")
+                value = row[column]
+                if column in self.numeric and not _is_number_or_null(value):
+                    raise RequestError(HTTPStatus.BAD_REQUEST, f"feature '{column}' must be a number or null, got {value!r}"[:200], f"rows[{i}].{column}")
+                if isinstance(value, (dict, list)):
+                    raise RequestError(HTTPStatus.BAD_REQUEST, f"feature '{column}' must be a string, number or null", f"rows[{i}].{column}")
+            for column in row:
+                if column not in unknown_ok:
+                    raise RequestError(HTTPStatus.BAD_REQUEST, f"row {i} has unknown feature '{column}'"[:200], f"rows[{i}].{column}"[:200])
+        frame = pd.DataFrame(rows, columns=self.columns)
+        for column in self.numeric:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+        return frame
+
+
+def make_server(predictor, host: str = "127.0.0.1", port: int = 8000, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                max_rows: int = DEFAULT_MAX_ROWS) -> ThreadingHTTPServer:
+    """An HTTP server for ``predictor``, bound but not yet serving (call ``serve_forever``)."""
+    service = PredictionService(predictor, max_rows)
+
+    class Handler(BaseHTTPRequestHandler):
+        """Routes ``GET /health`` and ``POST /predict`` to the service; every answer is JSON."""
+
+        server_version = "automl-serve"
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            if self.path.split("?")[0] == "/health":
+                self._answer(HTTPStatus.OK, service.health())
+            elif self.path.split("?")[0] == "/predict":
+                self._error(RequestError(HTTPStatus.METHOD_NOT_ALLOWED, "use POST for /predict", "method"))
+            else:
+                self._error(RequestError(HTTPStatus.NOT_FOUND, f"no endpoint {self.path[:100]}; use GET /health or POST /predict", "path"))
+
+        def do_POST(self) -> None:  # noqa: N802
+            try:
+                if self.path.split("?")[0] == "/health":
+                    raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED, "use GET for /health", "method")
+                if self.path.split("?")[0] != "/predict":
+                    raise RequestError(HTTPStatus.NOT_FOUND, f"no endpoint {self.path[:100]}; use POST /predict", "path")
+                self._answer(HTTPStatus.OK, service.predict(self._json_body()))
+            except RequestError as exc:
+                self._error(exc)
+            except Exception as exc:  # a bug or a value the preprocessing rejects: answer, keep serving
+                from automl.errors import AutoMLError
+
+                if isinstance(exc, AutoMLError):
+                    self._error(RequestError(HTTPStatus.BAD_REQUEST, exc.one_line(), "rows"))
+                else:
+                    self.log_error("prediction failed: %r", exc)
+                    self._answer(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"prediction failed: {type(exc).__name__}"})
+
+        def _json_body(self) -> Any:
+            length = self.headers.get("Content-Length")
+            if length is None:
+                raise RequestError(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length header", "Content-Length")
+            try:
+                size = int(length)
+            except ValueError:
+                raise RequestError(HTTPStatus.BAD_REQUEST, "Content-Length must be an integer", "Content-Length") from None
+            if size > max_body_bytes:
+                self.close_connection = True  # the unread body must not be parsed as a next request
+                raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body is {size} bytes, the limit is {max_body_bytes}", "body")
+            content_type = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip()
+            body = self.rfile.read(size)
+            if content_type != "application/json":
+                raise RequestError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"Content-Type is {content_type}, expected application/json", "Content-Type")
+            try:
+                return json.loads(body)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise RequestError(HTTPStatus.BAD_REQUEST, f"the body is not valid JSON: {exc}", "body") from None
+
+        def _error(self, exc: RequestError) -> None:
+            self._answer(exc.status, {"error": exc.message, "field": exc.field})
+
+        def _answer(self, status: HTTPStatus, payload: dict) -> None:
+            body = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args) -> None:  # noqa: A002 (http.server's signature)
+            if not getattr(self.server, "quiet", False):
+                super().log_message(format, *args)
+
+    return ThreadingHTTPServer((host, port), Handler)
+
+
+def _is_number_or_null(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,219 @@
+"""scikit-learn estimators over the whole search: ``AutoMLClassifier`` and ``AutoMLRegressor``.
+
+``fit(X, y)`` runs :class:`automl.api.AutoML` on the rows it is given (split train / val /
+test, Ray Tune trials, refit of the winner on train+val, one test evaluation) and keeps the
+refitted model in memory, so the estimator works inside a ``Pipeline``, ``cross_val_score``
+or ``GridSearchCV`` like any other::
+
+    from sklearn.model_selection import cross_val_score
+    from automl.sklearn import AutoMLClassifier
+
+    scores = cross_val_score(AutoMLClassifier(space="quick", num_trials=4), X, y, cv=3)
+
+Each ``fit`` needs a run directory for Ray Tune's records. By default it is a temporary
+folder the estimator creates and deletes when ``fit`` returns (the leaderboard and test
+metrics stay available as ``leaderboard_`` and ``test_metrics_``); pass ``output=PATH`` to
+keep every fit's run directory under ``PATH`` (``run_dir_`` names it).
+
+Ray: ``fit`` joins a running Ray instance, or starts one and shuts it down after the fit.
+Call ``ray.init()`` once before fitting many estimators to pay Ray's start-up only once.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+TARGET_COLUMN = "__automl_target__"
+MIN_ROWS = 8  # one row each for val and test needs ~7 rows at the default fractions
+
+
+class _AutoMLEstimator(BaseEstimator):
+    """What both estimators share: parameters, input validation, the search, prediction."""
+
+    _task: str = ""
+
+    def __init__(
+        self,
+        space: str | Path | Mapping[str, Any] = "quick",
+        num_trials: int = 4,
+        time_budget_s: float | None = None,
+        scheduler: str = "asha",
+        ensemble: int = 0,
+        cpus_per_trial: float = 1.0,
+        gpus_per_trial: float = 0.0,
+        address: str | None = None,
+        output: str | Path | None = None,
+        val_fraction: float = 0.15,
+        test_fraction: float = 0.15,
+        seed: int = 0,
+        verbose: bool = False,
+    ) -> None:
+        self.space = space
+        self.num_trials = num_trials
+        self.time_budget_s = time_budget_s
+        self.scheduler = scheduler
+        self.ensemble = ensemble
+        self.cpus_per_trial = cpus_per_trial
+        self.gpus_per_trial = gpus_per_trial
+        self.address = address
+        self.output = output
+        self.val_fraction = val_fraction
+        self.test_fraction = test_fraction
+        self.seed = seed
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing values are imputed (fitted on the training split)
+        return tags
+
+    # -- fitting -----------------------------------------------------------------------------
+
+    def _search(self, frame: pd.DataFrame, y: np.ndarray) -> None:
+        from automl.api import AutoML
+        from automl.predictor import load
+
+        frame = frame.copy()
+        frame[TARGET_COLUMN] = y
+        if self.output is None:
+            run_dir, owned = Path(tempfile.mkdtemp(prefix="automl-sklearn-")), True
+        else:
+            Path(self.output).mkdir(parents=True, exist_ok=True)
+            run_dir, owned = Path(tempfile.mkdtemp(prefix="fit-", dir=self.output)), False
+        try:
+            space = self.space
+            if isinstance(space, Mapping):
+                import yaml
+
+                space = run_dir / "space.yaml"
+                space.write_text(yaml.safe_dump(dict(self.space)))
+            result = AutoML(
+                target=TARGET_COLUMN, task=self._task, space=space, num_trials=self.num_trials,
+                time_budget_s=self.time_budget_s, scheduler=self.scheduler, ensemble=self.ensemble,
+                cpus_per_trial=self.cpus_per_trial, gpus_per_trial=self.gpus_per_trial,
+                address=self.address, output=run_dir / "run", seed=self.seed,
+                val_fraction=self.val_fraction, test_fraction=self.test_fraction, verbose=self.verbose,
+            ).fit(frame)
+            self.predictor_ = load(result.artifact_dir)
+        finally:
+            if owned:
+                shutil.rmtree(run_dir, ignore_errors=True)
+        self.leaderboard_ = result.leaderboard
+        self.best_ = result.best
+        self.test_metrics_ = result.test_metrics
+        self.run_dir_ = None if owned else result.run_dir
+
+    def _features(self, X, reset: bool) -> pd.DataFrame:
+        """Validate ``X`` and return it as the table the search and predictor read."""
+        if isinstance(X, pd.DataFrame):
+            # Keep the frame as it is: string and categorical columns are one-hot encoded.
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            if X.shape[0] == 0:
+                raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
+            return X.rename(columns=str)
+        X = validate_data(self, X, reset=reset, dtype="numeric", ensure_all_finite="allow-nan")
+        return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+
+    def _target(self, y) -> np.ndarray:
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        y = column_or_1d(y, warn=True)
+        if self._task == "regression":
+            y = np.asarray(y, dtype=float)
+        if pd.isna(pd.Series(y)).any() or (y.dtype.kind == "f" and not np.isfinite(y).all()):
+            raise ValueError("Input y contains NaN or infinity; drop those rows before fit.")
+        return y
+
+    def _check_rows(self, n_rows: int, n_targets: int) -> None:
+        if n_rows != n_targets:
+            raise ValueError(f"X has {n_rows} rows but y has {n_targets} values; pass one target per row.")
+        if n_rows < MIN_ROWS:
+            raise ValueError(
+                f"Found array with {n_rows} sample(s) while a minimum of {MIN_ROWS} is required: "
+                "the search splits the rows into train, validation and test."
+            )
+
+    # -- prediction --------------------------------------------------------------------------
+
+    def _outputs_frame(self, X) -> pd.DataFrame:
+        check_is_fitted(self, "predictor_")
+        return self._features(X, reset=False)
+
+
+class AutoMLClassifier(ClassifierMixin, _AutoMLEstimator):
+    """A classifier whose model is found by an automl search (binary or multiclass).
+
+    Parameters are those of :class:`automl.api.AutoML` that make sense per fit: ``space``
+    (a name in ``search_spaces/``, a YAML path, or a dict in the YAML schema), ``num_trials``,
+    ``time_budget_s``, ``scheduler``, ``ensemble`` (top-K ensemble selection; 0 is off),
+    resources, ``output`` (keep run directories there; default: a temporary one, deleted),
+    split fractions, ``seed`` and ``verbose``.
+
+    Fitted attributes: ``classes_``, ``n_features_in_``, ``feature_names_in_`` (for
+    DataFrames with string column names), ``predictor_`` (an :class:`automl.predictor.Predictor`),
+    ``leaderboard_``, ``best_``, ``test_metrics_`` (on the fit's own held-out test rows) and
+    ``run_dir_``.
+    """
+
+    def fit(self, X, y) -> "AutoMLClassifier":
+        """Search, refit and keep the best model for ``X`` (table or array) and labels ``y``."""
+        frame = self._features(X, reset=True)
+        y = self._target(y)
+        self._check_rows(len(frame), len(y))
+        check_classification_targets(y)
+        classes, encoded = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(f"y has 1 class ({classes[0]!r}); a classifier needs at least 2 classes.")
+        self._task = "binary" if len(classes) == 2 else "multiclass"
+        # The search sees class indices 0..k-1, so classes_ keeps scikit-learn's sorted order and dtype.
+        self._search(frame, encoded)
+        self.classes_ = classes
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """The most probable class of each row, as one of ``classes_``."""
+        frame = self._outputs_frame(X)
+        indices = self.predictor_.predict(frame).astype(int)
+        return self.classes_[indices]
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, shape ``(n_rows, n_classes)``, columns in the order of ``classes_``."""
+        frame = self._outputs_frame(X)
+        return self.predictor_.predict_proba(frame).astype(np.float64)
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """Natural logarithm of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+
+class AutoMLRegressor(RegressorMixin, _AutoMLEstimator):
+    """A regressor whose model is found by an automl search (one numeric target).
+
+    Parameters and fitted attributes are those of :class:`AutoMLClassifier`, without
+    ``classes_``.
+    """
+
+    _task = "regression"
+
+    def fit(self, X, y) -> "AutoMLRegressor":
+        """Search, refit and keep the best model for ``X`` (table or array) and values ``y``."""
+        frame = self._features(X, reset=True)
+        y = self._target(y)
+        self._check_rows(len(frame), len(y))
+        self._search(frame, y)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted values in the units of ``y``."""
+        frame = self._outputs_frame(X)
+        return np.asarray(self.predictor_.predict(frame), dtype=float)

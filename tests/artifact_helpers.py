@@ -1,0 +1,40 @@
+"""Saved artifacts built in-process for the export and serve tests: the real refit and save
+code on tiny data, without a search (the search is tested elsewhere)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from automl.components import FAMILIES
+from automl.config import DataConfig
+from automl.data import prepare_data
+from automl.engine import TrialRecord
+from automl.plugins import load_registry
+from automl.refit import refit_and_test
+from automl.trial import Components
+
+
+def mlp_config(task: str, seed: int = 0, dropout: bool = True) -> dict:
+    """A small MLP trial config for ``task``."""
+    loss = {"name": "mse"} if task == "regression" else {"name": "cross_entropy", "label_smoothing": 0.0}
+    return {
+        "seed": seed, "epochs": 6, "batch_size": 32,
+        "architecture": {"name": "mlp", "depth": 2, "width": 16, "activation": "relu", "normalization": "batch"},
+        "loss": loss, "optimizer": {"name": "adam", "lr": 0.01, "beta1": 0.9},
+        "regularizers": {"dropout": {"enabled": dropout, "p": 0.1}, "l2": {"enabled": False, "strength": 1e-4}},
+    }
+
+
+def prepare(frame, target: str):
+    """Prepared data and every installed component, as the search would see them."""
+    prepared = prepare_data(frame, DataConfig(target=target))
+    registry = load_registry()
+    components = Components({family: {c.name: c.spec for c in registry.list(family)} for family in FAMILIES})
+    return prepared, components
+
+
+def build_artifact(frame, target: str, out_dir: Path, seed: int = 0) -> Path:
+    """Refit a fixed MLP on train+val, test it once and save it: a real artifact folder."""
+    prepared, components = prepare(frame, target)
+    record = TrialRecord("t0", mlp_config(prepared.task, seed), {"best_epoch": 6}, "completed")
+    return refit_and_test(record, prepared, components, Path(out_dir)).artifact_dir

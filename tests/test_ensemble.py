@@ -1,0 +1,158 @@
+"""Greedy ensemble selection (Caruana et al. 2004) over the top trials' validation outputs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from artifact_helpers import mlp_config, prepare
+
+import automl
+from automl.cli import main
+from automl.engine import TrialRecord
+from automl.export import encode_rows
+from automl.ensemble import ENSEMBLE_ID, refit_ensemble_and_test, select_ensemble
+from automl.metrics import score
+
+
+def one_hot_probabilities(labels: np.ndarray, n_classes: int, confidence: float) -> np.ndarray:
+    probabilities = np.full((len(labels), n_classes), (1 - confidence) / (n_classes - 1))
+    probabilities[np.arange(len(labels)), labels] = confidence
+    return probabilities
+
+
+def test_selection_combines_models_that_err_on_different_rows():
+    y = np.array([0, 1] * 30)
+    members = {}
+    for name, wrong_rows, confidence in (("a", slice(0, 20), 0.9), ("b", slice(20, 40), 0.8), ("c", slice(40, 60), 0.7)):
+        labels = y.copy()
+        labels[wrong_rows] = 1 - y[wrong_rows]
+        members[name] = one_hot_probabilities(labels, 2, confidence)  # each right on 2/3 of the rows
+    selection = select_ensemble(members, y, "binary")
+    assert selection.val_metrics["accuracy"] > 0.9
+    assert len(selection.weights) >= 2
+    assert sum(selection.weights.values()) == pytest.approx(1.0)
+
+
+def test_selection_keeps_the_best_model_alone_when_others_only_hurt():
+    y = np.array([0, 1, 2] * 20)
+    noisy = (y + 1) % 3
+    predictions = {"best": one_hot_probabilities(y, 3, 0.9), "bad": one_hot_probabilities(noisy, 3, 0.9)}
+    assert select_ensemble(predictions, y, "multiclass").weights == {"best": 1.0}
+
+
+def test_regression_selection_averages_independent_errors():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(400, 1)).astype(np.float32)
+    predictions = {name: y + rng.normal(0, 0.5, y.shape) for name in ("a", "b", "c")}
+    selection = select_ensemble(predictions, y, "regression")
+    single = score("regression", predictions["a"], y)["rmse"]
+    assert len(selection.weights) == 3
+    assert selection.val_metrics["rmse"] < 0.75 * single
+
+
+def test_ensemble_artifact_averages_its_refitted_members_and_exports(blobs_frame, tmp_path):
+    prepared, components = prepare(blobs_frame, "species")
+    members = [
+        {"trial_id": "t1", "weight": 0.75, "config": mlp_config(prepared.task, seed=1), "epochs": 6},
+        {"trial_id": "t2", "weight": 0.25, "config": mlp_config(prepared.task, seed=2, dropout=False), "epochs": 6},
+    ]
+    record = TrialRecord(ENSEMBLE_ID, {"architecture": {"name": ENSEMBLE_ID}, "ensemble": members}, {}, "ensemble")
+    refit_ensemble_and_test(record, prepared, components, tmp_path / "ensemble")
+    rows = blobs_frame.drop(columns=["species"]).head(30)
+    ensemble = automl.load(tmp_path / "ensemble")
+    inputs = torch.as_tensor(ensemble.features.transform(rows))
+    with torch.no_grad():
+        member_probabilities = [torch.softmax(m(inputs), dim=1).numpy() for m in ensemble.network.members]
+    expected = 0.75 * member_probabilities[0] + 0.25 * member_probabilities[1]
+    np.testing.assert_allclose(ensemble.predict_proba(rows), expected, atol=1e-5)
+    assert list(ensemble.predict(rows)) == list(ensemble.classes_[expected.argmax(axis=1)])
+    assert set(json.loads((tmp_path / "ensemble" / "metrics.json").read_text())["test"]) >= {"accuracy"}
+
+    assert main(["export", str(tmp_path / "ensemble"), "-o", str(tmp_path / "export")]) == 0
+    preprocessing = json.loads((tmp_path / "export" / "preprocessing.json").read_text())
+    assert preprocessing["captured_by"] == "torch.jit.script"
+    module = torch.jit.load(str(tmp_path / "export" / "model.torchscript.pt"))
+    with torch.no_grad():
+        exported = module(*encode_rows(rows, preprocessing)).numpy()
+    np.testing.assert_allclose(exported, expected, atol=1e-5)
+
+
+@pytest.fixture
+def hard_frame() -> pd.DataFrame:
+    """Overlapping classes: single small models disagree, so ensembles have room."""
+    rng = np.random.default_rng(3)
+    n = 300
+    label = rng.integers(0, 3, n)
+    frame = pd.DataFrame({f"x{i}": label * 0.6 * (i % 2 * 2 - 1) + rng.normal(0, 1, n) for i in range(6)})
+    frame["label"] = np.array(["p", "q", "r"])[label]
+    return frame
+
+
+@pytest.mark.slow
+def test_search_with_ensemble_ranks_it_from_saved_validation_outputs(hard_frame, tiny_space, ray_session, tmp_path, capsys):
+    space = tiny_space(
+        "epochs: 3\nbatch_size: 32\narchitectures:\n  include: [mlp]\n  mlp: {depth: 1, width: {choice: [8, 64]}}\n"
+        "optimizers:\n  include: [adam]\n  adam: {lr: {loguniform: [1.0e-3, 3.0e-2]}}\n"
+    )
+    result = automl.AutoML(target="label", space=space, num_trials=4, scheduler="fifo", ensemble=3,
+                           output=tmp_path / "run").fit(hard_frame)
+    board = result.leaderboard
+    trials = board[board.trial_id != ENSEMBLE_ID]
+
+    # Each trial's saved validation outputs are those of its best epoch: they reproduce its score.
+    records = [json.loads(line) for line in (tmp_path / "run" / "trials.jsonl").read_text().splitlines()]
+    y_val = _validation_labels(hard_frame)
+    for row in trials.itertuples():
+        checkpoint = next(r for r in _trial_records(result) if r.trial_id == row.trial_id).checkpoint
+        outputs = np.load(f"{checkpoint}/val_outputs.npy")
+        assert score("multiclass", outputs, y_val)["accuracy"] == pytest.approx(row.val_accuracy)
+
+    # Four weak, different trials: selection keeps more than one, so the ensemble has its own row.
+    ensemble_row = board[board.trial_id == ENSEMBLE_ID].iloc[0]
+    assert ensemble_row.val_accuracy >= trials.val_accuracy.max()
+    assert ensemble_row.hyperparameters.count("×") >= 2
+    assert any(r["trial_id"] == ENSEMBLE_ID for r in records)
+    # The final model is the ensemble exactly when it ranks first (ties go to the single trial).
+    final_config = json.loads((result.artifact_dir / "model.json").read_text())["config"]
+    assert ("ensemble" in final_config) == (board.loc[0, "trial_id"] == ENSEMBLE_ID)
+    assert len(automl.load(result.run_dir).predict(hard_frame.head(5))) == 5
+
+    # The Python API's leaderboard and the CLI's are the same table.
+    from automl.leaderboard import to_markdown
+
+    capsys.readouterr()
+    assert main(["leaderboard", str(result.run_dir)]) == 0
+    assert capsys.readouterr().out == to_markdown(board)
+
+
+def _validation_labels(frame):
+    from automl.config import DataConfig
+    from automl.data import prepare_data
+
+    return prepare_data(frame, DataConfig(target="label")).y_val
+
+
+def _trial_records(result):
+    lines = (result.run_dir / "trials.jsonl").read_text().splitlines()
+    from automl.engine import TrialRecord
+
+    out = []
+    for line in lines:
+        r = json.loads(line)
+        if r["trial_id"] == ENSEMBLE_ID:
+            continue
+        trial_dir = result.run_dir / "trials" / r["trial_id"]
+        checkpoints = sorted(trial_dir.glob("checkpoint_*"))
+        out.append(TrialRecord(r["trial_id"], r["config"], r["metrics"], r["status"], checkpoint=str(checkpoints[-1])))
+    return out
+
+
+def test_search_command_takes_an_ensemble_size():
+    from automl.cli import build_parser
+
+    assert build_parser().parse_args(["search", "data.csv", "--ensemble", "5"]).ensemble == 5
+    assert build_parser().parse_args(["search", "data.csv"]).ensemble == 0

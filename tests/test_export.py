@@ -1,0 +1,71 @@
+"""`automl export` writes a model that runs with torch alone and predicts what `automl predict` does."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from artifact_helpers import build_artifact
+
+from automl.cli import main
+from automl.export import encode_rows
+
+
+@pytest.fixture(scope="module")
+def rows_with_gaps():
+    """Feature rows for prediction, with a missing number, a missing and an unseen category."""
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"x1": rng.normal(0, 2, 12), "x2": rng.normal(0, 2, 12),
+                          "colour": rng.choice(["red", "green", "blue"], 12), "noise": rng.normal(0, 1, 12)})
+    frame.loc[1, "x1"] = np.nan
+    frame.loc[2, "colour"] = None
+    frame.loc[3, "colour"] = "purple"
+    return frame
+
+
+def cli_predictions(artifact, frame, tmp_path) -> pd.DataFrame:
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    assert main(["predict", str(artifact), str(tmp_path / "rows.csv"), "-o", str(tmp_path / "pred.csv")]) == 0
+    return pd.read_csv(tmp_path / "pred.csv")
+
+
+@pytest.mark.parametrize("fmt", ["torchscript", "torch-export"])
+def test_exported_classifier_matches_automl_predict(fmt, blobs_frame, rows_with_gaps, tmp_path):
+    artifact = build_artifact(blobs_frame, "species", tmp_path / "model")
+    assert main(["export", str(artifact), "--format", fmt, "-o", str(tmp_path / "export")]) == 0
+    preprocessing = json.loads((tmp_path / "export" / "preprocessing.json").read_text())
+    numeric, categorical = encode_rows(rows_with_gaps, preprocessing)
+    assert preprocessing["captured_by"] == ("torch.jit.script" if fmt == "torchscript" else "torch.export")
+    if fmt == "torchscript":
+        module = torch.jit.load(str(tmp_path / "export" / "model.torchscript.pt"))
+    else:
+        module = torch.export.load(str(tmp_path / "export" / "model.pt2")).module()
+    with torch.no_grad():
+        probabilities = module(numeric, categorical).numpy()
+
+    expected = cli_predictions(artifact, rows_with_gaps, tmp_path)
+    classes = preprocessing["classes"]
+    assert [str(c) for c in np.array(classes)[probabilities.argmax(axis=1)]] == list(expected["predicted_species"])
+    expected_probabilities = expected[[f"probability_{c}" for c in classes]].to_numpy()
+    np.testing.assert_allclose(probabilities, expected_probabilities, atol=1e-5)
+
+
+def test_exported_regressor_returns_values_in_target_units(regression_frame, tmp_path):
+    artifact = build_artifact(regression_frame, "y", tmp_path / "model")
+    assert main(["export", str(artifact), "-o", str(tmp_path / "export")]) == 0
+    preprocessing = json.loads((tmp_path / "export" / "preprocessing.json").read_text())
+    rows = regression_frame.drop(columns=["y"]).head(20)
+    module = torch.jit.load(str(tmp_path / "export" / "model.torchscript.pt"))
+    with torch.no_grad():
+        values = module(*encode_rows(rows, preprocessing)).numpy().reshape(-1)
+    expected = cli_predictions(artifact, rows, tmp_path)["predicted_y"].to_numpy()
+    np.testing.assert_allclose(values, expected, rtol=1e-5, atol=1e-4)
+    assert abs(values.mean() - 50) < 10  # target units (mean 50), not standardized
+
+
+def test_export_of_a_missing_artifact_is_a_one_line_error(tmp_path, capsys):
+    assert main(["export", str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().err
