@@ -28,7 +28,7 @@ class TrialRecord:
     status: str
     error: str = ""
     history: list[dict] = field(default_factory=list)
-    checkpoint: str = ""  # the latest checkpoint's folder: trials checkpoint only on improvement
+    checkpoint: str = ""  # the latest checkpoint's folder (with --ensemble it holds the best val outputs)
 
 
 def ensure_ray(resources: ResourceConfig, verbose: bool = False) -> bool:
@@ -207,7 +207,9 @@ def run_trials(
         ),
     )
     results = tuner.fit()
-    return [_record(r, space.max_epochs(), histories.histories.get(Path(r.path).name, [])) for r in results]
+    records = [_record(r, space.max_epochs(), histories.histories.get(Path(r.path).name, [])) for r in results]
+    # With a time budget and no trial count, Tune queues trials the budget never reached.
+    return [r for r in records if r.status != "no result" or r.error]
 
 
 HISTORY_PREFIXES = ("val_", "train_", "epoch", "best_", "finished_at")

@@ -34,7 +34,7 @@ import torch
 from automl.components import CLASSIFICATION_TASKS
 from automl.metrics import is_better, ranking_metric, score
 
-VAL_OUTPUTS_FILE = "val_outputs.npy"
+from automl.trial import VAL_OUTPUTS_FILE  # noqa: E402  (written by the trials)
 ENSEMBLE_ID = "ensemble"
 DEFAULT_ROUNDS = 20
 

@@ -24,7 +24,7 @@ losses:
   cross_entropy: {{label_smoothing: 0.0}}
 optimizers:
   include: [adam]
-  adam: {{lr: {{loguniform: [1.0e-3, 1.0e-2]}}, beta1: 0.9}}
+  adam: {{lr: {{loguniform: [1.0e-3, 1.0e-2]}}, beta1: 0.9, schedule: constant, warmup: 0.0}}
 regularizers:
   include: []
 """
@@ -47,12 +47,13 @@ def raw_serial_seconds(prepared, components, configs) -> float:
     """The same configurations and epochs, one after another, with validation each epoch."""
     import torch
 
-    from automl.trial import build_model, train_epochs, validation_metrics
+    from automl.trial import DataFacts, build_model, train_epochs, validation_metrics
 
+    facts = DataFacts.of(prepared.task, prepared.input_kind, prepared.output_size, prepared.y_train)
     torch.set_num_threads(1)  # what each trial gets on the platform (1 CPU per trial)
     started = time.perf_counter()
     for config in configs:
-        model = build_model(config, components, prepared.input_shape, prepared.output_size, torch.device("cpu"))
+        model = build_model(config, components, prepared.input_shape, prepared.output_size, torch.device("cpu"), facts)
         evaluate = validation_metrics(prepared.task, prepared.X_val, prepared.y_val, model.loss, 1.0, torch.device("cpu"))
         for _ in train_epochs(model, prepared.X_train, prepared.y_train, int(config["epochs"]), int(config["batch_size"]),
                               torch.device("cpu"), int(config["seed"]), evaluate):
