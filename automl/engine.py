@@ -41,7 +41,9 @@ def ensure_ray(resources: ResourceConfig, verbose: bool = False) -> bool:
         "logging_level": logging.INFO if verbose else logging.WARNING,
     }
     try:
-        ray.init(address=resources.address, **kwargs)
+        # "local" starts a fresh instance: with None, Ray would join whatever `ray start`
+        # cluster this machine last ran (or hang on one that has since stopped).
+        ray.init(address=resources.address or "local", **kwargs)
     except ConnectionError as exc:
         raise AutoMLError(
             f"cannot reach a Ray cluster at {resources.address}: {exc}",
