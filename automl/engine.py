@@ -43,7 +43,8 @@ def ensure_ray(resources: ResourceConfig, verbose: bool = False) -> bool:
         "logging_level": logging.INFO if verbose else logging.WARNING,
     }
     try:
-        # "local" starts a fresh instance rather than attaching to whatever cluster the machine runs.
+        # "local" starts a fresh instance: with None, Ray would join whatever `ray start`
+        # cluster this machine last ran (or hang on one that has since stopped).
         ray.init(address=resources.address or "local", **kwargs)
     except ConnectionError as exc:
         raise AutoMLError(

@@ -24,6 +24,7 @@ def ray_session():
     import ray
 
     if not ray.is_initialized():
+        # address="local": never join a `ray start` cluster another test or user left on this machine.
         ray.init(
             address="local",
             num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
