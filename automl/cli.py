@@ -203,6 +203,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_sample(args: argparse.Namespace) -> int:
+    """``automl sample``: rows from a generative model, in the original columns, as CSV."""
     from automl.files import write_text_atomic
     from automl.predictor import load
 
@@ -250,6 +251,7 @@ def run_leaderboard(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
+    """``automl report``: (re)write a run directory's self-contained report.html."""
     from automl.report import write_report
 
     path = write_report(args.run_dir, output=args.output)

@@ -160,8 +160,9 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None)
     return PreparedData(
         raw.name, task, fitted.input_kind, fitted.input_shape, target,
         default.X_train, y["train"], default.X_val, y["val"], default.X_test, y["test"],
-        default.features, target_encoder, report, fitted_variants if fitted.input_kind == "tabular" else {},
-        fitted.vocab_size, fitted.embedding_cardinalities, weights,
+        default.features, target_encoder, report,
+        variants=fitted_variants if fitted.input_kind == "tabular" else {},
+        vocab_size=fitted.vocab_size, embedding_cardinalities=fitted.embedding_cardinalities, class_weights=weights,
     )
 
 
