@@ -68,12 +68,12 @@ class PreparedData:
     features: Any
     target_encoder: TargetEncoder
     report: dict = field(default_factory=dict)
-    # The training split's original columns (ranges, dtypes, labels); set for unsupervised tasks.
-    column_space: Any = None
     variants: dict[str, PreprocessingVariant] = field(default_factory=dict)
     vocab_size: int | None = None  # text input only: token ids are 0 (padding) .. vocab_size - 1
     embedding_cardinalities: tuple[int, ...] = ()
     class_weights: np.ndarray | None = None
+    # The training split's original columns (ranges, dtypes, labels); set for unsupervised tasks.
+    column_space: Any = None
 
     @property
     def output_size(self) -> int:
