@@ -10,6 +10,7 @@ import torch
 
 from automl.components import SUPERVISED_TASKS
 from automl.config import DataConfig
+from automl.errors import AutoMLError
 from automl.plugins import load_registry
 from automl.space import build_search_space
 
@@ -163,9 +164,11 @@ def test_column_space_decodes_to_training_ranges_types_and_labels():
     from automl.data.preprocess import FeaturePreprocessor
     from automl.unsupervised.columns import ColumnSpace
 
+    # "count" repeats a value: a distinct integer per row would be profiled as an id and dropped.
     frame = pd.DataFrame({
-        "height": [1.5, 1.7, 1.9, 1.6], "count": [1, 4, 2, 3], "flag": [True, False, True, True],
+        "height": [1.5, 1.7, 1.9, 1.6], "count": [1, 4, 2, 4], "flag": [True, False, True, True],
         "colour": ["red", "blue", "red", "green"], "rating": pd.array([2, None, 5, 3], dtype="Int64"),
+        "member": ["yes", "no", "no", "yes"],
     })
     features = FeaturePreprocessor().fit(frame)
     space = ColumnSpace.fit(frame, features)
@@ -180,6 +183,16 @@ def test_column_space_decodes_to_training_ranges_types_and_labels():
     assert rows["flag"].dtype == bool
     assert rows["rating"].dtype == "Int64" and rows["rating"].between(2, 5).all()
     assert set(rows["colour"]) <= {"red", "blue", "green"}
+    assert set(rows["member"]) <= {"yes", "no"}  # a text boolean keeps its training spelling
+
+
+def test_generate_refuses_a_date_column_before_training():
+    from automl.data import prepare_data
+
+    frame = pd.DataFrame({"a": np.arange(30.0) % 7, "day": pd.date_range("2024-01-01", periods=30).astype(str)})
+    assert prepare_data(frame, DataConfig(task="cluster")).input_shape[0] > 1  # clustering uses the date parts
+    with pytest.raises(AutoMLError, match="'day'"):
+        prepare_data(frame, DataConfig(task="generate"))
 
 
 def test_two_sample_test_scores_same_distribution_near_half_and_a_shift_near_one():
