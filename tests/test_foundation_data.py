@@ -46,8 +46,9 @@ def test_splits_are_disjoint_stratified_and_reproducible(blobs_frame):
 
 def test_preprocessing_is_fitted_on_the_training_split_only(blobs_frame):
     prepared = prepare_data(blobs_frame, DataConfig(target="species"))
-    scaler = prepared.features.transformer_.named_transformers_["numeric"][-1]
     numeric = prepared.features.numeric_columns_
+    assert len(numeric) <= len(prepared.features.numeric_groups_[0])  # one pipeline holds every numeric column
+    scaler = prepared.features.numeric_pipelines_[0].named_steps["scale"]
     train_rows = blobs_frame.drop(columns="species").iloc[np.sort(_train_positions(blobs_frame, prepared))]
     assert np.allclose(scaler.mean_, train_rows[numeric].mean().to_numpy())
     # Standardized training features have mean 0; validation and test ones do not exactly.
@@ -67,7 +68,9 @@ def test_missing_values_are_imputed_and_categoricals_one_hot_encoded(blobs_frame
     prepared = prepare_data(frame, DataConfig(target="species"))
     assert not np.isnan(prepared.X_train).any() and not np.isnan(prepared.X_test).any()
     assert prepared.features.categorical_columns_ == ["colour"]
-    assert prepared.input_shape == (3 + 3,)  # x1, x2, noise + one column per colour
+    # x1, x2, noise + x1's missing indicator + one column per colour, missing being one of them
+    assert prepared.input_shape == (3 + 1 + 4,)
+    assert "x1.missing" in prepared.features.feature_names_ and "colour=(missing)" in prepared.features.feature_names_
 
 
 def test_a_missing_target_column_names_the_columns_that_exist(blobs_frame):
@@ -78,7 +81,7 @@ def test_a_missing_target_column_names_the_columns_that_exist(blobs_frame):
 def test_an_empty_table_is_refused(tmp_path):
     path = tmp_path / "empty.csv"
     path.write_text("a,b,y\n")
-    with pytest.raises(AutoMLError, match="has no rows"):
+    with pytest.raises(AutoMLError, match="no data rows"):
         prepare_data(str(path), DataConfig(target="y"))
 
 
