@@ -112,6 +112,21 @@ def test_adversarial_steps_lower_each_players_loss_for_each_claimed_input_kind(r
     assert network.sample(5, torch.Generator().manual_seed(0)).shape == (5, *SHAPES[kind])
 
 
+def test_scheduled_optimizers_decay_the_learning_rate_of_both_adversarial_players(registry):
+    from automl.trial import Components
+    from automl.unsupervised.training import build_unsupervised_model, train_adversarial_epochs
+
+    names = {"architectures": ["gan"], "losses": ["adversarial_bce"], "optimizers": ["adam"]}
+    components = Components({family: {n: spec(registry, family, n) for n in ns} for family, ns in names.items()})
+    config = {"architecture": {"name": "gan"}, "loss": {"name": "adversarial_bce"}, "epochs": 2, "batch_size": 16,
+              "optimizer": {"name": "adam", "lr": 1e-3, "schedule": "cosine", "warmup": 0.0}}
+    X = structured_batch(SHAPES["tabular"], n=64).numpy()
+    model = build_unsupervised_model(config, components, SHAPES["tabular"], "cpu", adversarial=True, train_rows=len(X))
+    list(train_adversarial_epochs(model, X, 2, 16, "cpu", seed=0))
+    # Two epochs of four batches end the cosine horizon: both learning rates decayed to 0.
+    assert [o.param_groups[0]["lr"] for o in model.optimizers] == pytest.approx([0.0, 0.0], abs=1e-9)
+
+
 def test_convolutional_models_accept_odd_image_sizes_and_channels(registry):
     x = structured_batch((3, 7, 9), n=4)
     assert spec(registry, "architectures", "conv_autoencoder").build((3, 7, 9), 0)(x).shape == x.shape
