@@ -260,3 +260,26 @@ def test_numeric_columns_fitted_in_groups_match_one_pipeline_over_all_columns():
     assert len(ours.numeric_pipelines_) == 3
     reference = make_pipeline(SimpleImputer(strategy="median"), RobustScaler()).fit(values)
     assert np.allclose(ours.transform(frame)[:, :19], reference.transform(values), atol=1e-5)
+
+
+def test_image_shape_keeps_constant_pixel_columns():
+    # digits has pixels that are blank in every image; profiling alone would drop them.
+    prepared = prepare_data("digits", DataConfig(image_shape=(1, 8, 8)))
+    assert prepared.input_kind == "image" and prepared.X_train.shape[1:] == (1, 8, 8)
+
+
+def test_inverse_transform_returns_numbers_unscaled_and_categories_as_labels():
+    frame = pd.DataFrame({"x": [1.0, 2.0, np.nan, 4.0, 8.0], "c": ["a", "b", None, "a", "b"], "on": [True, False, True, True, False]})
+    features = FeaturePreprocessor().fit(frame)
+    back = features.inverse_transform(features.transform(frame))
+    assert list(back.columns) == ["x", "c", "on"]
+    np.testing.assert_allclose(back["x"], [1.0, 2.0, 3.0, 4.0, 8.0], rtol=1e-5)  # the missing value imputed (median)
+    assert back["c"].tolist()[:2] == ["a", "b"] and pd.isna(back["c"][2])
+    np.testing.assert_allclose(back["on"], [1, 0, 1, 1, 0], atol=1e-5)
+
+
+def test_inverse_transform_refuses_columns_it_cannot_rebuild():
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "day": ["2024-01-01", "2024-02-03", "2024-03-05", "2024-04-07"]})
+    features = FeaturePreprocessor().fit(frame)
+    with pytest.raises(AutoMLError, match="'day'"):
+        features.inverse_transform(features.transform(frame))

@@ -46,11 +46,19 @@ def test_splits_are_disjoint_stratified_and_reproducible(blobs_frame):
 
 def test_preprocessing_is_fitted_on_the_training_split_only(blobs_frame):
     prepared = prepare_data(blobs_frame, DataConfig(target="species"))
-    numeric = [i for i, name in enumerate(prepared.features.feature_names_) if name in ("x1", "x2", "noise")]
-    # Standardized with training statistics: exactly mean 0 / std 1 on train, not on the other splits.
-    assert np.allclose(prepared.X_train[:, numeric].mean(axis=0), 0, atol=1e-5)
-    assert np.allclose(prepared.X_train[:, numeric].std(axis=0), 1, atol=1e-3)
-    assert not np.allclose(prepared.X_test[:, numeric].mean(axis=0), 0, atol=1e-3)
+    numeric = prepared.features.numeric_columns_
+    assert len(numeric) <= len(prepared.features.numeric_groups_[0])  # one pipeline holds every numeric column
+    scaler = prepared.features.numeric_pipelines_[0].named_steps["scale"]
+    train_rows = blobs_frame.drop(columns="species").iloc[np.sort(_train_positions(blobs_frame, prepared))]
+    assert np.allclose(scaler.mean_, train_rows[numeric].mean().to_numpy())
+    # Standardized training features have mean 0; validation and test ones do not exactly.
+    assert np.allclose(prepared.X_train[:, : len(numeric)].mean(axis=0), 0, atol=1e-5)
+
+
+def _train_positions(frame, prepared):
+    from automl.data.split import split_rows
+
+    return split_rows(frame["species"], prepared.task, 0.15, 0.15, 0).train
 
 
 def test_missing_values_are_imputed_and_categoricals_one_hot_encoded(blobs_frame):
@@ -60,8 +68,9 @@ def test_missing_values_are_imputed_and_categoricals_one_hot_encoded(blobs_frame
     prepared = prepare_data(frame, DataConfig(target="species"))
     assert not np.isnan(prepared.X_train).any() and not np.isnan(prepared.X_test).any()
     assert prepared.features.categorical_columns_ == ["colour"]
-    names = prepared.features.feature_names_
-    assert sum(name.startswith("colour") and "missing" not in name for name in names) == 3  # one per colour
+    # x1, x2, noise + x1's missing indicator + one column per colour, missing being one of them
+    assert prepared.input_shape == (3 + 1 + 4,)
+    assert "x1.missing" in prepared.features.feature_names_ and "colour=(missing)" in prepared.features.feature_names_
 
 
 def test_a_missing_target_column_names_the_columns_that_exist(blobs_frame):

@@ -10,6 +10,7 @@ import torch
 
 from automl.components import SUPERVISED_TASKS
 from automl.config import DataConfig
+from automl.errors import AutoMLError
 from automl.plugins import load_registry
 from automl.space import build_search_space
 
@@ -111,6 +112,21 @@ def test_adversarial_steps_lower_each_players_loss_for_each_claimed_input_kind(r
     assert network.sample(5, torch.Generator().manual_seed(0)).shape == (5, *SHAPES[kind])
 
 
+def test_scheduled_optimizers_decay_the_learning_rate_of_both_adversarial_players(registry):
+    from automl.trial import Components
+    from automl.unsupervised.training import build_unsupervised_model, train_adversarial_epochs
+
+    names = {"architectures": ["gan"], "losses": ["adversarial_bce"], "optimizers": ["adam"]}
+    components = Components({family: {n: spec(registry, family, n) for n in ns} for family, ns in names.items()})
+    config = {"architecture": {"name": "gan"}, "loss": {"name": "adversarial_bce"}, "epochs": 2, "batch_size": 16,
+              "optimizer": {"name": "adam", "lr": 1e-3, "schedule": "cosine", "warmup": 0.0}}
+    X = structured_batch(SHAPES["tabular"], n=64).numpy()
+    model = build_unsupervised_model(config, components, SHAPES["tabular"], "cpu", adversarial=True, train_rows=len(X))
+    list(train_adversarial_epochs(model, X, 2, 16, "cpu", seed=0))
+    # Two epochs of four batches end the cosine horizon: both learning rates decayed to 0.
+    assert [o.param_groups[0]["lr"] for o in model.optimizers] == pytest.approx([0.0, 0.0], abs=1e-9)
+
+
 def test_convolutional_models_accept_odd_image_sizes_and_channels(registry):
     x = structured_batch((3, 7, 9), n=4)
     assert spec(registry, "architectures", "conv_autoencoder").build((3, 7, 9), 0)(x).shape == x.shape
@@ -163,9 +179,11 @@ def test_column_space_decodes_to_training_ranges_types_and_labels():
     from automl.data.preprocess import FeaturePreprocessor
     from automl.unsupervised.columns import ColumnSpace
 
+    # "count" repeats a value: a distinct integer per row would be profiled as an id and dropped.
     frame = pd.DataFrame({
-        "height": [1.5, 1.7, 1.9, 1.6], "count": [1, 4, 2, 3], "flag": [True, False, True, True],
+        "height": [1.5, 1.7, 1.9, 1.6], "count": [1, 4, 2, 4], "flag": [True, False, True, True],
         "colour": ["red", "blue", "red", "green"], "rating": pd.array([2, None, 5, 3], dtype="Int64"),
+        "member": ["yes", "no", "no", "yes"],
     })
     features = FeaturePreprocessor().fit(frame)
     space = ColumnSpace.fit(frame, features)
@@ -180,6 +198,16 @@ def test_column_space_decodes_to_training_ranges_types_and_labels():
     assert rows["flag"].dtype == bool
     assert rows["rating"].dtype == "Int64" and rows["rating"].between(2, 5).all()
     assert set(rows["colour"]) <= {"red", "blue", "green"}
+    assert set(rows["member"]) <= {"yes", "no"}  # a text boolean keeps its training spelling
+
+
+def test_generate_refuses_a_date_column_before_training():
+    from automl.data import prepare_data
+
+    frame = pd.DataFrame({"a": np.arange(30.0) % 7, "day": pd.date_range("2024-01-01", periods=30).astype(str)})
+    assert prepare_data(frame, DataConfig(task="cluster")).input_shape[0] > 1  # clustering uses the date parts
+    with pytest.raises(AutoMLError, match="'day'"):
+        prepare_data(frame, DataConfig(task="generate"))
 
 
 def test_two_sample_test_scores_same_distribution_near_half_and_a_shift_near_one():

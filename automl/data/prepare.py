@@ -21,7 +21,7 @@ from automl.config import DataConfig
 from automl.data.arrays import ArrayStandardizer, wide_table_to_sequences
 from automl.data.load import BUILTIN_DATASETS, BUILTIN_TARGET, RawData, load_data
 from automl.data.preprocess import FeaturePreprocessor, TargetEncoder
-from automl.data.profile import RowView, decisions_as_dicts, parse_datetimes, profile_columns
+from automl.data.profile import RowView, as_pixels, decisions_as_dicts, parse_datetimes, profile_columns
 from automl.data.report import build_report
 from automl.data.split import SplitIndices, split_rows
 from automl.data.task import infer_task
@@ -68,12 +68,12 @@ class PreparedData:
     features: Any
     target_encoder: TargetEncoder
     report: dict = field(default_factory=dict)
-    # The training split's original columns (ranges, dtypes, labels); set for unsupervised tasks.
-    column_space: Any = None
     variants: dict[str, PreprocessingVariant] = field(default_factory=dict)
     vocab_size: int | None = None  # text input only: token ids are 0 (padding) .. vocab_size - 1
     embedding_cardinalities: tuple[int, ...] = ()
     class_weights: np.ndarray | None = None
+    # The training split's original columns (ranges, dtypes, labels); set for unsupervised tasks.
+    column_space: Any = None
 
     @property
     def output_size(self) -> int:
@@ -140,6 +140,8 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None)
     else:
         train = RowView(all_features, train_rows)
         decisions = profile_columns(train)
+        if config.image_shape:
+            decisions = as_pixels(decisions)
         fitted = _fit_table(train, decisions, config, variants, kind)
         del train
     rows = {"train": train_rows, "val": val_rows, "test": test_rows}

@@ -14,6 +14,9 @@ the training rows:
 Blocks are fitted and applied separately rather than through one ColumnTransformer because
 ColumnTransformer.fit materialises the whole transformed training matrix; here it is written
 chunk by chunk into one preallocated float32 array, which keeps memory near the output size.
+
+``inverse_transform`` maps matrix rows back to columns (numeric, boolean and categorical ones;
+dates, text and embedding codes lose too much to be rebuilt), for generated rows.
 """
 
 from __future__ import annotations
@@ -172,6 +175,43 @@ class FeaturePreprocessor:
         if array.ndim != 2 or array.shape[1] != len(self.input_columns_):
             raise AutoMLError(f"the model expects a table with columns {self.input_columns_[:8]}", "pass a DataFrame or CSV with those columns")
         return pd.DataFrame(array, columns=self.input_columns_)
+
+    # ── inverting: feature matrix → columns ───────────────────────────────────────────────
+    def check_invertible(self) -> None:
+        """Raise ``AutoMLError`` unless :meth:`inverse_transform` can rebuild every used column."""
+        lossy = self.datetime_columns_ + self.text_columns_ + self.embedding_columns_
+        if lossy:
+            raise AutoMLError(
+                f"column '{lossy[0]}' is a date, free text or a high-cardinality category, which generated rows cannot be turned back into",
+                "drop the date, text and high-cardinality columns for --task generate (numbers, booleans and categories work)",
+            )
+
+    def inverse_transform(self, matrix: np.ndarray) -> pd.DataFrame:
+        """Feature matrix rows → the used input columns, in input order.
+
+        Numeric and boolean columns come back unscaled as floats (booleans near 0/1; nothing is
+        clipped or rounded), categorical columns as the label of their largest one-hot value
+        (the missing category as NaN); missing-indicator columns are ignored. Date, text and
+        embedding columns raise ``AutoMLError`` (see :meth:`check_invertible`).
+        """
+        self.check_invertible()
+        matrix = np.asarray(matrix, dtype=np.float64).reshape(len(matrix), -1)
+        if matrix.shape[1] != self.output_width:
+            raise AutoMLError(f"rows hold {matrix.shape[1]} feature values, the preprocessing {self.output_width}", "pass rows of the fitted feature width")
+        out: dict[str, np.ndarray] = {}
+        for pipeline, group in zip(self.numeric_pipelines_, self.numeric_groups_):
+            block = matrix[:, group]
+            # The imputer and the clipper have nothing to undo on numbers the scaler produced.
+            values = pipeline.named_steps["scale"].inverse_transform(block) if "scale" in pipeline.named_steps else block
+            out.update((self.numeric_items_[i][0], values[:, j]) for j, i in enumerate(group))
+        offset = len(self.numeric_names_) + len(self.missing_indicator_names_)  # one-hot blocks follow these
+        for column, encoder in self.one_hot_.items():
+            labels = encoder.categories_[0]
+            chosen = labels[matrix[:, offset : offset + len(labels)].argmax(axis=1)].astype(object)
+            chosen[chosen == MISSING_CATEGORY] = np.nan
+            out[column] = chosen
+            offset += len(labels)
+        return pd.DataFrame({c: out[c] for c in self.columns_})
 
     @property
     def input_columns_(self) -> list[str]:

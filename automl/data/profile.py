@@ -6,7 +6,7 @@ report can say what was done to every column and why.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -68,6 +68,12 @@ def profile_columns(frame: pd.DataFrame | RowView) -> list[ColumnDecision]:
         reasons = "; ".join(f"{d.column}: {d.reason}" for d in decisions[:4])
         raise AutoMLError(f"no usable feature column ({reasons})", "add feature columns that vary across rows")
     return decisions
+
+
+def as_pixels(decisions: list[ColumnDecision]) -> list[ColumnDecision]:
+    """Decisions for pixel columns (``--image-shape``): the image needs every column, so constant,
+    empty and id-like ones stay in, as numbers."""
+    return [d if d.kept else replace(d, kind="numeric", reason=f"a pixel of an image, kept ({d.reason})") for d in decisions]
 
 
 def decisions_as_dicts(decisions: list[ColumnDecision]) -> list[dict]:

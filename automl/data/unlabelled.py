@@ -15,6 +15,7 @@ import pandas as pd
 
 from automl.config import DataConfig
 from automl.data.preprocess import FeaturePreprocessor
+from automl.data.profile import as_pixels, decisions_as_dicts, profile_columns
 from automl.data.split import split_rows
 from automl.errors import AutoMLError
 
@@ -38,7 +39,12 @@ def prepare_unlabelled(frame: pd.DataFrame, name: str, set_aside: str | None, co
     splits = split_rows(pd.Series(np.zeros(len(frame)), name="row"), config.task, config.val_fraction,
                         config.test_fraction, config.seed)
     train_features = features.iloc[splits.train]
-    preprocessor = FeaturePreprocessor().fit(train_features)
+    decisions = profile_columns(train_features)
+    if config.image_shape:
+        decisions = as_pixels(decisions)
+    preprocessor = FeaturePreprocessor(config.imputer, config.scaler, config.clip_quantile).fit(train_features, decisions)
+    if config.task == "generate":
+        preprocessor.check_invertible()  # before any training: generated rows must map back to columns
     X_train, X_val, X_test = (preprocessor.transform(features.iloc[rows]) for rows in (splits.train, splits.val, splits.test))
     input_kind, input_shape = "tabular", (X_train.shape[1],)
     if config.image_shape:
@@ -57,6 +63,7 @@ def prepare_unlabelled(frame: pd.DataFrame, name: str, set_aside: str | None, co
         "column_set_aside": set_aside,
         "numeric_columns": preprocessor.numeric_columns_,
         "categorical_columns": preprocessor.categorical_columns_,
+        "columns": decisions_as_dicts(preprocessor.decisions_),
         "split_rows": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
     }
 

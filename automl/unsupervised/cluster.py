@@ -77,7 +77,8 @@ class ClusterStrategy:
         set_trial_threads()
         device = trial_device()
         seed = int(config.get("seed", 0))
-        model = build_unsupervised_model(config, components, data.input_shape, device, adversarial=False)
+        model = build_unsupervised_model(config, components, data.input_shape, device, adversarial=False,
+            train_rows=len(data.X_train), input_kind=data.input_kind)
 
         def evaluate(network) -> dict[str, float]:
             val_loss = reconstruction_loss(network, model.loss, data.X_val, device)
@@ -99,8 +100,9 @@ class ClusterStrategy:
         k = int(best.metrics.get("best_n_clusters") or best.metrics.get("val_n_clusters"))
         seed = int(config.get("seed", 0))
         device = trial_device()
-        model = build_unsupervised_model(config, components, prepared.input_shape, device, adversarial=False)
         X = np.concatenate([prepared.X_train, prepared.X_val])
+        model = build_unsupervised_model(config, components, prepared.input_shape, device, adversarial=False,
+            train_rows=len(X), input_kind=prepared.input_kind)
         for epoch, metrics in enumerate(train_autoencoder_epochs(model, X, epochs, int(config["batch_size"]), device, seed), start=1):
             if on_epoch:
                 on_epoch(epoch, epochs, metrics)

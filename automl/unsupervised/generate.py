@@ -68,7 +68,8 @@ class GenerateStrategy:
         set_trial_threads()
         device = trial_device()
         seed = int(config.get("seed", 0))
-        model = build_unsupervised_model(config, components, data.input_shape, device, adversarial=True)
+        model = build_unsupervised_model(config, components, data.input_shape, device, adversarial=True,
+            train_rows=len(data.X_train), input_kind=data.input_kind)
 
         real = held_out_rows(data.X_val, seed)
 
@@ -90,8 +91,9 @@ class GenerateStrategy:
         epochs = refit_epochs(best.metrics, config)
         seed = int(config.get("seed", 0))
         device = trial_device()
-        model = build_unsupervised_model(config, components, prepared.input_shape, device, adversarial=True)
         X = np.concatenate([prepared.X_train, prepared.X_val])
+        model = build_unsupervised_model(config, components, prepared.input_shape, device, adversarial=True,
+            train_rows=len(X), input_kind=prepared.input_kind)
         for epoch, metrics in enumerate(train_adversarial_epochs(model, X, epochs, int(config["batch_size"]), device, seed), start=1):
             if on_epoch:
                 on_epoch(epoch, epochs, metrics)

@@ -8,14 +8,14 @@ skipped, one metrics dict yielded per epoch (with ``evaluate(network)``'s valida
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import torch
 
 from automl.metrics import is_better
-from automl.trial import Components, build_network, split_params
+from automl.trial import Components, DataFacts, build_network, call_builder, split_params
 
 Evaluate = Callable[[torch.nn.Module], dict]
 
@@ -23,31 +23,37 @@ Evaluate = Callable[[torch.nn.Module], dict]
 @dataclass
 class UnsupervisedModel:
     """A built unsupervised network, its loss, and one optimizer (autoencoders) or two
-    (generator first, then discriminator)."""
+    (generator first, then discriminator), each with its learning-rate schedule or ``None``."""
 
     network: torch.nn.Module
     loss: Any
     optimizers: list[torch.optim.Optimizer]
     regularizers: list
+    schedulers: list = field(default_factory=list)
 
 
-def build_unsupervised_model(config: Mapping[str, Any], components: Components, input_shape, device, adversarial: bool) -> UnsupervisedModel:
-    """The architecture, loss and optimizer(s) a trial config names (``output_size`` is 0)."""
+def build_unsupervised_model(
+    config: Mapping[str, Any], components: Components, input_shape, device, adversarial: bool,
+    train_rows: int, input_kind: str = "tabular",
+) -> UnsupervisedModel:
+    """The architecture, loss and optimizer(s) a trial config names (``output_size`` is 0).
+
+    ``train_rows`` (the rows trained on) sets the schedule horizon builders may ask for, as in
+    ``automl.trial.build_model``.
+    """
     torch.manual_seed(int(config.get("seed", 0)))
-    network, regularizers = build_network(config, components, input_shape, 0)
+    facts = DataFacts("generate" if adversarial else "cluster", input_kind, 0, train_rows=train_rows)
+    offered = facts.for_builders(int(config["epochs"]), int(config["batch_size"]))
+    network, regularizers = build_network(config, components, input_shape, 0, offered)
     network = network.to(device)
     loss_name, loss_params = split_params(config["loss"])
     opt_name, opt_params = split_params(config["optimizer"])
-    loss = components.spec("losses", loss_name).build(**loss_params)
+    loss = call_builder(components.spec("losses", loss_name).build, (), loss_params, offered)
     build_optimizer = components.spec("optimizers", opt_name).build
-    if adversarial:
-        optimizers = [
-            build_optimizer(network.generator_parameters(), **opt_params),
-            build_optimizer(network.discriminator.parameters(), **opt_params),
-        ]
-    else:
-        optimizers = [build_optimizer(network.parameters(), **opt_params)]
-    return UnsupervisedModel(network, loss, optimizers, regularizers)
+    players = [network.generator_parameters(), network.discriminator.parameters()] if adversarial else [network.parameters()]
+    built = [call_builder(build_optimizer, (parameters,), opt_params, offered) for parameters in players]
+    pairs = [b if isinstance(b, tuple) else (b, None) for b in built]
+    return UnsupervisedModel(network, loss, [o for o, _ in pairs], regularizers, [s for _, s in pairs])
 
 
 def _batches(n: int, batch_size: int, generator: torch.Generator, device) -> Iterator[torch.Tensor]:
@@ -67,12 +73,16 @@ def _with_penalties(loss: torch.Tensor, model: UnsupervisedModel) -> torch.Tenso
     return loss
 
 
-def _step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, model: UnsupervisedModel) -> None:
+def _step(loss: torch.Tensor, player: int, model: UnsupervisedModel) -> None:
+    """One update of optimizer ``player`` (0: the network or generator, 1: the discriminator)."""
+    optimizer = model.optimizers[player]
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     for regularizer in model.regularizers:
         regularizer.after_backward(model.network)
     optimizer.step()
+    if model.schedulers and model.schedulers[player] is not None:
+        model.schedulers[player].step()  # schedules are per batch step
 
 
 def train_autoencoder_epochs(
@@ -81,14 +91,13 @@ def train_autoencoder_epochs(
     """Minimize ``loss(network(x), x)``; yield ``{"train_loss", ...evaluate()}`` after each epoch."""
     X_t = torch.as_tensor(X, device=device)
     generator = torch.Generator().manual_seed(seed)
-    (optimizer,) = model.optimizers
     for _ in range(epochs):
         model.network.train()
         total, count = 0.0, 0
         for rows in _batches(len(X_t), batch_size, generator, device):
             inputs = X_t[rows]
             loss = _with_penalties(model.loss(model.network(inputs), inputs), model)
-            _step(loss, optimizer, model)
+            _step(loss, 0, model)
             total += float(loss.detach()) * len(rows)
             count += len(rows)
         metrics = {"train_loss": total / max(count, 1)}
@@ -106,7 +115,6 @@ def train_adversarial_epochs(
     generator = torch.Generator().manual_seed(seed)
     noise = torch.Generator().manual_seed(seed + 1)
     network, loss_fn = model.network, model.loss
-    generator_optimizer, discriminator_optimizer = model.optimizers
     for _ in range(epochs):
         network.train()
         totals, count = np.zeros(2), 0
@@ -114,11 +122,11 @@ def train_adversarial_epochs(
             real, fake, extra = network.adversarial_pair(X_t[rows], noise)
             # The discriminator learns on detached fakes: its step must not move the generator.
             d_loss = loss_fn.discriminator_loss(network.discriminator(real), network.discriminator(fake.detach()))
-            _step(d_loss, discriminator_optimizer, model)
+            _step(d_loss, 1, model)
             g_loss = loss_fn.generator_loss(network.discriminator(fake))
             if extra is not None:
                 g_loss = g_loss + extra
-            _step(_with_penalties(g_loss, model), generator_optimizer, model)
+            _step(_with_penalties(g_loss, model), 0, model)
             totals += (float(g_loss.detach()) * len(rows), float(d_loss.detach()) * len(rows))
             count += len(rows)
         g_mean, d_mean = totals / max(count, 1)
