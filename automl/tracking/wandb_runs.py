@@ -90,6 +90,9 @@ class WandbTrialRuns(Callback):
     def setup(self, **info) -> None:
         import wandb
 
+        # wandb.setup() caches its settings (WANDB_MODE among them) for the whole process; a
+        # teardown first makes each search read them afresh, e.g. in a notebook session.
+        wandb.teardown()
         wandb.setup()  # start the wandb service now, not inside the first trial's event
 
     def on_trial_start(self, iteration: int, trials: list, trial, **info) -> None:
