@@ -236,6 +236,10 @@ class DefineByRun:
                 drawn = suggest(trial, f"{key}/{name}.{param}", value)
                 if not is_domain(value):
                     constants[f"{key}/{name}.{param}"] = drawn
+        for key, options in space.preprocessing.items():
+            constants[f"preprocessing/{key}"] = (
+                trial.suggest_categorical(f"preprocessing/{key}", list(options)) if len(options) > 1 else options[0]
+            )
         for name, params in space.components["regularizers"].items():
             enabled = suggest(trial, f"regularizers/{name}/enabled", params["enabled"])
             constants[f"regularizers/{name}/enabled"] = enabled

@@ -23,12 +23,35 @@ def sample_configs(space, n=20):
     return configs
 
 
-def test_shipped_spaces_resolve_for_classification_and_regression(registry):
-    for name in ("default", "quick"):
-        spec, source = load_space_file(name)
-        for task in ("multiclass", "regression"):
-            space = build_search_space(registry, spec, task, "tabular", source)
-            assert space.names("architectures")
+@pytest.mark.parametrize(
+    "name, task, input_kind",
+    [("default", "multiclass", "tabular"), ("default", "regression", "tabular"), ("quick", "binary", "tabular"),
+     ("tabular", "regression", "tabular"), ("image", "multiclass", "image"), ("sequence", "regression", "sequence"),
+     ("text", "binary", "text"), ("generate", "generate", "tabular")],
+)
+def test_every_shipped_space_resolves_and_samples(registry, name, task, input_kind):
+    spec, source = load_space_file(name)
+    space = build_search_space(registry, spec, task, input_kind, source)
+    for config in sample_configs(space, 3):
+        assert config["architecture"]["name"] in space.names("architectures")
+        assert set(config["architecture"]) - {"name"} <= set(registry.get("architectures", config["architecture"]["name"]).spec.space)
+
+
+def test_optuna_draws_the_preprocessing_dimension(registry):
+    import optuna
+    from ray.tune.utils.util import unflatten_dict
+
+    from automl.space import strip_component_prefixes
+
+    spec, source = load_space_file("tabular")
+    space = build_search_space(registry, spec, "multiclass", "tabular", source)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    drawn = set()
+    for _ in range(12):
+        trial = study.ask()
+        config = strip_component_prefixes(unflatten_dict({**space.define_by_run(0)(trial), **trial.params}))
+        drawn.add((config["preprocessing"]["imputer"], config["preprocessing"]["scaler"]))
+    assert drawn <= {(i, s) for i in ("median", "most_frequent") for s in ("standard", "robust")} and len(drawn) > 1
 
 
 def test_each_component_brings_only_its_own_hyperparameters(registry):
