@@ -6,20 +6,26 @@
   ``--format torch-export`` (``torch.export.load(...).module()``): one module
   ``forward(numeric, categorical)`` that runs the fitted preprocessing *and* the network:
 
-  - ``numeric``: float32 tensor ``(N, len(numeric_columns))``, raw values, ``NaN`` where
-    missing; the module imputes the training median and standardizes with the training
-    mean and scale;
+  - ``numeric``: float32 tensor ``(N, len(numeric_columns))``, raw values (booleans as 0/1),
+    ``NaN`` where missing; the module adds the training missing indicators, imputes the
+    training statistic, clips to the training quantiles (if the model was trained with
+    clipping) and scales with the fitted scaler (standard, robust or min-max);
   - ``categorical``: int64 tensor ``(N, len(categorical_columns))`` of category codes: the
     position of the value (as a string) in that column's ``categories``, ``-2`` where
-    missing (the module imputes the training mode) and ``-1`` for a value unseen in
-    training (encoded as all zeros, like the one-hot encoder does);
+    missing (the module uses the training ``(missing)`` category, or all zeros where training
+    had no missing values) and ``-1`` for a value unseen in training (all zeros, like the
+    one-hot encoder);
   - returns class probabilities ``(N, n_classes)`` in the order of ``classes``, or
     predicted values ``(N, n_targets)`` in the target's units for regression.
 
 - ``DIR/preprocessing.json``: the documented step that stays outside the module, turning a
-  row into those two tensors: ``numeric_columns``, ``categorical_columns``, each categorical
-  column's ``categories``, plus ``classes`` (or ``target``), ``task`` and ``input_shape``.
+  row into those two tensors: ``numeric_columns`` (of which ``boolean_columns`` hold
+  true/false, yes/no or 1/0), ``categorical_columns``, each categorical column's
+  ``categories``, plus ``classes`` (or ``target``), ``task`` and ``input_shape``.
   :func:`encode_rows` is that step in Python (numpy, torch, and pandas for convenience).
+
+Models whose data had dates, free text or high-cardinality (embedding) categories cannot be
+exported: those steps are not in the module, and export says so, naming the column.
 
 The exported module gives the same predictions as ``automl predict`` on the same rows (up to
 float32 rounding); ``tests/test_export.py`` checks it.
@@ -42,7 +48,8 @@ UNKNOWN_CODE = -1
 
 
 class ExportedModel(torch.nn.Module):
-    """Fitted preprocessing (impute, standardize, one-hot) + network + output decoding, in torch."""
+    """Fitted preprocessing (impute, clip, scale, missing indicators, one-hot) + network + output
+    decoding, in torch, laying features out exactly as ``FeaturePreprocessor.transform`` does."""
 
     category_sizes: List[int]  # typing.List: TorchScript does not read list[int] in class annotations
     input_shape: List[int]
@@ -50,9 +57,12 @@ class ExportedModel(torch.nn.Module):
     def __init__(self, network, steps: dict, input_shape: list[int], task: str, target_mean: float, target_std: float):
         super().__init__()
         self.network = network
-        self.register_buffer("medians", torch.tensor(steps["medians"], dtype=torch.float32))
-        self.register_buffer("means", torch.tensor(steps["means"], dtype=torch.float32))
-        self.register_buffer("scales", torch.tensor(steps["scales"], dtype=torch.float32))
+        self.register_buffer("fills", torch.tensor(steps["fills"], dtype=torch.float32))
+        self.register_buffer("clip_lows", torch.tensor(steps["clip_lows"], dtype=torch.float32))
+        self.register_buffer("clip_highs", torch.tensor(steps["clip_highs"], dtype=torch.float32))
+        self.register_buffer("multipliers", torch.tensor(steps["multipliers"], dtype=torch.float32))
+        self.register_buffer("offsets", torch.tensor(steps["offsets"], dtype=torch.float32))
+        self.register_buffer("indicated", torch.tensor(steps["indicated"], dtype=torch.int64))
         self.register_buffer("fill_codes", torch.tensor(steps["fill_codes"], dtype=torch.int64))
         self.category_sizes = [len(c) for c in steps["categories"]]
         self.input_shape = list(input_shape)
@@ -62,8 +72,10 @@ class ExportedModel(torch.nn.Module):
 
     def forward(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
         """Class probabilities or target values for raw ``numeric`` features and ``categorical`` codes."""
-        numeric = torch.where(torch.isnan(numeric), self.medians, numeric)
-        parts = [(numeric - self.means) / self.scales]
+        missing = torch.isnan(numeric)
+        values = torch.where(missing, self.fills, numeric)
+        values = torch.minimum(torch.maximum(values, self.clip_lows), self.clip_highs)
+        parts = [values * self.multipliers + self.offsets, missing.index_select(1, self.indicated).to(torch.float32)]
         codes = torch.where(categorical == -2, self.fill_codes, categorical)  # -2: MISSING_CODE (TorchScript reads no globals)
         for j, size in enumerate(self.category_sizes):
             column = codes[:, j]
@@ -77,41 +89,76 @@ class ExportedModel(torch.nn.Module):
 
 
 def preprocessing_steps(features) -> dict:
-    """The fitted values of an artifact's feature preprocessing, or a clear error if it holds a
-    step this exporter does not know."""
-    from sklearn.impute import SimpleImputer
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    """The fitted values of an artifact's ``FeaturePreprocessor``, as per-column vectors, or a
+    clear error naming the first column export cannot reproduce in torch."""
+    from automl.data.preprocess import MISSING_CATEGORY
 
-    transformer = getattr(features, "transformer_", None)
-    if transformer is None or not hasattr(transformer, "named_transformers_"):
-        raise AutoMLError("this artifact's preprocessing is not the column transformer export knows",
+    if not hasattr(features, "numeric_pipelines_"):
+        raise AutoMLError("this artifact's preprocessing is not the FeaturePreprocessor export knows",
                           "use `automl predict` or `automl serve` for this model")
-    numeric_columns = list(features.numeric_columns_)
-    categorical_columns = list(features.categorical_columns_)
-    steps = {"medians": [], "means": [], "scales": [], "fill_codes": [], "categories": []}
-
-    def parts(name, expected):
-        pipeline = transformer.named_transformers_.get(name)
-        found = tuple(type(step) for _, step in getattr(pipeline, "steps", []))
-        if found != expected:
+    for columns, what in ((features.datetime_columns_, "a date"), (features.text_columns_, "free text"),
+                          (features.embedding_columns_, "a high-cardinality category (embedding codes)")):
+        if columns:
             raise AutoMLError(
-                f"cannot export the '{name}' preprocessing: its steps are {[t.__name__ for t in found]}, "
-                f"export knows {[t.__name__ for t in expected]}",
-                "use `automl predict` or `automl serve` for this model",
+                f"cannot export column '{columns[0]}': it is {what}, which the exported module does not compute",
+                "use `automl predict` or `automl serve` for this model, or retrain without that column",
             )
-        return [step for _, step in pipeline.steps]
+    steps = {"fills": [], "clip_lows": [], "clip_highs": [], "multipliers": [], "offsets": [], "indicated": []}
+    for pipeline, group in zip(features.numeric_pipelines_, features.numeric_groups_):
+        for key, values in _numeric_group_steps(pipeline, len(group)).items():
+            steps[key] += values
+    for indicator, group in zip(features.missing_indicators_, features.numeric_groups_):
+        if indicator is not None:
+            steps["indicated"] += [int(group[i]) for i in indicator.features_]
+    categories = [[str(c) for c in features.one_hot_[column].categories_[0]] for column in features.categorical_columns_]
+    # Missing is its own category where training had it; otherwise it is unseen (all zeros).
+    steps["fill_codes"] = [cats.index(MISSING_CATEGORY) if MISSING_CATEGORY in cats else UNKNOWN_CODE for cats in categories]
+    return {
+        "numeric_columns": [column for column, _, _ in features.numeric_items_],
+        "boolean_columns": list(features.boolean_columns_),
+        "categorical_columns": list(features.categorical_columns_),
+        "categories": categories,
+        **steps,
+    }
 
-    if numeric_columns:
-        imputer, scaler = parts("numeric", (SimpleImputer, StandardScaler))
-        steps["medians"] = [float(v) for v in imputer.statistics_]
-        steps["means"] = [float(v) for v in scaler.mean_]
-        steps["scales"] = [float(v) for v in scaler.scale_]
-    if categorical_columns:
-        imputer, encoder = parts("categorical", (SimpleImputer, OneHotEncoder))
-        steps["categories"] = [[str(c) for c in cats] for cats in encoder.categories_]
-        steps["fill_codes"] = [cats.index(str(fill)) if str(fill) in cats else UNKNOWN_CODE
-                               for fill, cats in zip(imputer.statistics_, steps["categories"])]
-    return {"numeric_columns": numeric_columns, "categorical_columns": categorical_columns, **steps}
+
+def _numeric_group_steps(pipeline, width: int) -> dict:
+    """One numeric pipeline (impute → [clip] → [scale]) as fill values, clip bounds and
+    ``x * multiplier + offset``, column by column."""
+    from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+    from automl.data.preprocess import QuantileClipper
+
+    named = dict(pipeline.steps)
+    unknown = [type(step).__name__ for name, step in pipeline.steps if name not in ("impute", "clip", "scale")]
+    if unknown or "impute" not in named:
+        raise AutoMLError(f"cannot export a numeric pipeline with steps {[type(s).__name__ for _, s in pipeline.steps]}",
+                          "use `automl predict` or `automl serve` for this model")
+    ones, zeros = np.ones(width), np.zeros(width)
+    low, high = np.full(width, -np.inf), np.full(width, np.inf)
+    clipper = named.get("clip")
+    if clipper is not None:
+        if not isinstance(clipper, QuantileClipper):
+            raise AutoMLError(f"cannot export the clipping step {type(clipper).__name__}", "use `automl predict` or `automl serve` for this model")
+        low, high = np.asarray(clipper.low_, dtype=float), np.asarray(clipper.high_, dtype=float)
+    scaler = named.get("scale")
+    if scaler is None:
+        multiplier, offset = ones, zeros
+    elif isinstance(scaler, StandardScaler):
+        center = scaler.mean_ if scaler.mean_ is not None else zeros
+        scale = scaler.scale_ if scaler.scale_ is not None else ones
+        multiplier, offset = 1 / scale, -center / scale
+    elif isinstance(scaler, RobustScaler):
+        center = scaler.center_ if scaler.with_centering else zeros
+        scale = scaler.scale_ if scaler.with_scaling else ones
+        multiplier, offset = 1 / scale, -center / scale
+    elif isinstance(scaler, MinMaxScaler) and not scaler.clip:
+        multiplier, offset = scaler.scale_, scaler.min_
+    else:
+        raise AutoMLError(f"cannot export the scaler {type(scaler).__name__}", "use `automl predict` or `automl serve` for this model")
+    as_list = lambda values: [float(v) for v in np.asarray(values, dtype=float).reshape(width)]  # noqa: E731
+    return {"fills": as_list(named["impute"].statistics_), "clip_lows": as_list(low), "clip_highs": as_list(high),
+            "multipliers": as_list(multiplier), "offsets": as_list(offset)}
 
 
 def export_artifact(artifact, output: str | Path, fmt: str = "torchscript") -> Path:
@@ -152,10 +199,11 @@ def export_artifact(artifact, output: str | Path, fmt: str = "torchscript") -> P
         "captured_by": captured_by,
         "task": predictor.task,
         "input_shape": predictor.info["input_shape"],
-        "how": ("numeric: float32 (N, len(numeric_columns)), NaN where missing; categorical: int64 "
+        "how": ("numeric: float32 (N, len(numeric_columns)), booleans as 0/1, NaN where missing; categorical: int64 "
                 "(N, len(categorical_columns)), the index of str(value) in categories[j], -2 if missing, "
                 "-1 if unseen; output: class probabilities in the order of classes, or target values"),
         "numeric_columns": steps["numeric_columns"],
+        "boolean_columns": steps["boolean_columns"],
         "categorical_columns": steps["categorical_columns"],
         "categories": steps["categories"],
         **({"classes": [_plain(c) for c in encoder.classes_]} if predictor.task in ("binary", "multiclass")
@@ -166,23 +214,28 @@ def export_artifact(artifact, output: str | Path, fmt: str = "torchscript") -> P
 
 
 def example_inputs(steps: dict, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Valid example tensors (training medians and modes) for tracing and export."""
-    numeric = torch.tensor([steps["medians"]] * rows, dtype=torch.float32).reshape(rows, len(steps["medians"]))
-    categorical = torch.tensor([steps["fill_codes"]] * rows, dtype=torch.int64).reshape(rows, len(steps["fill_codes"]))
+    """Valid example tensors (training fill values and missing codes) for tracing and export."""
+    numeric = torch.tensor([steps["fills"]] * rows, dtype=torch.float32).reshape(rows, len(steps["fills"]))
+    categorical = torch.full((rows, len(steps["fill_codes"])), MISSING_CODE, dtype=torch.int64)
     return numeric, categorical
 
 
 def encode_rows(frame: pd.DataFrame, preprocessing: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """The documented step outside the exported module: rows → ``(numeric, categorical)`` tensors."""
+    from automl.data.preprocess import to_booleans, to_numbers
+
     missing = [c for c in preprocessing["numeric_columns"] + preprocessing["categorical_columns"] if c not in frame.columns]
     if missing:
         raise AutoMLError(f"required column '{missing[0]}' is missing from the data", "add that column")
-    numeric = np.array(frame[preprocessing["numeric_columns"]].apply(pd.to_numeric), dtype=np.float32)
+    booleans = set(preprocessing.get("boolean_columns", []))
+    numeric = np.empty((len(frame), len(preprocessing["numeric_columns"])), dtype=np.float32)
+    for j, column in enumerate(preprocessing["numeric_columns"]):
+        numeric[:, j] = (to_booleans if column in booleans else to_numbers)(frame[column], column)
     codes = np.empty((len(frame), len(preprocessing["categorical_columns"])), dtype=np.int64)
     for j, (column, categories) in enumerate(zip(preprocessing["categorical_columns"], preprocessing["categories"])):
         index = {c: i for i, c in enumerate(categories)}
         codes[:, j] = [MISSING_CODE if pd.isna(v) else index.get(str(v), UNKNOWN_CODE) for v in frame[column]]
-    return torch.from_numpy(numeric.reshape(len(frame), -1)), torch.from_numpy(codes)
+    return torch.from_numpy(numeric), torch.from_numpy(codes)
 
 
 def _plain(value):

@@ -25,16 +25,17 @@ def mlp_config(task: str, seed: int = 0, dropout: bool = True) -> dict:
     }
 
 
-def prepare(frame, target: str):
-    """Prepared data and every installed component, as the search would see them."""
-    prepared = prepare_data(frame, DataConfig(target=target))
+def prepare(frame, target: str, **data_options):
+    """Prepared data and every installed component, as the search would see them
+    (``data_options``: further DataConfig fields, e.g. ``scaler="robust"``)."""
+    prepared = prepare_data(frame, DataConfig(target=target, **data_options))
     registry = load_registry()
     components = Components({family: {c.name: c.spec for c in registry.list(family)} for family in FAMILIES})
     return prepared, components
 
 
-def build_artifact(frame, target: str, out_dir: Path, seed: int = 0) -> Path:
+def build_artifact(frame, target: str, out_dir: Path, seed: int = 0, **data_options) -> Path:
     """Refit a fixed MLP on train+val, test it once and save it: a real artifact folder."""
-    prepared, components = prepare(frame, target)
+    prepared, components = prepare(frame, target, **data_options)
     record = TrialRecord("t0", mlp_config(prepared.task, seed), {"best_epoch": 6}, "completed")
     return refit_and_test(record, prepared, components, Path(out_dir)).artifact_dir

@@ -69,3 +69,56 @@ def test_exported_regressor_returns_values_in_target_units(regression_frame, tmp
 def test_export_of_a_missing_artifact_is_a_one_line_error(tmp_path, capsys):
     assert main(["export", str(tmp_path / "nope")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def gappy_frame() -> pd.DataFrame:
+    """Training rows with missing numbers and categories, a yes/no column and outliers."""
+    rng = np.random.default_rng(7)
+    n = 240
+    label = rng.integers(0, 2, n)
+    frame = pd.DataFrame({
+        "x1": label * 2.0 + rng.normal(0, 0.5, n),
+        "x2": rng.normal(0, 1, n),
+        "member": np.where(rng.random(n) < 0.5 + 0.3 * (label * 2 - 1), "yes", "no").astype(object),
+        "colour": rng.choice(["red", "green", "blue"], n).astype(object),
+        "label": np.array(["a", "b"])[label],
+    })
+    frame.loc[::9, "x1"] = np.nan
+    frame.loc[::7, "member"] = None
+    frame.loc[::11, "colour"] = None
+    frame.loc[5, "x2"] = 40.0
+    return frame
+
+
+@pytest.mark.parametrize("scaler", ["robust", "minmax"])
+def test_export_reproduces_missing_indicators_booleans_clipping_and_the_fitted_scaler(scaler, gappy_frame, tmp_path):
+    artifact = build_artifact(gappy_frame, "label", tmp_path / "model", scaler=scaler, clip_quantile=0.05)
+    assert main(["export", str(artifact), "-o", str(tmp_path / "export")]) == 0
+    preprocessing = json.loads((tmp_path / "export" / "preprocessing.json").read_text())
+    assert preprocessing["captured_by"] == "torch.jit.script"
+    assert preprocessing["boolean_columns"] == ["member"]
+    rows = gappy_frame.drop(columns=["label"]).head(12).copy()
+    rows.loc[0, "x1"] = np.nan
+    rows.loc[1, "member"] = None
+    rows.loc[2, "colour"] = None
+    rows.loc[3, "colour"] = "purple"
+    rows.loc[4, "x2"] = -100.0  # beyond the training range: clipped
+    module = torch.jit.load(str(tmp_path / "export" / "model.torchscript.pt"))
+    with torch.no_grad():
+        probabilities = module(*encode_rows(rows, preprocessing)).numpy()
+    expected = cli_predictions(artifact, rows, tmp_path)
+    np.testing.assert_allclose(probabilities, expected[[f"probability_{c}" for c in preprocessing["classes"]]].to_numpy(), atol=1e-5)
+
+
+def test_export_names_a_date_column_it_cannot_reproduce_and_points_to_predict():
+    from automl.data.preprocess import FeaturePreprocessor
+    from automl.errors import AutoMLError
+    from automl.export import preprocessing_steps
+
+    frame = pd.DataFrame({"x": np.arange(30.0), "joined": pd.date_range("2024-01-01", periods=30, freq="D").astype(str)})
+    features = FeaturePreprocessor().fit(frame)
+    assert features.datetime_columns_ == ["joined"]
+    with pytest.raises(AutoMLError) as error:
+        preprocessing_steps(features)
+    assert "'joined'" in str(error.value) and "automl predict" in str(error.value)

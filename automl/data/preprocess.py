@@ -224,9 +224,9 @@ class FeaturePreprocessor:
         stamps: dict[str, pd.Series] = {}
         for i, (column, kind, part) in enumerate(items):
             if kind == "numeric":
-                out[:, i] = _to_numbers(frame[column], column)
+                out[:, i] = to_numbers(frame[column], column)
             elif kind == "boolean":
-                out[:, i] = _to_booleans(frame[column], column)
+                out[:, i] = to_booleans(frame[column], column)
             else:
                 if column not in stamps:
                     stamps[column] = self._datetimes(frame[column])
@@ -268,7 +268,8 @@ class FeaturePreprocessor:
         }
 
 
-def _to_numbers(values: pd.Series, column: str) -> np.ndarray:
+def to_numbers(values: pd.Series, column: str) -> np.ndarray:
+    """A numeric column as float32 (NaN = missing), or an AutoMLError naming a value that is not a number."""
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return values.to_numpy(dtype=np.float32, na_value=np.nan)
     numbers = pd.to_numeric(values, errors="coerce")
@@ -281,7 +282,8 @@ def _to_numbers(values: pd.Series, column: str) -> np.ndarray:
     return numbers.to_numpy(dtype=np.float32, na_value=np.nan)
 
 
-def _to_booleans(values: pd.Series, column: str) -> np.ndarray:
+def to_booleans(values: pd.Series, column: str) -> np.ndarray:
+    """A true/false column (bools, 0/1, yes/no, true/false) as float32 0/1 (NaN = missing)."""
     if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
         return values.astype("float32").to_numpy(dtype=np.float32, na_value=np.nan)
     mapped = values.astype(str).str.lower().map(TRUE_WORDS)

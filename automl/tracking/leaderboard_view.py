@@ -21,7 +21,11 @@ def load_leaderboard(run_dir: Path) -> pd.DataFrame:
     path = Path(run_dir) / "leaderboard.csv"
     if not path.is_file():
         raise AutoMLError(f"{run_dir} has no leaderboard", "pass the run directory of a finished search")
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    # An ensemble row has no loss or optimizer: written as "", read back as text, not NaN.
+    text = [c for c in (*COMPONENT_COLUMNS, "hyperparameters") if c in frame]
+    frame[text] = frame[text].astype(object).where(frame[text].notna(), "")
+    return frame
 
 
 def select_rows(
