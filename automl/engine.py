@@ -213,7 +213,7 @@ def run_trials(
     return [r for r in records if r.status != "no result" or r.error]
 
 
-HISTORY_PREFIXES = ("val_", "train_", "epoch", "best_", "finished_at")
+HISTORY_PREFIXES = ("val_", "train_", "epoch", "best_")
 
 
 def history_callback():

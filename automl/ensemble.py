@@ -33,8 +33,7 @@ import torch
 
 from automl.components import CLASSIFICATION_TASKS
 from automl.metrics import is_better, ranking_metric, score
-
-from automl.trial import VAL_OUTPUTS_FILE  # noqa: E402  (written by the trials)
+from automl.trial import VAL_OUTPUTS_FILE  # written by the trials
 ENSEMBLE_ID = "ensemble"
 DEFAULT_ROUNDS = 20
 

@@ -6,15 +6,12 @@ mini-batch epochs, and report validation metrics every epoch.
 
 from __future__ import annotations
 
+import inspect
+import math
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
-import inspect
-import math
-import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
@@ -314,7 +311,6 @@ def train_trial(
             "train_time_s": time.perf_counter() - started,
             "device": device.type,
             "node_id": node_id,
-            "finished_at": time.time(),
         }
         if keep_val_outputs and improved:
             best_val_outputs = predict_outputs(model.network, X_val, device)

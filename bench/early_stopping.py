@@ -29,9 +29,9 @@ regularizers:
 """
 
 
-def epochs_to_reach(records, target: float) -> int | None:
-    """Epochs spent (in finishing order, over all trials) until a validation score >= target."""
-    events = sorted((h["finished_at"], h["val_accuracy"]) for r in records for h in r.history)
+def epochs_to_reach(timeline: list[dict], target: float) -> int | None:
+    """Epochs spent (in the order they were reported, over all trials) until a score >= target."""
+    events = sorted((row["wall_s"], row["value"]) for row in timeline if row["value"] is not None)
     for spent, (_, score) in enumerate(events, start=1):
         if score >= target:
             return spent
@@ -55,6 +55,7 @@ def main(argv=None) -> dict:
     from automl.engine import run_trials
     from automl.plugins import load_registry
     from automl.space import build_search_space
+    from automl.tracking.timeline import SearchTimeline, read_timeline
     from automl.trial import Components, TrainingSet
     from bench.common import machine, ray_running
 
@@ -70,15 +71,17 @@ def main(argv=None) -> dict:
             with tempfile.TemporaryDirectory() as run_dir:
                 records = run_trials(data, space, components,
                                      SearchConfig(num_trials=args.trials, scheduler=scheduler, seed=args.seed),
-                                     ResourceConfig(cpus_per_trial=1), Path(run_dir))
-            results[scheduler] = records
-    fifo_best = max(r.metrics.get("best_val_accuracy", 0) for r in results["fifo"])
-    fifo_epochs = sum(len(r.history) for r in results["fifo"])
+                                     ResourceConfig(cpus_per_trial=1), Path(run_dir),
+                                     callbacks=[SearchTimeline(Path(run_dir), "val_accuracy")])
+                results[scheduler] = records, read_timeline(Path(run_dir))
+    fifo_records, _ = results["fifo"]
+    fifo_best = max(r.metrics.get("best_val_accuracy", 0) for r in fifo_records)
+    fifo_epochs = sum(len(r.history) for r in fifo_records)
     figures = {"machine": machine(), "trials": args.trials, "max_epochs": args.epochs, "seed": args.seed,
                "fifo_best_val_accuracy": round(fifo_best, 4), "fifo_epochs": fifo_epochs}
     for scheduler in ("asha", "hyperband"):
-        records = results[scheduler]
-        reached = epochs_to_reach(records, fifo_best)
+        records, timeline = results[scheduler]
+        reached = epochs_to_reach(timeline, fifo_best)
         figures[scheduler] = {
             "best_val_accuracy": round(max(r.metrics.get("best_val_accuracy", 0) for r in records), 4),
             "epochs": sum(len(r.history) for r in records),
