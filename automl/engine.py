@@ -183,6 +183,11 @@ def run_trials(
     )
     trainable = tune.with_resources(trainable, {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    # Tune's own per-trial JSON/CSV/TensorBoard files cost a write per reported epoch; the
+    # driver's history callback keeps every epoch already, and the run directory has trials.jsonl.
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+    # Without those files, building the ResultGrid warns once per trial that it found none.
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     histories = history_callback()
     tuner = tune.Tuner(
         trainable,
