@@ -225,6 +225,10 @@ def run_trials(
     else:
         tuner = tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
     results = tuner.fit()
+    if resume_spent_s is not None and "://" not in experiment:
+        from automl.resume import remove_empty_checkpoints
+
+        remove_empty_checkpoints(Path(experiment))
     records = [_record(r, space.max_epochs(), search_log.results.get(Path(r.path).name, [])) for r in results]
     # With a time budget and no trial count, Tune queues trials the budget never reached.
     return [r for r in records if r.status != "no result" or r.error]
@@ -252,8 +256,10 @@ def restore_tuner(experiment: str, trainable, tune_config, run_config, run_dir: 
     """
     from ray import tune
 
-    from automl.resume import finished_trials_stopper, restore_scheduler
+    from automl.resume import finished_trials_stopper, refill_deleted_checkpoints, restore_scheduler
 
+    if "://" not in experiment:
+        refill_deleted_checkpoints(Path(experiment))
     tuner = tune.Tuner.restore(experiment, trainable=trainable, resume_unfinished=True, resume_errored=False)
     internal = getattr(tuner, "_local_tuner", None)
     if internal is None or not hasattr(internal, "_tune_config") or not hasattr(internal, "_run_config"):

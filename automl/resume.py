@@ -148,6 +148,23 @@ def read_search_log(run_dir: Path) -> tuple[dict[str, list[dict]], dict[str, dic
     return results, ends
 
 
+def logged_timeline(run_dir: Path, metric_key: str) -> tuple[float, list[dict]]:
+    """``(search seconds spent, timeline rows)`` an interrupted search logged; ``(0, [])`` for a new one."""
+    path = Path(run_dir) / SEARCH_LOG_FILE
+    if not path.is_file():
+        return 0.0, []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if entry.get("event") == "result" and "wall_s" in entry:
+            result = entry["result"]
+            rows.append({"trial_id": entry["trial_id"], "epoch": result.get("epoch"), "wall_s": entry["wall_s"], "value": result.get(metric_key)})
+    return float(read_state(run_dir)["search_seconds"]), rows
+
+
 def _append_epoch(rows: list[dict], result: dict) -> None:
     epoch = result.get("epoch")
     if epoch is not None:
@@ -199,7 +216,7 @@ def make_search_log(run_dir: Path, scheduler, spent_s: float = 0.0):
                 return
             row = {k: v for k, v in result.items() if k != "config"}
             _append_epoch(self.results.setdefault(trial.trial_id, []), row)
-            self._append({"event": "result", "trial_id": trial.trial_id, "result": row})
+            self._append({"event": "result", "trial_id": trial.trial_id, "wall_s": round(self.spent_seconds(), 3), "result": row})
             save = getattr(self.scheduler, "save", None)
             if save is not None and type(self.scheduler).save is not _base_save():
                 # Pickled to a temporary name, then renamed: a kill leaves the previous state.
@@ -269,3 +286,24 @@ def finished_trials_stopper(finished: set[str]):
             return False
 
     return FinishedTrials()
+
+
+def refill_deleted_checkpoints(experiment: Path) -> None:
+    """Give Ray Tune back, as empty folders, the old checkpoints the killed driver deleted.
+
+    Tune's saved state can still list a trial's older checkpoints that its driver deleted
+    (``num_to_keep``) after saving it; the resumed driver then fails to delete them again and
+    logs a traceback. The latest checkpoint, the one a trial restarts from, is never among them:
+    Tune saves its state before it deletes that one.
+    """
+    for trial_dir in Path(experiment).iterdir():
+        indices = sorted(int(p.name.rsplit("_", 1)[1]) for p in trial_dir.glob("checkpoint_*") if p.name.rsplit("_", 1)[1].isdigit())
+        for index in range(indices[-1] if indices else 0):
+            (trial_dir / f"checkpoint_{index:06d}").mkdir(exist_ok=True)
+
+
+def remove_empty_checkpoints(experiment: Path) -> None:
+    """Remove the empty folders :func:`refill_deleted_checkpoints` left that Tune did not list."""
+    for folder in Path(experiment).glob("*/checkpoint_*"):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()

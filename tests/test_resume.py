@@ -204,6 +204,12 @@ def test_a_resumed_search_ranks_every_trial_saves_a_model_and_counts_the_time_al
     run_dir, _, spent_before, tmp_path = killed_during_a_trial
     assert_complete_and_predicts(run_dir, tmp_path)
     assert json.loads((run_dir / "search_state.json").read_text())["search_seconds"] > spent_before > 0
+    # The search timeline goes on from the killed driver's epochs and seconds.
+    from automl.tracking.timeline import read_timeline
+
+    timeline = read_timeline(run_dir)
+    assert {row["trial_id"] for row in timeline} == set(pd.read_csv(run_dir / "leaderboard.csv")["trial_id"])
+    assert timeline[0]["wall_s"] < spent_before < timeline[-1]["wall_s"]
 
 
 def test_resuming_a_finished_search_is_one_clear_error(killed_during_a_trial, capsys):
