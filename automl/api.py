@@ -186,7 +186,7 @@ class AutoML:
         components = Components(
             {family: {name: registry.get(family, name).spec for name in space.names(family)} for family in space.components}
         )
-        fingerprint = split_fingerprint(prepared)
+        fingerprint = split_fingerprint(prepared, spec)
         if resumed is None:
             run_dir = prepare_run_dir(Path(self.output or default_run_dir(prepared.name)), self.overwrite)
             write_request(run_dir, data, self.options, fingerprint)
@@ -194,7 +194,10 @@ class AutoML:
         else:
             run_dir = resumed.run_dir
             if fingerprint != resumed.fingerprint:
-                raise AutoMLError(f"the data differ from those the search in {run_dir} started with", "pass the same data, unchanged")
+                raise AutoMLError(
+                    f"the data or the search space differ from those the search in {run_dir} started with",
+                    "resume with the same data and space file, unchanged (or start a new search)",
+                )
         emit("search", {"run_dir": str(run_dir), "space": source, "components": {f: space.names(f) for f in space.components},
                         "resumed": resumed is not None})
 

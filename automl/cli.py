@@ -155,15 +155,13 @@ def run_search(args: argparse.Namespace) -> int:
     from automl.api import AutoML
 
     if args.resume:
-        from automl.resume import is_resumable
-
         if args.output is None:
             raise AutoMLError("--resume needs the run directory to continue", "pass --output RUN_DIR")
         if args.overwrite:
             raise AutoMLError("--resume and --overwrite contradict each other", "drop one of them")
         if (args.output / "request.json").is_file():
             return _resume(args.output, args.quiet, args.verbose)  # a finished one is refused there
-        if not is_resumable(args.output) and args.output.exists() and any(args.output.iterdir()):
+        if args.output.exists() and any(args.output.iterdir()):
             raise AutoMLError(f"{args.output} is not empty and holds no search to resume", "pass another --output")
     display = None
     if not args.quiet:

@@ -56,9 +56,9 @@ def data_reference(data) -> Any:
     return None
 
 
-def split_fingerprint(prepared) -> str:
-    """A SHA-256 of the train and validation arrays: a resumed search must see the same split."""
-    digest = hashlib.sha256()
+def split_fingerprint(prepared, space_spec: dict | None = None) -> str:
+    """A SHA-256 of the train and validation arrays and the space: a resumed search must see the same."""
+    digest = hashlib.sha256(json.dumps(space_spec or {}, sort_keys=True, default=str).encode())
     for array in (prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val):
         try:
             digest.update(memoryview(array).tobytes())
@@ -70,8 +70,9 @@ def split_fingerprint(prepared) -> str:
 def write_request(run_dir: Path, data, options: dict, fingerprint: str) -> None:
     """Record the search's request and mark it as searching, with no seconds spent yet."""
     options = {k: _jsonable_option(v) for k, v in options.items()}
-    if options.get("test_data") is not None and not isinstance(options["test_data"], str):
-        options["test_data"] = IN_MEMORY
+    for key in ("space", "test_data"):  # files named relative to where the search started
+        if isinstance(options.get(key), str) and Path(options[key]).exists():
+            options[key] = str(Path(options[key]).resolve())
     request = {"data": data_reference(data), "options": options, "fingerprint": fingerprint}
     write_text_atomic(run_dir / REQUEST_FILE, json.dumps(request, indent=2))
     write_state(run_dir, "searching", 0.0)
@@ -88,12 +89,6 @@ def read_state(run_dir: Path) -> dict:
     if not path.is_file():
         return {"stage": "searching", "search_seconds": 0.0}
     return json.loads(path.read_text())
-
-
-def is_resumable(run_dir: Path) -> bool:
-    """True when ``run_dir`` holds a search that started and did not finish."""
-    run_dir = Path(run_dir)
-    return (run_dir / REQUEST_FILE).is_file() and read_state(run_dir)["stage"] != "done"
 
 
 def read_request(run_dir: Path) -> SearchRequest:
@@ -262,6 +257,11 @@ def restore_scheduler(run_dir: Path, scheduler) -> None:
     path = Path(run_dir) / SCHEDULER_STATE_FILE
     if path.is_file() and type(scheduler).restore is not _base_restore():
         scheduler.restore(str(path))
+        # The saved state holds the metric and mode Tune gave the scheduler; Tune gives them again
+        # and refuses a scheduler that already has them.
+        for attribute in ("_metric", "_mode"):
+            if hasattr(scheduler, attribute):
+                setattr(scheduler, attribute, None)
 
 
 def _base_restore():

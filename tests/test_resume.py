@@ -38,10 +38,10 @@ NUM_TRIALS = 3
 TIMEOUT_S = 240
 
 
-def search_command(run_dir: Path, space: Path) -> list[str]:
+def search_command(run_dir: Path, space: Path, scheduler: str = "fifo") -> list[str]:
     return [
         sys.executable, "-m", "automl", "search", "iris", "--space", str(space), "--num-trials", str(NUM_TRIALS),
-        "--max-concurrent", "1", "--scheduler", "fifo", "--checkpoint-every", "1", "--no-wandb", "-q",
+        "--max-concurrent", "1", "--scheduler", scheduler, "--checkpoint-every", "1", "--no-wandb", "-q",
         "--output", str(run_dir),
     ]
 
@@ -132,9 +132,9 @@ def saved_trials(run_dir: Path) -> dict[str, dict]:
     return {t["trial_id"]: t for t in map(json.loads, (run_dir / "trials.jsonl").read_text().splitlines())}
 
 
-def assert_complete_and_predicts(run_dir: Path, tmp_path: Path) -> pd.DataFrame:
+def assert_complete_and_predicts(run_dir: Path, tmp_path: Path, statuses=("completed",)) -> pd.DataFrame:
     board = pd.read_csv(run_dir / "leaderboard.csv")
-    assert len(board) == NUM_TRIALS and set(board["status"]) == {"completed"}
+    assert len(board) == NUM_TRIALS and set(board["status"]) <= set(statuses)
     assert stage(run_dir) == "done"
     from sklearn.datasets import load_iris
 
@@ -216,6 +216,8 @@ def test_resuming_a_finished_search_is_one_clear_error(killed_during_a_trial, ca
     run_dir, *_ = killed_during_a_trial
     assert main(["resume", str(run_dir)]) == 2
     assert "already finished" in capsys.readouterr().err
+    assert main(["search", "iris", "--resume", "--output", str(run_dir)]) == 2
+    assert "already finished" in capsys.readouterr().err
 
 
 def test_resuming_a_directory_that_holds_no_search_is_one_clear_error(tmp_path, capsys):
@@ -238,7 +240,7 @@ def test_a_search_given_in_memory_data_needs_the_data_again_to_resume(tmp_path, 
 @pytest.mark.slow
 def test_a_search_killed_between_trials_runs_only_the_trials_left(space, tmp_path):
     run_dir, log = tmp_path / "run", tmp_path / "search.log"
-    process = start(search_command(run_dir, space), log)
+    process = start(search_command(run_dir, space, scheduler="asha"), log)  # ASHA's bookkeeping is resumed too
     kill_when(process, lambda: any(e["event"] == "end" for e in search_log(run_dir)), log)
     before = search_log(run_dir)
     resume(run_dir, tmp_path / "resume.log")
@@ -248,7 +250,8 @@ def test_a_search_killed_between_trials_runs_only_the_trials_left(space, tmp_pat
     saved = saved_trials(run_dir)
     for trial_id, results in finished.items():
         assert saved[trial_id]["metrics"]["best_val_accuracy"] == pytest.approx(results[-1]["best_val_accuracy"], rel=1e-9)
-    assert_complete_and_predicts(run_dir, tmp_path)
+    assert_complete_and_predicts(run_dir, tmp_path, statuses=("completed", "stopped early"))
+    assert (run_dir / "scheduler_state.pkl").is_file()
 
 
 @pytest.mark.slow
