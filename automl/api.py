@@ -108,6 +108,8 @@ class AutoML:
         callbacks: Sequence = (),
         ensemble: int = 0,
     ) -> None:
+        # Every setting but the live callbacks, as given: a resumed search is rebuilt from them.
+        self.options = {k: v for k, v in locals().items() if k not in ("self", "callbacks", "__class__")}
         if n_clusters is not None and task != "cluster":
             raise AutoMLError(f"n_clusters is set but the task is {task!r}", "set task='cluster' (--task cluster), or drop n_clusters")
         if n_clusters is not None and n_clusters < 2:
@@ -132,6 +134,34 @@ class AutoML:
 
     def fit(self, data, on_event: Callable[[str, dict], None] | None = None) -> SearchResult:
         """Run the search; ``on_event(stage, info)`` reports progress (used by the CLI)."""
+        return self._run(data, on_event)
+
+    @classmethod
+    def resume(
+        cls, run_dir: str | Path, data=None, callbacks: Sequence = (),
+        on_event: Callable[[str, dict], None] | None = None,
+    ) -> SearchResult:
+        """Continue the search in ``run_dir`` that was interrupted (a killed driver, a crash).
+
+        Finished trials keep their results, unfinished ones restart from their last
+        checkpoint, the time budget counts the time already spent, and a search killed while
+        refitting only refits again. ``data`` is needed only when the search was given
+        in-memory data (a DataFrame or arrays); a path or built-in name is read again.
+        """
+        from automl.resume import read_request
+
+        request = read_request(Path(run_dir))
+        if request.data is None and data is None:
+            raise AutoMLError(
+                f"the search in {run_dir} was given in-memory data, which a run directory does not keep",
+                "pass the same data again: AutoML.resume(run_dir, data=...)",
+            )
+        if request.options.get("test_data") == "in memory":
+            raise AutoMLError(f"the search in {run_dir} was given an in-memory test_data", "start a new search")
+        automl = cls(**{**request.options, "output": request.run_dir, "overwrite": False, "callbacks": callbacks})
+        return automl._run(data if data is not None else request.data, on_event, request)
+
+    def _run(self, data, on_event, resumed=None) -> SearchResult:
         from automl.data import prepare_data
         from automl.engine import ensure_ray, run_trials
         from automl.files import prepare_run_dir, write_text_atomic
@@ -139,6 +169,7 @@ class AutoML:
         from automl.metrics import ranking_metric
         from automl.plugins import load_registry
         from automl.refit import refit_and_test
+        from automl.resume import split_fingerprint, write_request, write_state
         from automl.space import build_search_space, load_space_file
         from automl.tracking.search import SearchTracking
         from automl.trial import Components, TrainingSet
@@ -155,9 +186,20 @@ class AutoML:
         components = Components(
             {family: {name: registry.get(family, name).spec for name in space.names(family)} for family in space.components}
         )
-        run_dir = prepare_run_dir(Path(self.output or default_run_dir(prepared.name)), self.overwrite)
-        write_text_atomic(run_dir / "data_report.json", json.dumps(prepared.report, indent=2, default=str))
-        emit("search", {"run_dir": str(run_dir), "space": source, "components": {f: space.names(f) for f in space.components}})
+        fingerprint = split_fingerprint(prepared, spec)
+        if resumed is None:
+            run_dir = prepare_run_dir(Path(self.output or default_run_dir(prepared.name)), self.overwrite)
+            write_request(run_dir, data, self.options, fingerprint)
+            write_text_atomic(run_dir / "data_report.json", json.dumps(prepared.report, indent=2, default=str))
+        else:
+            run_dir = resumed.run_dir
+            if fingerprint != resumed.fingerprint:
+                raise AutoMLError(
+                    f"the data or the search space differ from those the search in {run_dir} started with",
+                    "resume with the same data and space file, unchanged (or start a new search)",
+                )
+        emit("search", {"run_dir": str(run_dir), "space": source, "components": {f: space.names(f) for f in space.components},
+                        "resumed": resumed is not None})
 
         training_set = TrainingSet(
             prepared.task, prepared.input_shape, prepared.output_size,
@@ -170,20 +212,26 @@ class AutoML:
         )
         metric, mode = ranking_metric(prepared.task)
         tracking = SearchTracking(self.tracking_config, run_dir, f"val_{metric}")
-        started_ray = ensure_ray(self.resource_config, self.verbose)
-        try:
-            started = time.perf_counter()
-            records = run_trials(
-                training_set, space, components, self.search_config, self.resource_config, run_dir, self.verbose,
-                callbacks=[*tracking.callbacks(), *self.callbacks],
-            )
-            search_seconds = time.perf_counter() - started
-        finally:
-            if started_ray:
-                import ray
+        spent = resumed.search_seconds if resumed is not None else 0.0
+        if resumed is not None and resumed.stage == "refitting":
+            # Killed after the search: its records are on disk, only the refit is left to do.
+            records, search_seconds = load_records(run_dir), spent
+        else:
+            started_ray = ensure_ray(self.resource_config, self.verbose)
+            try:
+                started = time.perf_counter()
+                records = run_trials(
+                    training_set, space, components, self.search_config, self.resource_config, run_dir, self.verbose,
+                    callbacks=[*tracking.callbacks(), *self.callbacks],
+                    resume_spent_s=spent if resumed is not None else None,
+                )
+                search_seconds = spent + time.perf_counter() - started
+            finally:
+                if started_ray:
+                    import ray
 
-                ray.shutdown()
-        if self.search_config.ensemble_size > 1:
+                    ray.shutdown()
+        if self.search_config.ensemble_size > 1 and not any(r.trial_id == "ensemble" for r in records):
             from automl.ensemble import ensemble_record
 
             ensemble = ensemble_record(records, self.search_config.ensemble_size, prepared.task, prepared.y_val, training_set.target_scale)
@@ -196,6 +244,7 @@ class AutoML:
             reasons = sorted({r.error or r.status for r in records}) or ["no trial ran"]
             raise AutoMLError(f"every trial failed ({'; '.join(reasons)[:300]})", "see trials.jsonl in the run directory")
         best_record = next(r for r in records if r.trial_id == leaderboard.loc[0, "trial_id"])
+        write_state(run_dir, "refitting", search_seconds)
 
         if "ensemble" in best_record.config:  # the ensemble won on validation
             from automl.ensemble import refit_ensemble_and_test
@@ -211,6 +260,7 @@ class AutoML:
         summary = {"best": best, "test_metrics": refit.test_metrics, "metric": metric}
         write_text_atomic(run_dir / "result.json", json.dumps(summary, indent=2, default=str))
         tracked = tracking.finish(leaderboard, summary, refit.artifact_dir)
+        write_state(run_dir, "done", search_seconds)
         emit("tracking", {"report": str(tracked.report), "wandb_mode": tracked.wandb_mode, "sync_command": tracked.sync_command})
         return SearchResult(
             leaderboard, best, refit.test_metrics, run_dir, refit.artifact_dir, metric, prepared.report,
@@ -227,3 +277,14 @@ def default_run_dir(dataset_name: str) -> Path:
         suffix += 1
         path = Path("runs") / f"{dataset_name}-{stamp}-{suffix}"
     return path
+
+
+def load_records(run_dir: Path) -> list:
+    """The trial records a finished search saved in ``trials.jsonl`` (to refit again after a kill)."""
+    from automl.engine import TrialRecord
+
+    lines = (Path(run_dir) / "trials.jsonl").read_text().splitlines()
+    return [
+        TrialRecord(t["trial_id"], t["config"], t["metrics"], t["status"], t.get("error") or "", t.get("history") or [])
+        for t in map(json.loads, lines) if t
+    ]

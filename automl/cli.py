@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="bf16: bfloat16 autocast (default fp32)")
     search.add_argument("--output", type=Path, help="run directory (default: runs/<dataset>-<time>)")
     search.add_argument("--overwrite", action="store_true", help="replace an existing, non-empty run directory")
+    search.add_argument("--resume", action="store_true",
+                        help="continue the interrupted search in --output (its own data and options) if there is one; else start it")
     search.add_argument("--seed", type=int, default=0, help="seed for splits, sampling and training (default 0)")
     search.add_argument("--val-fraction", type=float, default=0.15, help="validation share of rows (default 0.15)")
     search.add_argument("--test-fraction", type=float, default=0.15, help="test share of rows (default 0.15)")
@@ -86,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     noise.add_argument("-q", "--quiet", action="store_true", help="no progress display: print only the final leaderboard and test metrics")
     noise.add_argument("-v", "--verbose", action="store_true", help="show Ray Tune's own output and logs instead of the progress display")
     search.set_defaults(handler=run_search)
+
+    resume = commands.add_parser("resume", help="continue an interrupted search in its run directory")
+    resume.add_argument("run_dir", type=Path, help="the run directory of a search whose driver was killed or crashed")
+    resume_noise = resume.add_mutually_exclusive_group()
+    resume_noise.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    resume_noise.add_argument("-v", "--verbose", action="store_true", help="show Ray Tune's own output and logs")
+    resume.set_defaults(handler=run_resume)
 
     predict = commands.add_parser("predict", help="predict with a saved model")
     predict.add_argument("artifact", type=Path, help="the model/ folder of a run (or the run directory)")
@@ -145,6 +154,15 @@ def run_search(args: argparse.Namespace) -> int:
     """``automl search``: run the whole flow and print the leaderboard and test metrics."""
     from automl.api import AutoML
 
+    if args.resume:
+        if args.output is None:
+            raise AutoMLError("--resume needs the run directory to continue", "pass --output RUN_DIR")
+        if args.overwrite:
+            raise AutoMLError("--resume and --overwrite contradict each other", "drop one of them")
+        if (args.output / "request.json").is_file():
+            return _resume(args.output, args.quiet, args.verbose)  # a finished one is refused there
+        if args.output.exists() and any(args.output.iterdir()):
+            raise AutoMLError(f"{args.output} is not empty and holds no search to resume", "pass another --output")
     display = None
     if not args.quiet:
         from automl.progress import SearchDisplay
@@ -167,6 +185,36 @@ def run_search(args: argparse.Namespace) -> int:
         ensemble=args.ensemble,
     )
     result = automl.fit(args.data, on_event=display.on_event if display else None)
+    return _print_result(result)
+
+
+def run_resume(args: argparse.Namespace) -> int:
+    """``automl resume``: continue an interrupted search from its run directory."""
+    return _resume(args.run_dir, args.quiet, args.verbose)
+
+
+def _resume(run_dir: Path, quiet: bool, verbose: bool) -> int:
+    from automl.api import AutoML
+    from automl.resume import read_request
+
+    request = read_request(run_dir)
+    if request.data is None:
+        raise AutoMLError(
+            f"the search in {run_dir} was started from Python with in-memory data",
+            "resume it from Python: AutoML.resume(run_dir, data=the same data)",
+        )
+    display = None
+    if not quiet:
+        from automl.progress import SearchDisplay
+
+        display = SearchDisplay(num_trials=request.options.get("num_trials"), time_budget_s=request.options.get("time_budget_s"),
+                                live=not verbose)
+    print(f"resuming the search in {run_dir} ({request.stage}, {request.search_seconds:.0f} s spent)", flush=True)
+    result = AutoML.resume(run_dir, callbacks=display.callbacks() if display else (), on_event=display.on_event if display else None)
+    return _print_result(result)
+
+
+def _print_result(result) -> int:
     print(_summary_table(result.leaderboard, result.metric))
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items())
     print(f"\nbest: trial {result.best['trial_id']}, refit on train+val for {result.best['refit_epochs']} epochs")

@@ -162,12 +162,18 @@ def run_trials(
     run_dir: Path,
     verbose: bool = False,
     callbacks: list | None = None,
+    resume_spent_s: float | None = None,
 ) -> list[TrialRecord]:
     """Run the search on Ray Tune and return one record per trial.
 
     ``callbacks`` are Ray Tune callbacks (tracking, progress display) passed in by the API layer.
+    ``resume_spent_s`` (seconds the search already ran) continues the interrupted search of
+    ``run_dir`` instead (see :func:`restore_tuner`): finished trials are kept, unfinished ones
+    restart from their last checkpoint and the time budget counts the seconds already spent.
     """
     from ray import tune
+
+    from automl.resume import make_search_log
 
     check_resources(resources)
     metric, mode = ranking_metric(data.task)
@@ -184,64 +190,101 @@ def run_trials(
     trainable = tune.with_resources(trainable, {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     # Tune's own per-trial JSON/CSV/TensorBoard files cost a write per reported epoch; the
-    # driver's history callback keeps every epoch already, and the run directory has trials.jsonl.
+    # search log keeps every epoch already (see automl.resume).
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     # Without those files, building the ResultGrid warns once per trial that it found none.
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
-    histories = history_callback()
-    tuner = tune.Tuner(
-        trainable,
-        param_space={} if search.searcher in ("tpe", "gp") else space.to_tune(search.seed, grid=search.searcher == "grid"),
-        tune_config=tune.TuneConfig(
-            metric=f"val_{metric}",
-            mode=mode,
-            scheduler=make_scheduler(search.scheduler, space, search.seed),
-            search_alg=make_searcher(search.searcher, space, metric, mode, search.seed, search.max_concurrent),
-            num_samples=num_trials,
-            time_budget_s=search.time_budget_s,
-            reuse_actors=True,
-            trial_dirname_creator=lambda trial: trial.trial_id,
-        ),
-        run_config=tune.RunConfig(
-            name="trials" if resources.storage is None else run_dir.resolve().name,
-            storage_path=resources.storage or str(run_dir.resolve()),
-            verbose=1 if verbose else 0,
-            failure_config=tune.FailureConfig(max_failures=0),
-            # PBT restores other trials' older checkpoints and HyperBand resumes paused ones: keep them.
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=None if search.scheduler in CHECKPOINTING_SCHEDULERS else 2),
-            callbacks=[histories, *(callbacks or [])],
-        ),
+    # Tune saves its experiment state (trial statuses, latest checkpoints, searcher) every 10 s
+    # or more by default; a resume after a kill restarts trials from that state, so keep it fresh.
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")
+    scheduler = make_scheduler(search.scheduler, space, search.seed)
+    # Journals every result into the run directory: histories and finished trials survive a kill.
+    search_log = make_search_log(run_dir, scheduler, resume_spent_s or 0.0)
+    time_budget_s = search.time_budget_s
+    if resume_spent_s is not None and time_budget_s:
+        # Tune's TimeoutStopper starts from the full budget on restore: give it what is left.
+        time_budget_s = max(time_budget_s - resume_spent_s, 1e-3)
+    tune_config = tune.TuneConfig(
+        metric=f"val_{metric}",
+        mode=mode,
+        scheduler=scheduler,
+        search_alg=make_searcher(search.searcher, space, metric, mode, search.seed, search.max_concurrent),
+        num_samples=num_trials,
+        time_budget_s=time_budget_s,
+        reuse_actors=True,
+        trial_dirname_creator=lambda trial: trial.trial_id,
     )
+    run_config = tune.RunConfig(
+        name=experiment_name(run_dir, resources),
+        storage_path=resources.storage or str(run_dir.resolve()),
+        verbose=1 if verbose else 0,
+        failure_config=tune.FailureConfig(max_failures=0),
+        # PBT restores other trials' older checkpoints and HyperBand resumes paused ones: keep them.
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=None if search.scheduler in CHECKPOINTING_SCHEDULERS else 2),
+        callbacks=[search_log, *(callbacks or [])],
+    )
+    param_space = {} if search.searcher in ("tpe", "gp") else space.to_tune(search.seed, grid=search.searcher == "grid")
+    experiment = experiment_path(run_dir, resources)
+    if resume_spent_s is not None and tune.Tuner.can_restore(experiment):
+        tuner = restore_tuner(experiment, trainable, tune_config, run_config, run_dir, set(search_log.ends))
+    else:
+        tuner = tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
     results = tuner.fit()
-    records = [_record(r, space.max_epochs(), histories.histories.get(Path(r.path).name, [])) for r in results]
+    if resume_spent_s is not None and "://" not in experiment:
+        from automl.resume import remove_empty_checkpoints
+
+        remove_empty_checkpoints(Path(experiment))
+    records = [_record(r, space.max_epochs(), search_log.results.get(Path(r.path).name, [])) for r in results]
     # With a time budget and no trial count, Tune queues trials the budget never reached.
     return [r for r in records if r.status != "no result" or r.error]
 
 
-HISTORY_PREFIXES = ("val_", "train_", "epoch", "best_")
+def experiment_name(run_dir: Path, resources: ResourceConfig) -> str:
+    """The Tune experiment's folder name: ``trials`` in the run directory, the run's name under --storage."""
+    return "trials" if resources.storage is None else Path(run_dir).resolve().name
 
 
-def history_callback():
-    """A Tune callback keeping every reported epoch per trial, in the driver.
+def experiment_path(run_dir: Path, resources: ResourceConfig) -> str:
+    """Where Ray Tune keeps the experiment of ``run_dir`` (its state, trials and checkpoints)."""
+    storage = resources.storage or str(Path(run_dir).resolve())
+    return f"{storage.rstrip('/')}/{experiment_name(run_dir, resources)}"
 
-    Unlike Ray's result files it keeps the epochs before a restore (PBT exploits, HyperBand
-    pauses), and it costs no file I/O.
+
+def restore_tuner(experiment: str, trainable, tune_config, run_config, run_dir: Path, finished: set[str]):
+    """``Tuner.restore`` of an interrupted experiment, with this driver's callbacks and budget.
+
+    Tune restores its configs from the pickle written when the search started, including the
+    callbacks (bound to the dead driver's display and files), the full time budget and a
+    scheduler without bookkeeping. Tune has no public way to replace them, so the fresh
+    ``tune_config`` and ``run_config`` go on the restored tuner; the searcher stays Tune's,
+    which restores its own state. Errored trials stay errored: they failed on their own.
     """
     from ray import tune
 
-    class HistoryCallback(tune.Callback):
-        def __init__(self) -> None:
-            self.histories: dict[str, list[dict]] = {}
+    from automl.resume import finished_trials_stopper, refill_deleted_checkpoints, restore_scheduler
 
-        def on_trial_result(self, iteration, trials, trial, result, **info):
-            row = {k: v for k, v in result.items() if k.startswith(HISTORY_PREFIXES)}
-            self.histories.setdefault(trial.trial_id, []).append(row)
+    if "://" not in experiment:
+        refill_deleted_checkpoints(Path(experiment))
+    tuner = tune.Tuner.restore(experiment, trainable=trainable, resume_unfinished=True, resume_errored=False)
+    internal = getattr(tuner, "_local_tuner", None)
+    if internal is None or not hasattr(internal, "_tune_config") or not hasattr(internal, "_run_config"):
+        raise RuntimeError("this Ray version's Tuner has no _local_tuner._tune_config/_run_config: resume needs updating")
+    restore_scheduler(run_dir, tune_config.scheduler)
+    internal._tune_config.scheduler = tune_config.scheduler
+    internal._tune_config.time_budget_s = tune_config.time_budget_s
+    internal._run_config.callbacks = run_config.callbacks
+    internal._run_config.stop = finished_trials_stopper(finished)
+    return tuner
 
-    return HistoryCallback()
 
+def _record(result, max_epochs: int, results: list[dict]) -> TrialRecord:
+    from automl.resume import history_rows
 
-def _record(result, max_epochs: int, history: list[dict]) -> TrialRecord:
     metrics = dict(result.metrics or {})
+    if results and (results[-1].get("epoch") or 0) >= (metrics.get("epoch") or 0):
+        # The journal knows the trial's last epoch even when Tune's saved state lags behind a kill.
+        metrics.update(results[-1])
+    history = history_rows(results)
     config = dict(result.config or metrics.get("config") or {})
     trial_id = Path(result.path).name  # the trial directory is named by trial id (see run_trials)
     if result.error is not None:

@@ -321,7 +321,9 @@ def train_trial(
         with tempfile.TemporaryDirectory() as folder:
             if save_state:
                 state = {"network": model.network.state_dict(), "optimizer": model.optimizer.state_dict(),
-                         "epoch": epoch, "best": best, "best_epoch": best_epoch}
+                         "epoch": epoch, "best": best, "best_epoch": best_epoch,
+                         # Dropout and augmentation draw from it: a resumed trial continues the same draws.
+                         "torch_rng": torch.get_rng_state()}
                 if model.scheduler is not None:
                     state["scheduler"] = model.scheduler.state_dict()
                 torch.save(state, Path(folder) / CHECKPOINT_FILE)
@@ -344,6 +346,8 @@ def restore_training_state(checkpoint, model: Model, config: Mapping[str, Any]) 
     model.optimizer.load_state_dict(state["optimizer"])
     if model.scheduler is not None and "scheduler" in state:
         model.scheduler.load_state_dict(state["scheduler"])
+    if "torch_rng" in state:
+        torch.set_rng_state(state["torch_rng"])
     _, opt_params = split_params(config["optimizer"])
     for group in model.optimizer.param_groups:
         for key, value in opt_params.items():

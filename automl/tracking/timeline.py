@@ -26,7 +26,11 @@ class SearchTimeline(Callback):
         self.rows: list[dict] = []
 
     def setup(self, **info) -> None:
-        self.started = time.monotonic()
+        from automl.resume import logged_timeline
+
+        # A resumed search goes on from the seconds and epochs the killed driver logged.
+        spent, self.rows = logged_timeline(self.path.parent, self.metric_key)
+        self.started = time.monotonic() - spent
 
     def on_trial_result(self, iteration: int, trials: list, trial, result: dict, **info) -> None:
         self.rows.append({

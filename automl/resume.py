@@ -1,0 +1,309 @@
+"""What a run directory remembers of its search, so that a search whose driver died can go on.
+
+Written while a search runs, each in the run directory and never half-written:
+
+- ``request.json``: the data reference (a path, a built-in name, or "in memory") and every
+  option of the search, once, when the search starts, with a fingerprint of the split.
+- ``search_state.json``: the stage (``searching`` → ``refitting`` → ``done``) and the search
+  seconds spent so far (refreshed every second while trials run).
+- ``search_log.jsonl``: one line per epoch a trial reports and one per trial that ends,
+  appended as they happen: the per-epoch histories and final results that survive a kill.
+- ``scheduler_state.pkl``: the trial scheduler's bookkeeping after the latest result (ASHA),
+  so that a resumed search stops the same trials it would have stopped.
+
+:func:`read_request` checks that a directory holds a search that can be resumed;
+:class:`SearchLog` is the Ray Tune callback that writes the last three files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from automl.errors import AutoMLError
+from automl.files import write_text_atomic
+
+REQUEST_FILE = "request.json"
+STATE_FILE = "search_state.json"
+SEARCH_LOG_FILE = "search_log.jsonl"
+SCHEDULER_STATE_FILE = "scheduler_state.pkl"
+STAGES = ("searching", "refitting", "done")
+IN_MEMORY = "in memory"
+HISTORY_PREFIXES = ("val_", "train_", "epoch", "best_")
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """A search as it was asked for: its data reference, its options and where it got to."""
+
+    run_dir: Path
+    data: Any  # a path or built-in name; None when the search was given in-memory data
+    options: dict
+    fingerprint: str
+    stage: str
+    search_seconds: float
+
+
+def data_reference(data) -> Any:
+    """What ``request.json`` stores of the data: an absolute path, a built-in name, or None (in memory)."""
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        return str(path.resolve()) if path.exists() else str(data)
+    return None
+
+
+def split_fingerprint(prepared, space_spec: dict | None = None) -> str:
+    """A SHA-256 of the train and validation arrays and the space: a resumed search must see the same."""
+    digest = hashlib.sha256(json.dumps(space_spec or {}, sort_keys=True, default=str).encode())
+    for array in (prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val):
+        try:
+            digest.update(memoryview(array).tobytes())
+        except (TypeError, ValueError):  # object arrays (text): their text is what matters
+            digest.update(repr(list(array)).encode())
+    return digest.hexdigest()
+
+
+def write_request(run_dir: Path, data, options: dict, fingerprint: str) -> None:
+    """Record the search's request and mark it as searching, with no seconds spent yet."""
+    options = {k: _jsonable_option(v) for k, v in options.items()}
+    for key in ("space", "test_data"):  # files named relative to where the search started
+        if isinstance(options.get(key), str) and Path(options[key]).exists():
+            options[key] = str(Path(options[key]).resolve())
+    request = {"data": data_reference(data), "options": options, "fingerprint": fingerprint}
+    write_text_atomic(run_dir / REQUEST_FILE, json.dumps(request, indent=2))
+    write_state(run_dir, "searching", 0.0)
+
+
+def write_state(run_dir: Path, stage: str, search_seconds: float) -> None:
+    """Mark the stage the search reached and the search seconds it spent."""
+    write_text_atomic(Path(run_dir) / STATE_FILE, json.dumps({"stage": stage, "search_seconds": round(search_seconds, 3)}))
+
+
+def read_state(run_dir: Path) -> dict:
+    """``{"stage", "search_seconds"}`` of a run directory (stage ``searching`` if never marked)."""
+    path = Path(run_dir) / STATE_FILE
+    if not path.is_file():
+        return {"stage": "searching", "search_seconds": 0.0}
+    return json.loads(path.read_text())
+
+
+def read_request(run_dir: Path) -> SearchRequest:
+    """The request of an unfinished search in ``run_dir``; one clear error for anything else."""
+    run_dir = Path(run_dir)
+    if not (run_dir / REQUEST_FILE).is_file():
+        raise AutoMLError(
+            f"{run_dir} holds no search to resume (no {REQUEST_FILE})",
+            "pass the run directory (--output) of a search that was interrupted",
+        )
+    state = read_state(run_dir)
+    if state["stage"] == "done":
+        raise AutoMLError(f"the search in {run_dir} already finished", f"see `automl leaderboard {run_dir}`; start a new search with another --output")
+    request = json.loads((run_dir / REQUEST_FILE).read_text())
+    options = dict(request["options"])
+    if options.get("image_shape") is not None:
+        options["image_shape"] = tuple(options["image_shape"])
+    options["disable_plugins"] = tuple(options.get("disable_plugins") or ())
+    return SearchRequest(run_dir, request["data"], options, request["fingerprint"], state["stage"], float(state["search_seconds"]))
+
+
+def _jsonable_option(value):
+    if isinstance(value, Path):
+        return str(value.resolve()) if value.exists() else str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, (str, int, float, bool, list, dict)) or value is None:
+        return value
+    return IN_MEMORY
+
+
+def read_search_log(run_dir: Path) -> tuple[dict[str, list[dict]], dict[str, dict]]:
+    """``(results per trial, end of each finished trial)`` from ``search_log.jsonl``.
+
+    A trial that restarted from a checkpoint reports some epochs again: the later rows
+    replace the earlier ones from that epoch on. A last line cut short by a kill is skipped.
+    """
+    results: dict[str, list[dict]] = {}
+    ends: dict[str, dict] = {}
+    path = Path(run_dir) / SEARCH_LOG_FILE
+    if not path.is_file():
+        return results, ends
+    for line in path.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if entry.get("event") == "result":
+            _append_epoch(results.setdefault(entry["trial_id"], []), entry["result"])
+        elif entry.get("event") == "end":
+            ends[entry["trial_id"]] = entry
+    return results, ends
+
+
+def logged_timeline(run_dir: Path, metric_key: str) -> tuple[float, list[dict]]:
+    """``(search seconds spent, timeline rows)`` an interrupted search logged; ``(0, [])`` for a new one."""
+    path = Path(run_dir) / SEARCH_LOG_FILE
+    if not path.is_file():
+        return 0.0, []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if entry.get("event") == "result" and "wall_s" in entry:
+            result = entry["result"]
+            rows.append({"trial_id": entry["trial_id"], "epoch": result.get("epoch"), "wall_s": entry["wall_s"], "value": result.get(metric_key)})
+    return float(read_state(run_dir)["search_seconds"]), rows
+
+
+def _append_epoch(rows: list[dict], result: dict) -> None:
+    epoch = result.get("epoch")
+    if epoch is not None:
+        while rows and (rows[-1].get("epoch") or 0) >= epoch:
+            rows.pop()
+    rows.append(result)
+
+
+def history_rows(results: list[dict]) -> list[dict]:
+    """The per-epoch history kept in ``trials.jsonl``: losses, validation metrics, epoch, best so far."""
+    return [{k: v for k, v in row.items() if k.startswith(HISTORY_PREFIXES)} for row in results]
+
+
+def make_search_log(run_dir: Path, scheduler, spent_s: float = 0.0):
+    """The Ray Tune callback that journals a search into its run directory (see the module docstring).
+
+    ``spent_s`` is the search time spent before this driver started (0 for a new search).
+    Results for trials that a previous driver saw end are ignored: a resumed search does not
+    run them again.
+    """
+    from ray import tune
+
+    class SearchLog(tune.Callback):
+        def __init__(self) -> None:
+            self.run_dir = Path(run_dir)
+            self.scheduler = scheduler
+            self.spent_before = spent_s
+            self.results, self.ends = read_search_log(self.run_dir)
+            self.started = time.monotonic()
+            self.last_state_write = 0.0
+
+        @property
+        def histories(self) -> dict[str, list[dict]]:
+            return {trial_id: history_rows(rows) for trial_id, rows in self.results.items()}
+
+        def spent_seconds(self) -> float:
+            return self.spent_before + time.monotonic() - self.started
+
+        def setup(self, **info) -> None:
+            self.started = time.monotonic()
+
+        def on_step_end(self, iteration, trials, **info) -> None:
+            if time.monotonic() - self.last_state_write >= 1.0:
+                write_state(self.run_dir, "searching", self.spent_seconds())
+                self.last_state_write = time.monotonic()
+
+        def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
+            if trial.trial_id in self.ends:
+                return
+            row = {k: v for k, v in result.items() if k != "config"}
+            _append_epoch(self.results.setdefault(trial.trial_id, []), row)
+            self._append({"event": "result", "trial_id": trial.trial_id, "wall_s": round(self.spent_seconds(), 3), "result": row})
+            save = getattr(self.scheduler, "save", None)
+            if save is not None and type(self.scheduler).save is not _base_save():
+                # Pickled to a temporary name, then renamed: a kill leaves the previous state.
+                tmp = self.run_dir / f".{SCHEDULER_STATE_FILE}.tmp"
+                save(str(tmp))
+                tmp.replace(self.run_dir / SCHEDULER_STATE_FILE)
+
+        def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+            self._end(trial, "terminated")
+
+        def on_trial_error(self, iteration, trials, trial, **info) -> None:
+            self._end(trial, "error")
+
+        def on_experiment_end(self, trials, **info) -> None:
+            write_state(self.run_dir, "searching", self.spent_seconds())
+
+        def _end(self, trial, status: str) -> None:
+            if trial.trial_id in self.ends:
+                return
+            entry = {"event": "end", "trial_id": trial.trial_id, "status": status, "config": trial.config}
+            self.ends[trial.trial_id] = entry
+            self._append(entry)
+
+        def _append(self, entry: dict) -> None:
+            with open(self.run_dir / SEARCH_LOG_FILE, "a") as handle:
+                handle.write(json.dumps(entry, default=_plain) + "\n")
+
+    return SearchLog()
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def _base_save():
+    from ray.tune.schedulers import TrialScheduler
+
+    return TrialScheduler.save
+
+
+def restore_scheduler(run_dir: Path, scheduler) -> None:
+    """Load the scheduler bookkeeping a previous driver saved, where there is some."""
+    path = Path(run_dir) / SCHEDULER_STATE_FILE
+    if path.is_file() and type(scheduler).restore is not _base_restore():
+        scheduler.restore(str(path))
+        # The saved state holds the metric and mode Tune gave the scheduler; Tune gives them again
+        # and refuses a scheduler that already has them.
+        for attribute in ("_metric", "_mode"):
+            if hasattr(scheduler, attribute):
+                setattr(scheduler, attribute, None)
+
+
+def _base_restore():
+    from ray.tune.schedulers import TrialScheduler
+
+    return TrialScheduler.restore
+
+
+def finished_trials_stopper(finished: set[str]):
+    """A Tune stopper that stops, at its first result, a trial a previous driver saw end.
+
+    Ray Tune saves its experiment state every few seconds, so a trial that ended just before
+    the kill may come back as unfinished: its result is already in ``search_log.jsonl``.
+    """
+    from ray import tune
+
+    class FinishedTrials(tune.Stopper):
+        def __call__(self, trial_id, result) -> bool:
+            return trial_id in finished
+
+        def stop_all(self) -> bool:
+            return False
+
+    return FinishedTrials()
+
+
+def refill_deleted_checkpoints(experiment: Path) -> None:
+    """Give Ray Tune back, as empty folders, the old checkpoints the killed driver deleted.
+
+    Tune's saved state can still list a trial's older checkpoints that its driver deleted
+    (``num_to_keep``) after saving it; the resumed driver then fails to delete them again and
+    logs a traceback. The latest checkpoint, the one a trial restarts from, is never among them:
+    Tune saves its state before it deletes that one.
+    """
+    for trial_dir in Path(experiment).iterdir():
+        indices = sorted(int(p.name.rsplit("_", 1)[1]) for p in trial_dir.glob("checkpoint_*") if p.name.rsplit("_", 1)[1].isdigit())
+        for index in range(indices[-1] if indices else 0):
+            (trial_dir / f"checkpoint_{index:06d}").mkdir(exist_ok=True)
+
+
+def remove_empty_checkpoints(experiment: Path) -> None:
+    """Remove the empty folders :func:`refill_deleted_checkpoints` left that Tune did not list."""
+    for folder in Path(experiment).glob("*/checkpoint_*"):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()

@@ -1,0 +1,269 @@
+"""Resume after a crash: a real ``automl search`` process is killed with SIGKILL (its whole
+process group, Ray included) at several points, then ``automl resume`` finishes it.
+
+Kill points are found by watching the run directory's files, not by sleeping: the search
+log (``search_log.jsonl``) for trials running or just ended, the stage marker
+(``search_state.json``) for the refit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from automl.cli import main
+
+SPACE = """
+epochs: 12
+batch_size: 16
+architectures:
+  include: [mlp]
+  mlp: {depth: 2, width: {choice: [32, 64]}, normalization: none}
+optimizers:
+  include: [adam]
+  adam: {lr: {loguniform: [1.0e-3, 1.0e-2]}}
+regularizers:
+  include: [dropout]
+  dropout: {enabled: true, p: 0.1}
+"""
+NUM_TRIALS = 3
+TIMEOUT_S = 240
+
+
+def search_command(run_dir: Path, space: Path, scheduler: str = "fifo") -> list[str]:
+    return [
+        sys.executable, "-m", "automl", "search", "iris", "--space", str(space), "--num-trials", str(NUM_TRIALS),
+        "--max-concurrent", "1", "--scheduler", scheduler, "--checkpoint-every", "1", "--no-wandb", "-q",
+        "--output", str(run_dir),
+    ]
+
+
+def start(command: list[str], log: Path) -> subprocess.Popen:
+    """A CLI process in its own process group: its local Ray (raylet, GCS, workers) joins that group."""
+    env = dict(os.environ, WANDB_MODE="disabled", TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S="0")
+    return subprocess.Popen(command, start_new_session=True, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)
+
+
+def search_log(run_dir: Path) -> list[dict]:
+    path = run_dir / "search_log.jsonl"
+    if not path.is_file():
+        return []
+    entries = []
+    for line in path.read_text().splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            pass  # the line being written
+    return entries
+
+
+def stage(run_dir: Path) -> str:
+    path = run_dir / "search_state.json"
+    try:
+        return json.loads(path.read_text())["stage"] if path.is_file() else ""
+    except json.JSONDecodeError:
+        return ""
+
+
+def kill_when(process: subprocess.Popen, ready, log: Path) -> None:
+    """SIGKILL the whole process group as soon as ``ready()``; then check that nothing of it is left."""
+    deadline = time.monotonic() + TIMEOUT_S
+    while not ready():
+        assert process.poll() is None, f"the search ended before the kill point:\n{log.read_text()[-2000:]}"
+        assert time.monotonic() < deadline, "the kill point never came"
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert wait_for_empty_group(process.pid), "processes of the killed search (Ray's raylet, GCS, workers) are left"
+
+
+def wait_for_empty_group(pgid: int, timeout_s: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not live_members(pgid):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def live_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def resume(run_dir: Path, log: Path) -> None:
+    process = start([sys.executable, "-m", "automl", "resume", str(run_dir), "-q"], log)
+    try:
+        assert process.wait(timeout=TIMEOUT_S) == 0, log.read_text()[-3000:]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert wait_for_empty_group(process.pid)
+
+
+def finished_trials(entries: list[dict]) -> dict[str, list[dict]]:
+    """Each ended trial's results as the killed driver logged them."""
+    ended = {e["trial_id"] for e in entries if e["event"] == "end"}
+    results: dict[str, list[dict]] = {}
+    for e in entries:
+        if e["event"] == "result" and e["trial_id"] in ended:
+            results.setdefault(e["trial_id"], []).append(e["result"])
+    return results
+
+
+def saved_trials(run_dir: Path) -> dict[str, dict]:
+    return {t["trial_id"]: t for t in map(json.loads, (run_dir / "trials.jsonl").read_text().splitlines())}
+
+
+def assert_complete_and_predicts(run_dir: Path, tmp_path: Path, statuses=("completed",)) -> pd.DataFrame:
+    board = pd.read_csv(run_dir / "leaderboard.csv")
+    assert len(board) == NUM_TRIALS and set(board["status"]) <= set(statuses)
+    assert stage(run_dir) == "done"
+    from sklearn.datasets import load_iris
+
+    rows = tmp_path / "rows.csv"
+    load_iris(as_frame=True).data.head(5).to_csv(rows, index=False)
+    assert main(["predict", str(run_dir / "model"), str(rows), "-o", str(tmp_path / "predictions.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "predictions.csv")) == 5
+    return board
+
+
+@pytest.fixture
+def space(tmp_path) -> Path:
+    path = tmp_path / "space.yaml"
+    path.write_text(SPACE)
+    return path
+
+
+@pytest.fixture(scope="module")
+def killed_during_a_trial(tmp_path_factory):
+    """A search killed while its second trial trains (the first has ended), then resumed."""
+    tmp_path = tmp_path_factory.mktemp("during")
+    space = tmp_path / "space.yaml"
+    space.write_text(SPACE)
+    run_dir = tmp_path / "run"
+    log = tmp_path / "search.log"
+    process = start(search_command(run_dir, space), log)
+
+    def second_trial_is_training() -> bool:
+        entries = search_log(run_dir)
+        ended = {e["trial_id"] for e in entries if e["event"] == "end"}
+        return any(e["event"] == "result" and e["trial_id"] not in ended and e["result"]["epoch"] >= 3 for e in entries) and bool(ended)
+
+    kill_when(process, second_trial_is_training, log)
+    before = search_log(run_dir)
+    spent_before = json.loads((run_dir / "search_state.json").read_text())["search_seconds"]
+    resume(run_dir, tmp_path / "resume.log")
+    return run_dir, before, spent_before, tmp_path
+
+
+def test_a_search_killed_during_a_trial_keeps_its_finished_trials_unchanged(killed_during_a_trial):
+    run_dir, before, _, _ = killed_during_a_trial
+    finished = finished_trials(before)
+    assert finished, "no trial had ended before the kill"
+    saved = saved_trials(run_dir)
+    for trial_id, results in finished.items():
+        final = results[-1]
+        # trials.jsonl keeps 10 significant digits
+        assert saved[trial_id]["metrics"]["best_val_accuracy"] == pytest.approx(final["best_val_accuracy"], rel=1e-9)
+        assert saved[trial_id]["metrics"]["epoch"] == final["epoch"]
+        assert [row["val_loss"] for row in saved[trial_id]["history"]] == pytest.approx([row["val_loss"] for row in results], rel=1e-9)
+
+
+def test_the_unfinished_trial_restarts_from_its_last_checkpoint_not_from_epoch_one(killed_during_a_trial):
+    run_dir, before, _, _ = killed_during_a_trial
+    ended = {e["trial_id"] for e in before if e["event"] == "end"}
+    interrupted = {e["trial_id"] for e in before if e["event"] == "result"} - ended
+    after = search_log(run_dir)[len(before):]
+    for trial_id in interrupted:
+        first_epoch_after = next(e["result"]["epoch"] for e in after if e["event"] == "result" and e["trial_id"] == trial_id)
+        assert first_epoch_after > 1
+        # Its history is one unbroken run of epochs: the repeated ones replaced, none missing.
+        history = saved_trials(run_dir)[trial_id]["history"]
+        assert [row["epoch"] for row in history] == list(range(1, len(history) + 1))
+
+
+def test_a_resumed_search_ranks_every_trial_saves_a_model_and_counts_the_time_already_spent(killed_during_a_trial):
+    run_dir, _, spent_before, tmp_path = killed_during_a_trial
+    assert_complete_and_predicts(run_dir, tmp_path)
+    assert json.loads((run_dir / "search_state.json").read_text())["search_seconds"] > spent_before > 0
+    # The search timeline goes on from the killed driver's epochs and seconds.
+    from automl.tracking.timeline import read_timeline
+
+    timeline = read_timeline(run_dir)
+    assert {row["trial_id"] for row in timeline} == set(pd.read_csv(run_dir / "leaderboard.csv")["trial_id"])
+    assert timeline[0]["wall_s"] < spent_before < timeline[-1]["wall_s"]
+
+
+def test_resuming_a_finished_search_is_one_clear_error(killed_during_a_trial, capsys):
+    run_dir, *_ = killed_during_a_trial
+    assert main(["resume", str(run_dir)]) == 2
+    assert "already finished" in capsys.readouterr().err
+    assert main(["search", "iris", "--resume", "--output", str(run_dir)]) == 2
+    assert "already finished" in capsys.readouterr().err
+
+
+def test_resuming_a_directory_that_holds_no_search_is_one_clear_error(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("not a search")
+    assert main(["resume", str(tmp_path)]) == 2
+    assert "no search to resume" in capsys.readouterr().err
+
+
+def test_a_search_given_in_memory_data_needs_the_data_again_to_resume(tmp_path, blobs_frame):
+    from automl import AutoML
+    from automl.errors import AutoMLError
+    from automl.resume import write_request
+
+    write_request(tmp_path, blobs_frame, AutoML(target="species").options, "fingerprint")
+    with pytest.raises(AutoMLError, match="in-memory data"):
+        AutoML.resume(tmp_path)
+    assert main(["resume", str(tmp_path)]) == 2
+
+
+@pytest.mark.slow
+def test_a_search_killed_between_trials_runs_only_the_trials_left(space, tmp_path):
+    run_dir, log = tmp_path / "run", tmp_path / "search.log"
+    process = start(search_command(run_dir, space, scheduler="asha"), log)  # ASHA's bookkeeping is resumed too
+    kill_when(process, lambda: any(e["event"] == "end" for e in search_log(run_dir)), log)
+    before = search_log(run_dir)
+    resume(run_dir, tmp_path / "resume.log")
+    after = search_log(run_dir)[len(before):]
+    finished = finished_trials(before)
+    assert not {e["trial_id"] for e in after if e["event"] == "result"} & set(finished)  # not run again
+    saved = saved_trials(run_dir)
+    for trial_id, results in finished.items():
+        assert saved[trial_id]["metrics"]["best_val_accuracy"] == pytest.approx(results[-1]["best_val_accuracy"], rel=1e-9)
+    assert_complete_and_predicts(run_dir, tmp_path, statuses=("completed", "stopped early"))
+    assert (run_dir / "scheduler_state.pkl").is_file()
+
+
+@pytest.mark.slow
+def test_a_search_killed_while_refitting_refits_again_without_searching(space, tmp_path):
+    run_dir, log = tmp_path / "run", tmp_path / "search.log"
+    process = start(search_command(run_dir, space), log)
+    kill_when(process, lambda: stage(run_dir) == "refitting", log)
+    board_before = pd.read_csv(run_dir / "leaderboard.csv")
+    log_lines = len(search_log(run_dir))
+    resume(run_dir, tmp_path / "resume.log")
+    assert len(search_log(run_dir)) == log_lines  # no trial ran again
+    board = assert_complete_and_predicts(run_dir, tmp_path)
+    pd.testing.assert_frame_equal(board, board_before)
+    result = json.loads((run_dir / "result.json").read_text())
+    assert result["best"]["trial_id"] == board.loc[0, "trial_id"]
