@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -311,8 +312,12 @@ def _last_return(generator):
 
 
 def run(datasets: list[str], seeds: list[int], budget_s: float, max_trials: int | None = None) -> list[Outcome]:
+    import logging
+
     from bench.common import ray_running
 
+    # Tune lists every queued trial the budget never started (hundreds per search): noise here.
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     outcomes: list[Outcome] = []
     with ray_running(num_cpus=None):
         for name in datasets:
@@ -358,6 +363,10 @@ def platform_losses(summary: list[dict]) -> list[str]:
         platform = next((r for r in rows if r["contender"] == "automl"), None)
         if platform is None:
             continue
+        if math.isnan(platform[metric]):
+            lines.append(f"- {dataset}: the platform has no test score on at least one seed "
+                         "(no trial finished an epoch within the budget; see the per-seed notes).")
+            continue
         better = [r for r in rows if r["contender"] != "automl" and r[metric] > platform[metric]]
         if better:
             names = ", ".join(f"{r['contender']} {r[metric]:.4f}" for r in sorted(better, key=lambda r: -r[metric]))
@@ -387,6 +396,9 @@ def to_markdown(figures: dict) -> str:
     losses = platform_losses(figures["summary"])
     lines += ["Where the platform loses (mean over seeds on accuracy or R²):", ""]
     lines += losses or ["- nowhere: the platform's mean is the best on every dataset."]
+    notes = [f"{o['dataset']}/{o['seed']}/{o['contender']}: {o['detail']['note']}" for o in figures["outcomes"] if "note" in o["detail"]]
+    if notes:
+        lines += ["", "Searches without a result: " + "; ".join(notes) + "."]
     lines += ["", "Per seed: " + "; ".join(
         f"{o['dataset']}/{o['seed']}/{o['contender']} {json.dumps(o['metrics'])}" for o in figures["outcomes"]
         if o["contender"] in ("automl", "plain_tune_mlp")) + " (searches only)."]
