@@ -395,7 +395,7 @@ def to_markdown(figures: dict) -> str:
         lines += [f"**{task.capitalize()}**", "", markdown_table(header, body), ""]
     losses = platform_losses(figures["summary"])
     lines += ["Where the platform loses (mean over seeds on accuracy or R²):", ""]
-    lines += losses or ["- nowhere: the platform's mean is the best on every dataset."]
+    lines += losses or ["- nowhere: on every dataset, no contender's mean is above the platform's."]
     notes = [f"{o['dataset']}/{o['seed']}/{o['contender']}: {o['detail']['note']}" for o in figures["outcomes"] if "note" in o["detail"]]
     if notes:
         lines += ["", "Searches without a result: " + "; ".join(notes) + "."]
