@@ -377,11 +377,12 @@ def platform_losses(summary: list[dict]) -> list[str]:
 def to_markdown(figures: dict) -> str:
     from bench.results import markdown_table
 
+    searches = (f"Smoke size: each search ran {figures['max_trials']} trial(s) without a time budget"
+                if figures.get("max_trials") else
+                f"Budget: {figures['budget_s']:g} s of search per dataset and seed for both searches (automl and plain Ray Tune)")
     lines = [
-        f"Budget: {figures['budget_s']:g} s of search per dataset and seed for both searches (automl and plain Ray Tune), "
-        f"seeds {figures['seeds']}; mean ± std (ddof=1) over seeds; wall time includes refit and test "
-        "(and, for automl, its data preparation), not `ray.init`."
-        + (f" Smoke size: each search ran {figures['max_trials']} trials without a budget." if figures.get("max_trials") else ""),
+        f"{searches}; seeds {figures['seeds']}; mean ± std (ddof=1) over seeds; wall time includes refit and test "
+        "(and, for automl, its data preparation), not `ray.init`.",
         "",
     ]
     for task, metrics in (("classification", ("accuracy",)), ("regression", ("r2", "rmse"))):
