@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
         module = importlib.import_module(module_name)
         figures = module.main(module_args)
         if results is not None:
-            body = f"Measured by `{command}` (load average at the start: {started_load}).\n\n{module.to_markdown(figures)}"
+            body = f"Measured by `{command}`; load average at the start: {started_load}.\n\n{module.to_markdown(figures)}"
             update_section(results, name, body, heading)
     return 0
 

@@ -108,6 +108,7 @@ def main(argv=None) -> dict:
 
 
 def to_markdown(figures: dict) -> str:
+    """This benchmark's table for RESULTS.md."""
     from bench.results import markdown_table
 
     if "skipped" in figures:

@@ -34,7 +34,6 @@ import numpy as np
 
 DATASETS = ("digits", "breast_cancer", "wine", "diabetes", "synthetic_classification", "synthetic_regression")
 SYNTHETIC_ROWS, SYNTHETIC_FEATURES = 5000, 40
-PLAIN_EPOCHS = 30  # the default space's epoch count, so both searches train trials equally long
 
 
 @dataclass(frozen=True)
@@ -105,6 +104,7 @@ def test_metrics(prepared, outputs: np.ndarray) -> dict:
 
 
 def flat(X: np.ndarray) -> np.ndarray:
+    """Rows as flat feature vectors (digits' 1×8×8 images as 64 columns)."""
     return X.reshape(len(X), -1)
 
 
@@ -130,6 +130,7 @@ def sklearn_baselines(prepared) -> dict:
 
 
 def run_baselines(dataset: str, seed: int, prepared) -> list[Outcome]:
+    """Fit each baseline on train+val, score it once on test."""
     X_fit = np.concatenate([flat(prepared.X_train), flat(prepared.X_val)])
     y_fit = np.concatenate([prepared.y_train, prepared.y_val]).ravel()
     outcomes = []
@@ -171,147 +172,33 @@ def run_platform(dataset: Dataset, seed: int, budget_s: float, prepared, max_tri
 
 
 def test_metrics_keys(task: str) -> tuple[str, ...]:
+    """The test metrics reported for a task."""
     return ("accuracy",) if task in ("binary", "multiclass") else ("r2", "rmse")
 
 
-# ---- the plain Ray Tune + PyTorch contender: no automl code below this line runs in its trials
-
-
-def plain_mlp(inputs: int, outputs: int, width: int, depth: int, dropout: float):
-    import torch.nn as nn
-
-    layers, size = [], inputs
-    for _ in range(depth):
-        layers += [nn.Linear(size, width), nn.ReLU(), nn.Dropout(dropout)]
-        size = width
-    layers.append(nn.Linear(size, outputs))
-    return nn.Sequential(*layers)
-
-
-def plain_train(config: dict, X, y, classification: bool, outputs: int, epochs: int, seed: int, evaluate=None):
-    """Train the MLP with Adam; after each epoch yield ``evaluate(model)`` (or None)."""
-    import torch
-    import torch.nn as nn
-
-    torch.manual_seed(seed)
-    model = plain_mlp(X.shape[1], outputs, config["width"], config["depth"], config["dropout"])
-    optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"], weight_decay=config["weight_decay"])
-    loss_fn = nn.CrossEntropyLoss() if classification else nn.MSELoss()
-    X_t, y_t = torch.as_tensor(np.array(X)), torch.as_tensor(np.array(y))  # copies: Ray hands read-only arrays
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        model.train()
-        order = torch.randperm(len(X_t), generator=generator)
-        for start in range(0, len(order), config["batch_size"]):
-            rows = order[start : start + config["batch_size"]]
-            optimizer.zero_grad()
-            loss_fn(model(X_t[rows]), y_t[rows]).backward()
-            optimizer.step()
-        yield evaluate(model) if evaluate else None
-    return model
-
-
-def plain_predict(model, X) -> np.ndarray:
-    import torch
-
-    model.eval()
-    with torch.no_grad():
-        return model(torch.as_tensor(X)).numpy()
-
-
-def plain_score(outputs: np.ndarray, y: np.ndarray, classification: bool) -> float:
-    """Validation score, higher is better: accuracy, or minus the mean squared error."""
-    if classification:
-        return float((outputs.argmax(axis=1) == y).mean())
-    return -float(((outputs.reshape(y.shape) - y) ** 2).mean())
-
-
-def plain_trainable(config: dict, X_train, y_train, X_val, y_val, classification: bool, outputs: int) -> None:
-    import torch
-    from ray import tune
-
-    torch.set_num_threads(1)
-    evaluate = lambda model: plain_score(plain_predict(model, X_val), y_val, classification)  # noqa: E731
-    for epoch, value in enumerate(plain_train(config, X_train, y_train, classification, outputs, PLAIN_EPOCHS,
-                                              config["seed"], evaluate), start=1):
-        tune.report({"val_score": value, "epoch": epoch})
-
-
-def plain_space(seed: int) -> dict:
-    from ray import tune
-
-    return {
-        "width": tune.choice([64, 128, 256, 512]),
-        "depth": tune.choice([1, 2, 3]),
-        "dropout": tune.uniform(0.0, 0.5),
-        "lr": tune.loguniform(1e-4, 1e-2),
-        "weight_decay": tune.loguniform(1e-6, 1e-2),
-        "batch_size": tune.choice([32, 64, 128]),
-        "seed": seed,
-    }
-
-
 def run_plain_tune(dataset: str, seed: int, budget_s: float, prepared, max_trials: int | None = None) -> Outcome:
-    """A plain Ray Tune random search over the plain MLP, then refit on train+val and test once.
-
-    Ray Tune's defaults throughout (no actor reuse: each trial starts a worker and imports torch).
-    ``max_trials`` runs that many trials without a budget instead (the smoke test: a worker's start
-    can take longer than a tiny budget).
-    """
-    import os
-
-    from ray import tune
-    from ray.tune.search.basic_variant import BasicVariantGenerator
+    """The plain Ray Tune search over a plain MLP (``bench.plain_tune``) on the prepared rows."""
+    from bench.plain_tune import search_and_refit
 
     classification = prepared.task in ("binary", "multiclass")
     X_train, X_val, X_test = (flat(x).astype(np.float32) for x in (prepared.X_train, prepared.X_val, prepared.X_test))
     shape_y = (lambda y: y.astype(np.int64)) if classification else (lambda y: y.astype(np.float32).reshape(-1, 1))
-    y_train, y_val = shape_y(prepared.y_train), shape_y(prepared.y_val)
-    outputs = prepared.output_size
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
-        tuner = tune.Tuner(
-            tune.with_parameters(plain_trainable, X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val,
-                                 classification=classification, outputs=outputs),
-            param_space=plain_space(seed),
-            tune_config=tune.TuneConfig(metric="val_score", mode="max", num_samples=max_trials or -1,
-                                        time_budget_s=None if max_trials else budget_s,
-                                        search_alg=BasicVariantGenerator(random_state=seed)),
-            run_config=tune.RunConfig(storage_path=folder, name="plain", verbose=0),
-        )
-        results = tuner.fit()
-        trials = sum(1 for r in results if r.metrics and "val_score" in r.metrics)
-        if not trials:  # no trial finished an epoch within the budget: nothing to refit
-            nan = {k: float("nan") for k in test_metrics_keys(prepared.task)}
-            return Outcome(dataset, prepared.task, seed, "plain_tune_mlp", nan, time.perf_counter() - started, trials=0,
-                           detail={"note": "no trial reported a validation score within the budget"})
-        best = results.get_best_result(metric="val_score", mode="max", scope="all")
-        history = best.metrics_dataframe
-        epochs = int(history.loc[history["val_score"].idxmax(), "epoch"])
-        config = best.config
-        refit = plain_train(config, np.concatenate([X_train, X_val]), np.concatenate([y_train, y_val]),
-                            classification, outputs, epochs, seed)
-        model = _last_return(refit)
-        metrics = test_metrics(prepared, plain_predict(model, X_test))
-        wall = time.perf_counter() - started
-    return Outcome(dataset, prepared.task, seed, "plain_tune_mlp", metrics, wall, trials=trials,
-                   detail={"best_config": {k: v for k, v in config.items() if k != "seed"}, "refit_epochs": epochs})
-
-
-def _last_return(generator):
-    """Run a generator to its end and return its ``return`` value."""
-    while True:
-        try:
-            next(generator)
-        except StopIteration as stop:
-            return stop.value
+    started = time.perf_counter()
+    outputs, trials, detail = search_and_refit(X_train, shape_y(prepared.y_train), X_val, shape_y(prepared.y_val), X_test,
+                                               classification, prepared.output_size, budget_s, seed, max_trials)
+    wall = time.perf_counter() - started
+    if outputs is None:
+        metrics = {k: float("nan") for k in test_metrics_keys(prepared.task)}
+    else:
+        metrics = test_metrics(prepared, outputs)
+    return Outcome(dataset, prepared.task, seed, "plain_tune_mlp", metrics, wall, trials=trials, detail=detail)
 
 
 # ---- running and summarising
 
 
 def run(datasets: list[str], seeds: list[int], budget_s: float, max_trials: int | None = None) -> list[Outcome]:
+    """Every contender on every dataset and seed, in one Ray session."""
     import logging
 
     from bench.common import ray_running
@@ -375,6 +262,7 @@ def platform_losses(summary: list[dict]) -> list[str]:
 
 
 def to_markdown(figures: dict) -> str:
+    """The quality tables and the list of datasets where the platform loses, for RESULTS.md."""
     from bench.results import markdown_table
 
     searches = (f"Smoke size: each search ran {figures['max_trials']} trial(s) without a time budget"

@@ -115,6 +115,7 @@ def trials_per_minute(arrays_dir: Path, trials: int, epochs: int) -> dict:
 
 
 def measure_size(rows: int, file_format: str, trials: int, epochs: int, folder: Path) -> dict:
+    """Write the table, measure its preparation in a child process, then the short search."""
     path = folder / f"scale-{rows}.{file_format}"
     generate_s = write_table(path, rows)
     arrays_dir = folder / f"arrays-{rows}"
@@ -133,6 +134,7 @@ def measure_size(rows: int, file_format: str, trials: int, epochs: int, folder: 
 
 
 def to_markdown(figures: dict) -> str:
+    """This benchmark's table for RESULTS.md."""
     from bench.results import markdown_table
 
     mib = lambda b: round(b / 2**20)  # noqa: E731
