@@ -77,7 +77,7 @@ def library_versions() -> str:
 
 
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence]) -> str:
-    """A Markdown table; floats are written with 4 significant decimals."""
+    """A Markdown table; floats with 4 significant digits, or as whole numbers from 1,000 up."""
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     for row in rows:
         lines.append("| " + " | ".join(_cell(value) for value in row) + " |")
@@ -86,7 +86,9 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence]) -> str:
 
 def _cell(value) -> str:
     if isinstance(value, float):
-        return "n/a" if math.isnan(value) else f"{value:.4g}"
+        if math.isnan(value):
+            return "n/a"
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
     return "" if value is None else str(value)
 
 
