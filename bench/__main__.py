@@ -1,21 +1,60 @@
-"""`python -m bench` (or `make bench`): run every benchmark at full size and print its figures.
+"""`python -m bench` (or `make bench`): run every benchmark at full size and write its figures
+into bench/RESULTS.md (one generated block per benchmark; the rest of the file is kept).
 
-`python -m bench --smoke` runs each at tiny size (the test suite does this so the code cannot rot).
+    python -m bench [--only quality scale] [--quality-budget 20] [--results bench/RESULTS.md] [--smoke]
+
+`--smoke` runs each at tiny size and writes nothing unless `--results` is given (the test
+suite does this so the code cannot rot).
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import shlex
 import sys
+from pathlib import Path
 
-BENCHMARKS = ["bench.overhead", "bench.early_stopping"]
+# name → (module, heading of its RESULTS.md section), in the order they run.
+BENCHMARKS = {
+    "quality": ("bench.quality", "Quality under a fixed wall budget — `bench/quality.py`"),
+    "overhead": ("bench.overhead", "Platform overhead per trial — `bench/overhead.py`"),
+    "early_stopping": ("bench.early_stopping", "Early stopping against FIFO — `bench/early_stopping.py`"),
+    "scale": ("bench.scale", "Scale: 10k to 1M rows — `bench/scale.py`"),
+    "gpu": ("bench.gpu", "GPU — `bench/gpu.py`"),
+}
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), default=list(BENCHMARKS))
+    parser.add_argument("--quality-budget", type=float, help="search seconds per dataset and seed (bench.quality --budget)")
+    parser.add_argument("--results", type=Path, help="the RESULTS.md to update (default: bench/RESULTS.md, not with --smoke)")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes; writes nothing unless --results is given")
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
-    smoke = ["--smoke"] if "--smoke" in argv else []
-    for name in BENCHMARKS:
-        print(f"== {name} {' '.join(smoke)}", flush=True)
-        importlib.import_module(name).main(smoke)
+    from bench.results import RESULTS_PATH, load_average, run_header, update_section
+
+    args = parse_args(argv)
+    results = args.results or (None if args.smoke else RESULTS_PATH)
+    command = shlex.join(["python", "-m", "bench", *argv])
+    if results is not None:
+        update_section(results, "run", run_header(command), "Latest `python -m bench` run")
+    for name in args.only:
+        module_name, heading = BENCHMARKS[name]
+        module_args = ["--smoke"] if args.smoke else []
+        if name == "quality" and args.quality_budget is not None:
+            module_args += ["--budget", str(args.quality_budget)]
+        print(f"== {module_name} {' '.join(module_args)}", flush=True)
+        started_load = load_average()
+        module = importlib.import_module(module_name)
+        figures = module.main(module_args)
+        if results is not None:
+            body = f"Measured by `{command}`; load average at the start: {started_load}.\n\n{module.to_markdown(figures)}"
+            update_section(results, name, body, heading)
     return 0
 
 

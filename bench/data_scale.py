@@ -25,8 +25,8 @@ import numpy as np
 NUMERIC, LOW_CARD, HIGH_CARD = 40, 8, 2
 
 
-def write_csv(path: Path, rows: int, seed: int = 0, chunk: int = 100_000) -> None:
-    """The benchmark table, written in chunks so that generating it needs little memory."""
+def table_chunks(rows: int, seed: int = 0, chunk: int = 100_000):
+    """The benchmark table in chunks of ``chunk`` rows (DataFrames), so that generating it needs little memory."""
     import pandas as pd
 
     rng = np.random.default_rng(seed)
@@ -44,7 +44,29 @@ def write_csv(path: Path, rows: int, seed: int = 0, chunk: int = 100_000) -> Non
             frame.loc[rng.random(n) < 0.02, f"num{i}"] = np.nan
         frame = frame.iloc[:, : NUMERIC + LOW_CARD + HIGH_CARD - 1]  # 49 features + target = 50 columns
         frame["label"] = np.where(score > 0, "yes", "no")
-        frame.to_csv(path, mode="a" if start else "w", header=not start, index=False, float_format="%.6g")
+        yield frame
+
+
+def write_csv(path: Path, rows: int, seed: int = 0, chunk: int = 100_000) -> None:
+    """The benchmark table as CSV."""
+    for i, frame in enumerate(table_chunks(rows, seed, chunk)):
+        frame.to_csv(path, mode="a" if i else "w", header=not i, index=False, float_format="%.6g")
+
+
+def write_parquet(path: Path, rows: int, seed: int = 0, chunk: int = 100_000) -> None:
+    """The benchmark table as Parquet (one row group per chunk)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    try:
+        for frame in table_chunks(rows, seed, chunk):
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            writer = writer or pq.ParquetWriter(path, table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def _status_kib(field: str, name: str = "/proc/self/status") -> int:

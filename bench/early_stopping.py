@@ -91,5 +91,20 @@ def main(argv=None) -> dict:
     return figures
 
 
+def to_markdown(figures: dict) -> str:
+    """The scheduler table for RESULTS.md."""
+    from bench.results import markdown_table
+
+    rows = [["FIFO", figures["fifo_best_val_accuracy"], figures["fifo_epochs"], "1 (reference)"]]
+    for scheduler, label in (("asha", "ASHA (grace 1, reduction 3)"), ("hyperband", "HyperBand (reduction 3)")):
+        row = figures[scheduler]
+        reached = row["fraction_of_fifo_compute_to_reach_fifo_best"]
+        rows.append([label, row["best_val_accuracy"], row["epochs"], "not reached" if reached is None else reached])
+    return (f"Digits, MLP (depth, width, optimizer, lr, batch, dropout searched), {figures['trials']} trials of at most "
+            f"{figures['max_epochs']} epochs, seed {figures['seed']}, the same sampled configurations for every scheduler. "
+            "Epoch counts, not times: machine load does not change them.\n\n"
+            + markdown_table(["scheduler", "best val accuracy", "epochs trained", "fraction of FIFO's compute to first reach FIFO's best"], rows))
+
+
 if __name__ == "__main__":
     main()

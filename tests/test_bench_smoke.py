@@ -1,13 +1,89 @@
-"""The benchmarks run at tiny sizes, so their code cannot rot (their figures are not checked)."""
+"""The benchmarks run at tiny sizes, so their code cannot rot; their figures are not judged, only
+that each produces the rows and columns RESULTS.md shows, with finite numbers."""
 
 from __future__ import annotations
+
+import math
 
 import pytest
 
 
-@pytest.mark.parametrize("module", ["bench.overhead", "bench.early_stopping"])
-def test_benchmark_runs_at_smoke_size(module, ray_session):
-    import importlib
+def assert_finite(*values) -> None:
+    for value in values:
+        assert isinstance(value, (int, float)) and math.isfinite(value), value
 
-    figures = importlib.import_module(module).main(["--smoke"])
-    assert figures["machine"] and figures["trials"] >= 2
+
+@pytest.mark.slow
+def test_quality_compares_every_contender_on_the_same_rows(ray_session):
+    from bench import quality
+
+    figures = quality.main(["--smoke"])
+    contenders = {"classification": {"automl", "plain_tune_mlp", "svc", "hist_gradient_boosting", "logistic_regression"},
+                  "regression": {"automl", "plain_tune_mlp", "svr", "hist_gradient_boosting", "ridge"}}
+    assert {row["dataset"] for row in figures["summary"]} == {"wine", "diabetes"}
+    assert {r["contender"] for r in figures["summary"] if r["dataset"] == "wine"} == contenders["classification"]
+    assert {r["contender"] for r in figures["summary"] if r["dataset"] == "diabetes"} == contenders["regression"]
+    for row in figures["summary"]:
+        metrics = ("accuracy",) if row["dataset"] == "wine" else ("r2", "rmse")
+        assert_finite(*(row[f"{m}_{s}"] for m in metrics for s in ("mean", "std")), row["wall_s_mean"])
+        assert row["seeds"] == 1
+    searches = [r for r in figures["summary"] if r["contender"] in ("automl", "plain_tune_mlp")]
+    assert all(r["trials_mean"] >= 1 for r in searches)
+    table = quality.to_markdown(figures)
+    assert "| wine | automl |" in table and "| diabetes | ridge |" in table
+
+
+def test_overhead_reports_a_ratio_per_trial_length(ray_session):
+    from bench import overhead
+
+    figures = overhead.main(["--smoke"])
+    assert [run["trial_seconds"] for run in figures["runs"]] == [0.2, 0.4]
+    for run in figures["runs"]:
+        assert_finite(run["platform_wall_s"], run["raw_serial_s"], run["ratio"])
+        assert run["ratio"] > 0
+    assert overhead.to_markdown(figures).count("\n| 0.") == 2
+
+
+def test_early_stopping_compares_asha_and_hyperband_with_fifo(ray_session):
+    from bench import early_stopping
+
+    figures = early_stopping.main(["--smoke"])
+    assert_finite(figures["fifo_best_val_accuracy"], figures["asha"]["best_val_accuracy"], figures["hyperband"]["best_val_accuracy"])
+    assert figures["fifo_epochs"] == figures["trials"] * figures["max_epochs"]
+    assert "| ASHA" in early_stopping.to_markdown(figures)
+
+
+def test_scale_measures_preparation_memory_and_trials_per_minute(ray_session):
+    from bench import scale
+
+    figures = scale.main(["--smoke"])
+    (size,) = figures["sizes"]
+    assert size["rows"] == 2000 and size["columns"] == 50
+    assert_finite(size["load_s"], size["prepare_s"], size["trials_per_minute"], size["samples_per_s_per_trial"])
+    assert size["peak_rss_bytes"] >= size["baseline_rss_bytes"] > 0
+    assert size["trials_finished"] == size["trials"] == 2
+    assert "| 2000 | parquet" in scale.to_markdown(figures)
+
+
+def test_gpu_benchmark_says_not_measured_without_cuda():
+    import torch
+
+    from bench import gpu
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: the full GPU benchmark is not a smoke test")
+    figures = gpu.main(["--smoke"])
+    assert "no GPU was lent" in gpu.to_markdown(figures)
+
+
+def test_bench_rewrites_only_its_generated_blocks(tmp_path):
+    from bench.__main__ import main
+
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Benchmark results\n\nHand-written note that must survive.\n\n## GPU\n\n"
+                       "<!-- generated:gpu start -->\nold figures\n<!-- generated:gpu end -->\n\nEarlier GPU note.\n")
+    assert main(["--smoke", "--only", "gpu", "--results", str(results)]) == 0
+    text = results.read_text()
+    assert "Hand-written note that must survive." in text and "Earlier GPU note." in text
+    assert "old figures" not in text and text.count("<!-- generated:gpu start -->") == 1
+    assert "python -m bench --smoke --only gpu" in text and "Versions: automl" in text
