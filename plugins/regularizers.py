@@ -30,6 +30,8 @@ class Dropout(Regularizer):
         wrapped = 0
         last_linear = None
         for parent in list(model.modules()):
+            if isinstance(parent, nn.MultiheadAttention):
+                continue  # its forward reads out_proj.weight directly: the projection cannot be wrapped
             for name, child in list(parent.named_children()):
                 if isinstance(child, ACTIVATION_TYPES):
                     setattr(parent, name, nn.Sequential(child, nn.Dropout(self.p)))

@@ -130,6 +130,17 @@ def test_dropout_reaches_models_without_activation_modules(registry):
     assert [m.p for m in network.modules() if isinstance(m, nn.Dropout)] == [0.3]
 
 
+@pytest.mark.parametrize("architecture,kind", [("ft_transformer", "tabular"), ("transformer", "text")])
+def test_dropout_leaves_attention_projections_alone_so_transformers_still_run(registry, architecture, kind):
+    # nn.MultiheadAttention reads out_proj.weight directly: wrapping it broke every such trial.
+    facts = DataFacts("multiclass", kind, 3, vocab_size=30).for_builders()
+    config = {"architecture": {"name": architecture}, "regularizers": {"dropout": {"enabled": True, "p": 0.3}}}
+    network, _ = build_network(config, registry_components(), (13,), 3, facts)
+    assert any(isinstance(m, nn.Dropout) and m.p == 0.3 for m in network.modules())
+    inputs = torch.randint(0, 30, (4, 13)) if kind == "text" else torch.randn(4, 13)
+    assert network(inputs).shape == (4, 3)
+
+
 def test_early_stopping_stops_the_loop_after_patience_epochs_without_improvement(registry):
     """A learning rate too small to change accuracy: the loop stops after 1 + patience epochs."""
     from automl.trial import build_model, train_epochs, validation_metrics
