@@ -11,6 +11,7 @@ from typing import Any
 
 from automl.config import ResourceConfig, SearchConfig
 from automl.errors import AutoMLError
+from automl.failures import failure_of
 from automl.metrics import ranking_metric
 from automl.space import SearchSpace, domain_bounds
 from automl.trial import Components, TrainingSet, train_trial
@@ -20,7 +21,10 @@ DEFAULT_NUM_TRIALS = 20
 
 @dataclass
 class TrialRecord:
-    """A finished (or failed, or stopped) trial: its config, last reported metrics and status."""
+    """A finished (or failed, or stopped) trial: its config, last reported metrics and status.
+
+    A failed trial's ``status`` is one of ``automl.failures.FAILED_STATUSES`` and ``error`` its reason.
+    """
 
     trial_id: str
     config: dict
@@ -29,6 +33,11 @@ class TrialRecord:
     error: str = ""
     history: list[dict] = field(default_factory=list)
     checkpoint: str = ""  # the latest checkpoint's folder (with --ensemble it holds the best val outputs)
+
+    @property
+    def failed(self) -> bool:
+        """Whether the trial failed (raised, diverged, ran out of memory, lost its worker): it has no score."""
+        return bool(self.error)
 
 
 def ensure_ray(resources: ResourceConfig, verbose: bool = False) -> bool:
@@ -201,7 +210,8 @@ def run_trials(
             name="trials" if resources.storage is None else run_dir.resolve().name,
             storage_path=resources.storage or str(run_dir.resolve()),
             verbose=1 if verbose else 0,
-            failure_config=tune.FailureConfig(max_failures=0),
+            # Retries resume from the trial's latest checkpoint (--checkpoint-every), else from scratch.
+            failure_config=tune.FailureConfig(max_failures=search.max_failures),
             # PBT restores other trials' older checkpoints and HyperBand resumes paused ones: keep them.
             checkpoint_config=tune.CheckpointConfig(num_to_keep=None if search.scheduler in CHECKPOINTING_SCHEDULERS else 2),
             callbacks=[histories, *(callbacks or [])],
@@ -230,7 +240,11 @@ def history_callback():
 
         def on_trial_result(self, iteration, trials, trial, result, **info):
             row = {k: v for k, v in result.items() if k.startswith(HISTORY_PREFIXES)}
-            self.histories.setdefault(trial.trial_id, []).append(row)
+            rows = self.histories.setdefault(trial.trial_id, [])
+            # A retried trial repeats the epochs after its checkpoint: the retry's rows replace them.
+            while rows and row.get("epoch") is not None and rows[-1].get("epoch", 0) >= row["epoch"]:
+                rows.pop()
+            rows.append(row)
 
     return HistoryCallback()
 
@@ -239,15 +253,16 @@ def _record(result, max_epochs: int, history: list[dict]) -> TrialRecord:
     metrics = dict(result.metrics or {})
     config = dict(result.config or metrics.get("config") or {})
     trial_id = Path(result.path).name  # the trial directory is named by trial id (see run_trials)
-    if result.error is not None:
-        status, error = "error", f"{type(result.error).__name__}: {result.error}".splitlines()[0]
+    status, error = failure_of(result.error, metrics, config)
+    if status:
+        pass  # failed: raised, diverged, out of memory or worker died (automl/failures.py)
     elif not metrics.get("epoch"):
-        status, error = "no result", ""
+        status = "no result"
     elif metrics.get("stop_reason"):
-        status, error = f"early stopping: {metrics['stop_reason']}", ""
+        status = f"early stopping: {metrics['stop_reason']}"
     elif metrics["epoch"] < int(config.get("epochs", max_epochs)):
-        status, error = "stopped early", ""
+        status = "stopped early"
     else:
-        status, error = "completed", ""
+        status = "completed"
     checkpoint = result.checkpoint.path if result.checkpoint is not None else ""
     return TrialRecord(trial_id, config, metrics, status, error, history, checkpoint)
