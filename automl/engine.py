@@ -193,6 +193,7 @@ def run_trials(
     trainable = tune.with_resources(trainable, {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     histories = history_callback()
+    storage_path, experiment_name = experiment_location(run_dir, resources.storage)
     tuner = tune.Tuner(
         trainable,
         param_space={} if search.searcher in ("tpe", "gp") else space.to_tune(search.seed, grid=search.searcher == "grid"),
@@ -207,8 +208,8 @@ def run_trials(
             trial_dirname_creator=lambda trial: trial.trial_id,
         ),
         run_config=tune.RunConfig(
-            name="trials" if resources.storage is None else run_dir.resolve().name,
-            storage_path=resources.storage or str(run_dir.resolve()),
+            name=experiment_name,
+            storage_path=storage_path,
             verbose=1 if verbose else 0,
             # Retries resume from the trial's latest checkpoint (--checkpoint-every), else from scratch.
             failure_config=tune.FailureConfig(max_failures=search.max_failures),
@@ -221,6 +222,21 @@ def run_trials(
     records = [_record(r, space.max_epochs(), histories.histories.get(Path(r.path).name, [])) for r in results]
     # With a time budget and no trial count, Tune queues trials the budget never reached.
     return [r for r in records if r.status != "no result" or r.error]
+
+
+def experiment_location(run_dir: Path, storage: str | None) -> tuple[str, str]:
+    """Ray Tune's ``(storage_path, name)``: trial records go to ``RUN_DIR/trials``, or to
+    ``STORAGE/<run directory name>`` with ``--storage``.
+
+    Tune stages a driver's files in ``<Ray session>/artifacts/<second>/<name>`` before copying
+    them to ``storage_path/name``; two searches started in the same second on one Ray cluster
+    under the same name would share that folder and copy each other's trials. So the local name
+    is the run directory's whole path (``storage_path`` is the root), unique to each search.
+    """
+    resolved = run_dir.resolve()
+    if storage is not None:
+        return storage, resolved.name
+    return resolved.anchor, (resolved / "trials").relative_to(resolved.anchor).as_posix()
 
 
 HISTORY_PREFIXES = ("val_", "train_", "epoch", "best_")

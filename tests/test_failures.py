@@ -219,9 +219,18 @@ def test_a_search_in_which_every_trial_fails_exits_1_with_a_summary_and_keeps_it
 # -- two searches at once ---------------------------------------------------------------------
 
 
-@pytest.mark.slow
-def test_two_searches_at_once_in_different_run_directories_do_not_interfere(tmp_path, blobs_frame, regression_frame):
-    """Two ``automl search`` processes, each with its own local Ray, run side by side."""
+def start_search(data: Path, target: str, space: Path, run_dir: Path, *flags: str) -> subprocess.Popen:
+    """``automl search`` in its own process."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "automl", "search", str(data), "--target", target, "--space", str(space),
+         "--scheduler", "fifo", "--num-trials", "1", "--output", str(run_dir), "-q", "--no-wandb", *flags],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "WANDB_MODE": "disabled"},
+    )
+
+
+def two_searches_at_once(tmp_path: Path, blobs_frame, regression_frame, *flags: str) -> None:
+    """A classification and a regression search side by side, each in its own run directory;
+    each ends with its own two trials, its own trial folders and its own model."""
     blobs_frame.to_csv(tmp_path / "blobs.csv", index=False)
     regression_frame.to_csv(tmp_path / "reg.csv", index=False)
     space = tmp_path / "space.yaml"
@@ -229,30 +238,30 @@ def test_two_searches_at_once_in_different_run_directories_do_not_interfere(tmp_
         "epochs: 2\nbatch_size: 32\narchitectures:\n  include: [mlp]\n  mlp: {depth: 1, width: {grid: [8, 16]}}\n"
         "optimizers:\n  include: [adam]\n  adam: {lr: 0.01}\nregularizers:\n  include: []\n"
     )
-    env = {**os.environ, "WANDB_MODE": "disabled"}
-    runs = {"blobs": ("blobs.csv", "species"), "reg": ("reg.csv", "y")}
-    processes = {
-        name: subprocess.Popen(
-            [sys.executable, "-m", "automl", "search", str(tmp_path / data), "--target", target, "--space", str(space),
-             "--scheduler", "fifo", "--num-trials", "1", "--output", str(tmp_path / name), "-q", "--no-wandb"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        )
-        for name, (data, target) in runs.items()
-    }
-    outputs = {name: process.communicate(timeout=300) for name, process in processes.items()}
+    runs = {"blobs": ("species", "val_accuracy", "multiclass"), "reg": ("y", "val_rmse", "regression")}
+    processes = {name: start_search(tmp_path / f"{name}.csv", target, space, tmp_path / name, *flags)
+                 for name, (target, _, _) in runs.items()}
     for name, process in processes.items():
-        assert process.returncode == 0, outputs[name][1][-2000:]
-    metric = {"blobs": "val_accuracy", "reg": "val_rmse"}
-    own_trials = {}
-    for name in runs:
+        _, err = process.communicate(timeout=400)
+        assert process.returncode == 0, err[-2000:]
+    trial_ids = {}
+    for name, (_, metric, task) in runs.items():
         run_dir = tmp_path / name
         frame = pd.read_csv(run_dir / "leaderboard.csv")
-        assert len(frame) == 2 and (frame["status"] == "completed").all()
-        assert frame[metric[name]].notna().all()
-        own_trials[name] = set(frame["trial_id"])
-        on_disk = {p.name for p in (run_dir / "trials").iterdir() if p.is_dir()}
-        assert own_trials[name] <= on_disk
-        assert len((run_dir / "trials.jsonl").read_text().splitlines()) == 2
-        model = json.loads((run_dir / "model" / "model.json").read_text())
-        assert model["task"] == ("multiclass" if name == "blobs" else "regression")
-    assert not own_trials["blobs"] & own_trials["reg"]
+        assert len(frame) == 2 and (frame["status"] == "completed").all() and frame[metric].notna().all()
+        trial_ids[name] = set(frame["trial_id"])
+        assert trial_ids[name] == {p.name for p in (run_dir / "trials").iterdir() if p.is_dir()}
+        assert {json.loads(line)["trial_id"] for line in (run_dir / "trials.jsonl").read_text().splitlines()} == trial_ids[name]
+        assert json.loads((run_dir / "model" / "model.json").read_text())["task"] == task
+        assert json.loads((run_dir / "result.json").read_text())["best"]["trial_id"] in trial_ids[name]
+    assert not trial_ids["blobs"] & trial_ids["reg"]
+
+
+def test_two_searches_at_once_on_one_ray_cluster_do_not_interfere(ray_session, tmp_path, blobs_frame, regression_frame):
+    address = ray_session.get_runtime_context().gcs_address
+    two_searches_at_once(tmp_path, blobs_frame, regression_frame, "--address", address)
+
+
+@pytest.mark.slow
+def test_two_searches_at_once_each_with_its_own_local_ray_do_not_interfere(tmp_path, blobs_frame, regression_frame):
+    two_searches_at_once(tmp_path, blobs_frame, regression_frame)
