@@ -123,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     leaderboard.add_argument("--component", action="append", default=[], metavar="NAME",
                              help="keep trials that use this architecture, loss, optimizer or regularizer (repeatable: all must match)")
     leaderboard.add_argument("--status", action="append", default=[], metavar="STATUS",
-                             help="keep trials with this status: completed, 'stopped early', error, 'no result' (repeatable: any may match)")
+                             help="keep trials with this status: completed, 'stopped early', 'no result', error, diverged, "
+                             "'out of memory', 'worker died' (repeatable: any may match)")
     leaderboard.add_argument("--top", type=_positive_int, metavar="K", help="keep the first K rows after filtering and sorting")
     leaderboard.add_argument("--columns", type=_names, default=(), metavar="A,B,...", help="show only these columns, in this order")
     leaderboard.add_argument("--format", default="table", choices=["table", "csv", "md", "json"], help="output format (default: table)")

@@ -162,6 +162,19 @@ def test_a_diverged_trial_stops_at_once_and_keeps_its_last_finite_metrics(mixed_
     assert diverged["history"][0]["val_accuracy"] == diverged["metrics"]["best_val_accuracy"]
 
 
+def test_a_cuda_out_of_memory_error_is_named_with_the_batch_size_hint():
+    # No GPU here: the CUDA error class itself, as torch raises it in a trial.
+    import torch
+
+    from automl.failures import failure_of
+
+    error = torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 7.79 GiB total)\nmore")
+    status, reason = failure_of(error, {}, {"batch_size": 512})
+    assert status == "out of memory"
+    assert reason.startswith("OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB")
+    assert "try a smaller batch_size (this trial used 512)" in reason and "\n" not in reason
+
+
 # -- retries ----------------------------------------------------------------------------------
 
 
@@ -194,6 +207,12 @@ def test_a_retried_trial_resumes_from_its_checkpoint_not_from_scratch(retried_ru
     assert epochs_of(trial) == [1, 2, 3, 4] and trial["metrics"]["epoch"] == 4
 
 
+def test_max_failures_must_not_be_negative(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["search", "digits", "--max-failures", "-1"])
+    assert exited.value.code == 2 and "--max-failures" in capsys.readouterr().err
+
+
 # -- every trial fails ----------------------------------------------------------------------
 
 
@@ -217,6 +236,15 @@ def test_a_search_in_which_every_trial_fails_exits_1_with_a_summary_and_keeps_it
 
 
 # -- two searches at once ---------------------------------------------------------------------
+
+
+def test_run_directories_with_the_same_name_get_different_tune_experiments(tmp_path):
+    from automl.engine import experiment_location
+
+    first, second = experiment_location(tmp_path / "a" / "run", None), experiment_location(tmp_path / "b" / "run", None)
+    assert first != second
+    for location, parent in ((first, "a"), (second, "b")):
+        assert Path(*location) == tmp_path.resolve() / parent / "run" / "trials"  # records stay in RUN_DIR/trials
 
 
 def start_search(data: Path, target: str, space: Path, run_dir: Path, *flags: str) -> subprocess.Popen:
@@ -257,7 +285,11 @@ def two_searches_at_once(tmp_path: Path, blobs_frame, regression_frame, *flags: 
     assert not trial_ids["blobs"] & trial_ids["reg"]
 
 
+@pytest.mark.slow
 def test_two_searches_at_once_on_one_ray_cluster_do_not_interfere(ray_session, tmp_path, blobs_frame, regression_frame):
+    # Without a name unique to each run directory, Tune staged both experiments' files in one
+    # folder of the Ray session whenever they started in the same second, and each run directory
+    # got the other's trial folders.
     address = ray_session.get_runtime_context().gcs_address
     two_searches_at_once(tmp_path, blobs_frame, regression_frame, "--address", address)
 
