@@ -246,20 +246,25 @@ def history_callback():
     """A Tune callback keeping every reported epoch per trial, in the driver.
 
     Unlike Ray's result files it keeps the epochs before a restore (PBT exploits, HyperBand
-    pauses), and it costs no file I/O.
+    pauses), and it costs no file I/O. A trial retried after a failure (``--max-failures``)
+    repeats the epochs after its checkpoint: the retry's rows replace them.
     """
     from ray import tune
 
     class HistoryCallback(tune.Callback):
         def __init__(self) -> None:
             self.histories: dict[str, list[dict]] = {}
+            self.retried: set[str] = set()
+
+        def on_trial_recover(self, iteration, trials, trial, **info):
+            self.retried.add(trial.trial_id)
 
         def on_trial_result(self, iteration, trials, trial, result, **info):
             row = {k: v for k, v in result.items() if k.startswith(HISTORY_PREFIXES)}
             rows = self.histories.setdefault(trial.trial_id, [])
-            # A retried trial repeats the epochs after its checkpoint: the retry's rows replace them.
-            while rows and row.get("epoch") is not None and rows[-1].get("epoch", 0) >= row["epoch"]:
-                rows.pop()
+            if trial.trial_id in self.retried and row.get("epoch") is not None:
+                self.retried.discard(trial.trial_id)
+                rows[:] = [r for r in rows if r.get("epoch", 0) < row["epoch"]]
             rows.append(row)
 
     return HistoryCallback()

@@ -180,11 +180,11 @@ def test_a_cuda_out_of_memory_error_is_named_with_the_batch_size_hint():
 
 @pytest.fixture(scope="module")
 def retried_run(faulty_plugin, ray_session, tmp_path_factory):
-    """A trial that raises once and one whose worker is SIGKILLed once, at epoch 3 of 4, with
-    a checkpoint every epoch and --max-failures 1; plus a healthy trial."""
+    """A trial that raises once and one whose worker is SIGKILLed once, at the start of epoch 4
+    of 4, with a checkpoint every 2 epochs and --max-failures 1; plus a healthy trial."""
     root = tmp_path_factory.mktemp("retried")
-    space = faulty_space(root / "space.yaml", ["none", "raise", "kill"], 4, 3, root, once=True)
-    code = search(blobs_csv(root / "blobs.csv"), space, root / "run", "--max-failures", "1", "--checkpoint-every", "1")
+    space = faulty_space(root / "space.yaml", ["none", "raise", "kill"], 4, 4, root, once=True)
+    code = search(blobs_csv(root / "blobs.csv"), space, root / "run", "--max-failures", "1", "--checkpoint-every", "2")
     return code, root
 
 
@@ -200,11 +200,11 @@ def test_with_max_failures_every_crashed_trial_is_retried_and_completes(retried_
 @pytest.mark.parametrize("fault", ["raise", "kill"])
 def test_a_retried_trial_resumes_from_its_checkpoint_not_from_scratch(retried_run, fault):
     _, root = retried_run
-    # Epoch 3 started twice: once when the fault struck, once in the retry, which restored the
-    # epoch-2 checkpoint (a restart from scratch would have started epochs 1 and 2 again).
-    assert (root / f"{fault}.epochs").read_text().split() == ["1", "2", "3", "3", "4"]
+    # The fault struck as epoch 4 started; the retry restored the epoch-2 checkpoint and trained
+    # epochs 3 and 4 (a restart from scratch would have started again at epoch 1).
+    assert (root / f"{fault}.epochs").read_text().split() == ["1", "2", "3", "4", "3", "4"]
     trial = read_trials(root / "run")[fault]
-    assert epochs_of(trial) == [1, 2, 3, 4] and trial["metrics"]["epoch"] == 4
+    assert epochs_of(trial) == [1, 2, 3, 4] and trial["metrics"]["epoch"] == 4  # the retry's epoch 3 replaced the first
 
 
 def test_max_failures_must_not_be_negative(capsys):
