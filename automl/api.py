@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -68,6 +69,12 @@ class AutoML:
     Ray Tune callbacks, such as the CLI's progress display.
     ``ensemble=K`` (K >= 2) adds a greedy ensemble of the top K trials as a leaderboard row,
     chosen as the final model only if it wins on validation.
+    ``max_failures=N`` retries a crashed trial (it raised, ran out of memory or lost its worker)
+    up to N times, from its latest checkpoint when it has one (``checkpoint_every``).
+
+    A trial that fails is recorded with its status and reason and the search goes on; when
+    every trial fails, ``fit`` writes the leaderboard and ``trials.jsonl`` and then raises
+    :class:`automl.failures.SearchFailed` (an :class:`AutoMLError`) counting the reasons.
     """
 
     def __init__(
@@ -107,6 +114,7 @@ class AutoML:
         wandb_entity: str | None = None,
         callbacks: Sequence = (),
         ensemble: int = 0,
+        max_failures: int = 0,
     ) -> None:
         # Every setting but the live callbacks, as given: a resumed search is rebuilt from them.
         self.options = {k: v for k, v in locals().items() if k not in ("self", "callbacks", "__class__")}
@@ -122,7 +130,7 @@ class AutoML:
         )
         self.search_config = SearchConfig(
             space, num_trials, time_budget_s, scheduler, searcher, max_concurrent, seed,
-            checkpoint_every=checkpoint_every, ensemble_size=ensemble,
+            checkpoint_every=checkpoint_every, ensemble_size=ensemble, max_failures=max_failures,
         )
         self.resource_config = ResourceConfig(cpus_per_trial, gpus_per_trial, address, storage, precision)
         self.output = output
@@ -241,8 +249,9 @@ class AutoML:
         save_leaderboard(leaderboard, records, run_dir)
         emit("leaderboard", {"leaderboard": leaderboard, "seconds": search_seconds, "metric": metric})
         if leaderboard.empty or pd.isna(leaderboard.loc[0, f"val_{metric}"]):
-            reasons = sorted({r.error or r.status for r in records}) or ["no trial ran"]
-            raise AutoMLError(f"every trial failed ({'; '.join(reasons)[:300]})", "see trials.jsonl in the run directory")
+            from automl.failures import SearchFailed, failure_reasons
+
+            raise SearchFailed(failure_reasons(records) or Counter(["no trial finished an epoch"]), run_dir)
         best_record = next(r for r in records if r.trial_id == leaderboard.loc[0, "trial_id"])
         write_state(run_dir, "refitting", search_seconds)
 

@@ -1,7 +1,8 @@
 """The ``automl`` command line: a thin layer over the Python API.
 
 The only module that reads ``sys.argv`` or turns :class:`AutoMLError` into one line on stderr
-and exit code 2.
+and exit code 2. Exit codes: 0 done, 1 every trial of the search failed (a summary of the
+reasons on stderr), 2 a mistake in the input, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from automl import __version__
 from automl.components import TASKS
 from automl.errors import AutoMLError
 
+EXIT_SEARCH_FAILED = 1
 EXIT_USAGE = 2
 
 
@@ -24,8 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USAGE
+    from automl.failures import SearchFailed
+
     try:
         return args.handler(args) or 0
+    except SearchFailed as failed:
+        print("\n".join(f"automl: {line}" for line in failed.summary()), file=sys.stderr)
+        return EXIT_SEARCH_FAILED
     except AutoMLError as exc:
         print(f"automl: error: {exc.one_line()}", file=sys.stderr)
         return EXIT_USAGE
@@ -56,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--checkpoint-every", type=_positive_int, metavar="EPOCHS",
                         help="checkpoint trials this often (default: only where the scheduler needs it)")
     search.add_argument("--max-concurrent", type=_positive_int, help="at most this many trials at once")
+    search.add_argument("--max-failures", type=_non_negative_int, default=0, metavar="N",
+                        help="retry a crashed trial (it raised, ran out of memory or its worker died) up to N times, "
+                        "from its latest checkpoint when it has one (see --checkpoint-every); default 0")
     search.add_argument("--cpus-per-trial", type=_positive_float, default=1.0, help="CPUs per trial (default 1)")
     search.add_argument("--gpus-per-trial", type=_non_negative_float, default=0.0, help="GPUs per trial, fractions allowed (default 0)")
     search.add_argument("--address", help="join an existing Ray cluster at this address (default: start Ray locally)")
@@ -122,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     leaderboard.add_argument("--component", action="append", default=[], metavar="NAME",
                              help="keep trials that use this architecture, loss, optimizer or regularizer (repeatable: all must match)")
     leaderboard.add_argument("--status", action="append", default=[], metavar="STATUS",
-                             help="keep trials with this status: completed, 'stopped early', error, 'no result' (repeatable: any may match)")
+                             help="keep trials with this status: completed, 'stopped early', 'no result', error, diverged, "
+                             "'out of memory', 'worker died' (repeatable: any may match)")
     leaderboard.add_argument("--top", type=_positive_int, metavar="K", help="keep the first K rows after filtering and sorting")
     leaderboard.add_argument("--columns", type=_names, default=(), metavar="A,B,...", help="show only these columns, in this order")
     leaderboard.add_argument("--format", default="table", choices=["table", "csv", "md", "json"], help="output format (default: table)")
@@ -182,7 +193,7 @@ def run_search(args: argparse.Namespace) -> int:
         delimiter=args.delimiter,
         wandb=not args.no_wandb, wandb_project=args.wandb_project, wandb_entity=args.wandb_entity,
         callbacks=display.callbacks() if display else (),
-        ensemble=args.ensemble,
+        ensemble=args.ensemble, max_failures=args.max_failures,
     )
     result = automl.fit(args.data, on_event=display.on_event if display else None)
     return _print_result(result)
@@ -341,6 +352,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
 
 

@@ -49,6 +49,7 @@ class SearchConfig:
     seed: int = 0
     checkpoint_every: int = 0  # epochs; 0 = only where the scheduler needs it (HyperBand, PBT)
     ensemble_size: int = 0  # greedy ensemble selection over the top K trials; 0 or 1: off
+    max_failures: int = 0  # retries of a crashed trial, from its latest checkpoint; -1: no limit
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 from automl.config import ResourceConfig, SearchConfig
 from automl.errors import AutoMLError
+from automl.failures import failure_of
 from automl.metrics import ranking_metric
 from automl.space import SearchSpace, domain_bounds
 from automl.trial import Components, TrainingSet, train_trial
@@ -20,7 +21,10 @@ DEFAULT_NUM_TRIALS = 20
 
 @dataclass
 class TrialRecord:
-    """A finished (or failed, or stopped) trial: its config, last reported metrics and status."""
+    """A finished (or failed, or stopped) trial: its config, last reported metrics and status.
+
+    A failed trial's ``status`` is one of ``automl.failures.FAILED_STATUSES`` and ``error`` its reason.
+    """
 
     trial_id: str
     config: dict
@@ -29,6 +33,11 @@ class TrialRecord:
     error: str = ""
     history: list[dict] = field(default_factory=list)
     checkpoint: str = ""  # the latest checkpoint's folder (with --ensemble it holds the best val outputs)
+
+    @property
+    def failed(self) -> bool:
+        """Whether the trial failed (raised, diverged, ran out of memory, lost its worker): it has no score."""
+        return bool(self.error)
 
 
 def ensure_ray(resources: ResourceConfig, verbose: bool = False) -> bool:
@@ -214,11 +223,13 @@ def run_trials(
         reuse_actors=True,
         trial_dirname_creator=lambda trial: trial.trial_id,
     )
+    storage_path, name = experiment_location(run_dir, resources.storage)
     run_config = tune.RunConfig(
-        name=experiment_name(run_dir, resources),
-        storage_path=resources.storage or str(run_dir.resolve()),
+        name=name,
+        storage_path=storage_path,
         verbose=1 if verbose else 0,
-        failure_config=tune.FailureConfig(max_failures=0),
+        # Retries resume from the trial's latest checkpoint (--checkpoint-every), else from scratch.
+        failure_config=tune.FailureConfig(max_failures=search.max_failures),
         # PBT restores other trials' older checkpoints and HyperBand resumes paused ones: keep them.
         checkpoint_config=tune.CheckpointConfig(num_to_keep=None if search.scheduler in CHECKPOINTING_SCHEDULERS else 2),
         callbacks=[search_log, *(callbacks or [])],
@@ -239,15 +250,25 @@ def run_trials(
     return [r for r in records if r.status != "no result" or r.error]
 
 
-def experiment_name(run_dir: Path, resources: ResourceConfig) -> str:
-    """The Tune experiment's folder name: ``trials`` in the run directory, the run's name under --storage."""
-    return "trials" if resources.storage is None else Path(run_dir).resolve().name
+def experiment_location(run_dir: Path, storage: str | None) -> tuple[str, str]:
+    """Ray Tune's ``(storage_path, name)``: trial records go to ``RUN_DIR/trials``, or to
+    ``STORAGE/<run directory name>`` with ``--storage``.
+
+    Tune stages a driver's files in ``<Ray session>/artifacts/<second>/<name>`` before copying
+    them to ``storage_path/name``; two searches started in the same second on one Ray cluster
+    under the same name would share that folder and copy each other's trials. So the local name
+    is the run directory's whole path (``storage_path`` is the root), unique to each search.
+    """
+    resolved = run_dir.resolve()
+    if storage is not None:
+        return storage, resolved.name
+    return resolved.anchor, (resolved / "trials").relative_to(resolved.anchor).as_posix()
 
 
 def experiment_path(run_dir: Path, resources: ResourceConfig) -> str:
     """Where Ray Tune keeps the experiment of ``run_dir`` (its state, trials and checkpoints)."""
-    storage = resources.storage or str(Path(run_dir).resolve())
-    return f"{storage.rstrip('/')}/{experiment_name(run_dir, resources)}"
+    storage_path, name = experiment_location(run_dir, resources.storage)
+    return f"{storage_path.rstrip('/')}/{name}"
 
 
 def restore_tuner(experiment: str, trainable, tune_config, run_config, run_dir: Path, finished: set[str]):
@@ -287,15 +308,17 @@ def _record(result, max_epochs: int, results: list[dict]) -> TrialRecord:
     history = history_rows(results)
     config = dict(result.config or metrics.get("config") or {})
     trial_id = Path(result.path).name  # the trial directory is named by trial id (see run_trials)
-    if result.error is not None:
-        status, error = "error", f"{type(result.error).__name__}: {result.error}".splitlines()[0]
+    # Failed: raised, diverged, out of memory or worker died (automl/failures.py).
+    status, error = failure_of(result.error, metrics, config)
+    if status:
+        pass
     elif not metrics.get("epoch"):
-        status, error = "no result", ""
+        status = "no result"
     elif metrics.get("stop_reason"):
-        status, error = f"early stopping: {metrics['stop_reason']}", ""
+        status = f"early stopping: {metrics['stop_reason']}"
     elif metrics["epoch"] < int(config.get("epochs", max_epochs)):
-        status, error = "stopped early", ""
+        status = "stopped early"
     else:
-        status, error = "completed", ""
+        status = "completed"
     checkpoint = result.checkpoint.path if result.checkpoint is not None else ""
     return TrialRecord(trial_id, config, metrics, status, error, history, checkpoint)

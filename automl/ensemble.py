@@ -112,7 +112,7 @@ def ensemble_record(records: list, size: int, task: str, y_val: np.ndarray, targ
 
     metric, mode = ranking_metric(task)
     key = f"best_val_{metric}"
-    scored = [r for r in records if r.status != "error" and np.isfinite(r.metrics.get(key, np.nan))]
+    scored = [r for r in records if not r.failed and np.isfinite(r.metrics.get(key, np.nan))]
     scored.sort(key=lambda r: r.metrics[key], reverse=(mode == "max"))
     predictions = {}
     for record in scored[:size]:

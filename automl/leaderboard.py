@@ -46,7 +46,7 @@ def rank_trials(records: list[TrialRecord], metric: str, mode: str) -> pd.DataFr
                 "optimizer": (config.get("optimizer") or {}).get("name", ""),
                 "regularizers": ", ".join(regs) or "-",
                 "hyperparameters": ", ".join(f"{k}={_fmt(v)}" for k, v in hparams.items()),
-                "val_metric": m.get(f"best_val_{metric}", np.nan) if record.status != "error" else np.nan,
+                "val_metric": m.get(f"best_val_{metric}", np.nan) if not record.failed else np.nan,
                 "best_epoch": m.get("best_epoch", 0),
                 "epochs_run": m.get("epoch", 0),
                 "train_time_s": round(float(m.get("train_time_s", 0.0)), 2),

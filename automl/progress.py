@@ -23,6 +23,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from automl.failures import DIVERGED_KEY
 from automl.metrics import is_better, ranking_metric
 
 
@@ -95,6 +96,11 @@ class TrialProgress(Callback):
 
     def on_trial_complete(self, iteration: int, trials: list, trial, **info) -> None:
         epochs = self.running.pop(trial.trial_id, 0)
+        diverged = (trial.last_result or {}).get(DIVERGED_KEY)
+        if diverged:
+            self.failed += 1
+            self._log(f"trial {trial.trial_id} diverged: {diverged}")
+            return
         planned = int(trial.config.get("epochs") or epochs)
         self.finished += 1
         early = epochs < planned
@@ -107,6 +113,10 @@ class TrialProgress(Callback):
         self.running.pop(trial.trial_id, None)
         self.failed += 1
         self._log(f"trial {trial.trial_id} failed")
+
+    def on_trial_recover(self, iteration: int, trials: list, trial, **info) -> None:
+        self.running.pop(trial.trial_id, None)
+        self._log(f"trial {trial.trial_id} failed; retrying it (--max-failures)")
 
     def on_experiment_end(self, trials: list, **info) -> None:
         self.running.clear()

@@ -188,7 +188,7 @@ def hyperparameter_table(trials: list[dict], metric: str) -> pd.DataFrame:
     rows = []
     for trial in trials:
         value = (trial.get("metrics") or {}).get(f"best_val_{metric}")
-        if value is None or trial.get("status", "").startswith("error"):
+        if value is None or trial.get("error"):  # failed trials have no score
             continue
         rows.append({**_flatten(trial.get("config") or {}), "score": value})
     frame = pd.DataFrame(rows)

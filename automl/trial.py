@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 import torch
 
+from automl.failures import DIVERGED_KEY, TrainingDiverged, check_loss
 from automl.metrics import is_better, ranking_metric, score
 from automl.unsupervised import task_strategy
 
@@ -197,7 +198,8 @@ def train_epochs(
 
     ``precision="bf16"`` runs forward passes and losses under bfloat16 autocast. Stops sooner
     when a regularizer gives a ``stop_reason`` (early stopping); that epoch's metrics then
-    carry it as ``"stop_reason"``.
+    carry it as ``"stop_reason"``. Raises :class:`automl.failures.TrainingDiverged` at the
+    first batch whose loss is NaN or infinite.
     """
     X_t = torch.as_tensor(X, device=device)
     y_t = torch.as_tensor(y, device=device)
@@ -228,7 +230,10 @@ def train_epochs(
             model.optimizer.step()
             if model.scheduler is not None:
                 model.scheduler.step()
-            total += float(loss.detach()) * len(rows)
+            # The one host sync per batch, after the step: the check costs no extra sync.
+            batch_loss = float(loss.detach())
+            check_loss(batch_loss, epoch + 1)
+            total += batch_loss * len(rows)
             count += len(rows)
         metrics: dict[str, Any] = {"train_loss": total / max(count, 1)}
         if evaluate is not None:
@@ -268,7 +273,8 @@ def train_trial(
     epochs, and resumes from the checkpoint Ray hands it (a paused HyperBand trial, a PBT
     exploit of another trial's weights, a retried failure). With ``keep_val_outputs``
     (``--ensemble``), each checkpoint also holds the best epoch's validation outputs, and
-    one is written whenever the validation score improves.
+    one is written whenever the validation score improves. A trial whose loss becomes NaN or
+    infinite ends at once with a last report that names the divergence (``"diverged"``).
     """
     import ray
     from ray import tune
@@ -291,14 +297,17 @@ def train_trial(
         first_epoch, best, best_epoch = restore_training_state(tune.get_checkpoint(), model, config)
     started = time.perf_counter()
     epochs = int(config["epochs"])
-    for epoch, metrics in enumerate(
+    epoch_reports = report_divergence(
         train_epochs(model, X_train, data.y_train, epochs, int(config["batch_size"]), device,
                      int(config.get("seed", 0)), evaluate, first_epoch, precision),
-        start=first_epoch + 1,
-    ):
+        metric,
+    )
+    for epoch, metrics in enumerate(epoch_reports, start=first_epoch + 1):
+        if DIVERGED_KEY in metrics:
+            tune.report({**metrics, f"best_val_{metric}": best, "best_epoch": best_epoch, "params": params,
+                         "train_time_s": time.perf_counter() - started, "device": device.type, "node_id": node_id})
+            return
         current = metrics[f"val_{metric}"]
-        if not np.isfinite(metrics["train_loss"]):
-            raise FloatingPointError(f"training loss is {metrics['train_loss']} at epoch {epoch}")
         improved = is_better(current, best, mode)
         if improved:
             best, best_epoch = current, epoch
@@ -332,6 +341,18 @@ def train_trial(
                 # after the search (automl/ensemble.py reads the latest checkpoint).
                 np.save(Path(folder) / VAL_OUTPUTS_FILE, best_val_outputs)
             tune.report(report, checkpoint=tune.Checkpoint.from_directory(folder))
+
+
+def report_divergence(epochs: Iterator[dict[str, Any]], metric: str) -> Iterator[dict[str, Any]]:
+    """Pass epochs through; a divergence becomes one last row naming it (and no exception).
+
+    The row holds ``val_<metric>`` as NaN (Ray Tune wants the metric in every result; its
+    schedulers and searchers skip NaN), so the epochs before it stay the trial's finite record.
+    """
+    try:
+        yield from epochs
+    except TrainingDiverged as diverged:
+        yield {"train_loss": diverged.loss, f"val_{metric}": float("nan"), "epoch": diverged.epoch, DIVERGED_KEY: str(diverged)}
 
 
 CHECKPOINT_FILE = "training_state.pt"

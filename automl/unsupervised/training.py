@@ -2,7 +2,8 @@
 generator's alternating adversarial epochs, plus the per-epoch report to Ray Tune they share.
 
 Both loops mirror ``automl.trial.train_epochs``: seeded shuffling, mini-batches, a batch of one
-skipped, one metrics dict yielded per epoch (with ``evaluate(network)``'s validation metrics).
+skipped, one metrics dict yielded per epoch (with ``evaluate(network)``'s validation metrics),
+:class:`automl.failures.TrainingDiverged` raised at the first NaN or infinite batch loss.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 import numpy as np
 import torch
 
+from automl.failures import DIVERGED_KEY, check_loss
 from automl.metrics import is_better
-from automl.trial import Components, DataFacts, build_network, call_builder, split_params
+from automl.trial import Components, DataFacts, build_network, call_builder, report_divergence, split_params
 
 Evaluate = Callable[[torch.nn.Module], dict]
 
@@ -91,14 +93,16 @@ def train_autoencoder_epochs(
     """Minimize ``loss(network(x), x)``; yield ``{"train_loss", ...evaluate()}`` after each epoch."""
     X_t = torch.as_tensor(X, device=device)
     generator = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
+    for epoch in range(epochs):
         model.network.train()
         total, count = 0.0, 0
         for rows in _batches(len(X_t), batch_size, generator, device):
             inputs = X_t[rows]
             loss = _with_penalties(model.loss(model.network(inputs), inputs), model)
             _step(loss, 0, model)
-            total += float(loss.detach()) * len(rows)
+            batch_loss = float(loss.detach())
+            check_loss(batch_loss, epoch + 1)
+            total += batch_loss * len(rows)
             count += len(rows)
         metrics = {"train_loss": total / max(count, 1)}
         if evaluate is not None:
@@ -115,7 +119,7 @@ def train_adversarial_epochs(
     generator = torch.Generator().manual_seed(seed)
     noise = torch.Generator().manual_seed(seed + 1)
     network, loss_fn = model.network, model.loss
-    for _ in range(epochs):
+    for epoch in range(epochs):
         network.train()
         totals, count = np.zeros(2), 0
         for rows in _batches(len(X_t), batch_size, generator, device):
@@ -127,7 +131,10 @@ def train_adversarial_epochs(
             if extra is not None:
                 g_loss = g_loss + extra
             _step(_with_penalties(g_loss, model), 0, model)
-            totals += (float(g_loss.detach()) * len(rows), float(d_loss.detach()) * len(rows))
+            g_value, d_value = float(g_loss.detach()), float(d_loss.detach())
+            check_loss(g_value, epoch + 1)
+            check_loss(d_value, epoch + 1)
+            totals += (g_value * len(rows), d_value * len(rows))
             count += len(rows)
         g_mean, d_mean = totals / max(count, 1)
         metrics = {"train_loss": float(g_mean), "train_discriminator_loss": float(d_mean)}
@@ -140,13 +147,16 @@ def report_epochs(
     epochs: Iterable[dict], metric: str, mode: str, params: int, device, carry: tuple[str, ...] = ()
 ) -> None:
     """Report every epoch's metrics to Ray Tune with the best validation ``metric`` so far, its
-    epoch, and ``best_<key>`` for each ``val_<key>`` in ``carry`` at that epoch."""
+    epoch, and ``best_<key>`` for each ``val_<key>`` in ``carry`` at that epoch. A divergence
+    ends the trial with a last report naming it (see ``automl.trial.report_divergence``)."""
     from ray import tune
 
     best, best_epoch, best_extra, started = None, 0, {}, time.perf_counter()
-    for epoch, metrics in enumerate(epochs, start=1):
-        if not np.isfinite(metrics["train_loss"]):
-            raise FloatingPointError(f"training loss is {metrics['train_loss']} at epoch {epoch}")
+    for epoch, metrics in enumerate(report_divergence(epochs, metric), start=1):
+        if DIVERGED_KEY in metrics:
+            tune.report({**metrics, f"best_val_{metric}": best, "best_epoch": best_epoch, **best_extra,
+                         "params": params, "train_time_s": time.perf_counter() - started, "device": device.type})
+            return
         current = metrics[f"val_{metric}"]
         if is_better(current, best, mode):
             best, best_epoch = current, epoch
