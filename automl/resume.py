@@ -293,8 +293,9 @@ def refill_deleted_checkpoints(experiment: Path) -> None:
 
     Tune's saved state can still list a trial's older checkpoints that its driver deleted
     (``num_to_keep``) after saving it; the resumed driver then fails to delete them again and
-    logs a traceback. The latest checkpoint, the one a trial restarts from, is never among them:
-    Tune saves its state before it deletes that one.
+    logs a traceback. The state can even name a deleted checkpoint as a trial's latest (the
+    driver wrote newer ones after the state was saved): the trial then restarts from its newest
+    real checkpoint (``automl.trial.training_state_file``).
     """
     for trial_dir in Path(experiment).iterdir():
         indices = sorted(int(p.name.rsplit("_", 1)[1]) for p in trial_dir.glob("checkpoint_*") if p.name.rsplit("_", 1)[1].isdigit())

@@ -359,10 +359,24 @@ CHECKPOINT_FILE = "training_state.pt"
 VAL_OUTPUTS_FILE = "val_outputs.npy"
 
 
+def training_state_file(folder: Path) -> Path:
+    """The training state in a checkpoint folder.
+
+    A resumed search can hand a trial an empty placeholder: Ray Tune's saved state named a
+    checkpoint that the killed driver deleted after writing newer ones (see
+    ``automl.resume.refill_deleted_checkpoints``). The trial then restarts from its newest real one.
+    """
+    path = folder / CHECKPOINT_FILE
+    if path.is_file():
+        return path
+    newer = sorted(p for p in folder.parent.glob(f"checkpoint_*/{CHECKPOINT_FILE}") if p.parent.name > folder.name)
+    return newer[-1] if newer else path
+
+
 def restore_training_state(checkpoint, model: Model, config: Mapping[str, Any]) -> tuple[int, float | None, int]:
     """Load weights and optimizer state; the config's optimizer hyperparameters win (PBT mutates them)."""
     with checkpoint.as_directory() as folder:
-        state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True, map_location="cpu")
+        state = torch.load(training_state_file(Path(folder)), weights_only=True, map_location="cpu")
     model.network.load_state_dict(state["network"])
     model.optimizer.load_state_dict(state["optimizer"])
     if model.scheduler is not None and "scheduler" in state:
