@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,15 +198,6 @@ def run_trials(
         keep_val_outputs=search.ensemble_size > 1,
     )
     trainable = tune.with_resources(trainable, {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    # Tune's own per-trial JSON/CSV/TensorBoard files cost a write per reported epoch; the
-    # search log keeps every epoch already (see automl.resume).
-    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
-    # Without those files, building the ResultGrid warns once per trial that it found none.
-    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
-    # Tune saves its experiment state (trial statuses, latest checkpoints, searcher) every 10 s
-    # or more by default; a resume after a kill restarts trials from that state, so keep it fresh.
-    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")
     scheduler = make_scheduler(search.scheduler, space, search.seed)
     # Journals every result into the run directory: histories and finished trials survive a kill.
     search_log = make_search_log(run_dir, scheduler, resume_spent_s or 0.0)
@@ -240,7 +232,8 @@ def run_trials(
         tuner = restore_tuner(experiment, trainable, tune_config, run_config, run_dir, set(search_log.ends))
     else:
         tuner = tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
-    results = tuner.fit()
+    with tune_settings():
+        results = tuner.fit()
     if resume_spent_s is not None and "://" not in experiment:
         from automl.resume import remove_empty_checkpoints
 
@@ -248,6 +241,37 @@ def run_trials(
     records = [_record(r, space.max_epochs(), search_log.results.get(Path(r.path).name, [])) for r in results]
     # With a time budget and no trial count, Tune queues trials the budget never reached.
     return [r for r in records if r.status != "no result" or r.error]
+
+
+# Read by Ray Tune while a search runs; set only around this engine's own ``Tuner.fit``, so that
+# other Tune code in the same process keeps its defaults. A value the user set wins.
+TUNE_ENVIRONMENT = {
+    "RAY_AIR_NEW_OUTPUT": "0",
+    # Tune's own per-trial JSON/CSV/TensorBoard files cost a write per reported epoch; the
+    # search log keeps every epoch already (see automl.resume).
+    "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
+    # Tune saves its experiment state (trial statuses, latest checkpoints, searcher) every 10 s
+    # or more by default; a resume after a kill restarts trials from that state, so keep it fresh.
+    "TUNE_GLOBAL_CHECKPOINT_S": "1",
+}
+
+
+@contextmanager
+def tune_settings():
+    """:data:`TUNE_ENVIRONMENT` for the duration of one search, then the process's own again."""
+    saved = {key: os.environ.get(key) for key in TUNE_ENVIRONMENT}
+    # Without Tune's result files, building the ResultGrid warns once per trial that it found none.
+    analysis_logger = logging.getLogger("ray.tune.analysis.experiment_analysis")
+    level = analysis_logger.level
+    os.environ.update({key: value for key, value in TUNE_ENVIRONMENT.items() if saved[key] is None})
+    analysis_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        analysis_logger.setLevel(level)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
 
 
 def experiment_location(run_dir: Path, storage: str | None) -> tuple[str, str]:

@@ -165,3 +165,18 @@ def test_search_joins_an_existing_ray_cluster_with_address(ray_session, blobs_fr
     records = [json.loads(line) for line in (run_dir / "trials.jsonl").read_text().splitlines()]
     session_node = ray_session.get_runtime_context().get_node_id()
     assert [r["metrics"]["node_id"] for r in records] == [session_node, session_node]
+
+
+def test_tune_settings_apply_only_during_the_search_and_never_override_the_users(monkeypatch):
+    # A plain Ray Tune run later in the same process must still get its own result files.
+    import os
+
+    from automl.engine import tune_settings
+
+    monkeypatch.delenv("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", raising=False)
+    monkeypatch.setenv("TUNE_GLOBAL_CHECKPOINT_S", "30")
+    with tune_settings():
+        assert os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] == "1"
+        assert os.environ["TUNE_GLOBAL_CHECKPOINT_S"] == "30"
+    assert "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS" not in os.environ
+    assert os.environ["TUNE_GLOBAL_CHECKPOINT_S"] == "30"
