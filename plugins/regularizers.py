@@ -30,8 +30,8 @@ class Dropout(Regularizer):
         wrapped = 0
         last_linear = None
         for parent in list(model.modules()):
-            if isinstance(parent, nn.MultiheadAttention):
-                continue  # its forward reads out_proj.weight directly: the projection cannot be wrapped
+            if _is_torch_layer(parent):
+                continue
             for name, child in list(parent.named_children()):
                 if isinstance(child, ACTIVATION_TYPES):
                     setattr(parent, name, nn.Sequential(child, nn.Dropout(self.p)))
@@ -42,6 +42,13 @@ class Dropout(Regularizer):
             parent, name, child = last_linear
             setattr(parent, name, nn.Sequential(nn.Dropout(self.p), child))
         return model
+
+
+def _is_torch_layer(module: nn.Module) -> bool:
+    """A torch.nn layer other than a plain container: its forward may read its children's weights
+    directly (nn.MultiheadAttention's out_proj, the Transformer layers' fast path), so its
+    children cannot be wrapped."""
+    return type(module).__module__.startswith("torch.nn.") and not isinstance(module, (nn.Sequential, nn.ModuleList, nn.ModuleDict))
 
 
 def weight_tensors(model: nn.Module):

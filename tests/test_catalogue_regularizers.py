@@ -139,6 +139,9 @@ def test_dropout_leaves_attention_projections_alone_so_transformers_still_run(re
     assert any(isinstance(m, nn.Dropout) and m.p == 0.3 for m in network.modules())
     inputs = torch.randint(0, 30, (4, 13)) if kind == "text" else torch.randn(4, 13)
     assert network(inputs).shape == (4, 3)
+    network.eval()  # validation: torch's Transformer layers take their fast path here
+    with torch.no_grad():
+        assert network(inputs).shape == (4, 3)
 
 
 def test_early_stopping_stops_the_loop_after_patience_epochs_without_improvement(registry):
