@@ -19,6 +19,9 @@ demo: install
 	$(BIN)/automl search digits --space quick --num-trials 8 --time-budget 120 --output runs/demo --overwrite
 
 test: install
+	$(BIN)/python -m pytest -m "not slow"
+
+test-all: install
 	$(BIN)/python -m pytest
 
 bench: install

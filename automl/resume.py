@@ -80,7 +80,8 @@ def write_request(run_dir: Path, data, options: dict, fingerprint: str) -> None:
 
 def write_state(run_dir: Path, stage: str, search_seconds: float) -> None:
     """Mark the stage the search reached and the search seconds it spent."""
-    write_text_atomic(Path(run_dir) / STATE_FILE, json.dumps({"stage": stage, "search_seconds": round(search_seconds, 3)}))
+    # Rewritten every second while trials wait on the driver: atomic against a kill, no fsync.
+    write_text_atomic(Path(run_dir) / STATE_FILE, json.dumps({"stage": stage, "search_seconds": round(search_seconds, 3)}), durable=False)
 
 
 def read_state(run_dir: Path) -> dict:

@@ -1,7 +1,7 @@
 """`python -m bench` (or `make bench`): run every benchmark at full size and write its figures
 into bench/RESULTS.md (one generated block per benchmark; the rest of the file is kept).
 
-    python -m bench [--only quality scale] [--quality-budget 20] [--results bench/RESULTS.md] [--smoke]
+    python -m bench [--only quality scale] [--quality-budget 30] [--results bench/RESULTS.md] [--smoke]
 
 `--smoke` runs each at tiny size and writes nothing unless `--results` is given (the test
 suite does this so the code cannot rot).

@@ -296,7 +296,7 @@ def to_markdown(figures: dict) -> str:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--budget", type=float, default=20.0, help="search seconds per dataset and seed, for both searches")
+    parser.add_argument("--budget", type=float, default=30.0, help="search seconds per dataset and seed, for both searches")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     parser.add_argument("--smoke", action="store_true", help="two small datasets, one seed, 1 trial per search")
