@@ -31,3 +31,21 @@ def ray_running(num_cpus: int | None = None):
         yield
     finally:
         ray.shutdown()
+
+
+def small_mlp_space(batch_size: int) -> str:
+    """A search space YAML over a 2-layer MLP (width 64 or 128, Adam's lr), with ``{epochs}`` left to fill."""
+    return f"""
+epochs: {{epochs}}
+batch_size: {batch_size}
+architectures:
+  include: [mlp]
+  mlp: {{{{depth: 2, width: {{{{choice: [64, 128]}}}}, activation: relu, normalization: none}}}}
+losses:
+  cross_entropy: {{{{label_smoothing: 0.0}}}}
+optimizers:
+  include: [adam]
+  adam: {{{{lr: {{{{loguniform: [1.0e-3, 1.0e-2]}}}}, beta1: 0.9, schedule: constant, warmup: 0.0}}}}
+regularizers:
+  include: []
+"""

@@ -14,20 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-SPACE = """
-epochs: {epochs}
-batch_size: 64
-architectures:
-  include: [mlp]
-  mlp: {{depth: 2, width: {{choice: [64, 128]}}, activation: relu, normalization: none}}
-losses:
-  cross_entropy: {{label_smoothing: 0.0}}
-optimizers:
-  include: [adam]
-  adam: {{lr: {{loguniform: [1.0e-3, 1.0e-2]}}, beta1: 0.9, schedule: constant, warmup: 0.0}}
-regularizers:
-  include: []
-"""
+from bench.common import small_mlp_space
+
+SPACE = small_mlp_space(batch_size=64)  # "{epochs}" is filled in per run
 
 
 def epoch_seconds(prepared, components, config) -> float:

@@ -24,20 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-SPACE = """
-epochs: {epochs}
-batch_size: 256
-architectures:
-  include: [mlp]
-  mlp: {{depth: 2, width: {{choice: [64, 128]}}, activation: relu, normalization: none}}
-losses:
-  cross_entropy: {{label_smoothing: 0.0}}
-optimizers:
-  include: [adam]
-  adam: {{lr: {{loguniform: [1.0e-3, 1.0e-2]}}, beta1: 0.9, schedule: constant, warmup: 0.0}}
-regularizers:
-  include: []
-"""
+from bench.common import small_mlp_space
+
+SPACE = small_mlp_space(batch_size=256)  # "{epochs}" is filled in per run
 ARRAYS = ("X_train", "y_train", "X_val", "y_val")
 
 
