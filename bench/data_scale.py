@@ -93,24 +93,32 @@ def private_bytes() -> int:
     return _status_kib("Private_Clean+Private_Dirty", "/proc/self/smaps_rollup") * 1024
 
 
-def measure(path: Path, with_ray: bool) -> dict:
-    """Load, profile and prepare ``path`` in this process; return times and memory."""
+def load_after_warm_up(path: Path, warm_up_rows) -> tuple:
+    """Prepare ``warm_up_rows`` once (so lazily imported libraries are part of the baseline),
+    reset the peak RSS, then read ``path``: ``(frame, load seconds, frame bytes, baseline RSS)``."""
     from automl.config import DataConfig
     from automl.data import prepare_data
     from automl.data.load import read_table
-    from automl.data.profile import profile_columns
 
-    import pandas as pd
-
-    # Warm up on 2,000 rows so that lazily imported libraries are part of the baseline.
-    prepare_data(pd.read_csv(path, nrows=2000), DataConfig(target="label"))
+    prepare_data(warm_up_rows, DataConfig(target="label"))
     gc.collect()
     baseline = current_rss_bytes()
     reset_peak_rss()
     started = time.perf_counter()
     frame = read_table(path)
     load_s = time.perf_counter() - started
-    raw_bytes = int(frame.memory_usage(deep=True).sum())
+    return frame, load_s, int(frame.memory_usage(deep=True).sum()), baseline
+
+
+def measure(path: Path, with_ray: bool) -> dict:
+    """Load, profile and prepare ``path`` in this process; return times and memory."""
+    from automl.config import DataConfig
+    from automl.data import prepare_data
+    from automl.data.profile import profile_columns
+
+    import pandas as pd
+
+    frame, load_s, raw_bytes, baseline = load_after_warm_up(path, pd.read_csv(path, nrows=2000))
     peak_after_load = peak_rss_bytes()
 
     started = time.perf_counter()

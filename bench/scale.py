@@ -41,22 +41,11 @@ def write_table(path: Path, rows: int) -> float:
 
 def measure_preparation(path: Path, arrays_dir: Path) -> dict:
     """In a fresh process: load and prepare ``path``; save the arrays the trials need."""
-    import gc
-
     from automl.config import DataConfig
     from automl.data import prepare_data
-    from automl.data.load import read_table
-    from bench.data_scale import current_rss_bytes, peak_rss_bytes, reset_peak_rss, table_chunks
+    from bench.data_scale import load_after_warm_up, peak_rss_bytes, table_chunks
 
-    # Warm up on 2,000 generated rows, so that lazily imported libraries are part of the baseline.
-    prepare_data(next(table_chunks(2000, seed=1)), DataConfig(target="label"))
-    gc.collect()
-    baseline = current_rss_bytes()
-    reset_peak_rss()
-    started = time.perf_counter()
-    frame = read_table(path)
-    load_s = time.perf_counter() - started
-    raw_bytes = int(frame.memory_usage(deep=True).sum())
+    frame, load_s, raw_bytes, baseline = load_after_warm_up(path, next(table_chunks(2000, seed=1)))
     started = time.perf_counter()
     prepared = prepare_data(frame, DataConfig(target="label"))
     prepare_s = time.perf_counter() - started
