@@ -303,14 +303,10 @@ def train_trial(
         metric,
     )
     for epoch, metrics in enumerate(epoch_reports, start=first_epoch + 1):
-        if DIVERGED_KEY in metrics:
-            tune.report({**metrics, f"best_val_{metric}": best, "best_epoch": best_epoch, "params": params,
-                         "train_time_s": time.perf_counter() - started, "device": device.type, "node_id": node_id})
-            return
-        current = metrics[f"val_{metric}"]
-        improved = is_better(current, best, mode)
+        diverged = DIVERGED_KEY in metrics
+        improved = not diverged and is_better(metrics[f"val_{metric}"], best, mode)
         if improved:
-            best, best_epoch = current, epoch
+            best, best_epoch = metrics[f"val_{metric}"], epoch
         report = {
             **metrics,
             "epoch": epoch,
@@ -321,6 +317,9 @@ def train_trial(
             "device": device.type,
             "node_id": node_id,
         }
+        if diverged:  # the last report: it names the divergence
+            tune.report(report)
+            return
         if keep_val_outputs and improved:
             best_val_outputs = predict_outputs(model.network, X_val, device)
         save_state = checkpoint_every and (epoch % checkpoint_every == 0 or epoch == epochs)
