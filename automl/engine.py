@@ -14,6 +14,7 @@ from automl.config import ResourceConfig, SearchConfig
 from automl.errors import AutoMLError
 from automl.failures import failure_of
 from automl.metrics import ranking_metric
+from automl.reporting import EARLIER_EPOCHS_KEY, ReportPlan
 from automl.space import SearchSpace, domain_bounds
 from automl.trial import Components, TrainingSet, train_trial
 
@@ -84,20 +85,24 @@ SEARCHERS = ("random", "grid", "tpe", "gp")
 CHECKPOINTING_SCHEDULERS = ("hyperband", "pbt")
 
 
+ASHA_GRACE_EPOCHS = 1
+REDUCTION_FACTOR = 3
+
+
 def make_scheduler(name: str, space: SearchSpace, seed: int):
-    """A Ray Tune trial scheduler; epochs (``training_iteration``) are the budget dimension."""
+    """A Ray Tune trial scheduler; epochs (the reported ``epoch``) are the budget dimension."""
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, HyperBandScheduler, PopulationBasedTraining
 
     max_epochs = max(space.max_epochs(), 1)
     if name == "asha":
-        return ASHAScheduler(time_attr="training_iteration", max_t=max_epochs, grace_period=1, reduction_factor=3)
+        return ASHAScheduler(time_attr="epoch", max_t=max_epochs, grace_period=ASHA_GRACE_EPOCHS, reduction_factor=REDUCTION_FACTOR)
     if name == "fifo":
         return FIFOScheduler()
     if name == "hyperband":
-        return HyperBandScheduler(time_attr="training_iteration", max_t=max_epochs, reduction_factor=3)
+        return HyperBandScheduler(time_attr="epoch", max_t=max_epochs, reduction_factor=REDUCTION_FACTOR)
     if name == "pbt":
         return PopulationBasedTraining(
-            time_attr="training_iteration",
+            time_attr="epoch",
             perturbation_interval=max(1, max_epochs // 4),
             hyperparam_mutations=pbt_mutations(space),
             quantile_fraction=0.25,
@@ -106,6 +111,23 @@ def make_scheduler(name: str, space: SearchSpace, seed: int):
             synch=True,
         )
     raise AutoMLError(f"unknown scheduler '{name}'", f"use one of: {', '.join(SCHEDULERS)}")
+
+
+def report_plan(scheduler: str, space: SearchSpace) -> ReportPlan:
+    """The epochs at which trials must report as they end: where ``scheduler`` decides.
+
+    ASHA decides at its rungs (grace period times powers of the reduction factor); FIFO never;
+    HyperBand and PBT pause, stop or clone trials at any epoch, so they get every epoch.
+    """
+    if scheduler == "fifo":
+        return ReportPlan(frozenset())
+    if scheduler == "asha":
+        rungs, rung = set(), ASHA_GRACE_EPOCHS
+        while rung <= max(space.max_epochs(), 1):
+            rungs.add(rung)
+            rung *= REDUCTION_FACTOR
+        return ReportPlan(frozenset(rungs))
+    return ReportPlan(None)
 
 
 def pbt_mutations(space: SearchSpace) -> dict:
@@ -195,7 +217,7 @@ def run_trials(
     # Bound to the trainable once: Ray puts `data` in the object store a single time.
     trainable = tune.with_parameters(
         train_trial, data=data, components=components, checkpoint_every=checkpoint_every, precision=resources.precision,
-        keep_val_outputs=search.ensemble_size > 1,
+        keep_val_outputs=search.ensemble_size > 1, report_plan=report_plan(search.scheduler, space),
     )
     trainable = tune.with_resources(trainable, {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
     scheduler = make_scheduler(search.scheduler, space, search.seed)
@@ -325,7 +347,7 @@ def restore_tuner(experiment: str, trainable, tune_config, run_config, run_dir: 
 def _record(result, max_epochs: int, results: list[dict]) -> TrialRecord:
     from automl.resume import history_rows
 
-    metrics = dict(result.metrics or {})
+    metrics = {k: v for k, v in (result.metrics or {}).items() if k != EARLIER_EPOCHS_KEY}
     if results and (results[-1].get("epoch") or 0) >= (metrics.get("epoch") or 0):
         # The journal knows the trial's last epoch even when Tune's saved state lags behind a kill.
         metrics.update(results[-1])

@@ -25,6 +25,7 @@ from rich.text import Text
 
 from automl.failures import DIVERGED_KEY
 from automl.metrics import is_better, ranking_metric
+from automl.reporting import epoch_results
 
 
 def describe_config(config: dict) -> str:
@@ -90,9 +91,10 @@ class TrialProgress(Callback):
 
     def on_trial_result(self, iteration: int, trials: list, trial, result: dict, **info) -> None:
         self.running[trial.trial_id] = int(result.get("epoch") or 0)
-        value = result.get(f"val_{self.metric}")
-        if value is not None and is_better(float(value), self.best[0] if self.best else None, self.mode):
-            self.best = (float(value), trial.trial_id, trial.config)
+        for row in epoch_results(result):
+            value = row.get(f"val_{self.metric}")
+            if value is not None and is_better(float(value), self.best[0] if self.best else None, self.mode):
+                self.best = (float(value), trial.trial_id, trial.config)
 
     def on_trial_complete(self, iteration: int, trials: list, trial, **info) -> None:
         epochs = self.running.pop(trial.trial_id, 0)

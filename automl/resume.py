@@ -6,7 +6,7 @@ Written while a search runs, each in the run directory and never half-written:
   option of the search, once, when the search starts, with a fingerprint of the split.
 - ``search_state.json``: the stage (``searching`` → ``refitting`` → ``done``) and the search
   seconds spent so far (refreshed every second while trials run).
-- ``search_log.jsonl``: one line per epoch a trial reports and one per trial that ends,
+- ``search_log.jsonl``: one line per epoch a trial trains and one per trial that ends,
   appended as they happen: the per-epoch histories and final results that survive a kill.
 - ``scheduler_state.pkl``: the trial scheduler's bookkeeping after the latest result (ASHA),
   so that a resumed search stops the same trials it would have stopped.
@@ -26,6 +26,7 @@ from typing import Any
 
 from automl.errors import AutoMLError
 from automl.files import write_text_atomic
+from automl.reporting import epoch_results, seconds_before_latest
 
 REQUEST_FILE = "request.json"
 STATE_FILE = "search_state.json"
@@ -210,9 +211,12 @@ def make_search_log(run_dir: Path, scheduler, spent_s: float = 0.0):
         def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
             if trial.trial_id in self.ends:
                 return
-            row = {k: v for k, v in result.items() if k != "config"}
-            _append_epoch(self.results.setdefault(trial.trial_id, []), row)
-            self._append({"event": "result", "trial_id": trial.trial_id, "wall_s": round(self.spent_seconds(), 3), "result": row})
+            spent, rows = self.spent_seconds(), epoch_results(result)
+            for row in rows:
+                row = {k: v for k, v in row.items() if k != "config"}
+                _append_epoch(self.results.setdefault(trial.trial_id, []), row)
+                wall_s = spent - seconds_before_latest(row, rows[-1])
+                self._append({"event": "result", "trial_id": trial.trial_id, "wall_s": round(wall_s, 3), "result": row})
             save = getattr(self.scheduler, "save", None)
             if save is not None and type(self.scheduler).save is not _base_save():
                 # Pickled to a temporary name, then renamed: a kill leaves the previous state.

@@ -19,6 +19,7 @@ import torch
 
 from automl.failures import DIVERGED_KEY, TrainingDiverged, check_loss
 from automl.metrics import is_better, ranking_metric, score
+from automl.reporting import ReportPlan, epoch_reporter
 from automl.unsupervised import task_strategy
 
 
@@ -265,9 +266,11 @@ def validation_metrics(task: str, X_val, y_val, loss_fn, target_scale: float, de
 
 def train_trial(
     config: dict, data: TrainingSet, components: Components, checkpoint_every: int = 0, precision: str = "fp32",
-    keep_val_outputs: bool = False,
+    keep_val_outputs: bool = False, report_plan: ReportPlan = ReportPlan(),
 ) -> None:
-    """The Ray Tune trainable: reports validation metrics after every epoch.
+    """The Ray Tune trainable: validation metrics for every epoch, reported as ``report_plan``
+    says (see ``automl.reporting``: at the scheduler's decision epochs, with checkpoints, at
+    least every second, and at the end).
 
     With ``checkpoint_every``, it checkpoints weights and optimizer state every that many
     epochs, and resumes from the checkpoint Ray hands it (a paused HyperBand trial, a PBT
@@ -281,7 +284,7 @@ def train_trial(
 
     strategy = task_strategy(data.task)
     if strategy is not None:
-        return strategy.train_trial(config, data, components)
+        return strategy.train_trial(config, data, components, report_plan)
 
     node_id = ray.get_runtime_context().get_node_id()
     # One intra-op thread per CPU Ray gave the trial, so concurrent trials do not oversubscribe.
@@ -297,49 +300,50 @@ def train_trial(
         first_epoch, best, best_epoch = restore_training_state(tune.get_checkpoint(), model, config)
     started = time.perf_counter()
     epochs = int(config["epochs"])
-    epoch_reports = report_divergence(
-        train_epochs(model, X_train, data.y_train, epochs, int(config["batch_size"]), device,
-                     int(config.get("seed", 0)), evaluate, first_epoch, precision),
-        metric,
-    )
-    for epoch, metrics in enumerate(epoch_reports, start=first_epoch + 1):
-        diverged = DIVERGED_KEY in metrics
-        improved = not diverged and is_better(metrics[f"val_{metric}"], best, mode)
-        if improved:
-            best, best_epoch = metrics[f"val_{metric}"], epoch
-        report = {
-            **metrics,
-            "epoch": epoch,
-            f"best_val_{metric}": best,
-            "best_epoch": best_epoch,
-            "params": params,
-            "train_time_s": time.perf_counter() - started,
-            "device": device.type,
-            "node_id": node_id,
-        }
-        if diverged:  # the last report: it names the divergence
-            tune.report(report)
-            return
-        if keep_val_outputs and improved:
-            best_val_outputs = predict_outputs(model.network, X_val, device)
-        save_state = checkpoint_every and (epoch % checkpoint_every == 0 or epoch == epochs)
-        if not (save_state or (keep_val_outputs and improved)):
-            tune.report(report)
-            continue
-        with tempfile.TemporaryDirectory() as folder:
-            if save_state:
-                state = {"network": model.network.state_dict(), "optimizer": model.optimizer.state_dict(),
-                         "epoch": epoch, "best": best, "best_epoch": best_epoch,
-                         # Dropout and augmentation draw from it: a resumed trial continues the same draws.
-                         "torch_rng": torch.get_rng_state()}
-                if model.scheduler is not None:
-                    state["scheduler"] = model.scheduler.state_dict()
-                torch.save(state, Path(folder) / CHECKPOINT_FILE)
-            if best_val_outputs is not None:
-                # The best epoch's validation outputs, in every checkpoint, for ensemble selection
-                # after the search (automl/ensemble.py reads the latest checkpoint).
-                np.save(Path(folder) / VAL_OUTPUTS_FILE, best_val_outputs)
-            tune.report(report, checkpoint=tune.Checkpoint.from_directory(folder))
+    with epoch_reporter(report_plan) as reporter:
+        epoch_reports = report_divergence(
+            train_epochs(model, X_train, data.y_train, epochs, int(config["batch_size"]), device,
+                         int(config.get("seed", 0)), evaluate, first_epoch, precision),
+            metric,
+        )
+        for epoch, metrics in enumerate(epoch_reports, start=first_epoch + 1):
+            diverged = DIVERGED_KEY in metrics
+            improved = not diverged and is_better(metrics[f"val_{metric}"], best, mode)
+            if improved:
+                best, best_epoch = metrics[f"val_{metric}"], epoch
+            report = {
+                **metrics,
+                "epoch": epoch,
+                f"best_val_{metric}": best,
+                "best_epoch": best_epoch,
+                "params": params,
+                "train_time_s": time.perf_counter() - started,
+                "device": device.type,
+                "node_id": node_id,
+            }
+            if diverged:  # the last report: it names the divergence
+                reporter.add(report)
+                break
+            if keep_val_outputs and improved:
+                best_val_outputs = predict_outputs(model.network, X_val, device)
+            save_state = checkpoint_every and (epoch % checkpoint_every == 0 or epoch == epochs)
+            if not (save_state or (keep_val_outputs and improved)):
+                reporter.add(report)
+                continue
+            with tempfile.TemporaryDirectory() as folder:
+                if save_state:
+                    state = {"network": model.network.state_dict(), "optimizer": model.optimizer.state_dict(),
+                             "epoch": epoch, "best": best, "best_epoch": best_epoch,
+                             # Dropout and augmentation draw from it: a resumed trial continues the same draws.
+                             "torch_rng": torch.get_rng_state()}
+                    if model.scheduler is not None:
+                        state["scheduler"] = model.scheduler.state_dict()
+                    torch.save(state, Path(folder) / CHECKPOINT_FILE)
+                if best_val_outputs is not None:
+                    # The best epoch's validation outputs, in every checkpoint, for ensemble selection
+                    # after the search (automl/ensemble.py reads the latest checkpoint).
+                    np.save(Path(folder) / VAL_OUTPUTS_FILE, best_val_outputs)
+                reporter.add(report, checkpoint=tune.Checkpoint.from_directory(folder))
 
 
 def report_divergence(epochs: Iterator[dict[str, Any]], metric: str) -> Iterator[dict[str, Any]]:

@@ -37,11 +37,13 @@ def test_overhead_reports_a_ratio_per_trial_length(ray_session):
     from bench import overhead
 
     figures = overhead.main(["--smoke"])
-    assert [run["trial_seconds"] for run in figures["runs"]] == [0.2, 0.4]
+    assert [(run["trial_seconds"], run["trials"]) for run in figures["runs"]] == [(0.2, 2), (0.4, 2), (0.2, 4)]
     for run in figures["runs"]:
-        assert_finite(run["platform_wall_s"], run["raw_serial_s"], run["ratio"])
-        assert run["ratio"] > 0
-    assert overhead.to_markdown(figures).count("\n| 0.") == 2
+        assert_finite(run["platform_wall_s"], run["raw_serial_s"], run["ratio"], run["first_training_s"], run["tune_floor_ratio"])
+        assert run["ratio"] > 0 and 0 < run["first_training_s"] < run["platform_wall_s"]
+    assert figures["per_added_trial"]["trials"] == [2, 4]
+    table = overhead.to_markdown(figures)
+    assert table.count("\n| 0.") == 3 and "Per added trial" in table
 
 
 def test_early_stopping_compares_asha_and_hyperband_with_fifo(ray_session):

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from ray.tune import Callback
 
+from automl.reporting import epoch_results, seconds_before_latest
+
 TIMELINE_FILE = "timeline.jsonl"
 
 
@@ -33,12 +35,14 @@ class SearchTimeline(Callback):
         self.started = time.monotonic() - spent
 
     def on_trial_result(self, iteration: int, trials: list, trial, result: dict, **info) -> None:
-        self.rows.append({
-            "trial_id": trial.trial_id,
-            "epoch": result.get("epoch"),
-            "wall_s": round(time.monotonic() - self.started, 3),
-            "value": result.get(self.metric_key),
-        })
+        now, rows = time.monotonic() - self.started, epoch_results(result)
+        for row in rows:
+            self.rows.append({
+                "trial_id": trial.trial_id,
+                "epoch": row.get("epoch"),
+                "wall_s": round(now - seconds_before_latest(row, rows[-1]), 3),
+                "value": row.get(self.metric_key),
+            })
 
     def on_experiment_end(self, trials: list, **info) -> None:
         from automl.files import write_text_atomic

@@ -27,6 +27,7 @@ from typing import Any
 from ray.tune import Callback
 
 from automl.config import TrackingConfig
+from automl.reporting import epoch_results
 
 _USER_MODES = ("online", "offline", "disabled", "dryrun", "shared")
 _SKIPPED_RESULT_KEYS = ("time_this_iter_s", "time_total_s", "time_since_restore", "timestamp")
@@ -99,12 +100,14 @@ class WandbTrialRuns(Callback):
         self._run_for(trial)
 
     def on_trial_result(self, iteration: int, trials: list, trial, result: dict, **info) -> None:
-        metrics = {
-            key: value for key, value in result.items()
-            if key.startswith(("train_", "val_", "best_")) or key in ("epoch", "params")
-        }
-        metrics = {k: v for k, v in metrics.items() if _is_number(v) and k not in _SKIPPED_RESULT_KEYS}
-        self._run_for(trial).log(metrics, step=int(result.get("epoch") or result.get("training_iteration") or 0))
+        run = self._run_for(trial)
+        for row in epoch_results(result):
+            metrics = {
+                key: value for key, value in row.items()
+                if (key.startswith(("train_", "val_", "best_")) or key in ("epoch", "params"))
+                and _is_number(value) and key not in _SKIPPED_RESULT_KEYS
+            }
+            run.log(metrics, step=int(row.get("epoch") or row.get("training_iteration") or 0))
 
     def on_trial_complete(self, iteration: int, trials: list, trial, **info) -> None:
         self._finish(trial.trial_id, 0)

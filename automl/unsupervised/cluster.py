@@ -18,6 +18,7 @@ import torch
 from automl.errors import AutoMLError
 from automl.metrics import ranking_metric
 from automl.predictor import Predictor
+from automl.reporting import ReportPlan
 from automl.unsupervised.training import (
     build_unsupervised_model, embed, reconstruction_loss, refit_epochs, report_epochs, set_trial_threads,
     train_autoencoder_epochs,
@@ -70,7 +71,7 @@ class ClusterStrategy:
 
     task = "cluster"
 
-    def train_trial(self, config: dict, data, components) -> None:
+    def train_trial(self, config: dict, data, components, report_plan: ReportPlan) -> None:
         """The Ray Tune trainable for one autoencoder configuration."""
         from automl.trial import trial_device
 
@@ -88,7 +89,7 @@ class ClusterStrategy:
         metric, mode = ranking_metric(self.task)
         epochs = train_autoencoder_epochs(model, data.X_train, int(config["epochs"]), int(config["batch_size"]), device, seed, evaluate)
         params = sum(p.numel() for p in model.network.parameters())
-        report_epochs(epochs, metric, mode, params, device, carry=("n_clusters",))
+        report_epochs(epochs, metric, mode, params, device, carry=("n_clusters",), plan=report_plan)
 
     def refit_and_test(self, best, prepared, components, artifact_dir: Path, on_epoch: Callable | None = None):
         """Retrain on train+val, cluster with the winning k, score once on test, save."""

@@ -19,6 +19,7 @@ import pandas as pd
 from automl.errors import AutoMLError
 from automl.metrics import ranking_metric
 from automl.predictor import Predictor
+from automl.reporting import ReportPlan
 from automl.unsupervised.training import (
     build_unsupervised_model, generate, refit_epochs, report_epochs, set_trial_threads, train_adversarial_epochs,
 )
@@ -61,7 +62,7 @@ class GenerateStrategy:
 
     task = "generate"
 
-    def train_trial(self, config: dict, data, components) -> None:
+    def train_trial(self, config: dict, data, components, report_plan: ReportPlan) -> None:
         """The Ray Tune trainable for one generator configuration."""
         from automl.trial import trial_device
 
@@ -80,7 +81,7 @@ class GenerateStrategy:
         metric, mode = ranking_metric(self.task)
         epochs = train_adversarial_epochs(model, data.X_train, int(config["epochs"]), int(config["batch_size"]), device, seed, evaluate)
         params = sum(p.numel() for p in model.network.parameters())
-        report_epochs(epochs, metric, mode, params, device)
+        report_epochs(epochs, metric, mode, params, device, plan=report_plan)
 
     def refit_and_test(self, best, prepared, components, artifact_dir: Path, on_epoch: Callable | None = None):
         """Retrain on train+val, run the two-sample test once against the test rows, save."""

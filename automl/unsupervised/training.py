@@ -17,6 +17,7 @@ import torch
 
 from automl.failures import DIVERGED_KEY, check_loss
 from automl.metrics import is_better
+from automl.reporting import ReportPlan, epoch_reporter
 from automl.trial import Components, DataFacts, build_network, call_builder, report_divergence, split_params
 
 Evaluate = Callable[[torch.nn.Module], dict]
@@ -144,27 +145,26 @@ def train_adversarial_epochs(
 
 
 def report_epochs(
-    epochs: Iterable[dict], metric: str, mode: str, params: int, device, carry: tuple[str, ...] = ()
+    epochs: Iterable[dict], metric: str, mode: str, params: int, device, carry: tuple[str, ...] = (),
+    plan: ReportPlan = ReportPlan(),
 ) -> None:
-    """Report every epoch's metrics to Ray Tune with the best validation ``metric`` so far, its
-    epoch, and ``best_<key>`` for each ``val_<key>`` in ``carry`` at that epoch. A divergence
-    ends the trial with a last report naming it (see ``automl.trial.report_divergence``)."""
-    from ray import tune
-
+    """Report every epoch's metrics to Ray Tune (as ``plan`` says, see ``automl.reporting``) with
+    the best validation ``metric`` so far, its epoch, and ``best_<key>`` for each ``val_<key>``
+    in ``carry`` at that epoch. A divergence ends the trial with a last report naming it (see
+    ``automl.trial.report_divergence``)."""
     best, best_epoch, best_extra, started = None, 0, {}, time.perf_counter()
-    for epoch, metrics in enumerate(report_divergence(epochs, metric), start=1):
-        if DIVERGED_KEY in metrics:
-            tune.report({**metrics, f"best_val_{metric}": best, "best_epoch": best_epoch, **best_extra,
-                         "params": params, "train_time_s": time.perf_counter() - started, "device": device.type})
-            return
-        current = metrics[f"val_{metric}"]
-        if is_better(current, best, mode):
-            best, best_epoch = current, epoch
-            best_extra = {f"best_{key}": metrics[f"val_{key}"] for key in carry}
-        tune.report({
-            **metrics, "epoch": epoch, f"best_val_{metric}": best, "best_epoch": best_epoch, **best_extra,
-            "params": params, "train_time_s": time.perf_counter() - started, "device": device.type,
-        })
+    with epoch_reporter(plan) as reporter:
+        for epoch, metrics in enumerate(report_divergence(epochs, metric), start=1):
+            diverged = DIVERGED_KEY in metrics
+            if not diverged and is_better(metrics[f"val_{metric}"], best, mode):
+                best, best_epoch = metrics[f"val_{metric}"], epoch
+                best_extra = {f"best_{key}": metrics[f"val_{key}"] for key in carry}
+            reporter.add({
+                "epoch": epoch, **metrics, f"best_val_{metric}": best, "best_epoch": best_epoch, **best_extra,
+                "params": params, "train_time_s": time.perf_counter() - started, "device": device.type,
+            })
+            if diverged:
+                break
 
 
 def set_trial_threads() -> None:

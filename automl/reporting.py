@@ -1,0 +1,110 @@
+"""How often a trial reports to Ray Tune, and how the driver reads its reports back as epochs.
+
+A report is a round trip: a function trainable waits in ``tune.report`` until the driver has
+taken the result. Reporting every epoch costs short epochs a large share of their time (about
+20 ms on a 40 ms epoch, see bench/RESULTS.md). So a trial reports at once only where the result
+is needed at once:
+
+- at the epochs its scheduler decides on (:class:`ReportPlan`: ASHA's rungs, every epoch for
+  HyperBand and PBT, none for FIFO);
+- with a checkpoint (it travels with the report);
+- at its first epoch, and then at least every ``interval_s`` seconds, so the progress display,
+  tracking, the time budget and the resume journal stay current;
+- at its last epoch, and when it fails: the epochs it finished are kept (:func:`epoch_reporter`).
+
+The epochs in between travel in the next report, as a list under :data:`EARLIER_EPOCHS_KEY`.
+Driver-side callbacks read every epoch of a result through :func:`epoch_results`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+EARLIER_EPOCHS_KEY = "earlier_epochs"
+REPORT_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True)
+class ReportPlan:
+    """The epochs a trial must report as they end (``None``: all), and the longest silence."""
+
+    decision_epochs: frozenset[int] | None = None
+    interval_s: float = REPORT_INTERVAL_S
+
+    def must_report(self, epoch: int) -> bool:
+        return self.decision_epochs is None or epoch in self.decision_epochs
+
+
+class EpochReporter:
+    """Sends a trial's per-epoch results to Ray Tune as its :class:`ReportPlan` says.
+
+    ``add`` one result per epoch (each with its ``"epoch"``); ``close`` after the last, so that
+    the epochs still held are reported. Epochs held when the trial's process dies are lost with
+    it, as an unfinished epoch would be: a retry or a resume trains them again from the last
+    checkpoint.
+    """
+
+    def __init__(self, plan: ReportPlan) -> None:
+        self.plan = plan
+        self.held: list[dict[str, Any]] = []
+        self.last_report = -math.inf  # the first epoch is reported at once
+
+    def add(self, result: dict[str, Any], checkpoint=None) -> None:
+        due = time.monotonic() - self.last_report >= self.plan.interval_s
+        if checkpoint is None and not due and not self.plan.must_report(int(result["epoch"])):
+            self.held.append(result)
+            return
+        self._send(result, checkpoint)
+
+    def close(self) -> None:
+        if self.held:
+            self._send(self.held.pop(), None)
+
+    def _send(self, result: dict[str, Any], checkpoint) -> None:
+        from ray import tune
+
+        report = {**result, EARLIER_EPOCHS_KEY: self.held} if self.held else result
+        tune.report(report, checkpoint=checkpoint)
+        self.held = []
+        self.last_report = time.monotonic()
+
+
+@contextmanager
+def epoch_reporter(plan: ReportPlan) -> Iterator[EpochReporter]:
+    """An :class:`EpochReporter` that reports the epochs it holds at the end, also when the
+    training raises (the error then ends the trial as before, with its finished epochs kept).
+
+    Ray Tune stops a trial by raising ``SystemExit`` inside ``tune.report``: nothing more is
+    reported then.
+    """
+    reporter = EpochReporter(plan)
+    try:
+        yield reporter
+    except Exception:
+        reporter.close()
+        raise
+    reporter.close()
+
+
+def epoch_results(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every epoch a Ray Tune result carries, oldest first; the last is the result itself.
+
+    The earlier epochs hold what the trial reported for them; only the last carries the keys
+    Ray Tune adds (``config``, ``training_iteration``, ...).
+    """
+    earlier = result.get(EARLIER_EPOCHS_KEY)
+    if not earlier:
+        return [result]
+    return [*earlier, {key: value for key, value in result.items() if key != EARLIER_EPOCHS_KEY}]
+
+
+def seconds_before_latest(row: dict[str, Any], latest: dict[str, Any]) -> float:
+    """How long before the latest epoch of a report an earlier one ended (by the trial's clock)."""
+    try:
+        return max(float(latest["train_time_s"]) - float(row["train_time_s"]), 0.0)
+    except (KeyError, TypeError, ValueError):
+        return 0.0
