@@ -13,6 +13,7 @@ import argparse
 import importlib
 import shlex
 import sys
+import time
 from pathlib import Path
 
 # name → (module, heading of its RESULTS.md section), in the order they run.
@@ -36,12 +37,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> int:
-    from bench.results import RESULTS_PATH, load_average, run_header, update_section
+    from bench.results import (RESULTS_PATH, library_versions, load_average, machine_description, run_header,
+                               update_section)
 
     args = parse_args(argv)
     results = args.results or (None if args.smoke else RESULTS_PATH)
     command = shlex.join(["python", "-m", "bench", *argv])
-    if results is not None:
+    full_run = set(args.only) == set(BENCHMARKS)
+    if results is not None and full_run:  # a partial run leaves the last full run's header alone
         update_section(results, "run", run_header(command), "Latest `python -m bench` run")
     for name in args.only:
         module_name, heading = BENCHMARKS[name]
@@ -53,7 +56,10 @@ def main(argv: list[str]) -> int:
         module = importlib.import_module(module_name)
         figures = module.main(module_args)
         if results is not None:
-            body = f"Measured by `{command}`; load average at the start: {started_load}.\n\n{module.to_markdown(figures)}"
+            measured = f"Measured by `{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+            if not full_run:
+                measured += f" ({machine_description()}; versions: {library_versions()})"
+            body = f"{measured}; load average at the start: {started_load}.\n\n{module.to_markdown(figures)}"
             update_section(results, name, body, heading)
     return 0
 
