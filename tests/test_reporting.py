@@ -95,3 +95,18 @@ def test_a_fifo_search_reports_rarely_but_keeps_every_epoch(ray_session, blobs_f
         logged = [e["result"]["epoch"] for e in log if e["event"] == "result" and e["trial_id"] == trial["trial_id"]]
         walls = [e["wall_s"] for e in log if e["event"] == "result" and e["trial_id"] == trial["trial_id"]]
         assert logged == list(range(1, 13)) and walls == sorted(walls)
+
+
+def test_an_asha_search_reports_each_rung_epoch_and_few_others(ray_session, blobs_frame, tiny_space, tmp_path):
+    result = AutoML(target="species", space=tiny_space(TWELVE_EPOCHS), scheduler="asha", num_trials=3,
+                    output=tmp_path / "run").fit(blobs_frame)
+    trials = [json.loads(line) for line in (result.run_dir / "trials.jsonl").read_text().splitlines()]
+    completed = [t for t in trials if t["status"] == "completed"]
+    assert completed  # ASHA never stops the first trial to reach a rung
+    for trial in completed:
+        assert [row["epoch"] for row in trial["history"]] == list(range(1, 13))
+        # Epochs 1, 3, 9 (ASHA's rungs) and 12 (the last) at least; not all twelve.
+        assert 4 <= trial["metrics"]["training_iteration"] < 12
+    for trial in trials:
+        if trial["status"] == "stopped early":
+            assert trial["metrics"]["epoch"] in (1, 3, 9)  # ASHA stops a trial only at a rung
