@@ -6,7 +6,8 @@ engine (``run_trials``, FIFO):
 
 - precision: one trial on a whole GPU, ``precision`` fp32 and bf16 (bfloat16 autocast);
 - concurrency: ``gpus_per_trial`` 1, 0.5 and 0.25, as many trials as fit on one GPU at once;
-  samples/s per trial and in total.
+  samples/s per trial and in total;
+- GPU utilization and memory while each search runs, sampled by ``nvidia-smi`` every 200 ms.
 
 Samples/s per trial = training rows × epochs / the trial's ``train_time_s`` (which includes
 the per-epoch validation pass).
@@ -18,8 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -41,12 +45,47 @@ regularizers:
 """
 
 
+@contextmanager
+def gpu_utilization(interval_ms: int = 200):
+    """Samples ``nvidia-smi``'s utilization (%) and memory used (MiB) of GPU 0 while the block
+    runs; yields a dict that holds ``utilization_mean``, ``utilization_max`` and
+    ``memory_max_mib`` afterwards (empty when ``nvidia-smi`` is missing or printed nothing)."""
+    figures: dict = {}
+    command = shutil.which("nvidia-smi")
+    if command is None:
+        yield figures
+        return
+    sampler = subprocess.Popen(
+        [command, "--id=0", "--query-gpu=utilization.gpu,memory.used", "--format=csv,noheader,nounits", f"-lms={interval_ms}"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        yield figures
+    finally:
+        sampler.terminate()
+        output, _ = sampler.communicate(timeout=10)
+        figures.update(parse_utilization(output))
+
+
+def parse_utilization(output: str) -> dict:
+    """``nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader,nounits`` lines → figures."""
+    samples = []
+    for line in output.splitlines():
+        fields = [field.strip() for field in line.split(",")]
+        if len(fields) == 2 and all(f.replace(".", "", 1).isdigit() for f in fields):
+            samples.append((float(fields[0]), float(fields[1])))
+    if not samples:
+        return {}
+    utilization = [u for u, _ in samples]
+    return {"utilization_mean": round(sum(utilization) / len(utilization), 1), "utilization_max": max(utilization),
+            "memory_max_mib": max(m for _, m in samples), "utilization_samples": len(samples)}
+
+
 def search(data, space, components, trials: int, gpus_per_trial: float, precision: str) -> dict:
     """Run ``trials`` trials at once on the GPU; samples/s per trial and in total."""
     from automl.config import ResourceConfig, SearchConfig
     from automl.engine import run_trials
 
-    with tempfile.TemporaryDirectory() as run_dir:
+    with tempfile.TemporaryDirectory() as run_dir, gpu_utilization() as utilization:
         started = time.perf_counter()
         records = run_trials(data, space, components, SearchConfig(num_trials=trials, scheduler="fifo"),
                              ResourceConfig(cpus_per_trial=1, gpus_per_trial=gpus_per_trial, precision=precision), Path(run_dir))
@@ -56,7 +95,8 @@ def search(data, space, components, trials: int, gpus_per_trial: float, precisio
     devices = sorted({str(r.metrics.get("device")) for r in records})
     return {"gpus_per_trial": gpus_per_trial, "precision": precision, "trials": trials, "trial_devices": devices,
             "wall_s": round(wall, 2), "samples_per_s_per_trial": round(float(np.mean(per_trial)), 0) if per_trial else float("nan"),
-            "samples_per_s_total": round(rows * sum(len(r.history) for r in records) / wall, 0)}
+            "samples_per_s_total": round(rows * sum(len(r.history) for r in records) / wall, 0),
+            "gpu_utilization": utilization}
 
 
 def main(argv=None) -> dict:
@@ -113,9 +153,16 @@ def to_markdown(figures: dict) -> str:
 
     if "skipped" in figures:
         return f"**{figures['skipped']}.** `python -m bench.gpu` measures this section on a machine with CUDA."
-    header = ["GPUs per trial", "precision", "concurrent trials", "trial devices", "wall s", "samples/s per trial", "samples/s total"]
+    def utilization(run: dict) -> list:
+        sampled = run.get("gpu_utilization") or {}
+        if not sampled:
+            return ["not sampled (no nvidia-smi output)", ""]
+        return [f"{sampled['utilization_mean']} / {sampled['utilization_max']}", sampled["memory_max_mib"]]
+
+    header = ["GPUs per trial", "precision", "concurrent trials", "trial devices", "wall s", "samples/s per trial",
+              "samples/s total", "GPU utilization % (mean / max)", "GPU memory max MiB"]
     rows = [[r["gpus_per_trial"], r["precision"], r["trials"], ", ".join(r["trial_devices"]), r["wall_s"],
-             r["samples_per_s_per_trial"], r["samples_per_s_total"]] for r in figures["runs"]]
+             r["samples_per_s_per_trial"], r["samples_per_s_total"], *utilization(r)] for r in figures["runs"]]
     return (f"{figures['gpu']}; synthetic {figures['rows']} × 64 classification ({figures['train_rows']} training rows), "
             f"MLP 3 × 1024, batch 1024, {figures['epochs']} epochs, FIFO, 1 CPU per trial.\n\n" + markdown_table(header, rows))
 
