@@ -4,6 +4,8 @@ that each produces the rows and columns RESULTS.md shows, with finite numbers.""
 from __future__ import annotations
 
 import math
+import os
+import time
 
 import pytest
 
@@ -39,9 +41,10 @@ def test_overhead_reports_a_ratio_per_trial_length(ray_session):
     figures = overhead.main(["--smoke"])
     assert [(run["trial_seconds"], run["trials"]) for run in figures["runs"]] == [(0.2, 2), (0.4, 2), (0.2, 4)]
     for run in figures["runs"]:
-        assert_finite(run["platform_wall_s"], run["raw_serial_s"], run["ratio"], run["first_training_s"], run["tune_floor_ratio"])
+        assert_finite(run["platform_wall_s"], run["raw_serial_s"], run["ratio"], run["first_training_s"], run["tune_floor_ratio"],
+                      run["plain_parallel_ratio"])
         assert run["ratio"] > run["ratio_after_start_up"] > 0 and 0 < run["first_training_s"] < run["platform_wall_s"]
-    assert overhead.to_markdown(figures).count("\n| 0.") == 3
+    assert overhead.to_markdown(figures).count("\n| 0.") == 6  # a row per run in each of the two tables
 
 
 def test_early_stopping_compares_asha_and_hyperband_with_fifo(ray_session):
@@ -74,6 +77,20 @@ def test_gpu_benchmark_says_not_measured_without_cuda():
         pytest.skip("a GPU is present: the full GPU benchmark is not a smoke test")
     figures = gpu.main(["--smoke"])
     assert "no GPU was lent" in gpu.to_markdown(figures)
+
+
+def test_gpu_benchmark_samples_utilization_from_nvidia_smi(tmp_path, monkeypatch):
+    from bench import gpu
+
+    fake = tmp_path / "nvidia-smi"  # prints a sample per 50 ms until stopped, like `-lms`
+    fake.write_text("#!/bin/sh\nwhile true; do echo '30, 1000'; echo '90, 3000'; sleep 0.05; done\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    with gpu.gpu_utilization() as sampled:
+        time.sleep(0.3)
+    assert sampled["utilization_mean"] == 60.0 and sampled["utilization_max"] == 90.0
+    assert sampled["memory_max_mib"] == 3000.0 and sampled["utilization_samples"] >= 2
+    assert gpu.parse_utilization("[N/A], [N/A]\n") == {}
 
 
 def test_bench_rewrites_only_its_generated_blocks(tmp_path):
