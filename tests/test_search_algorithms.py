@@ -69,6 +69,34 @@ def test_each_scheduler_runs_a_search_to_a_full_leaderboard(scheduler, ray_sessi
     assert result.test_metrics["accuracy"] > 0.8
 
 
+def test_time_budget_ends_a_search_before_its_trial_count(ray_session, blobs_frame, tiny_space, tmp_path):
+    from automl.cli import main
+
+    blobs_frame.to_csv(tmp_path / "blobs.csv", index=False)
+    space = tiny_space(TWO_OPTIMIZERS.replace("epochs: 3", "epochs: 3000"))  # each trial alone outlasts the budget
+    code = main(["search", str(tmp_path / "blobs.csv"), "--target", "species", "--space", str(space), "--scheduler", "fifo",
+                 "--num-trials", "30", "--time-budget", "10", "--no-wandb", "-q", "--output", str(tmp_path / "run")])
+    assert code == 0
+    leaderboard = pd.read_csv(tmp_path / "run" / "leaderboard.csv")
+    # Trials the budget never started are left out; the ones it cut are ranked on the epochs they finished.
+    assert 1 <= len(leaderboard) <= 2 < 30
+    assert (leaderboard["status"] == "stopped early").all() and (leaderboard["epochs_run"] < 3000).all()
+    assert (tmp_path / "run" / "model" / "manifest.json").is_file()  # the best trial was still refit and saved
+
+
+def test_max_concurrent_runs_trials_one_after_another(ray_session, blobs_frame, tiny_space, tmp_path):
+    from itertools import groupby
+
+    from automl.resume import SEARCH_LOG_FILE
+
+    result = AutoML(target="species", space=tiny_space(TWO_OPTIMIZERS.replace("epochs: 3", "epochs: 20")), num_trials=3,
+                    max_concurrent=1, scheduler="fifo", output=tmp_path / "one").fit(blobs_frame)  # 2 CPUs free
+    log = [json.loads(line) for line in (result.run_dir / SEARCH_LOG_FILE).read_text().splitlines()]
+    order = [entry["trial_id"] for entry in log if entry["event"] in ("result", "end")]
+    # Every trial's epochs and end come in one block: no trial started before the previous one ended.
+    assert len([trial for trial, _ in groupby(order)]) == len(set(order)) == 3
+
+
 def test_pbt_restores_the_weights_of_the_trial_it_exploits(ray_session, blobs_frame, tiny_space, tmp_path):
     # Two trials: one that cannot learn (lr 1e-7) and one that can. PBT replaces the weak one's
     # weights with the strong one's checkpoint; only that restore lets it reach high accuracy.
