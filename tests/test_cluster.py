@@ -1,4 +1,5 @@
-"""A real two-node Ray cluster on this machine: a search joins it with --address and uses both nodes."""
+"""Real Ray clusters started on this machine: a search joins them with --address and uses what
+they offer (both nodes of a two-node cluster; fractions of a GPU)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_node(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+def start_node(args: list[str], env: dict, log: Path, num_cpus: int = 1) -> subprocess.Popen:
     # --block keeps `ray start` in the foreground as the leader of its own process group, so
     # the test can stop exactly the processes it started (never `ray stop`, which stops every
     # Ray on the machine).
-    return subprocess.Popen([RAY, "start", *args, "--node-ip-address=127.0.0.1", "--num-cpus=1", "--block"],
+    return subprocess.Popen([RAY, "start", *args, "--node-ip-address=127.0.0.1", f"--num-cpus={num_cpus}", "--block"],
                             env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -93,3 +94,59 @@ def test_a_search_through_address_runs_trials_on_both_nodes(two_node_cluster, bl
     records = [json.loads(line) for line in (run_dir / "trials.jsonl").read_text().splitlines()]
     used = {r["metrics"]["node_id"] for r in records}
     assert used == set(node_ids) and len(used) == 2
+
+
+@pytest.fixture
+def one_gpu_cluster(tmp_path):
+    """A one-node cluster that declares 1 GPU and 4 CPUs. This machine has no GPU: Ray schedules
+    the declared resource all the same, and trials train on the CPU (torch finds no CUDA)."""
+    port = free_port()
+    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    head = start_node(["--head", f"--port={port}", "--include-dashboard=false", "--num-gpus=1"], env,
+                      tmp_path / "head.log", num_cpus=4)
+    try:
+        address = f"127.0.0.1:{port}"
+        _wait_for_nodes(address, 1, env)
+        yield address, env
+    finally:
+        stop_node(head)
+
+
+def trials_running_at_once(run_dir: Path) -> int:
+    """The most trials of a search that had started (reported an epoch) before one of them ended."""
+    from automl.resume import SEARCH_LOG_FILE
+
+    started, most = set(), 0
+    for line in (run_dir / SEARCH_LOG_FILE).read_text().splitlines():
+        entry = json.loads(line)
+        if entry["event"] == "result":
+            started.add(entry["trial_id"])
+            most = max(most, len(started))
+        elif entry["event"] == "end":
+            started.discard(entry["trial_id"])
+    return most
+
+
+@pytest.mark.slow
+def test_fractional_gpus_pack_trials_onto_one_gpu(one_gpu_cluster, blobs_frame, tiny_space, tmp_path):
+    address, env = one_gpu_cluster
+    data = tmp_path / "d.csv"
+    blobs_frame.to_csv(data, index=False)
+    space = tiny_space("epochs: 600\nbatch_size: 32\narchitectures:\n  include: [mlp]\n  mlp: {depth: 1, width: 16}\n"
+                       "optimizers:\n  include: [adam]\nregularizers:\n  include: []\n")
+    at_once = {}
+    for fraction in ("0.25", "0.5"):
+        run_dir = tmp_path / f"gpu-{fraction}"
+        done = subprocess.run(
+            [sys.executable, "-m", "automl", "search", str(data), "--target", "species", "--space", str(space),
+             "--num-trials", "4", "--scheduler", "fifo", "--gpus-per-trial", fraction, "--cpus-per-trial", "1",
+             "--address", address, "--output", str(run_dir), "--no-wandb", "-q"],
+            env=env, capture_output=True, text=True, timeout=600,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert len(pd.read_csv(run_dir / "leaderboard.csv")) == 4
+        records = [json.loads(line) for line in (run_dir / "trials.jsonl").read_text().splitlines()]
+        assert {r["metrics"]["device"] for r in records} == {"cpu"}  # Ray's GPU ids name no CUDA device here
+        at_once[fraction] = trials_running_at_once(run_dir)
+    # 4 CPUs would run all 4 trials at once: the GPU fractions are what limits them.
+    assert at_once == {"0.25": 4, "0.5": 2}
