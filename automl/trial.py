@@ -252,6 +252,16 @@ def trial_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def set_trial_threads() -> int:
+    """One intra-op thread per CPU Ray gave the trial, so concurrent trials do not oversubscribe;
+    returns that thread count."""
+    from ray import tune
+
+    threads = max(1, int(tune.get_context().get_trial_resources().head_cpus or 1))
+    torch.set_num_threads(threads)
+    return threads
+
+
 def validation_metrics(task: str, X_val, y_val, loss_fn, target_scale: float, device):
     y_val_t = torch.as_tensor(y_val, device=device)
 
@@ -287,8 +297,7 @@ def train_trial(
         return strategy.train_trial(config, data, components, report_plan)
 
     node_id = ray.get_runtime_context().get_node_id()
-    # One intra-op thread per CPU Ray gave the trial, so concurrent trials do not oversubscribe.
-    torch.set_num_threads(max(1, int(tune.get_context().get_trial_resources().head_cpus or 1)))
+    threads = set_trial_threads()
     device = trial_device()
     model = build_model(config, components, data.input_shape, data.output_size, device, data.facts(), data.class_weights)
     params = sum(p.numel() for p in model.network.parameters())
@@ -319,6 +328,7 @@ def train_trial(
                 "params": params,
                 "train_time_s": time.perf_counter() - started,
                 "device": device.type,
+                "threads": threads,
                 "node_id": node_id,
             }
             if diverged:  # the last report: it names the divergence

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from search_log_helpers import trials_running_at_once
 
 RAY = str(Path(sys.executable).parent / "ray")
 
@@ -110,21 +111,6 @@ def one_gpu_cluster(tmp_path):
         yield address, env
     finally:
         stop_node(head)
-
-
-def trials_running_at_once(run_dir: Path) -> int:
-    """The most trials of a search that had started (reported an epoch) before one of them ended."""
-    from automl.resume import SEARCH_LOG_FILE
-
-    started, most = set(), 0
-    for line in (run_dir / SEARCH_LOG_FILE).read_text().splitlines():
-        entry = json.loads(line)
-        if entry["event"] == "result":
-            started.add(entry["trial_id"])
-            most = max(most, len(started))
-        elif entry["event"] == "end":
-            started.discard(entry["trial_id"])
-    return most
 
 
 @pytest.mark.slow

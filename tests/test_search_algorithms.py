@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 import torch
+from search_log_helpers import trials_running_at_once
 
 from automl import AutoML
 from automl.errors import AutoMLError
@@ -85,16 +86,17 @@ def test_time_budget_ends_a_search_before_its_trial_count(ray_session, blobs_fra
 
 
 def test_max_concurrent_runs_trials_one_after_another(ray_session, blobs_frame, tiny_space, tmp_path):
-    from itertools import groupby
-
-    from automl.resume import SEARCH_LOG_FILE
-
     result = AutoML(target="species", space=tiny_space(TWO_OPTIMIZERS.replace("epochs: 3", "epochs: 20")), num_trials=3,
                     max_concurrent=1, scheduler="fifo", output=tmp_path / "one").fit(blobs_frame)  # 2 CPUs free
-    log = [json.loads(line) for line in (result.run_dir / SEARCH_LOG_FILE).read_text().splitlines()]
-    order = [entry["trial_id"] for entry in log if entry["event"] in ("result", "end")]
-    # Every trial's epochs and end come in one block: no trial started before the previous one ended.
-    assert len([trial for trial, _ in groupby(order)]) == len(set(order)) == 3
+    assert trials_running_at_once(result.run_dir) == 1 and len(result.leaderboard) == 3
+
+
+def test_cpus_per_trial_gives_each_trial_its_cpus_as_torch_threads(ray_session, blobs_frame, tiny_space, tmp_path):
+    result = AutoML(target="species", space=tiny_space(TWO_OPTIMIZERS.replace("epochs: 3", "epochs: 20")), num_trials=2,
+                    cpus_per_trial=2, scheduler="fifo", output=tmp_path / "two").fit(blobs_frame)
+    records = trials(result)
+    assert [r["metrics"]["threads"] for r in records] == [2, 2]
+    assert trials_running_at_once(result.run_dir) == 1  # the session's Ray has 2 CPUs: room for one such trial
 
 
 def test_pbt_restores_the_weights_of_the_trial_it_exploits(ray_session, blobs_frame, tiny_space, tmp_path):

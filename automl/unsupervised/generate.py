@@ -20,8 +20,9 @@ from automl.errors import AutoMLError
 from automl.metrics import ranking_metric
 from automl.predictor import Predictor
 from automl.reporting import ReportPlan
+from automl.trial import set_trial_threads
 from automl.unsupervised.training import (
-    build_unsupervised_model, generate, refit_epochs, report_epochs, set_trial_threads, train_adversarial_epochs,
+    build_unsupervised_model, generate, refit_epochs, report_epochs, train_adversarial_epochs,
 )
 
 

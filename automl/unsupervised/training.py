@@ -167,13 +167,6 @@ def report_epochs(
                 break
 
 
-def set_trial_threads() -> None:
-    """One intra-op thread per CPU Ray gave the trial, so concurrent trials do not oversubscribe."""
-    from ray import tune
-
-    torch.set_num_threads(max(1, int(tune.get_context().get_trial_resources().head_cpus or 1)))
-
-
 def refit_epochs(best_metrics: Mapping[str, Any], config: Mapping[str, Any]) -> int:
     """The epoch count that won the trial (at least one)."""
     return max(1, int(best_metrics.get("best_epoch") or config["epochs"]))
