@@ -9,7 +9,9 @@ More figures separate the platform's cost per trial from what a search pays once
 - runs at the shortest trial length with more trials (``--more-trials``), same epochs: the
   start-up is paid once per search, so the ratio falls towards the per-trial cost as N grows;
 - Ray Tune's own floor: the same number of trials as a bare Tune function that only sleeps for
-  each configuration's plain-loop time and reports once, so no torch, no data, no automl code.
+  each configuration's plain-loop time and reports once, so no torch, no data, no automl code;
+- the hardware's own figure: the same configurations in one plain-loop process per slot at once,
+  no Ray, timed after each process has warmed up.
 
     python -m bench.overhead [--trials 8] [--more-trials 24 64] [--trial-seconds 1 10] [--smoke]
 """
