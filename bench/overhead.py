@@ -30,16 +30,25 @@ from bench.common import small_mlp_space
 SPACE = small_mlp_space(batch_size=64)  # "{epochs}" is filled in per run
 
 
-def epoch_seconds(prepared, components, config) -> float:
-    """Time one epoch of the plain loop (with its validation), after a first epoch that warms up,
-    to size trials to about ``--seconds`` of training."""
+def plain_epochs(data, components, config: dict, epochs: int | None = None):
+    """The plain loop: build ``config``'s model and return the generator that trains it on
+    ``data`` (a ``TrainingSet``) for ``epochs`` (default: the config's), validating each epoch,
+    on the CPU, as a trial does."""
     import torch
 
     from automl.trial import build_model, train_epochs, validation_metrics
 
-    model = build_model(config, components, prepared.input_shape, prepared.output_size, torch.device("cpu"))
-    evaluate = validation_metrics(prepared.task, prepared.X_val, prepared.y_val, model.loss, 1.0, torch.device("cpu"))
-    epochs = train_epochs(model, prepared.X_train, prepared.y_train, 6, 64, torch.device("cpu"), 0, evaluate)
+    cpu = torch.device("cpu")
+    model = build_model(config, components, data.input_shape, data.output_size, cpu, data.facts())
+    evaluate = validation_metrics(data.task, data.X_val, data.y_val, model.loss, 1.0, cpu)
+    return train_epochs(model, data.X_train, data.y_train, epochs or int(config["epochs"]), int(config["batch_size"]),
+                        cpu, int(config.get("seed", 0)), evaluate)
+
+
+def epoch_seconds(data, components, config) -> float:
+    """Time one epoch of the plain loop (with its validation), after a first epoch that warms up,
+    to size trials to about ``--seconds`` of training."""
+    epochs = plain_epochs(data, components, config, 6)
     next(epochs)
     started = time.perf_counter()
     for _ in epochs:
@@ -47,27 +56,21 @@ def epoch_seconds(prepared, components, config) -> float:
     return (time.perf_counter() - started) / 5
 
 
-def raw_seconds_per_trial(prepared, components, configs) -> list[float]:
+def raw_seconds_per_trial(data, components, configs) -> list[float]:
     """The same configurations and epochs, one after another, with validation each epoch."""
     import torch
 
-    from automl.trial import DataFacts, build_model, train_epochs, validation_metrics
-
-    facts = DataFacts.of(prepared.task, prepared.input_kind, prepared.output_size, prepared.y_train)
     torch.set_num_threads(1)  # what each trial gets on the platform (1 CPU per trial)
     seconds = []
     for config in configs:
         started = time.perf_counter()
-        model = build_model(config, components, prepared.input_shape, prepared.output_size, torch.device("cpu"), facts)
-        evaluate = validation_metrics(prepared.task, prepared.X_val, prepared.y_val, model.loss, 1.0, torch.device("cpu"))
-        for _ in train_epochs(model, prepared.X_train, prepared.y_train, int(config["epochs"]), int(config["batch_size"]),
-                              torch.device("cpu"), int(config["seed"]), evaluate):
+        for _ in plain_epochs(data, components, config):
             pass
         seconds.append(time.perf_counter() - started)
     return seconds
 
 
-def plain_parallel_seconds(prepared, component_names: dict, configs: list[dict], slots: int) -> float:
+def plain_parallel_seconds(data, component_names: dict, configs: list[dict], slots: int) -> float:
     """The same configurations in ``slots`` plain-loop processes at once, each taking the next
     configuration when it finishes one (as Ray Tune's FIFO hands trials out): the wall from the
     moment every process is warm (torch imported, a first model trained for an epoch) until the
@@ -81,9 +84,7 @@ def plain_parallel_seconds(prepared, component_names: dict, configs: list[dict],
     for _ in range(slots):
         todo.put(None)
     warm = context.Barrier(slots + 1)
-    arrays = (prepared.task, prepared.input_shape, prepared.output_size, prepared.X_train, prepared.y_train,
-              prepared.X_val, prepared.y_val)
-    workers = [context.Process(target=_plain_worker, args=(arrays, component_names, todo, warm, finished))
+    workers = [context.Process(target=_plain_worker, args=(data, component_names, todo, warm, finished))
                for _ in range(slots)]
     for worker in workers:
         worker.start()
@@ -97,30 +98,23 @@ def plain_parallel_seconds(prepared, component_names: dict, configs: list[dict],
     return wall
 
 
-def _plain_worker(arrays, component_names: dict, todo, warm, finished) -> None:
+def _plain_worker(data, component_names: dict, todo, warm, finished) -> None:
     import torch
 
     from automl.plugins import load_registry
-    from automl.trial import Components, build_model, train_epochs, validation_metrics
+    from automl.trial import Components
 
     torch.set_num_threads(1)
-    task, input_shape, output_size, X_train, y_train, X_val, y_val = arrays
     registry = load_registry()
     components = Components({family: {name: registry.get(family, name).spec for name in names}
                              for family, names in component_names.items()})
-    cpu = torch.device("cpu")
-
-    def train(config: dict, epochs: int) -> None:
-        model = build_model(config, components, input_shape, output_size, cpu)
-        evaluate = validation_metrics(task, X_val, y_val, model.loss, 1.0, cpu)
-        for _ in train_epochs(model, X_train, y_train, epochs, int(config["batch_size"]), cpu, int(config["seed"]), evaluate):
-            pass
-
     config = todo.get()
-    train(config, 1)  # warm: the first optimizer imports torch._dynamo
+    for _ in plain_epochs(data, components, config, 1):  # warm: the first optimizer imports torch._dynamo
+        pass
     warm.wait(timeout=300)
     while config is not None:
-        train(config, int(config["epochs"]))
+        for _ in plain_epochs(data, components, config):
+            pass
         config = todo.get()
     finished.put(True)
 
@@ -176,10 +170,10 @@ def measure(prepared, registry, components, probe: dict, trials: int, seconds: f
 
     from bench.common import ray_running
 
-    epochs = epochs or max(1, round(seconds / epoch_seconds(prepared, components, probe)))
-    space = build_search_space(registry, yaml.safe_load(SPACE.format(epochs=epochs)), prepared.task, prepared.input_kind)
-    data = TrainingSet(prepared.task, prepared.input_shape, prepared.output_size,
-                       prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val)
+    data = TrainingSet(prepared.task, prepared.input_shape, prepared.output_size, prepared.X_train, prepared.y_train,
+                       prepared.X_val, prepared.y_val, input_kind=prepared.input_kind)
+    epochs = epochs or max(1, round(seconds / epoch_seconds(data, components, probe)))
+    space = build_search_space(registry, yaml.safe_load(SPACE.format(epochs=epochs)), data.task, data.input_kind)
     slots = min(os.cpu_count() or 1, trials)
     with ray_running(num_cpus=slots), tempfile.TemporaryDirectory() as run_dir:
         first_training = training_start_clock()
@@ -189,9 +183,9 @@ def measure(prepared, registry, components, probe: dict, trials: int, seconds: f
         platform_wall = time.perf_counter() - started
         first_training_s = round(first_training.started_at - started, 2)
         configs = [r.config for r in sorted(records, key=lambda r: r.trial_id)]  # the order Tune started them
-        per_trial = raw_seconds_per_trial(prepared, components, configs)
+        per_trial = raw_seconds_per_trial(data, components, configs)
         floor_wall = tune_floor_seconds(per_trial, slots)
-        parallel_wall = plain_parallel_seconds(prepared, {f: list(space.names(f)) for f in space.components}, configs, slots)
+        parallel_wall = plain_parallel_seconds(data, {f: list(space.names(f)) for f in space.components}, configs, slots)
     serial = sum(per_trial)
     return {
         "trial_seconds": seconds, "trials": trials, "epochs_per_trial": epochs, "parallel_slots": slots,
