@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.automl-installed
 
-.PHONY: install demo test test-all bench clean
+.PHONY: install demo test test-fast wheel-smoke bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,11 +18,16 @@ install: $(STAMP)
 demo: install
 	$(BIN)/automl search digits --space quick --num-trials 8 --time-budget 120 --output runs/demo --overwrite
 
+# The whole suite, slow end-to-end tests included: what CI runs.
 test: install
+	$(BIN)/python -m pytest
+
+test-fast: install
 	$(BIN)/python -m pytest -m "not slow"
 
-test-all: install
-	$(BIN)/python -m pytest
+# A fresh venv, the non-editable install of this tree, a short search and a prediction.
+wheel-smoke:
+	PYTHON=$(PYTHON) bash .ci/wheel_smoke
 
 bench: install
 	$(BIN)/python -m bench
