@@ -81,13 +81,16 @@ def test_ensemble_artifact_averages_members_refitted_on_their_own_preprocessing_
     assert list(ensemble.predict(rows)) == list(ensemble.classes_[expected.argmax(axis=1)])
     assert set(json.loads((tmp_path / "ensemble" / "metrics.json").read_text())["test"]) >= {"accuracy"}
 
-    assert main(["export", str(tmp_path / "ensemble"), "-o", str(tmp_path / "export")]) == 0
-    preprocessing = json.loads((tmp_path / "export" / "preprocessing.json").read_text())
+    # Both export formats run each member's own preprocessing inside the module.
+    assert main(["export", str(tmp_path / "ensemble"), "-o", str(tmp_path / "script")]) == 0
+    assert main(["export", str(tmp_path / "ensemble"), "--format", "torch-export", "-o", str(tmp_path / "program")]) == 0
+    preprocessing = json.loads((tmp_path / "script" / "preprocessing.json").read_text())
     assert preprocessing["captured_by"] == "torch.jit.script"
-    module = torch.jit.load(str(tmp_path / "export" / "model.torchscript.pt"))
-    with torch.no_grad():
-        exported = module(*encode_rows(rows, preprocessing)).numpy()
-    np.testing.assert_allclose(exported, expected, atol=1e-5)
+    for module in (torch.jit.load(str(tmp_path / "script" / "model.torchscript.pt")),
+                   torch.export.load(str(tmp_path / "program" / "model.pt2")).module()):
+        with torch.no_grad():
+            exported = module(*encode_rows(rows, preprocessing)).numpy()
+        np.testing.assert_allclose(exported, expected, atol=1e-5)
 
 
 @pytest.fixture
