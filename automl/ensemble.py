@@ -14,9 +14,11 @@ for classification, values for regression); keep the best ensemble seen. A trial
 
 The ensemble becomes its own leaderboard row, ranked with the trials on the same validation
 score. It wins only if it is strictly better than the best single trial; then each member
-is refitted on train+val for its own best epoch count, the weighted ensemble is evaluated
-once on test and saved as one artifact (``model.json`` holds the member configs and
-weights; ``weights.pt`` the state_dict of an :class:`EnsembleNetwork`).
+is refitted on train+val for its own best epoch count with the preprocessing variant it was
+selected with, the weighted ensemble is evaluated once on test and saved as one artifact
+(``model.json`` holds the member configs and weights; ``weights.pt`` the state_dict of an
+:class:`EnsembleNetwork`; the preprocessing keeps each member's fitted feature pipeline, in
+member order, under ``member_features``).
 
 The validation score of an ensemble is chosen on the same validation rows that rank the
 trials, so, like the best trial's, it is optimistic; the test score is the honest one.
@@ -24,7 +26,7 @@ trials, so, like the best trial's, it is optimistic; the test score is the hones
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -156,7 +158,9 @@ def wins(ensemble, best_single, task: str) -> bool:
 class EnsembleNetwork(torch.nn.Module):
     """The weighted average of member networks, as one module (TorchScript-compatible).
 
-    Its output is ``log(sum_i w_i softmax(f_i(x)))`` for classification, so the argmax and
+    Its input stacks one matrix per member, ``(N, members, *input_shape)``: member ``i``
+    reads ``x[:, i]``, the rows as its own preprocessing variant encoded them
+    (:func:`member_inputs`). Its output is ``log(sum_i w_i softmax(f_i(x)))`` for classification, so the argmax and
     the softmax of the output are the ensemble's class and probabilities exactly as for a
     single network's logits, and ``sum_i w_i f_i(x)`` for regression.
     """
@@ -168,10 +172,10 @@ class EnsembleNetwork(torch.nn.Module):
         self.classification = classification
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The ensemble's output for a batch ``x`` (see the class docstring)."""
+        """The ensemble's output for a batch ``x`` of stacked member inputs (see the class docstring)."""
         total = torch.zeros(1, device=self.weights.device)
         for i, member in enumerate(self.members):
-            out = member(x)
+            out = member(x[:, i])
             if self.classification:
                 out = torch.softmax(out, dim=1)
             total = total + self.weights[i] * out
@@ -187,18 +191,27 @@ def build_ensemble_network(config: dict, task: str, build_member: Callable[[dict
                            task in CLASSIFICATION_TASKS)
 
 
-def refit_ensemble_and_test(record, prepared, components, artifact_dir: Path, on_epoch=None):
-    """Refit every member on train+val for its own epoch count, score the ensemble once on
-    test and save it as one artifact."""
+def member_inputs(matrices: list[np.ndarray]) -> np.ndarray:
+    """One input for an :class:`EnsembleNetwork` from each member's matrix of the same rows."""
+    return np.stack(matrices, axis=1)
+
+
+def refit_ensemble_and_test(record, prepared, components, artifact_dir: Path, on_epoch=None, precision: str = "fp32"):
+    """Refit every member on train+val for its own epoch count, with its own preprocessing
+    variant and the search's ``precision``, score the ensemble once on test and save it as
+    one artifact that keeps every member's fitted preprocessing."""
     from automl.refit import RefitResult, fit_on_train_and_val, test_and_save
 
+    members = record.config["ensemble"]
+    member_data = [prepared.with_preprocessing(m["config"].get("preprocessing")) for m in members]
     networks = [
-        fit_on_train_and_val(member["config"], member["epochs"], prepared, components, on_epoch).cpu()
-        for member in record.config["ensemble"]
+        fit_on_train_and_val(member["config"], member["epochs"], data, components, on_epoch, precision).cpu()
+        for member, data in zip(members, member_data)
     ]
-    network = EnsembleNetwork(networks, [m["weight"] for m in record.config["ensemble"]],
-                              prepared.task in CLASSIFICATION_TASKS)
-    epochs = max(m["epochs"] for m in record.config["ensemble"])
+    network = EnsembleNetwork(networks, [m["weight"] for m in members], prepared.task in CLASSIFICATION_TASKS)
+    epochs = max(m["epochs"] for m in members)
     config = {k: v for k, v in record.config.items() if k != "architecture"}
-    test_metrics = test_and_save(network, config, prepared, epochs, artifact_dir)
+    test_data = replace(member_data[0], X_test=member_inputs([data.X_test for data in member_data]))
+    test_metrics = test_and_save(network, config, test_data, epochs, artifact_dir,
+                                 extra_state={"member_features": [data.features for data in member_data]})
     return RefitResult(network, epochs, test_metrics, artifact_dir)

@@ -24,6 +24,9 @@
   ``categories``, plus ``classes`` (or ``target``), ``task`` and ``input_shape``.
   :func:`encode_rows` is that step in Python (numpy, torch, and pandas for convenience).
 
+An ensemble exports as one module too: it runs each member's own fitted preprocessing
+(members may differ in imputer and scaler) on the same two tensors and averages the members.
+
 Models whose data had dates, free text or high-cardinality (embedding) categories cannot be
 exported: those steps are not in the module, and export says so, naming the column.
 
@@ -44,19 +47,20 @@ from automl.errors import AutoMLError
 FORMATS = {"torchscript": "model.torchscript.pt", "torch-export": "model.pt2"}
 PREPROCESSING_FILE = "preprocessing.json"
 MISSING_CODE = -2
+# What preprocessing.json says of the rows → tensors step: the same for every member of an ensemble.
+ENCODED_ROWS = ("numeric_columns", "boolean_columns", "categorical_columns", "categories")
 UNKNOWN_CODE = -1
 
 
-class ExportedModel(torch.nn.Module):
-    """Fitted preprocessing (impute, clip, scale, missing indicators, one-hot) + network + output
-    decoding, in torch, laying features out exactly as ``FeaturePreprocessor.transform`` does."""
+class FeatureEncoder(torch.nn.Module):
+    """One fitted ``FeaturePreprocessor`` in torch (impute, clip, scale, missing indicators,
+    one-hot), laying features out exactly as its ``transform`` does, shaped as the network's input."""
 
     category_sizes: List[int]  # typing.List: TorchScript does not read list[int] in class annotations
     input_shape: List[int]
 
-    def __init__(self, network, steps: dict, input_shape: list[int], task: str, target_mean: float, target_std: float):
+    def __init__(self, steps: dict, input_shape: list[int]):
         super().__init__()
-        self.network = network
         self.register_buffer("fills", torch.tensor(steps["fills"], dtype=torch.float32))
         self.register_buffer("clip_lows", torch.tensor(steps["clip_lows"], dtype=torch.float32))
         self.register_buffer("clip_highs", torch.tensor(steps["clip_highs"], dtype=torch.float32))
@@ -66,12 +70,9 @@ class ExportedModel(torch.nn.Module):
         self.register_buffer("fill_codes", torch.tensor(steps["fill_codes"], dtype=torch.int64))
         self.category_sizes = [len(c) for c in steps["categories"]]
         self.input_shape = list(input_shape)
-        self.classification = task in ("binary", "multiclass")
-        self.target_mean = float(target_mean)
-        self.target_std = float(target_std)
 
     def forward(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
-        """Class probabilities or target values for raw ``numeric`` features and ``categorical`` codes."""
+        """The network's input for raw ``numeric`` features and ``categorical`` codes."""
         missing = torch.isnan(numeric)
         values = torch.where(missing, self.fills, numeric)
         values = torch.minimum(torch.maximum(values, self.clip_lows), self.clip_highs)
@@ -82,7 +83,33 @@ class ExportedModel(torch.nn.Module):
             one_hot = torch.nn.functional.one_hot(column.clamp(min=0), size).to(torch.float32)
             parts.append(one_hot * (column >= 0).to(torch.float32).unsqueeze(1))
         features = torch.cat(parts, dim=1)
-        outputs = self.network(features.reshape([features.shape[0]] + self.input_shape))
+        return features.reshape([features.shape[0]] + self.input_shape)
+
+
+class ExportedModel(torch.nn.Module):
+    """Fitted preprocessing + network + output decoding, in torch.
+
+    A single model has one :class:`FeatureEncoder`; an ensemble has one per member (each
+    member's own fitted pipeline) and its network reads their stacked outputs
+    (``automl.ensemble.EnsembleNetwork``).
+    """
+
+    def __init__(self, network, steps: list[dict], input_shape: list[int], task: str, target_mean: float,
+                 target_std: float, ensemble: bool = False):
+        super().__init__()
+        self.network = network
+        self.encoders = torch.nn.ModuleList([FeatureEncoder(member_steps, input_shape) for member_steps in steps])
+        self.ensemble = ensemble
+        self.classification = task in ("binary", "multiclass")
+        self.target_mean = float(target_mean)
+        self.target_std = float(target_std)
+
+    def forward(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
+        """Class probabilities or target values for raw ``numeric`` features and ``categorical`` codes."""
+        inputs: List[torch.Tensor] = []
+        for encoder in self.encoders:
+            inputs.append(encoder(numeric, categorical))
+        outputs = self.network(torch.stack(inputs, dim=1) if self.ensemble else inputs[0])
         if self.classification:
             return torch.softmax(outputs, dim=1)
         return outputs * self.target_std + self.target_mean
@@ -168,10 +195,16 @@ def export_artifact(artifact, output: str | Path, fmt: str = "torchscript") -> P
     if fmt not in FORMATS:
         raise AutoMLError(f"unknown export format '{fmt}'", f"use one of: {', '.join(FORMATS)}")
     predictor = load(artifact)
-    steps = preprocessing_steps(predictor.features)
+    member_steps = [preprocessing_steps(features) for features in predictor.member_features or [predictor.features]]
+    steps = member_steps[0]
+    for other in member_steps[1:]:
+        if any(other[key] != steps[key] for key in ENCODED_ROWS):
+            raise AutoMLError("cannot export this ensemble: its members encode the raw columns differently",
+                              "use `automl predict` or `automl serve` for this model")
     encoder = predictor.target_encoder
-    module = ExportedModel(predictor.network, steps, predictor.info["input_shape"], predictor.task,
-                           getattr(encoder, "mean_", 0.0), getattr(encoder, "std_", 1.0)).eval()
+    module = ExportedModel(predictor.network, member_steps, predictor.info["input_shape"], predictor.task,
+                           getattr(encoder, "mean_", 0.0), getattr(encoder, "std_", 1.0),
+                           ensemble=predictor.member_features is not None).eval()
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     path = output / FORMATS[fmt]
@@ -202,10 +235,7 @@ def export_artifact(artifact, output: str | Path, fmt: str = "torchscript") -> P
         "how": ("numeric: float32 (N, len(numeric_columns)), booleans as 0/1, NaN where missing; categorical: int64 "
                 "(N, len(categorical_columns)), the index of str(value) in categories[j], -2 if missing, "
                 "-1 if unseen; output: class probabilities in the order of classes, or target values"),
-        "numeric_columns": steps["numeric_columns"],
-        "boolean_columns": steps["boolean_columns"],
-        "categorical_columns": steps["categorical_columns"],
-        "categories": steps["categories"],
+        **{key: steps[key] for key in ENCODED_ROWS},
         **({"classes": [_plain(c) for c in encoder.classes_]} if predictor.task in ("binary", "multiclass")
            else {"target": predictor.target}),
     }

@@ -19,21 +19,35 @@ REQUIRED_FILES = ("manifest.json", "model.json", "weights.pt", "preprocessing.pk
 
 
 class Predictor:
-    """A trained model with its fitted preprocessing: ``predict(frame)`` returns labels or values."""
+    """A trained model with its fitted preprocessing: ``predict(frame)`` returns labels or values.
 
-    def __init__(self, network, features, target_encoder, info: dict) -> None:
+    An ensemble's predictor has ``member_features``, each member's fitted pipeline in member
+    order: every member reads the rows as its own pipeline encodes them (``features`` is the
+    first member's, for the column checks of serve and export).
+    """
+
+    def __init__(self, network, features, target_encoder, info: dict, member_features: list | None = None) -> None:
         self.network = network
         self.features = features
         self.target_encoder = target_encoder
         self.info = info
         self.task = info["task"]
         self.target = info["target"]
+        self.member_features = member_features
 
     def _outputs(self, data) -> np.ndarray:
         frame = data if isinstance(data, (pd.DataFrame, np.ndarray)) else pd.DataFrame(data)
-        matrix = self.features.transform(frame)
-        matrix = matrix.reshape((len(matrix), *self.info["input_shape"]))
+        if self.member_features is None:
+            matrix = self._model_input(self.features, frame)
+        else:
+            from automl.ensemble import member_inputs
+
+            matrix = member_inputs([self._model_input(features, frame) for features in self.member_features])
         return predict_outputs(self.network, matrix, torch.device("cpu"))
+
+    def _model_input(self, features, frame) -> np.ndarray:
+        matrix = features.transform(frame)
+        return matrix.reshape((len(matrix), *self.info["input_shape"]))
 
     def predict(self, data) -> np.ndarray:
         """Class labels (classification) or values in the target's units (regression)."""
@@ -101,7 +115,8 @@ def load(path, registry=None) -> Predictor:
     strategy = task_strategy(info["task"])
     if strategy is not None:
         return strategy.predictor(network, preprocessing, info)
-    return Predictor(network, preprocessing["features"], preprocessing["target"], info)
+    member_features = preprocessing["member_features"] if "ensemble" in config else None
+    return Predictor(network, preprocessing["features"], preprocessing["target"], info, member_features)
 
 
 def _build_network(config: dict, registry, info: dict):

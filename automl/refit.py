@@ -73,8 +73,12 @@ def fit_on_train_and_val(
     return model.network
 
 
-def test_and_save(network: torch.nn.Module, config: dict, prepared: PreparedData, epochs: int, artifact_dir: Path) -> dict:
-    """Score the final model once on the test split, save the artifact, return the test metrics."""
+def test_and_save(
+    network: torch.nn.Module, config: dict, prepared: PreparedData, epochs: int, artifact_dir: Path,
+    extra_state: dict | None = None,
+) -> dict:
+    """Score the final model once on the test split, save the artifact (with ``extra_state``,
+    see :func:`save_artifact`), return the test metrics."""
     scale = getattr(prepared.target_encoder, "std_", 1.0)
     device = next(network.parameters()).device
     # The one and only use of the test split.
@@ -82,7 +86,7 @@ def test_and_save(network: torch.nn.Module, config: dict, prepared: PreparedData
     test_metrics = score(prepared.task, outputs, prepared.y_test, scale)
     # Kept from this same evaluation for the report's confusion matrix or residual plot.
     evaluation = describe_test_predictions(prepared, outputs)
-    save_artifact(artifact_dir, network.cpu(), config, prepared, epochs, test_metrics, evaluation)
+    save_artifact(artifact_dir, network.cpu(), config, prepared, epochs, test_metrics, evaluation, extra_state)
     return test_metrics
 
 
@@ -111,7 +115,8 @@ def save_artifact(
     """Weights as a state_dict, fitted preprocessing, config, metrics, versions, and a checksum manifest.
 
     ``evaluation`` (what the report shows of the single test evaluation) goes to metrics.json;
-    ``extra_state`` (fitted objects a task needs besides the network, e.g. a KMeans) is pickled
+    ``extra_state`` (fitted objects a task needs besides the network, e.g. a KMeans
+    or an ensemble's ``member_features``) is pickled
     with the preprocessing."""
     import io
 

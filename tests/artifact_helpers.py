@@ -25,10 +25,11 @@ def mlp_config(task: str, seed: int = 0, dropout: bool = True) -> dict:
     }
 
 
-def prepare(frame, target: str, **data_options):
+def prepare(frame, target: str, variants: list[dict] | None = None, **data_options):
     """Prepared data and every installed component, as the search would see them
-    (``data_options``: further DataConfig fields, e.g. ``scaler="robust"``)."""
-    prepared = prepare_data(frame, DataConfig(target=target, **data_options))
+    (``variants``: the preprocessing choices to fit, as a space's ``preprocessing`` block
+    asks; ``data_options``: further DataConfig fields, e.g. ``scaler="robust"``)."""
+    prepared = prepare_data(frame, DataConfig(target=target, **data_options), variants)
     registry = load_registry()
     components = Components({family: {c.name: c.spec for c in registry.list(family)} for family in FAMILIES})
     return prepared, components

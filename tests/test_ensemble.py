@@ -16,6 +16,7 @@ from automl.engine import TrialRecord
 from automl.export import encode_rows
 from automl.ensemble import ENSEMBLE_ID, refit_ensemble_and_test, select_ensemble
 from automl.metrics import score
+from automl.refit import fit_on_train_and_val
 
 
 def one_hot_probabilities(labels: np.ndarray, n_classes: int, confidence: float) -> np.ndarray:
@@ -54,31 +55,42 @@ def test_regression_selection_averages_independent_errors():
     assert selection.val_metrics["rmse"] < 0.75 * single
 
 
-def test_ensemble_artifact_averages_its_refitted_members_and_exports(blobs_frame, tmp_path):
-    prepared, components = prepare(blobs_frame, "species")
+def test_ensemble_artifact_averages_members_refitted_on_their_own_preprocessing_and_exports(blobs_frame, tmp_path):
+    standard, minmax = {"imputer": "median", "scaler": "standard"}, {"imputer": "median", "scaler": "minmax"}
+    prepared, components = prepare(blobs_frame, "species", variants=[standard, minmax])
     members = [
-        {"trial_id": "t1", "weight": 0.75, "config": mlp_config(prepared.task, seed=1), "epochs": 6},
-        {"trial_id": "t2", "weight": 0.25, "config": mlp_config(prepared.task, seed=2, dropout=False), "epochs": 6},
+        {"trial_id": "t1", "weight": 0.75, "config": {**mlp_config(prepared.task, seed=1), "preprocessing": standard}, "epochs": 6},
+        {"trial_id": "t2", "weight": 0.25, "config": {**mlp_config(prepared.task, seed=2, dropout=False), "preprocessing": minmax}, "epochs": 6},
     ]
     record = TrialRecord(ENSEMBLE_ID, {"architecture": {"name": ENSEMBLE_ID}, "ensemble": members}, {}, "ensemble")
-    refit_ensemble_and_test(record, prepared, components, tmp_path / "ensemble")
+    refit = refit_ensemble_and_test(record, prepared, components, tmp_path / "ensemble", precision="fp32")
+
+    # The second member is the network a refit on its own (min-max) variant gives, not on the default one.
+    alone = fit_on_train_and_val(members[1]["config"], 6, prepared.with_preprocessing(minmax), components)
+    for name, tensor in alone.state_dict().items():
+        torch.testing.assert_close(refit.network.members[1].state_dict()[name], tensor.cpu())
+
     rows = blobs_frame.drop(columns=["species"]).head(30)
     ensemble = automl.load(tmp_path / "ensemble")
-    inputs = torch.as_tensor(ensemble.features.transform(rows))
+    assert [f.scaler for f in ensemble.member_features] == ["standard", "minmax"]
     with torch.no_grad():
-        member_probabilities = [torch.softmax(m(inputs), dim=1).numpy() for m in ensemble.network.members]
+        member_probabilities = [torch.softmax(m(torch.as_tensor(f.transform(rows))), dim=1).numpy()
+                                for m, f in zip(ensemble.network.members, ensemble.member_features)]
     expected = 0.75 * member_probabilities[0] + 0.25 * member_probabilities[1]
     np.testing.assert_allclose(ensemble.predict_proba(rows), expected, atol=1e-5)
     assert list(ensemble.predict(rows)) == list(ensemble.classes_[expected.argmax(axis=1)])
     assert set(json.loads((tmp_path / "ensemble" / "metrics.json").read_text())["test"]) >= {"accuracy"}
 
-    assert main(["export", str(tmp_path / "ensemble"), "-o", str(tmp_path / "export")]) == 0
-    preprocessing = json.loads((tmp_path / "export" / "preprocessing.json").read_text())
+    # Both export formats run each member's own preprocessing inside the module.
+    assert main(["export", str(tmp_path / "ensemble"), "-o", str(tmp_path / "script")]) == 0
+    assert main(["export", str(tmp_path / "ensemble"), "--format", "torch-export", "-o", str(tmp_path / "program")]) == 0
+    preprocessing = json.loads((tmp_path / "script" / "preprocessing.json").read_text())
     assert preprocessing["captured_by"] == "torch.jit.script"
-    module = torch.jit.load(str(tmp_path / "export" / "model.torchscript.pt"))
-    with torch.no_grad():
-        exported = module(*encode_rows(rows, preprocessing)).numpy()
-    np.testing.assert_allclose(exported, expected, atol=1e-5)
+    for module in (torch.jit.load(str(tmp_path / "script" / "model.torchscript.pt")),
+                   torch.export.load(str(tmp_path / "program" / "model.pt2")).module()):
+        with torch.no_grad():
+            exported = module(*encode_rows(rows, preprocessing)).numpy()
+        np.testing.assert_allclose(exported, expected, atol=1e-5)
 
 
 @pytest.fixture
@@ -159,3 +171,70 @@ def test_search_command_takes_an_ensemble_size():
 
     assert build_parser().parse_args(["search", "data.csv", "--ensemble", "5"]).ensemble == 5
     assert build_parser().parse_args(["search", "data.csv"]).ensemble == 0
+
+
+@pytest.fixture
+def noisy_regression_frame() -> pd.DataFrame:
+    """A nonlinear target with noise, and few rows: a wide network fits it with much variance of its own."""
+    rng = np.random.default_rng(3)
+    n = 300
+    frame = pd.DataFrame({f"x{i}": rng.normal(0, 1, n) for i in range(4)})
+    frame["y"] = np.sin(2 * frame.x0) + frame.x1 * frame.x2 + rng.normal(0, 0.3, n)
+    return frame
+
+
+def test_an_ensemble_that_wins_is_refitted_predicts_exports_and_serves(noisy_regression_frame, tiny_space, ray_session, tmp_path):
+    # Two fixed, equally good trials that differ only in their scaler (the grid tries both), so they
+    # err differently: their average beats either (validation RMSE 0.53 and 0.54 alone, 0.46 together).
+    space = tiny_space(
+        "epochs: 10\nbatch_size: 32\npreprocessing:\n  scaler: {grid: [standard, robust]}\n"
+        "architectures:\n  include: [mlp]\n  mlp: {depth: 2, width: 64, activation: relu, normalization: none}\n"
+        "optimizers:\n  include: [adam]\n  adam: {lr: 0.03, beta1: 0.9, schedule: constant, warmup: 0.0}\n"
+        "losses:\n  include: [mse]\nregularizers:\n  include: []\n"
+    )
+    result = automl.AutoML(target="y", space=space, searcher="grid", num_trials=1, scheduler="fifo", ensemble=2,
+                           output=tmp_path / "run").fit(noisy_regression_frame)
+
+    board = result.leaderboard
+    assert list(board.trial_id).count(ENSEMBLE_ID) == 1 and len(board) == 3
+    assert board.loc[0, "trial_id"] == ENSEMBLE_ID
+    assert board.loc[0, "val_rmse"] < board.val_rmse.iloc[1:].min()
+    final_config = json.loads((result.artifact_dir / "model.json").read_text())["config"]
+    assert sorted(m["config"]["preprocessing"]["scaler"] for m in final_config["ensemble"]) == ["robust", "standard"]
+    assert set(result.test_metrics) >= {"rmse"}
+
+    rows = noisy_regression_frame.drop(columns=["y"]).head(20)
+    ensemble = automl.load(result.run_dir)
+    assert [f.scaler for f in ensemble.member_features] == [m["config"]["preprocessing"]["scaler"] for m in final_config["ensemble"]]
+    predictions = ensemble.predict(rows)
+    assert predictions.shape == (20, ) and np.isfinite(predictions).all()
+
+    assert main(["export", str(result.artifact_dir), "-o", str(tmp_path / "export")]) == 0
+    preprocessing = json.loads((tmp_path / "export" / "preprocessing.json").read_text())
+    module = torch.jit.load(str(tmp_path / "export" / "model.torchscript.pt"))
+    with torch.no_grad():
+        exported = module(*encode_rows(rows, preprocessing)).numpy()
+    np.testing.assert_allclose(exported.reshape(-1), predictions, rtol=1e-4, atol=1e-4)
+
+    assert _served_predictions(ensemble, rows) == pytest.approx(list(predictions), rel=1e-6)
+
+
+def _served_predictions(predictor, rows: pd.DataFrame) -> list:
+    """What a real `automl serve` HTTP server (in a thread, on a free loopback port) answers for ``rows``."""
+    import threading
+    import urllib.request
+
+    from automl.serve import make_server
+
+    server = make_server(predictor, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/predict"
+        body = json.dumps({"rows": rows.to_dict(orient="records")}).encode()
+        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read())["predictions"]
+    finally:
+        server.shutdown()
+        server.server_close()
