@@ -24,8 +24,10 @@
   ``categories``, plus ``classes`` (or ``target``), ``task`` and ``input_shape``.
   :func:`encode_rows` is that step in Python (numpy, torch, and pandas for convenience).
 
-Models whose data had dates, free text or high-cardinality (embedding) categories cannot be
-exported: those steps are not in the module, and export says so, naming the column.
+Only tabular classification and regression models export. Image, sequence and text models,
+cluster and generate models, and tables with dates, free text or high-cardinality (embedding)
+categories are refused: those steps are not in the module, and export says so, naming the
+input kind, task or column (``automl predict`` and ``automl serve`` take them all).
 
 The exported module gives the same predictions as ``automl predict`` on the same rows (up to
 float32 rounding); ``tests/test_export.py`` checks it.
@@ -86,6 +88,21 @@ class ExportedModel(torch.nn.Module):
         if self.classification:
             return torch.softmax(outputs, dim=1)
         return outputs * self.target_std + self.target_mean
+
+
+def check_exportable(predictor) -> None:
+    """Refuse, by name, a task or input kind whose prediction steps the exported module does not hold."""
+    if predictor.task not in ("binary", "multiclass", "regression"):
+        raise AutoMLError(
+            f"cannot export a {predictor.task} model: export covers classification and regression only",
+            "use `automl predict` (cluster) or `automl sample` (generate) with the saved model",
+        )
+    kind = predictor.info.get("input_kind", "tabular")
+    if kind != "tabular":
+        raise AutoMLError(
+            f"cannot export a model of {kind} inputs: export writes the table preprocessing only",
+            "use `automl predict` or `automl serve` for this model",
+        )
 
 
 def preprocessing_steps(features) -> dict:
@@ -168,6 +185,7 @@ def export_artifact(artifact, output: str | Path, fmt: str = "torchscript") -> P
     if fmt not in FORMATS:
         raise AutoMLError(f"unknown export format '{fmt}'", f"use one of: {', '.join(FORMATS)}")
     predictor = load(artifact)
+    check_exportable(predictor)
     steps = preprocessing_steps(predictor.features)
     encoder = predictor.target_encoder
     module = ExportedModel(predictor.network, steps, predictor.info["input_shape"], predictor.task,
