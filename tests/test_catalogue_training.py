@@ -100,17 +100,31 @@ def test_class_weights_are_a_buffer_that_moves_with_the_loss(registry, name):
     assert dict(loss.named_buffers())["weight"].device.type == "meta"
 
 
-def test_a_trial_with_class_weights_weighs_the_loss_once(registry):
-    from automl.trial import Components, build_model
+def test_a_trial_with_balanced_class_weights_weighs_the_loss_once(registry):
+    """--class-weights balanced through the data and trial path: the built loss is exactly
+    torch's weighted cross-entropy with the run's weights (not weighted twice, not unweighted)."""
+    import numpy as np
+    import pandas as pd
 
+    from automl.config import DataConfig
+    from automl.data import prepare_data
+    from automl.trial import Components, TrainingSet, build_model
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=120), "y": np.where(np.arange(120) % 6 == 0, "rare", "common")})
+    prepared = prepare_data(frame, DataConfig(target="y", class_weights="balanced"))
+    data = TrainingSet(prepared.task, prepared.input_shape, prepared.output_size, prepared.X_train, prepared.y_train,
+                       prepared.X_val, prepared.y_val, class_weights=prepared.class_weights)
     components = Components({"architectures": {"mlp": registry.get("architectures", "mlp").spec},
                              "losses": {"cross_entropy": registry.get("losses", "cross_entropy").spec},
                              "optimizers": {"adam": registry.get("optimizers", "adam").spec}, "regularizers": {}})
     config = make_config({"name": "mlp", "depth": 1, "width": 8}, loss={"name": "cross_entropy", "label_smoothing": 0.0})
-    facts = DataFacts.of("multiclass", "tabular", 3, [0, 1, 2] * 4, class_weights=WEIGHTS)
-    model = build_model(config, components, (4,), 3, torch.device("cpu"), facts)
-    outputs, targets = weighted_batch(soft=False)
-    assert float(model.loss(outputs, targets)) == pytest.approx(float(torch.nn.CrossEntropyLoss(weight=torch.tensor(WEIGHTS))(outputs, targets)), rel=1e-6)
+    model = build_model(config, components, data.input_shape, data.output_size, torch.device("cpu"), data.facts())
+    outputs, targets = torch.randn(10, 2, generator=torch.Generator().manual_seed(1)), torch.tensor([0] * 8 + [1] * 2)
+    weight = torch.as_tensor(prepared.class_weights)
+    assert weight[0] != pytest.approx(float(weight[1]), rel=0.5)
+    expected = torch.nn.CrossEntropyLoss(weight=weight)(outputs, targets)
+    assert float(model.loss(outputs, targets)) == pytest.approx(float(expected), rel=1e-6)
 
 
 def test_class_weights_refuse_a_loss_that_would_ignore_them():
