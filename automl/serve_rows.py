@@ -41,7 +41,7 @@ class TableRows:
     expects = "a non-empty list of objects of feature values"
 
     def __init__(self, columns, numeric_columns) -> None:
-        self.columns = [str(c) for c in columns]
+        self.columns = list(columns)
         self.numeric = set(numeric_columns)
 
     def describe(self) -> dict:
