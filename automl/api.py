@@ -180,7 +180,7 @@ class AutoML:
         from automl.resume import split_fingerprint, write_request, write_state
         from automl.space import build_search_space, load_space_file
         from automl.tracking.search import SearchTracking
-        from automl.trial import Components, TrainingSet
+        from automl.trial import Components, TrainingSet, check_losses_apply_class_weights
 
         from automl.data.variants import preprocessing_variants
 
@@ -194,6 +194,8 @@ class AutoML:
         components = Components(
             {family: {name: registry.get(family, name).spec for name in space.names(family)} for family in space.components}
         )
+        if prepared.class_weights is not None:
+            check_losses_apply_class_weights(components)
         fingerprint = split_fingerprint(prepared, spec)
         if resumed is None:
             run_dir = prepare_run_dir(Path(self.output or default_run_dir(prepared.name)), self.overwrite)

@@ -1,6 +1,6 @@
 """Export a saved artifact as a model that runs with torch alone: TorchScript or ``torch.export``.
 
-``automl export ARTIFACT --format torchscript --output DIR`` writes two files:
+``automl export ARTIFACT --format torchscript --output DIR`` writes two files. For a table:
 
 - ``DIR/model.torchscript.pt`` (``torch.jit.load``), or ``DIR/model.pt2`` for
   ``--format torch-export`` (``torch.export.load(...).module()``): one module
@@ -24,11 +24,18 @@
   ``categories``, plus ``classes`` (or ``target``), ``task`` and ``input_shape``.
   :func:`encode_rows` is that step in Python (numpy, torch, and pandas for convenience).
 
-An ensemble exports as one module too: it runs each member's own fitted preprocessing
-(members may differ in imputer and scaler) on the same two tensors and averages the members.
+For images and sequences read as arrays (.npz, image folders) the module is ``forward(inputs)``:
+raw float32 arrays ``(N, *input_shape)``, ``NaN`` where missing; it standardizes with the
+training means and deviations and returns the same outputs; ``preprocessing.json`` holds the
+task, ``input_shape`` and ``classes`` (or ``target``). Images from pixel columns
+(``--image-shape``) export as tables.
 
-Models whose data had dates, free text or high-cardinality (embedding) categories cannot be
-exported: those steps are not in the module, and export says so, naming the column.
+An ensemble exports as one module too: it runs each member's own fitted preprocessing
+(members may differ in imputer and scaler) on the same inputs and averages the members.
+
+Text models, cluster and generate models, and tables with dates, free text or high-cardinality
+(embedding) categories are refused: those steps are not in the module, and export says so,
+naming the input kind, task or column (``automl predict`` and ``automl serve`` take them all).
 
 The exported module gives the same predictions as ``automl predict`` on the same rows (up to
 float32 rounding); ``tests/test_export.py`` checks it.
@@ -86,8 +93,24 @@ class FeatureEncoder(torch.nn.Module):
         return features.reshape([features.shape[0]] + self.input_shape)
 
 
+class ArrayEncoder(torch.nn.Module):
+    """One fitted ``ArrayStandardizer`` in torch: the training mean and deviation per channel or
+    feature, missing values to the training mean."""
+
+    def __init__(self, features):
+        super().__init__()
+        shape = [1] * (len(features.input_shape_) + 1)
+        shape[features.channel_axis] = -1
+        self.register_buffer("mean", torch.tensor(features.mean_, dtype=torch.float32).reshape(shape))
+        self.register_buffer("std", torch.tensor(features.std_, dtype=torch.float32).reshape(shape))
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The network's input for raw ``(N, *input_shape)`` float32 arrays."""
+        return torch.nan_to_num((inputs - self.mean) / self.std, nan=0.0)
+
+
 class ExportedModel(torch.nn.Module):
-    """Fitted preprocessing + network + output decoding, in torch.
+    """Fitted preprocessing + network + output decoding, in torch, for tables.
 
     A single model has one :class:`FeatureEncoder`; an ensemble has one per member (each
     member's own fitted pipeline) and its network reads their stacked outputs
@@ -110,9 +133,53 @@ class ExportedModel(torch.nn.Module):
         for encoder in self.encoders:
             inputs.append(encoder(numeric, categorical))
         outputs = self.network(torch.stack(inputs, dim=1) if self.ensemble else inputs[0])
-        if self.classification:
-            return torch.softmax(outputs, dim=1)
-        return outputs * self.target_std + self.target_mean
+        return decode_outputs(outputs, self.classification, self.target_mean, self.target_std)
+
+
+class ExportedArrayModel(torch.nn.Module):
+    """:class:`ArrayEncoder` (one per ensemble member) + network + output decoding, for image and
+    sequence arrays."""
+
+    def __init__(self, network, member_features: list, task: str, target_mean: float, target_std: float,
+                 ensemble: bool = False):
+        super().__init__()
+        self.network = network
+        self.encoders = torch.nn.ModuleList([ArrayEncoder(features) for features in member_features])
+        self.ensemble = ensemble
+        self.classification = task in ("binary", "multiclass")
+        self.target_mean = float(target_mean)
+        self.target_std = float(target_std)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Class probabilities or target values for raw ``(N, *input_shape)`` float32 arrays."""
+        encoded: List[torch.Tensor] = []
+        for encoder in self.encoders:
+            encoded.append(encoder(inputs))
+        outputs = self.network(torch.stack(encoded, dim=1) if self.ensemble else encoded[0])
+        return decode_outputs(outputs, self.classification, self.target_mean, self.target_std)
+
+
+def decode_outputs(outputs: torch.Tensor, classification: bool, target_mean: float, target_std: float) -> torch.Tensor:
+    """Network outputs as class probabilities, or as values in the target's units."""
+    if classification:
+        return torch.softmax(outputs, dim=1)
+    return outputs * target_std + target_mean
+
+
+def check_exportable(predictor) -> None:
+    """Refuse, by name, a task or input kind whose prediction steps the exported module does not hold."""
+    from automl.data.text import TextTokenizer
+
+    if predictor.task not in ("binary", "multiclass", "regression"):
+        raise AutoMLError(
+            f"cannot export a {predictor.task} model: export covers classification and regression only",
+            "use `automl predict` (cluster) or `automl sample` (generate) with the saved model",
+        )
+    if isinstance(predictor.features, TextTokenizer):
+        raise AutoMLError(
+            "cannot export a model of text inputs: tokenization is not in the exported module",
+            "use `automl predict` or `automl serve` for this model",
+        )
 
 
 def preprocessing_steps(features) -> dict:
@@ -190,57 +257,89 @@ def _numeric_group_steps(pipeline, width: int) -> dict:
 
 def export_artifact(artifact, output: str | Path, fmt: str = "torchscript") -> Path:
     """Write the exported model and ``preprocessing.json`` to ``output``; return the model file."""
+    from automl.data.arrays import ArrayStandardizer
     from automl.predictor import load
 
     if fmt not in FORMATS:
         raise AutoMLError(f"unknown export format '{fmt}'", f"use one of: {', '.join(FORMATS)}")
     predictor = load(artifact)
-    member_steps = [preprocessing_steps(features) for features in predictor.member_features or [predictor.features]]
-    steps = member_steps[0]
-    for other in member_steps[1:]:
-        if any(other[key] != steps[key] for key in ENCODED_ROWS):
-            raise AutoMLError("cannot export this ensemble: its members encode the raw columns differently",
-                              "use `automl predict` or `automl serve` for this model")
+    check_exportable(predictor)
+    members = predictor.member_features or [predictor.features]
+    ensemble = predictor.member_features is not None
     encoder = predictor.target_encoder
-    module = ExportedModel(predictor.network, member_steps, predictor.info["input_shape"], predictor.task,
-                           getattr(encoder, "mean_", 0.0), getattr(encoder, "std_", 1.0),
-                           ensemble=predictor.member_features is not None).eval()
+    target_mean, target_std = getattr(encoder, "mean_", 0.0), getattr(encoder, "std_", 1.0)
+    if isinstance(predictor.features, ArrayStandardizer):
+        module = ExportedArrayModel(predictor.network, members, predictor.task, target_mean, target_std, ensemble).eval()
+        example = (torch.zeros((3, *predictor.info["input_shape"]), dtype=torch.float32),)
+        inputs = array_inputs(predictor.features)
+    else:
+        member_steps = [preprocessing_steps(features) for features in members]
+        steps = member_steps[0]
+        for other in member_steps[1:]:
+            if any(other[key] != steps[key] for key in ENCODED_ROWS):
+                raise AutoMLError("cannot export this ensemble: its members encode the raw columns differently",
+                                  "use `automl predict` or `automl serve` for this model")
+        module = ExportedModel(predictor.network, member_steps, predictor.info["input_shape"], predictor.task,
+                               target_mean, target_std, ensemble).eval()
+        example = example_inputs(steps, rows=3)
+        inputs = table_inputs(steps)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     path = output / FORMATS[fmt]
-    example = example_inputs(steps, rows=3)
-    captured_by = "torch.export"
+    captured_by = save_module(module, example, fmt, path)
+    info = {
+        "format": fmt,
+        "model_file": path.name,
+        "captured_by": captured_by,
+        "task": predictor.task,
+        "input_kind": predictor.info.get("input_kind", "tabular"),
+        "input_shape": predictor.info["input_shape"],
+        **inputs,
+        **({"classes": [_plain(c) for c in encoder.classes_]} if predictor.task in ("binary", "multiclass")
+           else {"target": predictor.target}),
+    }
+    (output / PREPROCESSING_FILE).write_text(json.dumps(info, indent=2))
+    return path
+
+
+def save_module(module: torch.nn.Module, example: tuple, fmt: str, path: Path) -> str:
+    """Capture ``module`` in ``fmt`` (batch size free) and save it to ``path``; return how it was captured."""
     if fmt == "torchscript":
         try:
             scripted, captured_by = torch.jit.script(module), "torch.jit.script"
         except Exception:  # architectures with Python-only code: trace the graph these inputs take
             scripted, captured_by = torch.jit.trace(module, example), "torch.jit.trace"
         torch.jit.save(scripted, str(path))
-    else:
-        batch = torch.export.Dim("batch", min=1)
-        try:
-            program = torch.export.export(module, example, dynamic_shapes=({0: batch}, {0: batch}))
-        except Exception as exc:
-            raise AutoMLError(
-                f"torch.export cannot capture this architecture: {type(exc).__name__}: {str(exc).splitlines()[0]}",
-                "use --format torchscript",
-            ) from None
-        torch.export.save(program, str(path))
-    info = {
-        "format": fmt,
-        "model_file": path.name,
-        "captured_by": captured_by,
-        "task": predictor.task,
-        "input_shape": predictor.info["input_shape"],
+        return captured_by
+    batch = torch.export.Dim("batch", min=1)
+    try:
+        program = torch.export.export(module, example, dynamic_shapes=tuple({0: batch} for _ in example))
+    except Exception as exc:
+        raise AutoMLError(
+            f"torch.export cannot capture this architecture: {type(exc).__name__}: {str(exc).splitlines()[0]}",
+            "use --format torchscript",
+        ) from None
+    torch.export.save(program, str(path))
+    return "torch.export"
+
+
+def table_inputs(steps: dict) -> dict:
+    """``preprocessing.json``'s account of a table model's ``forward(numeric, categorical)``."""
+    return {
         "how": ("numeric: float32 (N, len(numeric_columns)), booleans as 0/1, NaN where missing; categorical: int64 "
                 "(N, len(categorical_columns)), the index of str(value) in categories[j], -2 if missing, "
                 "-1 if unseen; output: class probabilities in the order of classes, or target values"),
         **{key: steps[key] for key in ENCODED_ROWS},
-        **({"classes": [_plain(c) for c in encoder.classes_]} if predictor.task in ("binary", "multiclass")
-           else {"target": predictor.target}),
     }
-    (output / PREPROCESSING_FILE).write_text(json.dumps(info, indent=2))
-    return path
+
+
+def array_inputs(features) -> dict:
+    """``preprocessing.json``'s account of an image or sequence model's ``forward(inputs)``."""
+    info = {"how": ("inputs: float32 (N, *input_shape), raw values as `automl predict` reads them, NaN where missing; "
+                    "output: class probabilities in the order of classes, or target values")}
+    if features.columns is not None:
+        info["time_step_columns"] = list(features.columns)  # a wide table's columns, in time order
+    return info
 
 
 def example_inputs(steps: dict, rows: int) -> tuple[torch.Tensor, torch.Tensor]:

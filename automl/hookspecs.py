@@ -36,7 +36,10 @@ naming them as keyword parameters; a fact is passed only to builders whose signa
 - ``task``, ``input_kind``, ``output_size``;
 - ``vocab_size``: text input only; token ids lie in ``0 .. vocab_size - 1`` (an
   architecture that claims ``text`` must take it, e.g. for ``nn.Embedding``);
-- ``class_counts``: classification only; training rows per class (e.g. for class weights);
+- ``class_counts``: classification only; training rows per class;
+- ``class_weights``: classification with ``--class-weights balanced`` only; one float per class
+  (``n / (C * n_c)`` on the training split, 0 for a class absent there), computed once per
+  run. It is the only class weighting: the platform does not wrap or re-weight the loss;
 - ``epochs`` and ``steps_per_epoch``: the trial's configured epochs and batches per epoch
   (the horizon of a learning-rate schedule);
 - ``monitor`` and ``mode``: the validation metric that ranks trials (``"val_accuracy"``,
@@ -126,8 +129,15 @@ def automl_losses() -> list:
 
     Soft targets: a batch transform such as ``mixup`` turns classification targets into
     float class probabilities of shape ``(N, output_size)``; a classification loss should
-    accept both forms (``torch.nn.CrossEntropyLoss`` does). Name a ``class_counts`` parameter
-    to receive the training rows per class (see "Facts"), e.g. for balanced class weights.
+    accept both forms (``torch.nn.CrossEntropyLoss`` does).
+
+    Class weights: name a ``class_weights`` parameter (default ``None``) and apply the vector
+    it receives (see "Facts") exactly as ``torch.nn.CrossEntropyLoss(weight=...)`` reduces:
+    class indices give ``sum_n w[y_n] l_n / sum_n w[y_n]``, class probabilities
+    ``sum_n sum_c w_c y_nc l_nc / N``. Keep it in a registered buffer of an ``nn.Module`` so
+    ``.to(device)`` moves it. With ``--class-weights balanced`` a search refuses, before it
+    starts, a classification loss whose builder does not name ``class_weights``; do not
+    sample class weighting as a hyperparameter of your own.
 
     Example::
 

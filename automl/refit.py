@@ -62,8 +62,9 @@ def fit_on_train_and_val(
     torch.set_num_threads(max(1, torch.get_num_threads()))
     X = np.concatenate([prepared.X_train, prepared.X_val])
     y = np.concatenate([prepared.y_train, prepared.y_val])
-    facts = DataFacts.of(prepared.task, prepared.input_kind, prepared.output_size, y, getattr(prepared, "vocab_size", None))
-    model = build_model(config, components, prepared.input_shape, prepared.output_size, device, facts, prepared.class_weights)
+    facts = DataFacts.of(prepared.task, prepared.input_kind, prepared.output_size, y, getattr(prepared, "vocab_size", None),
+                         prepared.class_weights)
+    model = build_model(config, components, prepared.input_shape, prepared.output_size, device, facts)
     for epoch, metrics in enumerate(
         train_epochs(model, X, y, epochs, int(config["batch_size"]), device, int(config.get("seed", 0)), precision=precision),
         start=1,

@@ -2,10 +2,15 @@
 
 ``automl serve ARTIFACT --port 8000`` answers:
 
-- ``GET /health`` → ``200 {"status": "ok", "task", "target", "features": [...], "classes": [...]}``;
-- ``POST /predict`` with ``{"rows": [{"feature": value, ...}, ...]}`` →
-  ``200 {"predictions": [...]}``, plus ``"probabilities": [{class: p, ...}, ...]`` for
-  classification. Missing values may be ``null``.
+- ``GET /health`` → ``200 {"status": "ok", "task", "target", "input_kind", "rows", "classes": [...]}``
+  plus what the rows hold: ``"features": [...]`` (tabular), ``"input_shape": [...]`` (image,
+  sequence) or ``"text_column"`` (text);
+- ``POST /predict`` with ``{"rows": [...]}`` → ``200 {"predictions": [...]}``, plus
+  ``"probabilities": [{class: p, ...}, ...]`` for classification. The rows are what
+  ``automl predict`` takes, per input kind (``automl/serve_rows.py``): objects of feature values
+  for tables, nested lists of the training shape for images and sequences, strings for text.
+  Missing values may be ``null``. A model that cannot be served (``generate``) is refused when
+  the server starts.
 
 Bad requests get a 4xx answer ``{"error": "...", "field": "..."}`` naming the offending field
 (``rows``, ``rows[2]``, ``rows[2].age``): 400 for malformed JSON or rows, 404 / 405 for
@@ -27,77 +32,53 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
-import pandas as pd
+
+from automl.serve_rows import RequestError, rows_reader
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 DEFAULT_MAX_ROWS = 10_000
 
 
-class RequestError(Exception):
-    """A client mistake: the HTTP status, a message and the field it concerns."""
-
-    def __init__(self, status: HTTPStatus, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.field = status, message, field
-
-
 class PredictionService:
-    """Validates JSON rows against a predictor's columns and predicts; no HTTP in here."""
+    """Validates a request's rows for the predictor's input kind and predicts; no HTTP in here."""
 
     def __init__(self, predictor, max_rows: int = DEFAULT_MAX_ROWS) -> None:
         self.predictor = predictor
         self.max_rows = max_rows
-        self.columns = list(predictor.features.columns_)
-        self.numeric = set(predictor.features.numeric_columns_)
+        self.reader = rows_reader(predictor)
         self.lock = threading.Lock()
 
     def health(self) -> dict:
         """What the model expects and predicts."""
-        info = {"status": "ok", "task": self.predictor.task, "target": self.predictor.target, "features": self.columns}
+        info = {"status": "ok", "task": self.predictor.task, "target": self.predictor.target,
+                "input_kind": self.predictor.info.get("input_kind", "tabular"), "rows": self.reader.expects,
+                **self.reader.describe()}
         if self.predictor.task in ("binary", "multiclass"):
             info["classes"] = [_plain(c) for c in self.predictor.classes_]
         return info
 
     def predict(self, payload: Any) -> dict:
         """Predictions for ``{"rows": [...]}``; raises :class:`RequestError` naming the bad field."""
-        frame = self.rows_frame(payload)
+        data = self.read_rows(payload)
         with self.lock:
-            predictions = self.predictor.predict(frame)
+            predictions = self.predictor.predict(data)
             answer: dict[str, Any] = {"predictions": [_plain(v) for v in predictions]}
             if self.predictor.task in ("binary", "multiclass"):
-                probabilities = self.predictor.predict_proba(frame)
+                probabilities = self.predictor.predict_proba(data)
                 classes = [str(c) for c in self.predictor.classes_]
                 answer["probabilities"] = [dict(zip(classes, map(float, row))) for row in probabilities]
         return answer
 
-    def rows_frame(self, payload: Any) -> pd.DataFrame:
-        """The request's rows as a table of the model's feature columns, validated field by field."""
+    def read_rows(self, payload: Any):
+        """The request's rows as the data ``Predictor.predict`` takes, validated by the input kind's reader."""
         if not isinstance(payload, dict) or "rows" not in payload:
             raise RequestError(HTTPStatus.BAD_REQUEST, 'the body must be a JSON object {"rows": [...]}', "rows")
         rows = payload["rows"]
         if not isinstance(rows, list) or not rows:
-            raise RequestError(HTTPStatus.BAD_REQUEST, "rows must be a non-empty list of objects", "rows")
+            raise RequestError(HTTPStatus.BAD_REQUEST, f"rows must be {self.reader.expects}", "rows")
         if len(rows) > self.max_rows:
             raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"at most {self.max_rows} rows per request", "rows")
-        unknown_ok = set(self.columns)
-        for i, row in enumerate(rows):
-            if not isinstance(row, dict):
-                raise RequestError(HTTPStatus.BAD_REQUEST, f"row {i} must be an object of feature values", f"rows[{i}]")
-            for column in self.columns:
-                if column not in row:
-                    raise RequestError(HTTPStatus.BAD_REQUEST, f"row {i} lacks feature '{column}' (use null if missing)", f"rows[{i}].{column}")
-                value = row[column]
-                if column in self.numeric and not _is_number_or_null(value):
-                    raise RequestError(HTTPStatus.BAD_REQUEST, f"feature '{column}' must be a number or null, got {value!r}"[:200], f"rows[{i}].{column}")
-                if isinstance(value, (dict, list)):
-                    raise RequestError(HTTPStatus.BAD_REQUEST, f"feature '{column}' must be a string, number or null", f"rows[{i}].{column}")
-            for column in row:
-                if column not in unknown_ok:
-                    raise RequestError(HTTPStatus.BAD_REQUEST, f"row {i} has unknown feature '{column}'"[:200], f"rows[{i}].{column}"[:200])
-        frame = pd.DataFrame(rows, columns=self.columns)
-        for column in self.numeric:
-            frame[column] = pd.to_numeric(frame[column], errors="coerce")
-        return frame
+        return self.reader.read(rows)
 
 
 def make_server(predictor, host: str = "127.0.0.1", port: int = 8000, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -172,14 +153,6 @@ def make_server(predictor, host: str = "127.0.0.1", port: int = 8000, max_body_b
                 super().log_message(format, *args)
 
     return ThreadingHTTPServer((host, port), Handler)
-
-
-def _is_number_or_null(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    return math.isfinite(value)
 
 
 def _plain(value: Any) -> Any:

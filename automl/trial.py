@@ -56,7 +56,7 @@ class TrainingSet:
         return self.variants[variant_key(preprocessing)]
 
     def facts(self) -> "DataFacts":
-        return DataFacts.of(self.task, self.input_kind, self.output_size, self.y_train, self.vocab_size)
+        return DataFacts.of(self.task, self.input_kind, self.output_size, self.y_train, self.vocab_size, self.class_weights)
 
 
 @dataclass(frozen=True)
@@ -73,14 +73,18 @@ class DataFacts:
     vocab_size: int | None = None
     class_counts: tuple[int, ...] | None = None
     train_rows: int = 0
+    class_weights: tuple[float, ...] | None = None
 
     @classmethod
-    def of(cls, task: str, input_kind: str, output_size: int, y_train: np.ndarray, vocab_size: int | None = None) -> "DataFacts":
-        """The facts of a training split (class counts for classification only)."""
+    def of(cls, task: str, input_kind: str, output_size: int, y_train: np.ndarray, vocab_size: int | None = None,
+           class_weights: np.ndarray | None = None) -> "DataFacts":
+        """The facts of a training split (class counts for classification only); ``class_weights``
+        are the run's ``--class-weights`` vector, computed once on the training split."""
         counts = None
         if task in ("binary", "multiclass"):
             counts = tuple(int(c) for c in np.bincount(np.asarray(y_train, dtype=np.int64), minlength=output_size))
-        return cls(task, input_kind, output_size, vocab_size, counts, len(y_train))
+        weights = None if class_weights is None else tuple(float(w) for w in class_weights)
+        return cls(task, input_kind, output_size, vocab_size, counts, len(y_train), weights)
 
     def for_builders(self, epochs: int | None = None, batch_size: int | None = None) -> dict[str, Any]:
         """The keyword facts offered to builders; ``None`` values are never passed."""
@@ -91,20 +95,25 @@ class DataFacts:
         return {
             "task": self.task, "input_kind": self.input_kind, "output_size": self.output_size,
             "vocab_size": self.vocab_size if self.input_kind == "text" else None,
-            "class_counts": self.class_counts, "epochs": epochs, "steps_per_epoch": steps,
+            "class_counts": self.class_counts, "class_weights": self.class_weights, "epochs": epochs, "steps_per_epoch": steps,
             "monitor": f"val_{metric}", "mode": mode,
         }
 
 
-def call_builder(build: Callable[..., Any], args: tuple, hparams: Mapping[str, Any], facts: Mapping[str, Any]) -> Any:
-    """``build(*args, **hparams)`` plus each fact that ``build`` names as a parameter."""
+def keyword_parameters(build: Callable[..., Any], skip: int = 0) -> set[str]:
+    """The parameters of ``build`` that a keyword can fill, past its first ``skip``."""
     try:
         parameters = list(inspect.signature(build).parameters.values())
     except (TypeError, ValueError):  # some builtins have no signature: they get no facts
         parameters = []
     keyword_kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {p.name for p in parameters[skip:] if p.kind in keyword_kinds}
+
+
+def call_builder(build: Callable[..., Any], args: tuple, hparams: Mapping[str, Any], facts: Mapping[str, Any]) -> Any:
+    """``build(*args, **hparams)`` plus each fact that ``build`` names as a parameter."""
     # The leading parameters take ``args`` (e.g. ``output_size`` of an architecture) and are not facts.
-    names = {p.name for p in parameters[len(args):] if p.kind in keyword_kinds}
+    names = keyword_parameters(build, len(args))
     extra = {k: v for k, v in facts.items() if k in names and k not in hparams and v is not None}
     return build(*args, **hparams, **extra)
 
@@ -155,13 +164,26 @@ def build_network(
     return network, regularizers
 
 
+def check_losses_apply_class_weights(components: Components) -> None:
+    """With ``--class-weights balanced``, refuse a loss that would ignore the weights: the
+    ``class_weights`` fact reaches only builders that name it."""
+    from automl.errors import AutoMLError
+
+    for name, spec in components.specs.get("losses", {}).items():
+        if "class_weights" not in keyword_parameters(spec.build):
+            raise AutoMLError(
+                f"loss '{name}' does not apply class weights (its builder has no class_weights parameter)",
+                "exclude it in the search space (losses: exclude: [...]) or drop --class-weights",
+            )
+
+
 def build_model(
     config: Mapping[str, Any], components: Components, input_shape, output_size, device,
-    facts: DataFacts | None = None, class_weights=None,
+    facts: DataFacts | None = None,
 ) -> Model:
     """Network, loss, optimizer (and its learning-rate schedule) and regularizers of a config.
 
-    ``class_weights`` (from ``--class-weights balanced``) weight any loss per sample.
+    The loss gets the ``class_weights`` fact (``--class-weights balanced``) and applies it itself.
     """
     torch.manual_seed(int(config.get("seed", 0)))
     offered = facts.for_builders(int(config["epochs"]), int(config["batch_size"])) if facts else {}
@@ -170,10 +192,6 @@ def build_model(
     loss_name, loss_params = split_params(config["loss"])
     opt_name, opt_params = split_params(config["optimizer"])
     loss = call_builder(components.spec("losses", loss_name).build, (), loss_params, offered)
-    if class_weights is not None:
-        from automl.data.weights import ClassWeightedLoss
-
-        loss = ClassWeightedLoss(loss, class_weights)
     if isinstance(loss, torch.nn.Module):
         loss = loss.to(device)  # class weights live on the model's device
     built = call_builder(components.spec("optimizers", opt_name).build, (network.parameters(),), opt_params, offered)
@@ -299,7 +317,7 @@ def train_trial(
     node_id = ray.get_runtime_context().get_node_id()
     threads = set_trial_threads()
     device = trial_device()
-    model = build_model(config, components, data.input_shape, data.output_size, device, data.facts(), data.class_weights)
+    model = build_model(config, components, data.input_shape, data.output_size, device, data.facts())
     params = sum(p.numel() for p in model.network.parameters())
     metric, mode = ranking_metric(data.task)
     X_train, X_val = data.arrays(config.get("preprocessing"))

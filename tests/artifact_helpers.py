@@ -25,7 +25,7 @@ def mlp_config(task: str, seed: int = 0, dropout: bool = True) -> dict:
     }
 
 
-def prepare(frame, target: str, variants: list[dict] | None = None, **data_options):
+def prepare(frame, target: str | None, variants: list[dict] | None = None, **data_options):
     """Prepared data and every installed component, as the search would see them
     (``variants``: the preprocessing choices to fit, as a space's ``preprocessing`` block
     asks; ``data_options``: further DataConfig fields, e.g. ``scaler="robust"``)."""
@@ -35,8 +35,13 @@ def prepare(frame, target: str, variants: list[dict] | None = None, **data_optio
     return prepared, components
 
 
-def build_artifact(frame, target: str, out_dir: Path, seed: int = 0, **data_options) -> Path:
-    """Refit a fixed MLP on train+val, test it once and save it: a real artifact folder."""
+def build_artifact(frame, target: str | None, out_dir: Path, seed: int = 0, architecture: dict | None = None,
+                   **data_options) -> Path:
+    """Refit a fixed MLP (or ``architecture``) on train+val, test it once and save it: a real
+    artifact folder. ``frame`` is anything ``prepare_data`` reads (a table, an .npz path...)."""
     prepared, components = prepare(frame, target, **data_options)
-    record = TrialRecord("t0", mlp_config(prepared.task, seed), {"best_epoch": 6}, "completed")
+    config = mlp_config(prepared.task, seed)
+    if architecture is not None:
+        config["architecture"] = architecture
+    record = TrialRecord("t0", config, {"best_epoch": 6}, "completed")
     return refit_and_test(record, prepared, components, Path(out_dir)).artifact_dir

@@ -35,7 +35,7 @@ def registry():
 
 @pytest.mark.parametrize("name,task", LOSS_CASES, ids=[f"{n}-{t}" for n, t in LOSS_CASES])
 def test_loss_training_lowers_it_for_each_claimed_task(registry, name, task):
-    hparams = first_values(registry.get("losses", name).spec.space, pick=-1)  # e.g. balanced class weights
+    hparams = first_values(registry.get("losses", name).spec.space, pick=-1)  # e.g. label smoothing 0.1
     config = make_config({"name": "mlp", "depth": 1, "width": 32}, loss={"name": name, **hparams}, epochs=8)
     before, after, _, _ = loss_before_and_after(config, "tabular", task)
     assert after < 0.7 * before, f"{name} ({hparams}) on {task}: {before:.3f} -> {after:.3f}"
@@ -48,10 +48,93 @@ def test_search_space_offers_a_loss_only_for_the_tasks_it_fits(registry, task):
     assert not offered & {n for n, tasks in LOSS_TASKS.items() if task not in tasks}
 
 
-def test_balanced_class_weights_are_inverse_class_frequencies(registry):
-    facts = DataFacts.of("binary", "tabular", 2, [0] * 30 + [1] * 10).for_builders()
-    loss = call_builder(registry.get("losses", "cross_entropy").spec.build, (), {"class_weights": "balanced"}, facts)
-    assert torch.allclose(loss.weight, torch.tensor([40 / 60, 40 / 20]))
+WEIGHTS = (0.5, 2.0, 1.0)
+
+
+def weighted_batch(soft: bool):
+    """Logits and targets of 12 rows and 3 classes: class indices, or mixup-like probability rows."""
+    generator = torch.Generator().manual_seed(0)
+    outputs = torch.randn(12, 3, generator=generator)
+    targets = torch.tensor([0, 1, 2, 0, 0, 1, 2, 2, 2, 0, 1, 0])
+    if soft:
+        targets = 0.7 * F.one_hot(targets, 3).float() + 0.3 * F.one_hot(targets.roll(1), 3).float()
+    return outputs, targets
+
+
+def built_loss(registry, name, **hparams):
+    """A loss built as a trial builds it, with the ``class_weights`` fact of --class-weights balanced."""
+    facts = DataFacts.of("multiclass", "tabular", 3, [0, 1, 2] * 4, class_weights=WEIGHTS).for_builders()
+    return call_builder(registry.get("losses", name).spec.build, (), hparams, facts)
+
+
+@pytest.mark.parametrize("soft", [False, True], ids=["class-indices", "probabilities"])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+def test_class_weighted_cross_entropy_is_torchs_weighted_cross_entropy(registry, soft, label_smoothing):
+    outputs, targets = weighted_batch(soft)
+    expected = torch.nn.CrossEntropyLoss(weight=torch.tensor(WEIGHTS), label_smoothing=label_smoothing)(outputs, targets)
+    got = built_loss(registry, "cross_entropy", label_smoothing=label_smoothing)(outputs, targets)
+    assert float(got) == pytest.approx(float(expected), rel=1e-6)
+    assert float(got) != pytest.approx(float(F.cross_entropy(outputs, targets, label_smoothing=label_smoothing)), rel=1e-3)
+
+
+@pytest.mark.parametrize("soft", [False, True], ids=["class-indices", "probabilities"])
+def test_class_weighted_focal_with_gamma_zero_is_torchs_weighted_cross_entropy(registry, soft):
+    outputs, targets = weighted_batch(soft)
+    expected = torch.nn.CrossEntropyLoss(weight=torch.tensor(WEIGHTS))(outputs, targets)
+    assert float(built_loss(registry, "focal", gamma=0.0)(outputs, targets)) == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_class_weighted_focal_weighs_each_row_by_its_class(registry):
+    outputs, targets = weighted_batch(soft=False)
+    per_row = built_loss(registry, "focal", gamma=2.0)(outputs[:1], targets[:1])
+    unweighted = registry.get("losses", "focal").spec.build(gamma=2.0)(outputs[:1], targets[:1])
+    assert float(per_row) == pytest.approx(float(unweighted), rel=1e-6)  # one row: its weight cancels
+    mixed = built_loss(registry, "focal", gamma=2.0)(outputs[:2], targets[:2])
+    terms = torch.stack([registry.get("losses", "focal").spec.build(gamma=2.0)(outputs[i : i + 1], targets[i : i + 1]) for i in (0, 1)])
+    assert float(mixed) == pytest.approx(float((terms * torch.tensor([0.5, 2.0])).sum() / 2.5), rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "focal"])
+def test_class_weights_are_a_buffer_that_moves_with_the_loss(registry, name):
+    loss = built_loss(registry, name).to("meta")
+    assert dict(loss.named_buffers())["weight"].device.type == "meta"
+
+
+def test_a_trial_with_balanced_class_weights_weighs_the_loss_once(registry):
+    """--class-weights balanced through the data and trial path: the built loss is exactly
+    torch's weighted cross-entropy with the run's weights (not weighted twice, not unweighted)."""
+    import numpy as np
+    import pandas as pd
+
+    from automl.config import DataConfig
+    from automl.data import prepare_data
+    from automl.trial import Components, TrainingSet, build_model
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=120), "y": np.where(np.arange(120) % 6 == 0, "rare", "common")})
+    prepared = prepare_data(frame, DataConfig(target="y", class_weights="balanced"))
+    data = TrainingSet(prepared.task, prepared.input_shape, prepared.output_size, prepared.X_train, prepared.y_train,
+                       prepared.X_val, prepared.y_val, class_weights=prepared.class_weights)
+    components = Components({"architectures": {"mlp": registry.get("architectures", "mlp").spec},
+                             "losses": {"cross_entropy": registry.get("losses", "cross_entropy").spec},
+                             "optimizers": {"adam": registry.get("optimizers", "adam").spec}, "regularizers": {}})
+    config = make_config({"name": "mlp", "depth": 1, "width": 8}, loss={"name": "cross_entropy", "label_smoothing": 0.0})
+    model = build_model(config, components, data.input_shape, data.output_size, torch.device("cpu"), data.facts())
+    outputs, targets = torch.randn(10, 2, generator=torch.Generator().manual_seed(1)), torch.tensor([0] * 8 + [1] * 2)
+    weight = torch.as_tensor(prepared.class_weights)
+    assert weight[0] != pytest.approx(float(weight[1]), rel=0.5)
+    expected = torch.nn.CrossEntropyLoss(weight=weight)(outputs, targets)
+    assert float(model.loss(outputs, targets)) == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_class_weights_refuse_a_loss_that_would_ignore_them():
+    from automl.components import LossSpec
+    from automl.errors import AutoMLError
+    from automl.trial import Components, check_losses_apply_class_weights
+
+    plain = LossSpec(name="plain", build=lambda: torch.nn.CrossEntropyLoss(), tasks=("multiclass",))
+    with pytest.raises(AutoMLError, match="loss 'plain' does not apply class weights"):
+        check_losses_apply_class_weights(Components({"losses": {"plain": plain}}))
 
 
 def test_focal_loss_with_gamma_zero_is_cross_entropy(registry):

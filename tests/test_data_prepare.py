@@ -191,20 +191,6 @@ def test_class_weights_balance_a_rare_class():
     assert prepare_data(frame, DataConfig(target="y")).class_weights is None
 
 
-def test_class_weighted_loss_equals_per_sample_weighted_mean():
-    import torch
-
-    from automl.data.weights import ClassWeightedLoss
-
-    outputs = torch.randn(12, 3, generator=torch.Generator().manual_seed(0))
-    targets = torch.tensor([0, 1, 2, 0, 0, 1, 2, 2, 2, 0, 1, 0])
-    weights = np.array([0.5, 2.0, 1.0], dtype=np.float32)
-    per_sample = torch.nn.functional.cross_entropy(outputs, targets, reduction="none")
-    expected = (per_sample * torch.tensor(weights)[targets]).sum() / torch.tensor(weights)[targets].sum()
-    got = ClassWeightedLoss(torch.nn.CrossEntropyLoss(), weights)(outputs, targets)
-    assert float(got) == pytest.approx(float(expected), rel=1e-5)
-
-
 def test_preprocessing_variants_are_fitted_once_each_and_selectable():
     from automl.data.variants import preprocessing_variants
 

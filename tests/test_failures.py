@@ -61,7 +61,7 @@ def faulty_space(path: Path, faults: list[str], epochs: int, at_epoch: int, stat
         f"epochs: {epochs}\nbatch_size: 32\n"
         "architectures:\n  include: [faulty]\n"
         f"  faulty: {{fault: {{grid: [{', '.join(faults)}]}}, at_epoch: {at_epoch}, once: {str(once).lower()}, state_dir: '{state_dir}'}}\n"
-        "losses:\n  include: [cross_entropy]\n  cross_entropy: {label_smoothing: 0.0, class_weights: none}\n"
+        "losses:\n  include: [cross_entropy]\n  cross_entropy: {label_smoothing: 0.0}\n"
         "optimizers:\n  include: [adam]\n  adam: {lr: 0.05, schedule: constant, warmup: 0.0}\n"
         "regularizers:\n  include: []\n"
     )

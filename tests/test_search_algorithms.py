@@ -52,7 +52,7 @@ def test_each_searcher_samples_the_conditional_space(searcher, ray_session, blob
 
 def test_grid_search_tries_every_discrete_combination_once(ray_session, blobs_frame, tiny_space, tmp_path):
     space = tiny_space(TWO_OPTIMIZERS.replace("{loguniform: [1.0e-3, 3.0e-2]}", "0.01, schedule: constant, warmup: 0.0").replace(
-        "regularizers:", "losses:\n  include: [cross_entropy]\n  cross_entropy: {class_weights: none}\nregularizers:").replace(
+        "regularizers:", "losses:\n  include: [cross_entropy]\nregularizers:").replace(
         "{loguniform: [1.0e-2, 1.0e-1]}", "0.05").replace("include: [adam, sgd]", "include: [adam]").replace(
         "normalization: none", "normalization: none, activation: relu"))
     result = AutoML(target="species", space=space, searcher="grid", scheduler="fifo", output=tmp_path / "grid").fit(blobs_frame)
@@ -104,7 +104,7 @@ def test_pbt_restores_the_weights_of_the_trial_it_exploits(ray_session, blobs_fr
     # weights with the strong one's checkpoint; only that restore lets it reach high accuracy.
     space = tiny_space(
         "epochs: 8\nbatch_size: 32\narchitectures:\n  include: [mlp]\n  mlp: {depth: 1, width: 16, normalization: none, activation: relu}\n"
-        "losses:\n  include: [cross_entropy]\n  cross_entropy: {label_smoothing: 0.0, class_weights: none}\n"
+        "losses:\n  include: [cross_entropy]\n  cross_entropy: {label_smoothing: 0.0}\n"
         "optimizers:\n  include: [sgd]\n  sgd: {lr: {grid: [1.0e-7, 0.1]}, momentum: 0.9, nesterov: false, weight_decay: 0.0,"
         " schedule: constant, warmup: 0.0}\n"
         "regularizers:\n  include: []\n"

@@ -3,9 +3,12 @@ type and range, and the CLI's `sample` and `predict` serve the saved models."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
+from serve_helpers import post, serving
 
 from automl import AutoML, AutoMLError
 from automl.cli import main
@@ -80,6 +83,12 @@ def test_cluster_search_recovers_known_groups_and_predict_returns_cluster_ids(ra
     assert main(["sample", str(result.artifact_dir), "-n", "3"]) == 2  # a cluster model cannot sample
     assert "cannot sample" in capsys.readouterr().err
 
+    with serving(result.artifact_dir) as url:  # served like a table model: cluster ids per row
+        status, answer = post(url, json.loads(frame.head(10).to_json(orient="records")))
+    assert status == 200 and answer["predictions"] == predicted[:10].tolist() and "probabilities" not in answer
+    assert main(["export", str(result.artifact_dir), "-o", str(tmp_path / "export")]) == 2
+    assert "cannot export a cluster model" in capsys.readouterr().err
+
 
 @pytest.mark.slow
 def test_generate_search_samples_rows_that_keep_each_column_type_and_range(ray_session, mixed_table, tiny_space, tmp_path, capsys):
@@ -109,6 +118,10 @@ def test_generate_search_samples_rows_that_keep_each_column_type_and_range(ray_s
     capsys.readouterr()
     assert main(["predict", str(result.artifact_dir), str(table)]) == 2  # a generator does not predict
     assert "automl sample" in capsys.readouterr().err
+    assert main(["serve", str(result.artifact_dir), "--port", "0"]) == 2
+    assert "generate model" in capsys.readouterr().err
+    assert main(["export", str(result.artifact_dir), "-o", str(tmp_path / "export")]) == 2
+    assert "cannot export a generate model" in capsys.readouterr().err
 
 
 def test_n_clusters_is_refused_outside_the_cluster_task():
