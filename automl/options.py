@@ -90,6 +90,12 @@ NEEDS: dict[str, tuple[str, Any]] = {
     "wandb_entity": ("wandb", True),
 }
 
+# Pairs of options that cannot both be given: the data path of the second ignores the first.
+CONFLICTS: dict[tuple[str, str], str] = {
+    ("image_shape", "input_kind"): "--input-kind reads the table as sequences or text, not as images",
+    ("clip_quantile", "input_kind"): "sequence and text input are not clipped (only numeric columns of a table are)",
+}
+
 # (scheduler, searcher) pairs that cannot run, and why.
 REFUSED_PAIRS: dict[tuple[str, str], str] = {
     ("pbt", searcher): "Ray Tune's PopulationBasedTraining samples trials itself and takes no search algorithm"
@@ -137,8 +143,8 @@ def check_task_options(task: str | None, given: Mapping[str, Any]) -> None:
 
 
 def check_combinations(options: Mapping[str, Any], given: Mapping[str, Any]) -> None:
-    """Refuse unknown scheduler or searcher names, pairs that cannot run together, and
-    options that do nothing without another one."""
+    """Refuse unknown scheduler or searcher names, pairs of options that cannot run together,
+    and options that do nothing without another one."""
     scheduler, searcher = options.get("scheduler", "asha"), options.get("searcher", "random")
     if scheduler not in SCHEDULERS:
         raise AutoMLError(f"unknown scheduler '{scheduler}'", f"use one of: {', '.join(SCHEDULERS)}")
@@ -151,6 +157,10 @@ def check_combinations(options: Mapping[str, Any], given: Mapping[str, Any]) -> 
             f"--searcher {searcher} cannot run with --scheduler {scheduler}: {refused}",
             f"use --searcher {' or '.join(workable)} with --scheduler {scheduler}, or another --scheduler",
         )
+    for (first, second), why in CONFLICTS.items():
+        if first in given and second in given:
+            flag, other = TASK_OPTIONS[first].flag, TASK_OPTIONS[second].flag
+            raise AutoMLError(f"{flag} / {first} does not work with {other} / {second}: {why}", f"drop {flag} or {other}")
     for name, (needed, value) in NEEDS.items():
         if name in given and options.get(needed) != value:
             flag, needed_flag = TASK_OPTIONS[name].flag, TASK_OPTIONS[needed].flag

@@ -143,3 +143,10 @@ def test_wandb_settings_are_refused_with_wandb_off(capsys):
     assert main(["search", "data.csv", "--no-wandb", "--wandb-entity", "me", "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--wandb-entity" in err[0] and "--no-wandb" in err[0]
+
+
+@pytest.mark.parametrize("flag, value", [("--image-shape", "1,2,2"), ("--clip-outliers", "0.01")])
+def test_a_flag_the_input_kind_would_ignore_is_refused(flag, value, no_search, capsys):
+    assert main(["search", "data.csv", "--target", "y", "--input-kind", "sequence", flag, value, "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{flag} / " in err[0] and "--input-kind" in err[0]
