@@ -67,6 +67,11 @@ class AutoML:
     ``diabetes``). ``task="cluster"`` and ``task="generate"`` need no target
     (a given one is set aside, unused); ``n_clusters`` fixes k for clustering (else searched).
 
+    An option the task would ignore (``class_weights`` for regression, ``test_data`` for
+    clustering; the table is :data:`automl.options.TASK_OPTIONS`) or a pair Ray Tune refuses
+    (``searcher="tpe"`` with ``scheduler="pbt"``) raises :class:`AutoMLError` here, before any
+    work; an option the inferred task ignores, once the data has named the task.
+
     ``wandb`` turns W&B tracking on (offline without an API key); ``callbacks`` are extra
     Ray Tune callbacks, such as the CLI's progress display.
     ``ensemble=K`` (K >= 2) adds a greedy ensemble of the top K trials as a leaderboard row,

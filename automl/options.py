@@ -21,7 +21,7 @@ SEARCHERS = ("random", "grid", "tpe", "gp")
 CHECKPOINTING_SCHEDULERS = ("hyperband", "pbt")
 # A search without --task infers one of these from the target column.
 INFERRED_TASKS = SUPERVISED_TASKS
-UNSUPERVISED = "cluster and generate trials"
+UNSUPERVISED_TRIALS = "cluster and generate trials"
 
 
 @dataclass(frozen=True)
@@ -52,15 +52,15 @@ TASK_OPTIONS: dict[str, OptionUse] = {
     "num_trials": OptionUse("--num-trials"),
     "time_budget_s": OptionUse("--time-budget"),
     "scheduler": OptionUse("--scheduler", SUPERVISED_TASKS, CHECKPOINTING_SCHEDULERS,
-                           f"it pauses and clones trials from their checkpoints, which {UNSUPERVISED} do not write"),
+                           f"it pauses and clones trials from their checkpoints, which {UNSUPERVISED_TRIALS} do not write"),
     "searcher": OptionUse("--searcher"),
     "max_concurrent": OptionUse("--max-concurrent"),
     "cpus_per_trial": OptionUse("--cpus-per-trial"),
     "gpus_per_trial": OptionUse("--gpus-per-trial"),
     "address": OptionUse("--address"),
     "storage": OptionUse("--storage"),
-    "precision": OptionUse("--precision", SUPERVISED_TASKS, why=f"bfloat16 autocast is not applied in {UNSUPERVISED}"),
-    "checkpoint_every": OptionUse("--checkpoint-every", SUPERVISED_TASKS, why=f"{UNSUPERVISED} write no checkpoints"),
+    "precision": OptionUse("--precision", SUPERVISED_TASKS, why=f"bfloat16 autocast is not applied in {UNSUPERVISED_TRIALS}"),
+    "checkpoint_every": OptionUse("--checkpoint-every", SUPERVISED_TASKS, why=f"{UNSUPERVISED_TRIALS} write no checkpoints"),
     "output": OptionUse("--output"),
     "overwrite": OptionUse("--overwrite"),
     "seed": OptionUse("--seed"),
@@ -123,9 +123,7 @@ def check_task_options(task: str | None, given: Mapping[str, Any]) -> None:
     here; the search checks again once the data has named the task.
     """
     for name, value in given.items():
-        use = TASK_OPTIONS.get(name)
-        if use is None:
-            continue
+        use = TASK_OPTIONS[name]
         tasks = " or ".join(use.tasks)
         if task is None:
             if not any(use.used_by(t, value) for t in INFERRED_TASKS):
