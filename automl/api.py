@@ -6,6 +6,7 @@ data → registry → space → trials → leaderboard → refit + test → arti
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from collections import Counter
@@ -17,6 +18,7 @@ import pandas as pd
 
 from automl.config import DataConfig, ResourceConfig, SearchConfig, TrackingConfig
 from automl.errors import AutoMLError
+from automl.options import check_combinations, check_task_options, explicit_options
 
 
 @dataclass
@@ -64,6 +66,11 @@ class AutoML:
     per class, or a built-in dataset name (``digits``, ``iris``, ``wine``, ``breast_cancer``,
     ``diabetes``). ``task="cluster"`` and ``task="generate"`` need no target
     (a given one is set aside, unused); ``n_clusters`` fixes k for clustering (else searched).
+
+    An option the task would ignore (``class_weights`` for regression, ``test_data`` for
+    clustering; the table is :data:`automl.options.TASK_OPTIONS`) or a pair Ray Tune refuses
+    (``searcher="tpe"`` with ``scheduler="pbt"``) raises :class:`AutoMLError` here, before any
+    work; an option the inferred task ignores, once the data has named the task.
 
     ``wandb`` turns W&B tracking on (offline without an API key); ``callbacks`` are extra
     Ray Tune callbacks, such as the CLI's progress display.
@@ -118,10 +125,14 @@ class AutoML:
     ) -> None:
         # Every setting but the live callbacks, as given: a resumed search is rebuilt from them.
         self.options = {k: v for k, v in locals().items() if k not in ("self", "callbacks", "__class__")}
-        if n_clusters is not None and task != "cluster":
-            raise AutoMLError(f"n_clusters is set but the task is {task!r}", "set task='cluster' (--task cluster), or drop n_clusters")
+        # Every option a search would ignore or Ray Tune would refuse fails here, before any work.
+        self.given_options = explicit_options(self.options, _default_options())
+        check_task_options(task, self.given_options)
+        check_combinations(self.options, self.given_options)
         if n_clusters is not None and n_clusters < 2:
             raise AutoMLError(f"n_clusters is {n_clusters}", "pass at least 2 clusters")
+        if ensemble == 1 or ensemble < 0:
+            raise AutoMLError(f"ensemble is {ensemble}: no ensemble has one member", "pass 2 or more trials, or 0 for no ensemble")
         self.n_clusters = n_clusters
         self.data_config = DataConfig(
             target, task, val_fraction, test_fraction, seed, image_shape, test_data=test_data,
@@ -171,7 +182,7 @@ class AutoML:
 
     def _run(self, data, on_event, resumed=None) -> SearchResult:
         from automl.data import prepare_data
-        from automl.engine import ensure_ray, run_trials
+        from automl.engine import check_search_space, ensure_ray, run_trials
         from automl.files import prepare_run_dir, write_text_atomic
         from automl.leaderboard import rank_trials, save_leaderboard
         from automl.metrics import ranking_metric
@@ -188,9 +199,11 @@ class AutoML:
         spec, source = load_space_file(self.search_config.space)
         # Every data check runs here, before the run directory exists.
         prepared = prepare_data(data, self.data_config, preprocessing_variants(spec.get("preprocessing"), source))
+        check_task_options(prepared.task, self.given_options)
         emit("data", prepared.report)
         registry = load_registry(disabled=self.disable_plugins)
         space = build_search_space(registry, spec, prepared.task, prepared.input_kind, source)
+        check_search_space(self.search_config, space)
         components = Components(
             {family: {name: registry.get(family, name).spec for name in space.names(family)} for family in space.components}
         )
@@ -277,6 +290,12 @@ class AutoML:
             leaderboard, best, refit.test_metrics, run_dir, refit.artifact_dir, metric, prepared.report,
             tracked.report, tracked.sync_command,
         )
+
+
+def _default_options() -> dict[str, Any]:
+    """The default of every ``AutoML(...)`` keyword."""
+    parameters = inspect.signature(AutoML.__init__).parameters.values()
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
 
 
 def default_run_dir(dataset_name: str) -> Path:

@@ -8,12 +8,18 @@ reasons on stderr), 2 a mistake in the input, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from automl import __version__
-from automl.components import TASKS
+from automl.components import FAMILIES, INPUT_KINDS, SINGULAR, TASKS
 from automl.errors import AutoMLError
+from automl.flags import (
+    CLUSTER_COUNT, COLUMN_NAMES, ENSEMBLE_SIZE, FRACTION, IMAGE_SHAPE, INTEGER, NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, PORT,
+    POSITIVE_FLOAT, POSITIVE_INT, QUANTILE, ShortErrorParser,
+)
+from automl.options import SCHEDULERS, SEARCHERS
 
 EXIT_SEARCH_FAILED = 1
 EXIT_USAGE = 2
@@ -43,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``automl`` subcommand."""
-    parser = argparse.ArgumentParser(prog="automl", description="Plugin-based AutoML for deep learning on Ray Tune.")
+    parser = ShortErrorParser(prog="automl", description="Plugin-based AutoML for deep learning on Ray Tune.")
     parser.add_argument("--version", action="version", version=f"automl {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -52,22 +58,22 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--target", help="target column (default for built-in datasets: target); "
                         "optional for --task cluster/generate, where it is set aside unused")
     search.add_argument("--task", choices=list(TASKS), help="override the inferred task; cluster and generate need no target")
-    search.add_argument("--n-clusters", type=_positive_int, metavar="K", help="with --task cluster: fix k (default: searched, 2 to 8)")
+    search.add_argument("--n-clusters", type=CLUSTER_COUNT, metavar="K", help="with --task cluster: fix k (default: searched, 2 to 8)")
     search.add_argument("--space", default="default", help="search space: a name in search_spaces/ or a YAML path (default: default)")
-    search.add_argument("--num-trials", type=_positive_int, help="number of trials (default 20, or unlimited with --time-budget)")
-    search.add_argument("--time-budget", type=_positive_float, metavar="SECONDS", help="stop starting and running trials after this long")
-    search.add_argument("--scheduler", default="asha", choices=["asha", "fifo", "hyperband", "pbt"],
+    search.add_argument("--num-trials", type=POSITIVE_INT, help="number of trials (default 20, or unlimited with --time-budget)")
+    search.add_argument("--time-budget", type=POSITIVE_FLOAT, metavar="SECONDS", help="stop starting and running trials after this long")
+    search.add_argument("--scheduler", default="asha", choices=SCHEDULERS,
                         help="trial scheduler (default: asha)")
-    search.add_argument("--searcher", default="random", choices=["random", "grid", "tpe", "gp"],
+    search.add_argument("--searcher", default="random", choices=SEARCHERS,
                         help="search algorithm: random, grid, Optuna tpe or Optuna gp (default: random)")
-    search.add_argument("--checkpoint-every", type=_positive_int, metavar="EPOCHS",
+    search.add_argument("--checkpoint-every", type=POSITIVE_INT, metavar="EPOCHS",
                         help="checkpoint trials this often (default: only where the scheduler needs it)")
-    search.add_argument("--max-concurrent", type=_positive_int, help="at most this many trials at once")
-    search.add_argument("--max-failures", type=_non_negative_int, default=0, metavar="N",
+    search.add_argument("--max-concurrent", type=POSITIVE_INT, help="at most this many trials at once")
+    search.add_argument("--max-failures", type=NON_NEGATIVE_INT, default=0, metavar="N",
                         help="retry a crashed trial (it raised, ran out of memory or its worker died) up to N times, "
                         "from its latest checkpoint when it has one (see --checkpoint-every); default 0")
-    search.add_argument("--cpus-per-trial", type=_positive_float, default=1.0, help="CPUs per trial (default 1)")
-    search.add_argument("--gpus-per-trial", type=_non_negative_float, default=0.0, help="GPUs per trial, fractions allowed (default 0)")
+    search.add_argument("--cpus-per-trial", type=POSITIVE_FLOAT, default=1.0, help="CPUs per trial (default 1)")
+    search.add_argument("--gpus-per-trial", type=NON_NEGATIVE_FLOAT, default=0.0, help="GPUs per trial, fractions allowed (default 0)")
     search.add_argument("--address", help="join an existing Ray cluster at this address (default: start Ray locally)")
     search.add_argument("--storage", help="path or URI for trial results that every node of the cluster can reach")
     search.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="bf16: bfloat16 autocast (default fp32)")
@@ -75,20 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--overwrite", action="store_true", help="replace an existing, non-empty run directory")
     search.add_argument("--resume", action="store_true",
                         help="continue the interrupted search in --output (its own data and options) if there is one; else start it")
-    search.add_argument("--seed", type=int, default=0, help="seed for splits, sampling and training (default 0)")
-    search.add_argument("--val-fraction", type=float, default=0.15, help="validation share of rows (default 0.15)")
-    search.add_argument("--test-fraction", type=float, default=0.15, help="test share of rows (default 0.15)")
-    search.add_argument("--image-shape", type=_shape, metavar="C,H,W", help="treat pixel columns as images of this shape")
+    search.add_argument("--seed", type=INTEGER, default=0, help="seed for splits, sampling and training (default 0)")
+    search.add_argument("--val-fraction", type=FRACTION, default=0.15, help="validation share of rows (default 0.15)")
+    search.add_argument("--test-fraction", type=FRACTION, default=0.15, help="test share of rows (default 0.15)")
+    search.add_argument("--image-shape", type=IMAGE_SHAPE, metavar="C,H,W", help="treat pixel columns as images of this shape")
     data = search.add_argument_group("data")
     data.add_argument("--test-data", metavar="FILE", help="use this file as the test split instead of carving one out")
     data.add_argument("--group-column", metavar="COLUMN", help="keep all rows of a group on one side of each split")
     data.add_argument("--time-column", metavar="COLUMN", help="split in time order: oldest rows train, newest test")
     data.add_argument("--input-kind", choices=["sequence", "text"], help="read a wide table as sequences (one row per series), or text")
-    data.add_argument("--clip-outliers", type=_quantile, metavar="Q", help="clip numeric columns to their [Q, 1-Q] training quantiles")
+    data.add_argument("--clip-outliers", type=QUANTILE, metavar="Q", help="clip numeric columns to their [Q, 1-Q] training quantiles")
     data.add_argument("--class-weights", default="none", choices=["none", "balanced"], help="weight the loss by inverse class frequency")
     data.add_argument("--delimiter", help="CSV delimiter (default: detected)")
     search.add_argument("--disable-plugin", action="append", default=[], metavar="NAME", help="skip a plugin (repeatable)")
-    search.add_argument("--ensemble", type=_positive_int, default=0, metavar="K",
+    search.add_argument("--ensemble", type=ENSEMBLE_SIZE, default=0, metavar="K",
                         help="also build a greedy ensemble of the top K trials; it is the final model only if it wins on validation")
     search.add_argument("--wandb-project", default="automl", metavar="NAME", help="W&B project (default: automl)")
     search.add_argument("--wandb-entity", metavar="NAME", help="W&B entity: your user or team (default: your default entity)")
@@ -114,16 +120,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     sample = commands.add_parser("sample", help="write new rows from a saved generate model")
     sample.add_argument("artifact", type=Path, help="the model/ folder of a --task generate run (or the run directory)")
-    sample.add_argument("-n", "--num-rows", type=_positive_int, default=100, help="rows to generate (default 100)")
+    sample.add_argument("-n", "--num-rows", type=POSITIVE_INT, default=100, help="rows to generate (default 100)")
     sample.add_argument("-o", "--output", type=Path, help="write the rows to this CSV (default: print them)")
-    sample.add_argument("--seed", type=int, default=0, help="seed of the generator's noise (default 0)")
+    sample.add_argument("--seed", type=INTEGER, default=0, help="seed of the generator's noise (default 0)")
     sample.set_defaults(handler=run_sample)
 
     plugins = commands.add_parser("plugins", help="list every installed component and its plugin")
-    plugins.add_argument("pattern", nargs="?", default="*", help="wildcard on component names, e.g. 'ml*'")
-    plugins.add_argument("--family", choices=["architectures", "losses", "optimizers", "regularizers"])
+    plugins.add_argument("pattern", nargs="?", default="*", help="a component name, or a wildcard on names, e.g. 'ml*'")
+    plugins.add_argument("--family", choices=list(FAMILIES))
+    plugins.add_argument("--space", action="store_true", help="show each matching component's own hyperparameter space")
+    plugins.add_argument("--format", default="table", choices=["table", "json"], help="output format (default: table)")
     plugins.add_argument("--disable-plugin", action="append", default=[], metavar="NAME")
     plugins.set_defaults(handler=run_plugins)
+
+    space = commands.add_parser("space", help="inspect search spaces")
+    space_commands = space.add_subparsers(dest="space_command", metavar="SUBCOMMAND", required=True)
+    show = space_commands.add_parser("show", help="the resolved conditional space a search would sample")
+    show.add_argument("space", nargs="?", default="default", help="a name in search_spaces/ or a YAML path (default: default)")
+    show.add_argument("--task", required=True, choices=list(TASKS), help="the task the space is resolved for")
+    show.add_argument("--input-kind", default="tabular", choices=list(INPUT_KINDS), help="the input kind (default: tabular)")
+    show.add_argument("--format", default="table", choices=["table", "json"], help="output format (default: table)")
+    show.add_argument("--disable-plugin", action="append", default=[], metavar="NAME")
+    show.set_defaults(handler=run_space_show)
 
     leaderboard = commands.add_parser("leaderboard", help="print the leaderboard of a run directory")
     leaderboard.add_argument("run_dir", type=Path, help="the run directory of a search")
@@ -134,8 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     leaderboard.add_argument("--status", action="append", default=[], metavar="STATUS",
                              help="keep trials with this status: completed, 'stopped early', 'no result', error, diverged, "
                              "'out of memory', 'worker died' (repeatable: any may match)")
-    leaderboard.add_argument("--top", type=_positive_int, metavar="K", help="keep the first K rows after filtering and sorting")
-    leaderboard.add_argument("--columns", type=_names, default=(), metavar="A,B,...", help="show only these columns, in this order")
+    leaderboard.add_argument("--top", type=POSITIVE_INT, metavar="K", help="keep the first K rows after filtering and sorting")
+    leaderboard.add_argument("--columns", type=COLUMN_NAMES, default=(), metavar="A,B,...", help="show only these columns, in this order")
     leaderboard.add_argument("--format", default="table", choices=["table", "csv", "md", "json"], help="output format (default: table)")
     leaderboard.set_defaults(handler=run_leaderboard)
 
@@ -153,10 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve predictions of a saved model over HTTP (JSON)")
     serve.add_argument("artifact", type=Path, help="the model/ folder of a run (or the run directory)")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on; 0 picks a free one (default 8000)")
+    serve.add_argument("--port", type=PORT, default=8000, help="port to listen on; 0 picks a free one (default 8000)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
-    serve.add_argument("--max-body-bytes", type=_positive_int, default=1 << 20, help="largest request body accepted (default 1 MiB)")
-    serve.add_argument("--max-rows", type=_positive_int, default=10_000, help="most rows per request (default 10000)")
+    serve.add_argument("--max-body-bytes", type=POSITIVE_INT, default=1 << 20, help="largest request body accepted (default 1 MiB)")
+    serve.add_argument("--max-rows", type=POSITIVE_INT, default=10_000, help="most rows per request (default 10000)")
     serve.set_defaults(handler=run_serve)
     return parser
 
@@ -279,21 +297,40 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def run_plugins(args: argparse.Namespace) -> int:
-    """``automl plugins``: every installed component, its plugin and package."""
-    from automl.components import SINGULAR
+    """``automl plugins``: every installed component, its plugin and package (with ``--space``,
+    each one's own hyperparameter space)."""
     from automl.plugins import load_registry
+    from automl.space_view import component_record, format_component, text_table
 
-    registry = load_registry(disabled=args.disable_plugin)
-    rows = [("family", "name", "plugin", "package", "tasks", "inputs")]
-    for component in registry.list(args.family, args.pattern):
-        spec = component.spec
-        rows.append((
-            SINGULAR[component.family], component.name, component.plugin, f"{component.package} {component.version}",
-            ",".join(getattr(spec, "tasks", ("any",))), ",".join(getattr(spec, "input_kinds", ("any",))),
-        ))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    components = load_registry(disabled=args.disable_plugin).list(args.family, args.pattern)
+    if not components and args.pattern != "*":
+        raise AutoMLError(f"no installed component is named '{args.pattern}'", "see `automl plugins` for every installed one")
+    records = [component_record(component) for component in components]
+    if args.format == "json":
+        print(json.dumps(records, indent=2, default=str))
+    elif args.space:
+        print("\n\n".join(format_component(record) for record in records))
+    else:
+        rows = [("family", "name", "plugin", "package", "tasks", "inputs")]
+        rows += [
+            (SINGULAR[r["family"]], r["name"], r["plugin"], f"{r['package']} {r['version']}", ",".join(r["tasks"]), ",".join(r["input_kinds"]))
+            for r in records
+        ]
+        print(text_table(rows))
+    return 0
+
+
+def run_space_show(args: argparse.Namespace) -> int:
+    """``automl space show``: the space a search would sample for a task and input kind, after
+    the YAML file's overrides (the same resolution as the search's)."""
+    from automl.plugins import load_registry
+    from automl.space import build_search_space, load_space_file
+    from automl.space_view import format_space, space_record
+
+    spec, source = load_space_file(args.space)
+    space = build_search_space(load_registry(disabled=args.disable_plugin), spec, args.task, args.input_kind, source)
+    record = space_record(space, args.task, args.input_kind)
+    print(json.dumps(record, indent=2, default=str) if args.format == "json" else format_space(record))
     return 0
 
 
@@ -346,55 +383,3 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
     return 0
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def _quantile(text: str) -> float:
-    value = float(text)
-    if not 0 < value < 0.5:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 0.5, got {value}")
-    return value
-
-
-def _names(text: str) -> tuple[str, ...]:
-    names = tuple(part.strip() for part in text.split(",") if part.strip())
-    if not names:
-        raise argparse.ArgumentTypeError("expected column names separated by commas")
-    return names
-
-
-def _shape(text: str) -> tuple[int, ...]:
-    try:
-        shape = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected C,H,W such as 1,8,8, got {text!r}") from None
-    if len(shape) != 3 or min(shape) < 1:
-        raise argparse.ArgumentTypeError(f"expected three positive sizes C,H,W, got {text!r}")
-    return shape

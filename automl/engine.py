@@ -14,6 +14,7 @@ from automl.config import ResourceConfig, SearchConfig
 from automl.errors import AutoMLError
 from automl.failures import failure_of
 from automl.metrics import ranking_metric
+from automl.options import CHECKPOINTING_SCHEDULERS, SCHEDULERS, SEARCHERS
 from automl.reporting import EARLIER_EPOCHS_KEY, ReportPlan
 from automl.space import SearchSpace, domain_bounds
 from automl.trial import Components, TrainingSet, train_trial
@@ -79,10 +80,10 @@ def check_resources(resources: ResourceConfig) -> None:
             )
 
 
-SCHEDULERS = ("asha", "fifo", "hyperband", "pbt")
-SEARCHERS = ("random", "grid", "tpe", "gp")
-# Schedulers that pause or clone trials need a checkpoint every epoch to resume from.
-CHECKPOINTING_SCHEDULERS = ("hyperband", "pbt")
+def check_search_space(search: SearchConfig, space: SearchSpace) -> None:
+    """Refuse, before a run directory exists, a scheduler the resolved space cannot serve."""
+    if search.scheduler == "pbt":
+        pbt_mutations(space)
 
 
 ASHA_GRACE_EPOCHS = 1

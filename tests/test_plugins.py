@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
 
@@ -92,3 +93,25 @@ def test_importing_automl_loads_no_torch_ray_or_plugin():
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_plugins_space_shows_a_components_own_hyperparameters(capsys):
+    assert main(["plugins", "mlp", "--space"]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines()]
+    assert out.startswith("architecture mlp: plugin mlp, package automl")
+    assert ["width", "one", "of", "64,", "128,", "256"] in rows and ["depth", "one", "of", "1,", "2,", "3"] in rows
+
+
+def test_plugins_space_as_json_is_the_registered_space(capsys):
+    assert main(["plugins", "adam", "--space", "--format", "json"]) == 0
+    [record] = json.loads(capsys.readouterr().out)
+    spec = load_registry().get("optimizers", "adam").spec
+    assert (record["family"], record["name"], record["plugin"]) == ("optimizers", "adam", "optimizers")
+    assert record["space"] == json.loads(json.dumps(dict(spec.space))) and "lr" in record["space"]
+
+
+def test_plugins_space_of_an_unknown_component_is_one_line(capsys):
+    assert main(["plugins", "perceiver", "--space"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no installed component is named 'perceiver'" in err[0]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from ray.tune.search.variant_generator import generate_variants
 
+from automl.cli import main
 from automl.errors import AutoMLError
 from automl.plugins import load_registry
 from automl.space import build_search_space, find_space_file, load_space_file
+from automl.space_view import describe_domain
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +107,51 @@ def test_a_malformed_domain_is_a_clear_error(registry):
 def test_an_unknown_space_name_lists_the_shipped_ones():
     with pytest.raises(AutoMLError, match=r"unknown search space 'nope'.*default.*quick"):
         find_space_file("nope")
+
+
+def _json_form(value):
+    return json.loads(json.dumps(value))
+
+
+def test_space_show_prints_the_resolved_space_as_a_search_builds_it(registry, capsys):
+    assert main(["space", "show", "quick", "--task", "multiclass", "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    spec, source = load_space_file("quick")
+    space = build_search_space(registry, spec, "multiclass", "tabular", source)
+    assert shown["components"] == _json_form(space.components)
+    assert (shown["epochs"], shown["batch_size"], shown["task"]) == (12, {"choice": [32, 64]}, "multiclass")
+    assert list(shown["components"]["architectures"]) == ["mlp"]  # quick.yaml's include
+    assert shown["components"]["architectures"]["mlp"]["width"] == {"choice": [128, 256]}  # quick.yaml's override
+    assert "cross_entropy" in shown["components"]["losses"] and "mse" not in shown["components"]["losses"]
+
+
+def test_space_show_text_has_each_hyperparameter_after_the_yaml_overrides(tiny_space, capsys):
+    path = tiny_space("architectures:\n  include: [mlp]\n  mlp:\n    width: {choice: [24, 48]}\n    depth: 2\n")
+    assert main(["space", "show", str(path), "--task", "regression"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert ["architecture", "mlp", "width", "one", "of", "24,", "48"] in rows
+    assert ["architecture", "mlp", "depth", "2"] in rows
+    assert ["architecture", "mlp", "activation", "one", "of", "relu,", "gelu,", "tanh,", "silu"] in rows  # the plugin's own
+    assert any(row[:2] == ["loss", "mse"] for row in rows) and not any(row[:2] == ["loss", "cross_entropy"] for row in rows)
+
+
+def test_space_show_follows_the_task_and_input_kind(capsys):
+    assert main(["space", "show", "--task", "multiclass", "--input-kind", "image", "--format", "json"]) == 0
+    architectures = json.loads(capsys.readouterr().out)["components"]["architectures"]
+    assert "cnn2d" in architectures and "cnn1d" not in architectures
+
+
+def test_space_show_with_an_unknown_space_is_one_line(capsys):
+    assert main(["space", "show", "nope", "--task", "binary"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown search space 'nope'" in err[0]
+
+
+@pytest.mark.parametrize(
+    "domain, words",
+    [(0.1, "0.1"), ({"choice": [64, 128]}, "one of 64, 128"), ({"grid": [1, 2]}, "each of 1, 2 (grid)"),
+     ({"randint": [1, 4]}, "integer 1 to 3"), ({"qrandint": [8, 64, 8]}, "integer 8 to 64, step 8"),
+     ({"loguniform": [0.0001, 0.01]}, "log-uniform 0.0001 to 0.01"), ({"quniform": [0, 1, 0.25]}, "uniform 0 to 1, step 0.25")],
+)
+def test_a_domain_reads_as_the_values_it_can_take(domain, words):
+    assert describe_domain(domain) == words

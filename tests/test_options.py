@@ -1,0 +1,152 @@
+"""No silently dropped options: every `automl search` flag against every task, refused up front
+(one line, exit code 2, nothing written) where the task would ignore it. No Ray starts here."""
+
+from __future__ import annotations
+
+import inspect
+
+import pandas as pd
+import pytest
+
+from automl.api import AutoML
+from automl.cli import build_parser, main
+from automl.components import TASKS
+from automl.errors import AutoMLError
+from automl.options import TASK_OPTIONS
+
+# One explicit, non-default value for each flag of `automl search`.
+EXAMPLES = {
+    "--target": ["--target", "y"],
+    "--n-clusters": ["--n-clusters", "3"],
+    "--space": ["--space", "quick"],
+    "--num-trials": ["--num-trials", "2"],
+    "--time-budget": ["--time-budget", "30"],
+    "--scheduler": ["--scheduler", "fifo"],
+    "--searcher": ["--searcher", "tpe"],
+    "--checkpoint-every": ["--checkpoint-every", "2"],
+    "--max-concurrent": ["--max-concurrent", "2"],
+    "--max-failures": ["--max-failures", "1"],
+    "--cpus-per-trial": ["--cpus-per-trial", "2"],
+    "--gpus-per-trial": ["--gpus-per-trial", "0.5"],
+    "--address": ["--address", "auto"],
+    "--storage": ["--storage", "/tmp/automl-storage"],
+    "--precision": ["--precision", "bf16"],
+    "--output": ["--output", "runs/x"],
+    "--overwrite": ["--overwrite"],
+    "--seed": ["--seed", "3"],
+    "--val-fraction": ["--val-fraction", "0.2"],
+    "--test-fraction": ["--test-fraction", "0.2"],
+    "--image-shape": ["--image-shape", "1,2,2"],
+    "--test-data": ["--test-data", "test.csv"],
+    "--group-column": ["--group-column", "g"],
+    "--time-column": ["--time-column", "t"],
+    "--input-kind": ["--input-kind", "sequence"],
+    "--clip-outliers": ["--clip-outliers", "0.01"],
+    "--class-weights": ["--class-weights", "balanced"],
+    "--delimiter": ["--delimiter", ";"],
+    "--disable-plugin": ["--disable-plugin", "nothing"],
+    "--ensemble": ["--ensemble", "3"],
+    "--wandb-project": ["--wandb-project", "demo"],
+    "--wandb-entity": ["--wandb-entity", "me"],
+    "--no-wandb": ["--no-wandb"],
+    "--verbose": ["--verbose"],
+}
+# Each flag (with the value above) that a task does not use: the specification of the table.
+UNSUPERVISED = ("cluster", "generate")
+REFUSED = {
+    "--n-clusters": ("binary", "multiclass", "regression", "generate"),
+    "--checkpoint-every": UNSUPERVISED,
+    "--precision": UNSUPERVISED,
+    "--test-data": UNSUPERVISED,
+    "--group-column": UNSUPERVISED,
+    "--time-column": UNSUPERVISED,
+    "--input-kind": UNSUPERVISED,
+    "--class-weights": ("regression", *UNSUPERVISED),
+    "--ensemble": UNSUPERVISED,
+}
+# Flags that steer the command line itself, not the search.
+CLI_ONLY = {"--help", "--resume", "--quiet"}
+
+
+class Started(Exception):
+    """Raised by the stubbed ``AutoML.fit``: every check passed and the search would start."""
+
+
+@pytest.fixture
+def no_search(monkeypatch):
+    def fit(self, data, on_event=None):
+        raise Started(self)
+
+    monkeypatch.setattr(AutoML, "fit", fit)
+
+
+def search_flags() -> set[str]:
+    search = build_parser()._subparsers._group_actions[0].choices["search"]
+    return {option for action in search._actions for option in action.option_strings if option.startswith("--")}
+
+
+def test_every_search_flag_and_api_keyword_is_in_the_task_table():
+    assert search_flags() - CLI_ONLY == {use.flag for use in TASK_OPTIONS.values()}
+    keywords = set(inspect.signature(AutoML.__init__).parameters) - {"self", "callbacks"}
+    assert keywords == set(TASK_OPTIONS)
+    assert set(EXAMPLES) == search_flags() - CLI_ONLY - {"--task"}
+
+
+@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("flag", sorted(EXAMPLES))
+def test_a_flag_the_task_ignores_is_refused_before_the_search(flag, task, no_search, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    quiet = [] if flag == "--verbose" else ["-q"]
+    argv = ["search", "data.csv", "--task", task, *EXAMPLES[flag], *quiet]
+    if task in REFUSED.get(flag, ()):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and flag in err[0] and f"task {task}" in err[0]
+    else:
+        with pytest.raises(Started):
+            main(argv)
+    assert not any(tmp_path.iterdir())  # nothing written either way
+
+
+@pytest.mark.parametrize("scheduler", ["hyperband", "pbt"])
+@pytest.mark.parametrize("task", UNSUPERVISED)
+def test_checkpointing_schedulers_are_refused_for_tasks_without_checkpoints(scheduler, task, no_search, capsys):
+    assert main(["search", "data.csv", "--task", task, "--scheduler", scheduler, "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"--scheduler / scheduler='{scheduler}'" in err[0] and "checkpoints" in err[0]
+
+
+def test_an_option_no_inferred_task_uses_is_refused_without_a_task():
+    with pytest.raises(AutoMLError, match=r"--n-clusters / n_clusters=3 is used only by task cluster.*pass --task cluster"):
+        AutoML(n_clusters=3)
+
+
+def test_the_python_api_refuses_the_same_options_with_any_value_type():
+    with pytest.raises(AutoMLError, match=r"--test-data / test_data does not work with task generate"):
+        AutoML(task="generate", test_data=pd.DataFrame({"a": [1, 2]}))
+    with pytest.raises(AutoMLError, match=r"--class-weights / class_weights='balanced' does not work with task regression"):
+        AutoML(task="regression", class_weights="balanced")
+    AutoML(task="regression", class_weights="none")  # the default, given explicitly, is no mistake
+
+
+def test_an_option_the_inferred_task_ignores_is_refused_before_the_run_directory(tmp_path, capsys):
+    data = tmp_path / "d.csv"
+    pd.DataFrame({"x": [float(i) for i in range(40)], "y": [i * 0.37 for i in range(40)]}).to_csv(data, index=False)
+    run = tmp_path / "run"
+    assert main(["search", str(data), "--target", "y", "--class-weights", "balanced", "--output", str(run), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--class-weights" in err[0] and "task regression" in err[0]
+    assert not run.exists()
+
+
+def test_wandb_settings_are_refused_with_wandb_off(capsys):
+    assert main(["search", "data.csv", "--no-wandb", "--wandb-entity", "me", "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--wandb-entity" in err[0] and "--no-wandb" in err[0]
+
+
+@pytest.mark.parametrize("flag, value", [("--image-shape", "1,2,2"), ("--clip-outliers", "0.01")])
+def test_a_flag_the_input_kind_would_ignore_is_refused(flag, value, no_search, capsys):
+    assert main(["search", "data.csv", "--target", "y", "--input-kind", "sequence", flag, value, "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{flag} / " in err[0] and "--input-kind" in err[0]
