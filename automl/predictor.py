@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +11,11 @@ import pandas as pd
 import torch
 
 from automl.errors import AutoMLError
+from automl.fitted_state import PREPROCESSING_FILE, load_preprocessing, refuse_pickled_preprocessing
 from automl.trial import Components, DataFacts, build_network, predict_outputs
 from automl.unsupervised import task_strategy
 
-REQUIRED_FILES = ("manifest.json", "model.json", "weights.pt", "preprocessing.pkl")
+REQUIRED_FILES = ("manifest.json", "model.json", "weights.pt", PREPROCESSING_FILE)
 
 
 class Predictor:
@@ -79,6 +79,7 @@ class Predictor:
 
 def verify_manifest(path: Path) -> None:
     """Raise an :class:`AutoMLError` unless every artifact file is present and matches its checksum."""
+    refuse_pickled_preprocessing(path)
     for name in REQUIRED_FILES:
         if not (path / name).is_file():
             raise AutoMLError(f"{path} is not a complete automl artifact: {name} is missing", "pass the model/ folder of a finished run")
@@ -110,8 +111,7 @@ def load(path, registry=None) -> Predictor:
         network = _build_network(config, registry, info)
     network.load_state_dict(torch.load(path / "weights.pt", weights_only=True, map_location="cpu"))
     network.eval()
-    with open(path / "preprocessing.pkl", "rb") as handle:
-        preprocessing = pickle.load(handle)  # trusted only after the manifest check above
+    preprocessing = load_preprocessing(path)  # never unpickles: see automl.fitted_state
     strategy = task_strategy(info["task"])
     if strategy is not None:
         return strategy.predictor(network, preprocessing, info)

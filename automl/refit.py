@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -16,11 +15,12 @@ import torch
 from automl.data import PreparedData
 from automl.engine import TrialRecord
 from automl.files import write_bytes_atomic, write_text_atomic
+from automl.fitted_state import PREPROCESSING_FILE, dump_preprocessing
 from automl.metrics import score
 from automl.trial import Components, DataFacts, build_model, predict_outputs, train_epochs, trial_device
 from automl.unsupervised import task_strategy
 
-ARTIFACT_FILES = ("weights.pt", "model.json", "preprocessing.pkl", "metrics.json", "versions.json")
+ARTIFACT_FILES = ("weights.pt", "model.json", PREPROCESSING_FILE, "metrics.json", "versions.json")
 
 
 @dataclass
@@ -116,9 +116,9 @@ def save_artifact(
     """Weights as a state_dict, fitted preprocessing, config, metrics, versions, and a checksum manifest.
 
     ``evaluation`` (what the report shows of the single test evaluation) goes to metrics.json;
-    ``extra_state`` (fitted objects a task needs besides the network, e.g. a KMeans
-    or an ensemble's ``member_features``) is pickled
-    with the preprocessing."""
+    ``extra_state`` (fitted objects a task needs besides the network, e.g. a KMeans, or lists of
+    them such as an ensemble's ``member_features``) is saved with the preprocessing
+    (``preprocessing.skops``, see :mod:`automl.fitted_state`)."""
     import io
 
     buffer = io.BytesIO()
@@ -136,7 +136,7 @@ def save_artifact(
             "epochs": epochs,
             "dataset": prepared.name,
         }),
-        "preprocessing.pkl": pickle.dumps({"features": prepared.features, "target": prepared.target_encoder, **(extra_state or {})}),
+        PREPROCESSING_FILE: dump_preprocessing({"features": prepared.features, "target": prepared.target_encoder, **(extra_state or {})}),
         "metrics.json": _json({"test": test_metrics, "test_predictions": evaluation or {}}),
         "versions.json": _json(library_versions()),
     }

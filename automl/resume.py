@@ -8,8 +8,13 @@ Written while a search runs, each in the run directory and never half-written:
   seconds spent so far (refreshed every second while trials run).
 - ``search_log.jsonl``: one line per epoch a trial trains and one per trial that ends,
   appended as they happen: the per-epoch histories and final results that survive a kill.
-- ``scheduler_state.pkl``: the trial scheduler's bookkeeping after the latest result (ASHA),
-  so that a resumed search stops the same trials it would have stopped.
+- ``scheduler_state.json``: the trial scheduler's bookkeeping after the latest result (ASHA's
+  rungs: each trial's bracket and the results recorded at each milestone), so that a resumed
+  search stops the same trials it would have stopped. JSON, not Ray's pickle of the scheduler:
+  reading it runs no code.
+
+Ray Tune's own experiment state under ``trials/`` (the searcher, the trials, their configs) is
+still Ray's pickle; resume only run directories you made.
 
 :func:`read_request` checks that a directory holds a search that can be resumed;
 :class:`SearchLog` is the Ray Tune callback that writes the last three files.
@@ -31,7 +36,7 @@ from automl.reporting import epoch_results, seconds_before_latest
 REQUEST_FILE = "request.json"
 STATE_FILE = "search_state.json"
 SEARCH_LOG_FILE = "search_log.jsonl"
-SCHEDULER_STATE_FILE = "scheduler_state.pkl"
+SCHEDULER_STATE_FILE = "scheduler_state.json"
 STAGES = ("searching", "refitting", "done")
 IN_MEMORY = "in memory"
 HISTORY_PREFIXES = ("val_", "train_", "epoch", "best_")
@@ -217,12 +222,9 @@ def make_search_log(run_dir: Path, scheduler, spent_s: float = 0.0):
                 _append_epoch(self.results.setdefault(trial.trial_id, []), row)
                 wall_s = spent - seconds_before_latest(row, rows[-1])
                 self._append({"event": "result", "trial_id": trial.trial_id, "wall_s": round(wall_s, 3), "result": row})
-            save = getattr(self.scheduler, "save", None)
-            if save is not None and type(self.scheduler).save is not _base_save():
-                # Pickled to a temporary name, then renamed: a kill leaves the previous state.
-                tmp = self.run_dir / f".{SCHEDULER_STATE_FILE}.tmp"
-                save(str(tmp))
-                tmp.replace(self.run_dir / SCHEDULER_STATE_FILE)
+            state = scheduler_state(self.scheduler)
+            if state is not None:
+                write_text_atomic(self.run_dir / SCHEDULER_STATE_FILE, json.dumps(state), durable=False)
 
         def on_trial_complete(self, iteration, trials, trial, **info) -> None:
             self._end(trial, "terminated")
@@ -251,28 +253,50 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else str(value)
 
 
-def _base_save():
-    from ray.tune.schedulers import TrialScheduler
+def scheduler_state(scheduler) -> dict | None:
+    """ASHA's bookkeeping as plain JSON values, or ``None`` for a scheduler that keeps none.
 
-    return TrialScheduler.save
+    ``brackets``: per bracket, ``[milestone, {trial_id: recorded result}]`` per rung;
+    ``trial_brackets``: the bracket of each live trial; plus the counters.
+    """
+    from ray.tune.schedulers import AsyncHyperBandScheduler
+
+    if not isinstance(scheduler, AsyncHyperBandScheduler):
+        return None
+    brackets = scheduler._brackets
+    return {
+        "scheduler": "asha",
+        "brackets": [[[milestone, {t: float(v) for t, v in recorded.items()}] for milestone, recorded in b._rungs] for b in brackets],
+        "trial_brackets": {t: brackets.index(b) for t, b in scheduler._trial_info.items()},
+        "counter": scheduler._counter,
+        "num_stopped": scheduler._num_stopped,
+    }
 
 
 def restore_scheduler(run_dir: Path, scheduler) -> None:
-    """Load the scheduler bookkeeping a previous driver saved, where there is some."""
+    """Give ``scheduler`` the bookkeeping a previous driver saved, where there is some.
+
+    Only the bookkeeping comes back: the scheduler's settings (milestones, metric, mode) are
+    those it was built with, the same as the previous driver's since the space is checked.
+    """
     path = Path(run_dir) / SCHEDULER_STATE_FILE
-    if path.is_file() and type(scheduler).restore is not _base_restore():
-        scheduler.restore(str(path))
-        # The saved state holds the metric and mode Tune gave the scheduler; Tune gives them again
-        # and refuses a scheduler that already has them.
-        for attribute in ("_metric", "_mode"):
-            if hasattr(scheduler, attribute):
-                setattr(scheduler, attribute, None)
-
-
-def _base_restore():
-    from ray.tune.schedulers import TrialScheduler
-
-    return TrialScheduler.restore
+    if not path.is_file() or scheduler_state(scheduler) is None:
+        return
+    try:
+        state = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        raise AutoMLError(f"{path} is not valid JSON", f"delete {path.name} to resume without ASHA's bookkeeping") from None
+    brackets = scheduler._brackets
+    if len(state["brackets"]) != len(brackets):
+        raise AutoMLError(f"{path} holds {len(state['brackets'])} ASHA brackets, the scheduler {len(brackets)}",
+                          f"delete {path.name} to resume without ASHA's bookkeeping")
+    for bracket, saved in zip(brackets, state["brackets"]):
+        recorded = {float(milestone): results for milestone, results in saved}
+        for milestone, results in bracket._rungs:
+            results.update(recorded.get(float(milestone), {}))
+    scheduler._trial_info = {t: brackets[index] for t, index in state["trial_brackets"].items()}
+    scheduler._counter = int(state["counter"])
+    scheduler._num_stopped = int(state["num_stopped"])
 
 
 def finished_trials_stopper(finished: set[str]):

@@ -252,7 +252,7 @@ def test_a_search_killed_between_trials_runs_only_the_trials_left(space, tmp_pat
     for trial_id, results in finished.items():
         assert saved[trial_id]["metrics"]["best_val_accuracy"] == pytest.approx(results[-1]["best_val_accuracy"], rel=1e-9)
     assert_complete_and_predicts(run_dir, tmp_path, statuses=("completed", "stopped early"))
-    assert (run_dir / "scheduler_state.pkl").is_file()
+    assert (run_dir / "scheduler_state.json").is_file()
 
 
 @pytest.mark.slow
@@ -281,3 +281,40 @@ def test_a_trial_handed_a_deleted_checkpoint_restarts_from_its_newest_real_one(t
         (tmp_path / f"checkpoint_{index:06d}" / CHECKPOINT_FILE).write_bytes(b"state")
     assert training_state_file(tmp_path / "checkpoint_000009") == tmp_path / "checkpoint_000011" / CHECKPOINT_FILE
     assert training_state_file(tmp_path / "checkpoint_000010") == tmp_path / "checkpoint_000010" / CHECKPOINT_FILE
+
+
+def test_asha_bookkeeping_is_saved_as_json_and_a_restored_scheduler_stops_the_same_trials(tmp_path):
+    from types import SimpleNamespace
+
+    from ray.tune.schedulers import ASHAScheduler, TrialScheduler
+
+    from automl.resume import SCHEDULER_STATE_FILE, restore_scheduler, scheduler_state
+
+    def asha():
+        scheduler = ASHAScheduler(time_attr="epoch", max_t=9, grace_period=1, reduction_factor=3)
+        scheduler.set_search_properties("val_accuracy", "max")
+        return scheduler
+
+    trials = [SimpleNamespace(trial_id=f"t{i}") for i in range(4)]
+    before = asha()
+    for trial, accuracy in zip(trials, (0.9, 0.8, 0.7, 0.6)):
+        before.on_trial_add(None, trial)
+        before.on_trial_result(None, trial, {"epoch": 1, "val_accuracy": accuracy})
+    (tmp_path / SCHEDULER_STATE_FILE).write_text(json.dumps(scheduler_state(before)))
+
+    after = asha()
+    restore_scheduler(tmp_path, after)
+    assert scheduler_state(after) == scheduler_state(before)
+    late = SimpleNamespace(trial_id="t4")
+    for scheduler in (before, after):
+        scheduler.on_trial_add(None, late)
+    # Below the rung's cutoff set by the saved results: stopped by the restored scheduler too.
+    assert after.on_trial_result(None, late, {"epoch": 1, "val_accuracy": 0.5}) == TrialScheduler.STOP
+    assert before.on_trial_result(None, late, {"epoch": 1, "val_accuracy": 0.5}) == TrialScheduler.STOP
+    for scheduler in (before, after):
+        assert scheduler.on_trial_result(None, trials[0], {"epoch": 3, "val_accuracy": 0.95}) == TrialScheduler.CONTINUE
+    assert scheduler_state(after) == scheduler_state(before)
+    # A scheduler that started afresh would have let the late trial go on: the state is what stopped it.
+    fresh = asha()
+    fresh.on_trial_add(None, late)
+    assert fresh.on_trial_result(None, late, {"epoch": 1, "val_accuracy": 0.5}) == TrialScheduler.CONTINUE

@@ -57,7 +57,7 @@ def test_the_best_trial_is_refit_for_its_winning_epoch_count_and_tested_once(cla
     assert result.best["refit_epochs"] == best["best_epoch"]
     assert result.test_metrics["accuracy"] >= 0.9  # separable blobs
     artifact = result.artifact_dir
-    for name in ("weights.pt", "model.json", "preprocessing.pkl", "metrics.json", "versions.json", "manifest.json"):
+    for name in ("weights.pt", "model.json", "preprocessing.skops", "metrics.json", "versions.json", "manifest.json"):
         assert (artifact / name).is_file()
     saved = json.loads((artifact / "metrics.json").read_text())["test"]
     assert saved == result.test_metrics

@@ -103,7 +103,7 @@ def test_summary_run_holds_the_leaderboard_table_the_plots_and_the_model_artifac
         image = summary.files_dir / summary.summary[f"plots/{name}/path"]
         assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     (model,) = [a for a in summary.artifacts if a["type"] == "model"]
-    assert {"weights.pt", "model.json", "preprocessing.pkl", "manifest.json"} <= set(model["files"])
+    assert {"weights.pt", "model.json", "preprocessing.skops", "manifest.json"} <= set(model["files"])
     result = json.loads((run_dir / "result.json").read_text())
     assert summary.summary["test_accuracy"] == pytest.approx(result["test_metrics"]["accuracy"])
     assert summary.config["best_trial"] == result["best"]["trial_id"]
