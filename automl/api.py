@@ -73,7 +73,8 @@ class AutoML:
     work; an option the inferred task ignores, once the data has named the task.
 
     ``wandb`` turns W&B tracking on (offline without an API key); ``callbacks`` are extra
-    Ray Tune callbacks, such as the CLI's progress display.
+    Ray Tune callbacks, such as the CLI's progress display. ``report=False`` skips writing
+    ``report.html`` (and its plots) into the run directory.
     ``ensemble=K`` (K >= 2) adds a greedy ensemble of the top K trials as a leaderboard row,
     chosen as the final model only if it wins on validation.
     ``max_failures=N`` retries a crashed trial (it raised, ran out of memory or lost its worker)
@@ -119,6 +120,7 @@ class AutoML:
         wandb: bool = True,
         wandb_project: str = "automl",
         wandb_entity: str | None = None,
+        report: bool = True,
         callbacks: Sequence = (),
         ensemble: int = 0,
         max_failures: int = 0,
@@ -148,7 +150,7 @@ class AutoML:
         self.overwrite = overwrite
         self.disable_plugins = tuple(disable_plugins)
         self.verbose = verbose
-        self.tracking_config = TrackingConfig(wandb, wandb_project, wandb_entity)
+        self.tracking_config = TrackingConfig(wandb, wandb_project, wandb_entity, report)
         self.callbacks = list(callbacks)
 
     def fit(self, data, on_event: Callable[[str, dict], None] | None = None) -> SearchResult:
@@ -285,7 +287,7 @@ class AutoML:
         write_text_atomic(run_dir / "result.json", json.dumps(summary, indent=2, default=str))
         tracked = tracking.finish(leaderboard, summary, refit.artifact_dir)
         write_state(run_dir, "done", search_seconds)
-        emit("tracking", {"report": str(tracked.report), "wandb_mode": tracked.wandb_mode, "sync_command": tracked.sync_command})
+        emit("tracking", {"report": tracked.report and str(tracked.report), "wandb_mode": tracked.wandb_mode, "sync_command": tracked.sync_command})
         return SearchResult(
             leaderboard, best, refit.test_metrics, run_dir, refit.artifact_dir, metric, prepared.report,
             tracked.report, tracked.sync_command,

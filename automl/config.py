@@ -65,7 +65,8 @@ class ResourceConfig:
 
 @dataclass(frozen=True)
 class TrackingConfig:
-    """Where a search is tracked: Weights & Biases on or off, its project and entity.
+    """Where a search is tracked: Weights & Biases on or off, its project and entity, and
+    whether the run directory gets its ``report.html``.
 
     With no W&B API key or login the client runs offline and writes runs under
     ``RUN_DIR/wandb`` for a later ``wandb sync``; it never fails for want of a key.
@@ -74,3 +75,4 @@ class TrackingConfig:
     wandb: bool = True
     project: str = "automl"
     entity: str | None = None
+    report: bool = True

@@ -12,8 +12,10 @@ or ``GridSearchCV`` like any other::
 
 Each ``fit`` needs a run directory for Ray Tune's records. By default it is a temporary
 folder the estimator creates and deletes when ``fit`` returns (the leaderboard and test
-metrics stay available as ``leaderboard_`` and ``test_metrics_``); pass ``output=PATH`` to
-keep every fit's run directory under ``PATH`` (``run_dir_`` names it).
+metrics stay available as ``leaderboard_`` and ``test_metrics_``), and the fit writes no
+review material: no ``report.html``, no W&B runs. Pass ``output=PATH`` to keep every fit's run
+directory under ``PATH`` (``run_dir_`` names it), with its report and W&B tracking as a search
+from the CLI has them.
 
 Ray: ``fit`` joins a running Ray instance, or starts one and shuts it down after the fit.
 Call ``ray.init()`` once before fitting many estimators to pay Ray's start-up only once.
@@ -102,6 +104,7 @@ class _AutoMLEstimator(BaseEstimator):
                 cpus_per_trial=self.cpus_per_trial, gpus_per_trial=self.gpus_per_trial,
                 address=self.address, output=run_dir / "run", seed=self.seed,
                 val_fraction=self.val_fraction, test_fraction=self.test_fraction, verbose=self.verbose,
+                report=not owned, wandb=not owned,
             ).fit(frame)
             self.predictor_ = load(result.artifact_dir)
         finally:

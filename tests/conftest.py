@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
 
-import numpy as np
-import pandas as pd
-import pytest
+# scikit-learn's check_array_api_input (numpy namespace) runs only when SciPy's array API mode
+# is on, and SciPy reads this once, when first imported.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -73,6 +73,17 @@ def test_report_command_rebuilds_a_self_contained_page_from_the_run_directory(re
         assert text in page
 
 
+def test_a_search_with_the_report_turned_off_writes_no_page(regression_run, tmp_path):
+    from automl.config import TrackingConfig
+    from automl.tracking.search import SearchTracking
+
+    run_dir = shutil.copytree(regression_run.run_dir, tmp_path / "run")
+    (run_dir / "report.html").unlink()
+    tracking = SearchTracking(TrackingConfig(wandb=False, report=False), run_dir, "val_rmse")
+    outcome = tracking.finish(regression_run.leaderboard, {}, regression_run.artifact_dir)
+    assert outcome.report is None and not (run_dir / "report.html").exists()
+
+
 def test_report_refuses_a_directory_without_a_finished_search(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "holds no finished search" in capsys.readouterr().err

@@ -15,7 +15,7 @@ from automl.config import TrackingConfig
 class TrackingOutcome:
     """Where a search's review material went: the report, and the command that syncs W&B runs."""
 
-    report: Path
+    report: Path | None  # None when the report was turned off
     wandb_mode: str | None = None
     sync_command: str | None = None
 
@@ -46,11 +46,13 @@ class SearchTracking:
         return callbacks
 
     def finish(self, leaderboard: pd.DataFrame, result: dict, artifact_dir: Path) -> TrackingOutcome:
-        """Write ``report.html`` and, with W&B on, the summary run (leaderboard, plots, model)."""
+        """Write ``report.html`` (unless turned off) and, with W&B on, the summary run (leaderboard, plots, model)."""
         from automl.report import read_run, render_plots, write_report
 
+        if not (self.config.report or self.config.wandb):
+            return TrackingOutcome(None)
         plots = render_plots(read_run(self.run_dir))
-        report = write_report(self.run_dir, plots)
+        report = write_report(self.run_dir, plots) if self.config.report else None
         if not self.config.wandb:
             return TrackingOutcome(report)
         from automl.tracking.wandb_runs import log_summary_run, sync_command
