@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also build a greedy ensemble of the top K trials; it is the final model only if it wins on validation")
     search.add_argument("--wandb-project", default="automl", metavar="NAME", help="W&B project (default: automl)")
     search.add_argument("--wandb-entity", metavar="NAME", help="W&B entity: your user or team (default: your default entity)")
+    search.add_argument("--no-report", action="store_true", help="write no report.html (the leaderboard files stay)")
     search.add_argument("--no-wandb", action="store_true",
                         help="no Weights & Biases runs (without an API key they are written offline under RUN_DIR/wandb)")
     noise = search.add_mutually_exclusive_group()
@@ -209,7 +210,7 @@ def run_search(args: argparse.Namespace) -> int:
         test_data=args.test_data, group_column=args.group_column, time_column=args.time_column,
         input_kind=args.input_kind, clip_quantile=args.clip_outliers, class_weights=args.class_weights,
         delimiter=args.delimiter,
-        wandb=not args.no_wandb, wandb_project=args.wandb_project, wandb_entity=args.wandb_entity,
+        report=not args.no_report, wandb=not args.no_wandb, wandb_project=args.wandb_project, wandb_entity=args.wandb_entity,
         callbacks=display.callbacks() if display else (),
         ensemble=args.ensemble, max_failures=args.max_failures,
     )

@@ -77,6 +77,7 @@ TASK_OPTIONS: dict[str, OptionUse] = {
     "clip_quantile": OptionUse("--clip-outliers"),
     "class_weights": OptionUse("--class-weights", CLASSIFICATION_TASKS, why="it weights the loss by class frequency"),
     "delimiter": OptionUse("--delimiter"),
+    "report": OptionUse("--no-report"),
     "wandb": OptionUse("--no-wandb"),
     "wandb_project": OptionUse("--wandb-project"),
     "wandb_entity": OptionUse("--wandb-entity"),

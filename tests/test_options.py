@@ -48,6 +48,7 @@ EXAMPLES = {
     "--ensemble": ["--ensemble", "3"],
     "--wandb-project": ["--wandb-project", "demo"],
     "--wandb-entity": ["--wandb-entity", "me"],
+    "--no-report": ["--no-report"],
     "--no-wandb": ["--no-wandb"],
     "--verbose": ["--verbose"],
 }
