@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 import torch
 
+from automl.errors import AutoMLError
 from automl.failures import DIVERGED_KEY, TrainingDiverged, check_loss
 from automl.metrics import is_better, ranking_metric, score
 from automl.reporting import ReportPlan, epoch_reporter
@@ -167,8 +168,6 @@ def build_network(
 def check_losses_apply_class_weights(components: Components) -> None:
     """With ``--class-weights balanced``, refuse a loss that would ignore the weights: the
     ``class_weights`` fact reaches only builders that name it."""
-    from automl.errors import AutoMLError
-
     for name, spec in components.specs.get("losses", {}).items():
         if "class_weights" not in keyword_parameters(spec.build):
             raise AutoMLError(
