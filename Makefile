@@ -25,9 +25,9 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"
 
-# A fresh venv, the non-editable install of this tree, a short search and a prediction.
-wheel-smoke:
-	PYTHON=$(PYTHON) bash .ci/wheel_smoke
+# The non-editable install of this tree (beside the dev venv's dependencies), a short search and a prediction.
+wheel-smoke: install
+	PYTHON=$(PYTHON) DEPS_VENV=$(abspath $(VENV)) bash .ci/wheel_smoke
 
 bench: install
 	$(BIN)/python -m bench
