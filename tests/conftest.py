@@ -28,12 +28,15 @@ def ray_session():
     """A local Ray instance shared by every test that runs trials (ray.init costs seconds)."""
     import ray
 
+    from automl.engine import LOCAL_RAY_SYSTEM_CONFIG
+
     if not ray.is_initialized():
         # address="local": never join a `ray start` cluster another test or user left on this machine.
         ray.init(
             address="local",
             num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
             _node_ip_address="127.0.0.1",  # keep test traffic on loopback
+            _system_config=LOCAL_RAY_SYSTEM_CONFIG,
         )
     yield ray
     ray.shutdown()
