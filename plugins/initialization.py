@@ -28,6 +28,9 @@ SCHEMES = {
 class Initialization(Regularizer):
     """Re-initializes the model's weights with one scheme (lazy, not yet shaped ones are skipped)."""
 
+    # Only weight values change, and a saved model's weights replace them: not needed to predict.
+    training_only = True
+
     def __init__(self, scheme: str = "default"):
         if scheme not in SCHEMES:
             raise ValueError(f"unknown initialization {scheme!r}; use one of {', '.join(SCHEMES)}")
