@@ -2,7 +2,8 @@
 
 The only module that reads ``sys.argv`` or turns :class:`AutoMLError` into one line on stderr
 and exit code 2. Exit codes: 0 done, 1 every trial of the search failed (a summary of the
-reasons on stderr), 2 a mistake in the input, 130 interrupted.
+reasons on stderr) or a check of ``automl plugins check`` failed, 2 a mistake in the input,
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -350,7 +351,10 @@ def run_plugins_check(args: argparse.Namespace) -> int:
     a plugin; exit 0 when every check passes, 1 when one fails."""
     from automl.testing import load_plugin_target, run_checks
 
-    if args.pattern != "check" or not args.target:
+    if args.pattern != "check":
+        raise AutoMLError(f"`automl plugins` takes one pattern, got '{args.pattern}' and '{args.target}'",
+                          "quote a wildcard, or run `automl plugins check PATH_OR_MODULE`")
+    if not args.target:
         raise AutoMLError("`automl plugins check` needs the plugin to check", "run `automl plugins check PATH_OR_MODULE`")
     results = run_checks(load_plugin_target(args.target))
     for result in results:

@@ -46,6 +46,7 @@ from typing import Any, Callable, Iterable
 
 from automl.components import CLASSIFICATION_TASKS, SINGULAR, SUPERVISED_TASKS, Regularizer
 from automl.errors import AutoMLError
+from automl.plugins import ENTRY_POINT_GROUP
 
 BATCH = 4
 OUTPUT_SIZE = {"binary": 2, "multiclass": 3, "regression": 2, "cluster": 0, "generate": 0}
@@ -104,7 +105,8 @@ def run_checks(plugin: Any) -> list[CheckResult]:
         try:
             check()
         except Exception as exc:  # noqa: BLE001 - every failure is reported, none stops the rest
-            results.append(CheckResult(check, False, f"{type(exc).__name__}: {exc}"))
+            detail = str(exc) if isinstance(exc, AssertionError) else f"{type(exc).__name__}: {exc}"
+            results.append(CheckResult(check, False, detail))
         else:
             results.append(CheckResult(check, True))
     return results
@@ -152,7 +154,7 @@ def load_plugin_target(target: str | Path) -> list[tuple[str, Any]]:
     except importlib.metadata.PackageNotFoundError:
         dist = None
     if dist is not None:
-        eps = [ep for ep in dist.entry_points if ep.group == "automl"]
+        eps = [ep for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
         if not eps:
             raise AutoMLError(f"package {name} declares no automl entry points", "add [project.entry-points.automl] to its pyproject.toml")
         return [(ep.name, ep.load()) for ep in eps]
@@ -176,7 +178,7 @@ def _project_plugins(project: Path) -> list[tuple[str, Any]]:
     import tomllib
 
     data = tomllib.loads((project / "pyproject.toml").read_text())
-    entry_points = data.get("project", {}).get("entry-points", {}).get("automl", {})
+    entry_points = data.get("project", {}).get("entry-points", {}).get(ENTRY_POINT_GROUP, {})
     if not entry_points:
         raise AutoMLError(f"{project / 'pyproject.toml'} declares no automl entry points", "add [project.entry-points.automl]")
     root = project / "src" if (project / "src").is_dir() else project

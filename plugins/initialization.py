@@ -1,5 +1,6 @@
 """Weight initialization as a search dimension: a model transform, offered as a regularizer that
-is always on and whose ``scheme`` the search samples.
+is on (``enabled: True``) wherever a space offers it, and whose ``scheme`` the search samples. A
+space whose ``regularizers.include`` leaves it out turns it off (PyTorch's own initialization).
 
 ``scheme="default"`` keeps the framework's own initialization; the others re-initialize every
 weight matrix and kernel (linear, convolution, recurrent and attention weights) and zero the

@@ -196,3 +196,11 @@ def test_export_runs_without_the_training_only_plugin(rival_artifact, rival_plug
     result, _ = rival_artifact
     assert main(["export", str(result.artifact_dir), "-o", str(tmp_path / "export"), "--disable-plugin", "rival_noise"]) == 0
     assert (tmp_path / "export" / "model.torchscript.pt").is_file()
+
+
+def test_initialization_is_on_by_default_and_off_where_include_leaves_it_out():
+    registry = load_registry()
+    default = build_search_space(registry, {}, "multiclass", "tabular")
+    assert default.components["regularizers"]["initialization"]["enabled"] is True
+    narrowed = build_search_space(registry, {"regularizers": {"include": ["dropout"]}}, "multiclass", "tabular")
+    assert "initialization" not in narrowed.components["regularizers"]
