@@ -10,6 +10,9 @@ STAMP := $(VENV)/.automl-installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install torch==2.13.0
+	# The distribution's old name (now automl-torch): its metadata would register every built-in twice.
+	$(BIN)/python -m pip uninstall -y -q automl 2>/dev/null || true
+	rm -rf automl.egg-info
 	$(BIN)/python -m pip install -e '.[dev]'
 	touch $(STAMP)
 

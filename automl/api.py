@@ -206,9 +206,7 @@ class AutoML:
         registry = load_registry(disabled=self.disable_plugins)
         space = build_search_space(registry, spec, prepared.task, prepared.input_kind, source)
         check_search_space(self.search_config, space)
-        components = Components(
-            {family: {name: registry.get(family, name).spec for name in space.names(family)} for family in space.components}
-        )
+        components = Components.of(registry, {family: space.names(family) for family in space.components})
         if prepared.class_weights is not None:
             check_losses_apply_class_weights(components)
         fingerprint = split_fingerprint(prepared, spec)
