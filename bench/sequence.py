@@ -161,6 +161,9 @@ def summarise(outcomes: list[Outcome]) -> list[dict]:
 def to_markdown(figures: dict) -> str:
     from bench.results import markdown_table
 
+    if "missing" in figures:
+        return f"**not measured: {figures['missing']}.**"
+
     searches = (f"Smoke size: each search ran {figures['max_trials']} trial(s) without a time budget"
                 if figures.get("max_trials") else f"Budget: {figures['budget_s']:g} s of search per dataset and seed")
     lines = [
@@ -206,8 +209,10 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     try:
         import aeon  # noqa: F401
-    except ImportError:
-        raise SystemExit("bench.sequence needs aeon: pip install -e '.[bench]'") from None
+    except ImportError:  # `make bench` installs the bench extra; a bare `python -m bench` may lack it
+        figures = {"missing": "aeon is not installed: `pip install -e '.[bench]'` (or `make bench`) installs it"}
+        print(figures["missing"])
+        return figures
     if args.smoke:
         args.datasets, args.seeds = ["GunPoint", "BasicMotions"], [0]
     max_trials = 1 if args.smoke else None

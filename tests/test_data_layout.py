@@ -108,3 +108,30 @@ def test_space_show_for_sequences_offers_the_time_series_classifiers(capsys):
     shown = json.loads(capsys.readouterr().out)
     assert shown["source"].endswith("sequence.yaml")
     assert {"fcn", "resnet1d", "inception_time", "cnn1d", "lstm"} <= set(shown["components"]["architectures"])
+
+
+def test_input_kind_tabular_takes_the_options_only_tables_use():
+    from automl.api import AutoML
+    from automl.errors import AutoMLError
+
+    AutoML(input_kind="tabular", clip_quantile=0.01, image_shape=(1, 4, 10))  # a table: clipping and pixels work
+    with pytest.raises(AutoMLError, match="--clip-outliers"):
+        AutoML(input_kind="sequence", clip_quantile=0.01)
+
+
+@pytest.mark.slow
+def test_cli_search_of_a_series_csv_says_the_view_and_searches_the_sequence_space(ray_session, tmp_path, capsys):
+    """No --input-kind, no --space: the wide CSV is read as series and sequence.yaml is searched."""
+    import json
+
+    data = tmp_path / "series.csv"
+    wide_series([f"t{i}" for i in range(24)], n=90).to_csv(data, index=False)
+    run_dir = tmp_path / "run"
+    assert main(["search", str(data), "--target", "label", "--num-trials", "2", "--time-budget", "60",
+                 "--output", str(run_dir), "--no-report"]) == 0
+    out = capsys.readouterr().out
+    assert "sequence view: 24 numeric columns t0 … t23 are ordered time steps" in out
+    assert "sequence.yaml" in out
+    architectures = {json.loads(line)["config"]["architecture"]["name"] for line in (run_dir / "trials.jsonl").read_text().splitlines()}
+    assert architectures <= {"fcn", "resnet1d", "inception_time", "cnn1d", "lstm", "gru", "rnn", "transformer"}
+    assert json.loads((run_dir / "data_report.json").read_text())["input_view"].startswith("sequence view")
