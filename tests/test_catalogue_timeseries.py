@@ -3,10 +3,17 @@ for every sequence shape and task it claims, learns, exports, and is listed and 
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
 import torch
+from artifact_helpers import build_artifact
+from series_helpers import wide_series
 
+import automl
 from automl.cli import main
+from automl.export import export_artifact
 from automl.components import INPUT_KINDS
 from automl.plugins import load_registry
 from automl.space import build_search_space, load_space_file
@@ -125,3 +132,19 @@ def test_window_warp_keeps_shape_and_targets_and_moves_values_in_time():
     assert out.min() >= 0 and out.max() <= 1  # interpolated, not extrapolated
     untouched, _ = SequenceWindowWarp(slice_ratio=0.0, warp_ratio=0.0).transform_batch(series, targets)
     assert torch.allclose(untouched, series, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_saved_model_exports_scripted_and_predicts_what_the_predictor_does(registry, name, tmp_path):
+    """The whole path a user takes: a wide series table → artifact → `automl export` → torch alone."""
+    frame = wide_series([f"t{i}" for i in range(20)], n=60)
+    hparams = first_values(registry.get("architectures", name).spec.space)
+    artifact = build_artifact(frame, "label", tmp_path / "model", architecture={"name": name, **hparams})
+    path = export_artifact(artifact, tmp_path / "exported", "torchscript")
+    info = json.loads((tmp_path / "exported" / "preprocessing.json").read_text())
+    assert info["captured_by"] == "torch.jit.script" and info["input_kind"] == "sequence"
+    rows = frame.drop(columns="label").head(7)
+    exported = torch.jit.load(str(path))
+    with torch.no_grad():
+        probabilities = exported(torch.tensor(rows.to_numpy(dtype=np.float32)[:, :, None])).numpy()
+    assert np.allclose(probabilities, automl.load(artifact).predict_proba(rows), atol=1e-5)

@@ -14,17 +14,7 @@ from automl.data import prepare_data
 from automl.data.load import load_data
 from automl.data.report import short_summary
 from automl.space import space_for_input_kind
-
-
-def wide_series(columns, n: int = 80, seed: int = 0) -> pd.DataFrame:
-    """Smooth noisy sines (phase and class-dependent frequency) in the wide layout, label last."""
-    rng = np.random.default_rng(seed)
-    label = rng.integers(0, 2, n)
-    t = np.linspace(0, 2 * np.pi, len(columns))
-    values = np.sin((1 + label[:, None]) * t[None, :] + rng.uniform(0, 1, (n, 1))) + rng.normal(0, 0.1, (n, len(columns)))
-    frame = pd.DataFrame(values, columns=columns)
-    frame["label"] = np.array(["a", "b"])[label]
-    return frame
+from series_helpers import wide_series
 
 
 @pytest.mark.parametrize("columns", [[f"t{i}" for i in range(40)], [str(i) for i in range(1, 41)],
