@@ -23,8 +23,8 @@ networks, 1500 epochs each) as published by its authors (H. Ismail Fawaz et al.,
 the per-dataset results files of the hfawaz/InceptionTime repository: UCR 2018 archive and
 the UEA multivariate archive).
 
-JapaneseVowels' series have 7 to 29 steps; both contenders get them padded to 29 steps by
-repeating each series' last value (aeon's MiniRocket and our arrays need one length).
+JapaneseVowels' series have 7 to 29 steps; both contenders get them padded to 29 steps (the
+longest of both splits) by repeating each series' last value (aeon's MiniRocket and our arrays need one length).
 
     python -m bench.sequence [--budget 60] [--seeds 0 1 2] [--datasets GunPoint BasicMotions] [--smoke]
 """
@@ -42,7 +42,7 @@ import numpy as np
 from bench.quality import Outcome
 
 TSC_NETWORKS = ("fcn", "resnet1d", "inception_time")
-DATASETS = ("BasicMotions", "JapaneseVowels", "GunPoint", "ArrowHead", "ItalyPowerDemand")
+DATASETS = ("GunPoint", "BasicMotions", "JapaneseVowels", "ItalyPowerDemand", "ArrowHead")
 # Test accuracy published for InceptionTime (hfawaz/InceptionTime: results-InceptionTime-128.csv
 # for the UCR 2018 sets, results-mts.csv for the UEA multivariate sets).
 PUBLISHED_INCEPTION_TIME = {
@@ -51,15 +51,20 @@ PUBLISHED_INCEPTION_TIME = {
 }
 
 
-def load_split(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """One official split of an aeon-bundled set as ``(N, T, F)`` float32 and string labels."""
+def load_splits(name: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The official train and test splits of an aeon-bundled set as ``(N, T, F)`` float32 and
+    string labels; series of unequal length are padded with their last value to the longest
+    of both splits."""
     from aeon.datasets import load_classification
 
-    X, y = load_classification(name, split=split)
-    if isinstance(X, list):  # unequal length: pad each series with its last value
-        length = max(x.shape[-1] for x in X)
-        X = np.stack([np.pad(x, ((0, 0), (0, length - x.shape[-1])), mode="edge") for x in X])
-    return np.asarray(X, dtype=np.float32).transpose(0, 2, 1), np.asarray(y).astype(str)
+    splits = [load_classification(name, split=split) for split in ("train", "test")]
+    length = max(x.shape[-1] for X, _ in splits for x in X)
+    out = []
+    for X, y in splits:
+        if isinstance(X, list) or X.shape[-1] < length:
+            X = np.stack([np.pad(x, ((0, 0), (0, length - x.shape[-1])), mode="edge") for x in X])
+        out.append((np.asarray(X, dtype=np.float32).transpose(0, 2, 1), np.asarray(y).astype(str)))
+    return out
 
 
 def write_for_platform(name: str, folder: Path, X_train, y_train, X_test, y_test) -> tuple[str, str, str | None]:
@@ -141,8 +146,7 @@ def run(datasets: list[str], seeds: list[int], budget_s: float, max_trials: int 
     outcomes: list[Outcome] = []
     with ray_running(num_cpus=None), tempfile.TemporaryDirectory() as folder:
         for name in datasets:
-            X_train, y_train = load_split(name, "train")
-            X_test, y_test = load_split(name, "test")
+            (X_train, y_train), (X_test, y_test) = load_splits(name)
             print(f"{name}: train {X_train.shape}, test {X_test.shape}, {len(set(y_train))} classes", flush=True)
             files = write_for_platform(name, Path(folder), X_train, y_train, X_test, y_test)
             print(f"{name}: MiniRocket warm-up (numba compilation, not counted) {warm_up_minirocket(X_train, y_train):.1f} s",
