@@ -33,6 +33,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), default=list(BENCHMARKS))
     parser.add_argument("--quality-budget", type=float, help="search seconds per dataset and seed (bench.quality --budget)")
     parser.add_argument("--sequence-budget", type=float, help="search seconds per time-series set and seed (bench.sequence --budget)")
+    parser.add_argument("--sequence-datasets", nargs="+", help="time-series sets of bench.sequence (default: all five)")
     parser.add_argument("--sequence-seeds", type=int, nargs="+", help="seeds of bench.sequence (default 0 1 2)")
     parser.add_argument("--results", type=Path, help="the RESULTS.md to update (default: bench/RESULTS.md, not with --smoke)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes; writes nothing unless --results is given")
@@ -58,6 +59,8 @@ def main(argv: list[str]) -> int:
             module_args += ["--budget", str(args.sequence_budget)]
         if name == "sequence" and args.sequence_seeds:
             module_args += ["--seeds", *map(str, args.sequence_seeds)]
+        if name == "sequence" and args.sequence_datasets:
+            module_args += ["--datasets", *args.sequence_datasets]
         print(f"== {module_name} {' '.join(module_args)}", flush=True)
         started_load = load_average()
         module = importlib.import_module(module_name)
