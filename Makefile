@@ -32,7 +32,12 @@ test-fast: install
 wheel-smoke: install
 	PYTHON=$(PYTHON) DEPS_VENV=$(abspath $(VENV)) bash .ci/wheel_smoke
 
-bench: install
+# The bench extra (aeon: its bundled time-series sets and MiniRocket) for the sequence section.
+$(VENV)/.automl-bench-installed: $(STAMP)
+	$(BIN)/python -m pip install -e '.[bench]'
+	touch $@
+
+bench: install $(VENV)/.automl-bench-installed
 	$(BIN)/python -m bench
 
 clean:

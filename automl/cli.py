@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "optional for --task cluster/generate, where it is set aside unused")
     search.add_argument("--task", choices=list(TASKS), help="override the inferred task; cluster and generate need no target")
     search.add_argument("--n-clusters", type=CLUSTER_COUNT, metavar="K", help="with --task cluster: fix k (default: searched, 2 to 8)")
-    search.add_argument("--space", default="default", help="search space: a name in search_spaces/ or a YAML path (default: default)")
+    search.add_argument("--space", default="default", help="search space: a name in search_spaces/ or a YAML path (default: default, which follows the input kind: sequence.yaml for sequences, image.yaml, text.yaml)")
     search.add_argument("--num-trials", type=POSITIVE_INT, help="number of trials (default 20, or unlimited with --time-budget)")
     search.add_argument("--time-budget", type=POSITIVE_FLOAT, metavar="SECONDS", help="stop starting and running trials after this long")
     search.add_argument("--scheduler", default="asha", choices=SCHEDULERS,
@@ -103,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--test-data", metavar="FILE", help="use this file as the test split instead of carving one out")
     data.add_argument("--group-column", metavar="COLUMN", help="keep all rows of a group on one side of each split")
     data.add_argument("--time-column", metavar="COLUMN", help="split in time order: oldest rows train, newest test")
-    data.add_argument("--input-kind", choices=["sequence", "text"], help="read a wide table as sequences (one row per series), or text")
+    data.add_argument("--input-kind", choices=["tabular", "sequence", "text"],
+                      help="force how a table is read: as a table, as sequences (a wide table, one row per series; "
+                           "detected when its columns are ordered time steps such as t0..t149), or as text")
     data.add_argument("--clip-outliers", type=QUANTILE, metavar="Q", help="clip numeric columns to their [Q, 1-Q] training quantiles")
     data.add_argument("--class-weights", default="none", choices=["none", "balanced"], help="weight the loss by inverse class frequency")
     data.add_argument("--delimiter", help="CSV delimiter (default: detected)")
@@ -158,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     space = commands.add_parser("space", help="inspect search spaces")
     space_commands = space.add_subparsers(dest="space_command", metavar="SUBCOMMAND", required=True)
     show = space_commands.add_parser("show", help="the resolved conditional space a search would sample")
-    show.add_argument("space", nargs="?", default="default", help="a name in search_spaces/ or a YAML path (default: default)")
+    show.add_argument("space", nargs="?", default="default", help="a name in search_spaces/ or a YAML path (default: default, which follows --input-kind)")
     show.add_argument("--task", required=True, choices=list(TASKS), help="the task the space is resolved for")
     show.add_argument("--input-kind", default="tabular", choices=list(INPUT_KINDS), help="the input kind (default: tabular)")
     show.add_argument("--format", default="table", choices=["table", "json"], help="output format (default: table)")
@@ -368,10 +370,10 @@ def run_space_show(args: argparse.Namespace) -> int:
     """``automl space show``: the space a search would sample for a task and input kind, after
     the YAML file's overrides (the same resolution as the search's)."""
     from automl.plugins import load_registry
-    from automl.space import build_search_space, load_space_file
+    from automl.space import build_search_space, load_space_file, space_for_input_kind
     from automl.space_view import format_space, space_record
 
-    spec, source = load_space_file(args.space)
+    spec, source = load_space_file(space_for_input_kind(args.space, args.input_kind))
     space = build_search_space(load_registry(disabled=args.disable_plugin), spec, args.task, args.input_kind, source)
     record = space_record(space, args.task, args.input_kind)
     print(json.dumps(record, indent=2, default=str) if args.format == "json" else format_space(record))

@@ -264,6 +264,20 @@ def strip_component_prefixes(config: dict) -> dict:
     return config
 
 
+DEFAULT_SPACE = "default"
+# The space ``default`` stands for, per input kind: search_spaces/<name>.yaml (tables: default.yaml).
+INPUT_KIND_SPACES = {"sequence": "sequence", "image": "image", "text": "text"}
+
+
+def space_for_input_kind(name_or_path: str | Path, input_kind: str) -> str | Path:
+    """The space a search uses: ``default`` follows the input kind (``sequence.yaml`` for
+    sequences, ``image.yaml`` for images, ``text.yaml`` for text, ``default.yaml`` for tables);
+    any other name or path is used as given."""
+    if isinstance(name_or_path, str) and name_or_path == DEFAULT_SPACE:
+        return INPUT_KIND_SPACES.get(input_kind, DEFAULT_SPACE)
+    return name_or_path
+
+
 def find_space_file(name_or_path: str | Path) -> Path:
     """A path to a YAML file, or the name of one in ``search_spaces/`` (``default``, ``quick``)."""
     path = Path(name_or_path)
