@@ -115,10 +115,12 @@ def test_fcn_and_resnet_have_the_published_widths():
 
 def test_automl_plugins_lists_the_time_series_architectures_from_their_plugin(capsys):
     assert main(["plugins"]) == 0
-    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    header, *rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    plugin = header.index("plugin") - 1  # "qualified name" is two words of the header, one of a row
     for name in (*NAMES, "window_warp"):
         row = next(r for r in rows if len(r) > 2 and r[1] == name)
-        assert row[2] == ("augmentation" if name == "window_warp" else "timeseries")
+        assert row[2] == f"automl-torch:{name}"
+        assert row[plugin] == ("augmentation" if name == "window_warp" else "timeseries")
 
 
 def test_window_warp_keeps_shape_and_targets_and_moves_values_in_time():
