@@ -8,7 +8,8 @@ TabM (adapters in every hidden layer), ``"mini"`` is TabM-mini (one input adapte
 a shared MLP). The first ``r_i`` start as random signs, the other adapters as ones (the
 paper's initialization), so members differ from the first step. Each member has its own
 linear head. Optionally (``embedding="plr"``) the features first pass through the periodic
-embeddings of ``automl_plugins.realmlp`` (TabM with embeddings, the paper's strongest variant).
+embeddings of ``automl_plugins.realmlp`` (the paper's best variant embeds with piecewise-linear
+encodings; periodic ones are what this package offers).
 
 Predictions are the members' average: the mean of the regression outputs, or, for
 classification, the mean of the members' class probabilities (returned as its logarithm, so the
@@ -17,7 +18,10 @@ platform's softmax gives back that mean).
 Training follows the paper's rule that members are trained as separate models (the loss is the
 mean of the members' losses, not the loss of their mean) within the platform's one-output loss:
 each training row goes through one member drawn at random per row and batch, so the batch loss
-is an unbiased estimate of the mean member loss, at the cost of a single MLP per batch.
+is an unbiased estimate of the mean member loss, at the cost of a single MLP per batch
+(``member_training="routed"``). ``"averaged"`` trains on the averaged prediction instead (all
+members see every row, ``k`` times the cost, but they are no longer trained as separate
+models, which the paper's protocol requires); bench/RESULTS.md compares the two.
 """
 
 from __future__ import annotations
@@ -100,12 +104,15 @@ class TabM(nn.Module):
 
     def __init__(self, input_shape, output_size: int, k: int = 32, depth: int = 3, width: int = 512,
                  adapters: str = "all", embedding: str = "none", embedding_dim: int = 8,
-                 task: str = "multiclass") -> None:
+                 member_training: str = "routed", task: str = "multiclass") -> None:
         super().__init__()
         if adapters not in ("all", "mini"):
             raise ValueError(f"unknown adapters {adapters!r}; use 'all' (TabM) or 'mini' (TabM-mini)")
+        if member_training not in ("routed", "averaged"):
+            raise ValueError(f"unknown member_training {member_training!r}; use 'routed' or 'averaged'")
         (features,) = input_shape
         self.k = k
+        self.routed = member_training == "routed"
         self.classification = task in ("binary", "multiclass")
         if embedding == "plr":
             self.embed = PeriodicEmbedding(features, "plr", 16, embedding_dim, sigma=0.1)
@@ -131,7 +138,7 @@ class TabM(nn.Module):
         return self._through_members(h, None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training:  # one member per row: an unbiased estimate of the mean member loss
+        if self.training and self.routed:  # one member per row: an unbiased estimate of the mean member loss
             members = torch.randint(0, self.k, (x.shape[0],), device=x.device)
             return self._through_members(self.embed(x), members)
         out = self.member_outputs(x)

@@ -194,3 +194,13 @@ def test_tabm_regression_predicts_the_mean_of_its_members(registry):
     x = torch.randn(10, 6)
     with torch.no_grad():
         torch.testing.assert_close(network(x), network.member_outputs(x).mean(dim=1))
+
+
+def test_families_benchmark_scores_every_contender_on_the_platforms_split():
+    from bench import families
+
+    rows = families.run(["wine"], [0], epochs=1, image_epochs=1)
+    assert [r["contender"] for r in rows] == ["sklearn_logistic_regression", *families.TABLE_CONTENDERS]
+    assert all(0.0 <= r["test"] <= 1.0 for r in rows)
+    assert all(r["best_epoch"] == 1 and 0.0 <= r["test_best_val_epoch"] <= 1.0 for r in rows[1:])
+    assert "| wine | tabm |" in families.summary_table(rows)
