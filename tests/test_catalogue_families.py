@@ -178,6 +178,15 @@ def test_searched_initialization_keeps_a_familys_own_parameter_scales(registry, 
     assert check(dict(network.named_parameters())[parameter])
 
 
+def test_dropout_follows_each_realmlp_activation(registry):
+    """SELU and Mish count as activations, so the dropout regularizer lands after each block."""
+    for activation in ("selu", "mish"):
+        config = {"architecture": {"name": "realmlp", "depth": 3, "width": 16, "activation": activation},
+                  "regularizers": {"dropout": {"enabled": True, "p": 0.15}}}
+        network, _ = build_network(config, registry_components(), (6,), 2, {"task": "binary"})
+        assert sum(isinstance(m, torch.nn.Dropout) for m in network.modules()) == 3, activation
+
+
 def test_tabm_predicts_the_mean_of_its_members_probabilities(registry):
     network = built(registry, "tabm", (6,), "multiclass", 3, k=8, depth=2, width=16, adapters="all").eval()
     x = torch.randn(10, 6)
