@@ -10,6 +10,9 @@ STAMP := $(VENV)/.automl-installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install torch==2.13.0
+	# The distribution's old name (now automl-torch): its metadata would register every built-in twice.
+	$(BIN)/python -m pip uninstall -y -q automl 2>/dev/null || true
+	rm -rf automl.egg-info
 	$(BIN)/python -m pip install -e '.[dev]'
 	touch $(STAMP)
 
@@ -25,11 +28,16 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"
 
-# A fresh venv, the non-editable install of this tree, a short search and a prediction.
-wheel-smoke:
-	PYTHON=$(PYTHON) bash .ci/wheel_smoke
+# The non-editable install of this tree (beside the dev venv's dependencies), a short search and a prediction.
+wheel-smoke: install
+	PYTHON=$(PYTHON) DEPS_VENV=$(abspath $(VENV)) bash .ci/wheel_smoke
 
-bench: install
+# The bench extra (aeon: its bundled time-series sets and MiniRocket) for the sequence section.
+$(VENV)/.automl-bench-installed: $(STAMP)
+	$(BIN)/python -m pip install -e '.[bench]'
+	touch $@
+
+bench: install $(VENV)/.automl-bench-installed
 	$(BIN)/python -m bench
 
 clean:

@@ -191,7 +191,7 @@ class AutoML:
         from automl.plugins import load_registry
         from automl.refit import refit_and_test
         from automl.resume import split_fingerprint, write_request, write_state
-        from automl.space import build_search_space, load_space_file
+        from automl.space import build_search_space, load_space_file, space_for_input_kind
         from automl.tracking.search import SearchTracking
         from automl.trial import Components, TrainingSet, check_losses_apply_class_weights
 
@@ -203,12 +203,13 @@ class AutoML:
         prepared = prepare_data(data, self.data_config, preprocessing_variants(spec.get("preprocessing"), source))
         check_task_options(prepared.task, self.given_options)
         emit("data", prepared.report)
+        kind_space = space_for_input_kind(self.search_config.space, prepared.input_kind)
+        if kind_space != self.search_config.space:  # `default` follows the input kind
+            spec, source = load_space_file(kind_space)
         registry = load_registry(disabled=self.disable_plugins)
         space = build_search_space(registry, spec, prepared.task, prepared.input_kind, source)
         check_search_space(self.search_config, space)
-        components = Components(
-            {family: {name: registry.get(family, name).spec for name in space.names(family)} for family in space.components}
-        )
+        components = Components.of(registry, {family: space.names(family) for family in space.components})
         if prepared.class_weights is not None:
             check_losses_apply_class_weights(components)
         fingerprint = split_fingerprint(prepared, spec)

@@ -2,7 +2,8 @@
 
 The only module that reads ``sys.argv`` or turns :class:`AutoMLError` into one line on stderr
 and exit code 2. Exit codes: 0 done, 1 every trial of the search failed (a summary of the
-reasons on stderr), 2 a mistake in the input, 130 interrupted.
+reasons on stderr) or a check of ``automl plugins check`` failed, 2 a mistake in the input,
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 from automl import __version__
 from automl.components import FAMILIES, INPUT_KINDS, SINGULAR, TASKS
-from automl.errors import AutoMLError
+from automl.errors import AutoMLError, AutoMLWarning
 from automl.flags import (
     CLUSTER_COUNT, COLUMN_NAMES, ENSEMBLE_SIZE, FRACTION, IMAGE_SHAPE, INTEGER, NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, PORT,
     POSITIVE_FLOAT, POSITIVE_INT, QUANTILE, ShortErrorParser,
@@ -23,6 +25,8 @@ from automl.options import SCHEDULERS, SEARCHERS
 
 EXIT_SEARCH_FAILED = 1
 EXIT_USAGE = 2
+DISABLE_PLUGIN_HELP = ("skip a plugin: an entry point name, a package, or PACKAGE:ENTRY_POINT (repeatable); "
+                       "a saved model loads only the plugins it needs anyway")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     from automl.failures import SearchFailed
 
     try:
-        return args.handler(args) or 0
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.handler(args) or 0
     except SearchFailed as failed:
         print("\n".join(f"automl: {line}" for line in failed.summary()), file=sys.stderr)
         return EXIT_SEARCH_FAILED
@@ -45,6 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("automl: interrupted", file=sys.stderr)
         return 130
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """An :class:`AutoMLWarning` as one ``automl: warning:`` line; other warnings as Python prints them."""
+    if issubclass(category, AutoMLWarning):
+        print(f"automl: warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "optional for --task cluster/generate, where it is set aside unused")
     search.add_argument("--task", choices=list(TASKS), help="override the inferred task; cluster and generate need no target")
     search.add_argument("--n-clusters", type=CLUSTER_COUNT, metavar="K", help="with --task cluster: fix k (default: searched, 2 to 8)")
-    search.add_argument("--space", default="default", help="search space: a name in search_spaces/ or a YAML path (default: default)")
+    search.add_argument("--space", default="default", help="search space: a name in search_spaces/ or a YAML path (default: default, which follows the input kind: sequence.yaml for sequences, image.yaml, text.yaml)")
     search.add_argument("--num-trials", type=POSITIVE_INT, help="number of trials (default 20, or unlimited with --time-budget)")
     search.add_argument("--time-budget", type=POSITIVE_FLOAT, metavar="SECONDS", help="stop starting and running trials after this long")
     search.add_argument("--scheduler", default="asha", choices=SCHEDULERS,
@@ -89,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--test-data", metavar="FILE", help="use this file as the test split instead of carving one out")
     data.add_argument("--group-column", metavar="COLUMN", help="keep all rows of a group on one side of each split")
     data.add_argument("--time-column", metavar="COLUMN", help="split in time order: oldest rows train, newest test")
-    data.add_argument("--input-kind", choices=["sequence", "text"], help="read a wide table as sequences (one row per series), or text")
+    data.add_argument("--input-kind", choices=["tabular", "sequence", "text"],
+                      help="force how a table is read: as a table, as sequences (a wide table, one row per series; "
+                           "detected when its columns are ordered time steps such as t0..t149), or as text")
     data.add_argument("--clip-outliers", type=QUANTILE, metavar="Q", help="clip numeric columns to their [Q, 1-Q] training quantiles")
     data.add_argument("--class-weights", default="none", choices=["none", "balanced"], help="weight the loss by inverse class frequency")
     data.add_argument("--delimiter", help="CSV delimiter (default: detected)")
@@ -117,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("artifact", type=Path, help="the model/ folder of a run (or the run directory)")
     predict.add_argument("data", help="CSV, Parquet or JSON Lines file with the feature columns, an .npz with X, or a folder of images")
     predict.add_argument("-o", "--output", type=Path, help="write predictions to this CSV (default: print them)")
+    predict.add_argument("--disable-plugin", action="append", default=[], metavar="NAME", help=DISABLE_PLUGIN_HELP)
     predict.set_defaults(handler=run_predict)
 
     sample = commands.add_parser("sample", help="write new rows from a saved generate model")
@@ -124,10 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("-n", "--num-rows", type=POSITIVE_INT, default=100, help="rows to generate (default 100)")
     sample.add_argument("-o", "--output", type=Path, help="write the rows to this CSV (default: print them)")
     sample.add_argument("--seed", type=INTEGER, default=0, help="seed of the generator's noise (default 0)")
+    sample.add_argument("--disable-plugin", action="append", default=[], metavar="NAME", help=DISABLE_PLUGIN_HELP)
     sample.set_defaults(handler=run_sample)
 
-    plugins = commands.add_parser("plugins", help="list every installed component and its plugin")
-    plugins.add_argument("pattern", nargs="?", default="*", help="a component name, or a wildcard on names, e.g. 'ml*'")
+    plugins = commands.add_parser("plugins", help="list every installed component and its plugin; `plugins check PATH_OR_MODULE` runs the plugin contract")
+    plugins.add_argument("pattern", nargs="?", default="*",
+                         help="a component name (bare or package:name), or a wildcard on names, e.g. 'ml*'; "
+                         "or `check` followed by a plugin to check")
+    plugins.add_argument("target", nargs="?", metavar="PATH_OR_MODULE",
+                         help="with `check`: a plugin's .py file, package folder or project folder (its pyproject's "
+                         "automl entry points), an importable module, or an installed distribution")
     plugins.add_argument("--family", choices=list(FAMILIES))
     plugins.add_argument("--space", action="store_true", help="show each matching component's own hyperparameter space")
     plugins.add_argument("--format", default="table", choices=["table", "json"], help="output format (default: table)")
@@ -137,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     space = commands.add_parser("space", help="inspect search spaces")
     space_commands = space.add_subparsers(dest="space_command", metavar="SUBCOMMAND", required=True)
     show = space_commands.add_parser("show", help="the resolved conditional space a search would sample")
-    show.add_argument("space", nargs="?", default="default", help="a name in search_spaces/ or a YAML path (default: default)")
+    show.add_argument("space", nargs="?", default="default", help="a name in search_spaces/ or a YAML path (default: default, which follows --input-kind)")
     show.add_argument("--task", required=True, choices=list(TASKS), help="the task the space is resolved for")
     show.add_argument("--input-kind", default="tabular", choices=list(INPUT_KINDS), help="the input kind (default: tabular)")
     show.add_argument("--format", default="table", choices=["table", "json"], help="output format (default: table)")
@@ -168,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", default="torchscript", choices=["torchscript", "torch-export"],
                         help="torchscript (torch.jit) or torch-export (torch.export, where the architecture allows)")
     export.add_argument("-o", "--output", type=Path, help="folder for the exported files (default: ARTIFACT/../export)")
+    export.add_argument("--disable-plugin", action="append", default=[], metavar="NAME", help=DISABLE_PLUGIN_HELP)
     export.set_defaults(handler=run_export)
 
     serve = commands.add_parser("serve", help="serve predictions of a saved model over HTTP (JSON)")
@@ -176,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
     serve.add_argument("--max-body-bytes", type=POSITIVE_INT, default=1 << 20, help="largest request body accepted (default 1 MiB)")
     serve.add_argument("--max-rows", type=POSITIVE_INT, default=10_000, help="most rows per request (default 10000)")
+    serve.add_argument("--disable-plugin", action="append", default=[], metavar="NAME", help=DISABLE_PLUGIN_HELP)
     serve.set_defaults(handler=run_serve)
     return parser
 
@@ -268,7 +293,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from automl.files import write_text_atomic
     from automl.predictor import load
 
-    predictor = load(args.artifact)
+    predictor = load(args.artifact, disabled=args.disable_plugin)
     predictions = predictor.predict_frame(load_prediction_input(args.data))
     if args.output:
         if args.output.exists() and args.output.resolve() == Path(args.data).resolve():
@@ -285,7 +310,7 @@ def run_sample(args: argparse.Namespace) -> int:
     from automl.files import write_text_atomic
     from automl.predictor import load
 
-    predictor = load(args.artifact)
+    predictor = load(args.artifact, disabled=args.disable_plugin)
     if not hasattr(predictor, "sample"):
         raise AutoMLError(f"{args.artifact} is a {predictor.task} model, it cannot sample", "pass the model of a --task generate run")
     rows = predictor.sample(args.num_rows, seed=args.seed)
@@ -303,6 +328,8 @@ def run_plugins(args: argparse.Namespace) -> int:
     from automl.plugins import load_registry
     from automl.space_view import component_record, format_component, text_table
 
+    if args.pattern == "check" or args.target is not None:
+        return run_plugins_check(args)
     components = load_registry(disabled=args.disable_plugin).list(args.family, args.pattern)
     if not components and args.pattern != "*":
         raise AutoMLError(f"no installed component is named '{args.pattern}'", "see `automl plugins` for every installed one")
@@ -312,23 +339,41 @@ def run_plugins(args: argparse.Namespace) -> int:
     elif args.space:
         print("\n\n".join(format_component(record) for record in records))
     else:
-        rows = [("family", "name", "plugin", "package", "tasks", "inputs")]
+        rows = [("family", "name", "qualified name", "plugin", "package", "tasks", "inputs")]
         rows += [
-            (SINGULAR[r["family"]], r["name"], r["plugin"], f"{r['package']} {r['version']}", ",".join(r["tasks"]), ",".join(r["input_kinds"]))
+            (SINGULAR[r["family"]], r["name"], r["qualified_name"], r["plugin"], f"{r['package']} {r['version']}", ",".join(r["tasks"]), ",".join(r["input_kinds"]))
             for r in records
         ]
         print(text_table(rows))
     return 0
 
 
+def run_plugins_check(args: argparse.Namespace) -> int:
+    """``automl plugins check PATH_OR_MODULE``: run the plugin contract (``automl.testing``) on
+    a plugin; exit 0 when every check passes, 1 when one fails."""
+    from automl.testing import load_plugin_target, run_checks
+
+    if args.pattern != "check":
+        raise AutoMLError(f"`automl plugins` takes one pattern, got '{args.pattern}' and '{args.target}'",
+                          "quote a wildcard, or run `automl plugins check PATH_OR_MODULE`")
+    if not args.target:
+        raise AutoMLError("`automl plugins check` needs the plugin to check", "run `automl plugins check PATH_OR_MODULE`")
+    results = run_checks(load_plugin_target(args.target))
+    for result in results:
+        print(result.line())
+    failed = [r for r in results if not r.passed]
+    print(f"{len(results) - len(failed)} of {len(results)} checks passed" + (f", {len(failed)} failed" if failed else ""))
+    return 1 if failed else 0
+
+
 def run_space_show(args: argparse.Namespace) -> int:
     """``automl space show``: the space a search would sample for a task and input kind, after
     the YAML file's overrides (the same resolution as the search's)."""
     from automl.plugins import load_registry
-    from automl.space import build_search_space, load_space_file
+    from automl.space import build_search_space, load_space_file, space_for_input_kind
     from automl.space_view import format_space, space_record
 
-    spec, source = load_space_file(args.space)
+    spec, source = load_space_file(space_for_input_kind(args.space, args.input_kind))
     space = build_search_space(load_registry(disabled=args.disable_plugin), spec, args.task, args.input_kind, source)
     record = space_record(space, args.task, args.input_kind)
     print(json.dumps(record, indent=2, default=str) if args.format == "json" else format_space(record))
@@ -362,7 +407,7 @@ def run_export(args: argparse.Namespace) -> int:
 
     artifact = args.artifact
     output = args.output or (artifact.parent if (artifact / "model.json").exists() else artifact) / "export"
-    path = export_artifact(artifact, output, args.format)
+    path = export_artifact(artifact, output, args.format, disabled=args.disable_plugin)
     print(f"wrote {path} and {path.parent / 'preprocessing.json'} (inputs, categories and classes: see that file)")
     return 0
 
@@ -372,7 +417,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from automl.predictor import load
     from automl.serve import make_server
 
-    predictor = load(args.artifact)
+    predictor = load(args.artifact, disabled=args.disable_plugin)
     try:
         server = make_server(predictor, args.host, args.port, args.max_body_bytes, args.max_rows)
     except OSError as exc:

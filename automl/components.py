@@ -28,7 +28,9 @@ class ArchitectureSpec:
     Architectures for the unsupervised tasks (``cluster``, ``generate``) are called with
     ``output_size=0`` and follow the contracts in ``automl/unsupervised/__init__.py``
     (an ``encode`` method for clustering; a discriminator and ``sample`` for generation).
-    ``tasks`` defaults to the supervised tasks only.
+
+    Defaults: ``tasks`` is the supervised tasks only, and ``input_kinds`` is ``("tabular",)``
+    only: an architecture is offered for images, sequences or text only where it says so.
     """
 
     name: str
@@ -46,6 +48,11 @@ class LossSpec:
     ``build(**hparams)`` returns a callable ``loss(outputs, targets) -> scalar tensor``.
     Targets are class indices (``long``, shape ``(N,)``) for classification and float values
     of shape ``(N, output_size)`` for regression.
+
+    Soft targets: a classification loss must also accept float class probabilities of shape
+    ``(N, output_size)`` (rows summing to 1), which batch transforms such as ``mixup`` produce;
+    tell the two forms apart by ``targets.dim()`` (or use ``torch.nn.CrossEntropyLoss``, which
+    takes both). ``automl plugins check`` calls a loss with both.
 
     Losses for ``cluster`` compare a reconstruction with its input; losses for ``generate``
     are adversarial (see ``automl/unsupervised/__init__.py``). ``tasks`` defaults to the
@@ -74,7 +81,16 @@ class Regularizer:
     """Hooks a regularizer can take in the training loop; each default does nothing.
 
     Subclass it and override only what the regularizer needs.
+
+    A saved model needs at prediction only the regularizers that shape the network: those
+    overriding :meth:`transform_model`. The others (penalties, batch transforms such as
+    augmentation, after-backward steps, stop rules) are training-only: ``predict``, ``export``
+    and ``serve`` neither load nor build them. Set ``training_only = True`` on a class whose
+    ``transform_model`` changes only weight values that the saved weights replace (weight
+    initialization does), or ``False`` to be loaded at prediction whatever it overrides.
     """
+
+    training_only: bool | None = None
 
     def transform_model(self, model: Any) -> Any:
         """Called once after the model is built; return the (possibly changed) model."""
@@ -103,6 +119,9 @@ class RegularizerSpec:
     """A regularizer: ``build(**hparams)`` returns a :class:`Regularizer` instance.
 
     Each regularizer is switched on or off per trial; its ``space`` applies when it is on.
+    Defaults: ``tasks`` is the supervised tasks, ``input_kinds`` every input kind. A space
+    whose ``include`` names a regularizer that does not fit the task or input kind is refused
+    with an error naming it (left to the default, such a regularizer is simply not offered).
     """
 
     name: str
@@ -124,19 +143,43 @@ FAMILIES: dict[str, type] = {
 SINGULAR = {"architectures": "architecture", "losses": "loss", "optimizers": "optimizer", "regularizers": "regularizer"}
 
 
+def needed_to_predict(regularizer: Regularizer) -> bool:
+    """Whether a built regularizer must be rebuilt to load a saved model (see :class:`Regularizer`)."""
+    if regularizer.training_only is not None:
+        return not regularizer.training_only
+    return type(regularizer).transform_model is not Regularizer.transform_model
+
+
 @dataclass(frozen=True)
 class Component:
-    """A registered component with where it came from (for listing and error messages)."""
+    """A registered component with where it came from (for listing and error messages).
+
+    ``key`` is the name search spaces, trial configs and the leaderboard use: the bare name,
+    or the qualified ``package:name`` where another package's component of the same family
+    holds the bare name (see :mod:`automl.plugins`).
+    """
 
     family: str
     spec: Any
     plugin: str
     package: str
     version: str
+    key: str = ""
 
     @property
     def name(self) -> str:
+        """The bare name the plugin gave it."""
         return self.spec.name
+
+    @property
+    def namespace(self) -> str:
+        """The distribution that installed it, or for a plugin registered in code its plugin name."""
+        return self.package if self.package not in ("-", "?", "") else self.plugin
+
+    @property
+    def qualified_name(self) -> str:
+        """``package:name``, unique in an environment: ``automl-torch:focal``."""
+        return f"{self.namespace}:{self.name}"
 
     def fits(self, task: str, input_kind: str) -> bool:
         """Whether this component may be offered for a task and input kind."""

@@ -21,6 +21,10 @@ from automl.trial import Components, TrainingSet, train_trial
 
 DEFAULT_NUM_TRIALS = 20
 
+# A Ray instance this process starts has its workers import torch before they are handed a
+# trial (Ray's `preload_python_modules`), so no trial actor waits the seconds torch takes to import.
+LOCAL_RAY_SYSTEM_CONFIG = {"preload_python_modules": ["torch"]}
+
 
 @dataclass
 class TrialRecord:
@@ -57,6 +61,8 @@ def ensure_ray(resources: ResourceConfig, verbose: bool = False) -> bool:
     try:
         # "local" starts a fresh instance: with None, Ray would join whatever `ray start`
         # cluster this machine last ran (or hang on one that has since stopped).
+        if not resources.address:
+            kwargs["_system_config"] = LOCAL_RAY_SYSTEM_CONFIG
         ray.init(address=resources.address or "local", **kwargs)
     except ConnectionError as exc:
         raise AutoMLError(

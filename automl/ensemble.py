@@ -213,5 +213,5 @@ def refit_ensemble_and_test(record, prepared, components, artifact_dir: Path, on
     config = {k: v for k, v in record.config.items() if k != "architecture"}
     test_data = replace(member_data[0], X_test=member_inputs([data.X_test for data in member_data]))
     test_metrics = test_and_save(network, config, test_data, epochs, artifact_dir,
-                                 extra_state={"member_features": [data.features for data in member_data]})
+                                 extra_state={"member_features": [data.features for data in member_data]}, components=components)
     return RefitResult(network, epochs, test_metrics, artifact_dir)

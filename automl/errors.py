@@ -18,3 +18,8 @@ class AutoMLError(Exception):
     def one_line(self) -> str:
         """``"<problem>. Fix: <fix>."``: what the CLI prints."""
         return f"{self.problem}. Fix: {self.fix}." if self.fix else f"{self.problem}."
+
+
+class AutoMLWarning(UserWarning):
+    """Something a user should know that does not stop the command (e.g. a clash of plugin
+    component names); the CLI prints it as one ``automl: warning:`` line on stderr."""

@@ -255,14 +255,17 @@ def _numeric_group_steps(pipeline, width: int) -> dict:
             "multipliers": as_list(multiplier), "offsets": as_list(offset)}
 
 
-def export_artifact(artifact, output: str | Path, fmt: str = "torchscript") -> Path:
-    """Write the exported model and ``preprocessing.json`` to ``output``; return the model file."""
+def export_artifact(artifact, output: str | Path, fmt: str = "torchscript", disabled=()) -> Path:
+    """Write the exported model and ``preprocessing.json`` to ``output``; return the model file.
+
+    Loads only the plugins the model needs (``disabled`` as ``--disable-plugin``, see
+    :func:`automl.predictor.load`)."""
     from automl.data.arrays import ArrayStandardizer
     from automl.predictor import load
 
     if fmt not in FORMATS:
         raise AutoMLError(f"unknown export format '{fmt}'", f"use one of: {', '.join(FORMATS)}")
-    predictor = load(artifact)
+    predictor = load(artifact, disabled=disabled)
     check_exportable(predictor)
     members = predictor.member_features or [predictor.features]
     ensemble = predictor.member_features is not None

@@ -11,22 +11,52 @@ It is found through the ``automl`` entry-point group of an installed package::
 Every hook takes no arguments and returns a list of component records (dataclasses from
 ``automl.components``). Each component carries:
 
-- ``name``: unique across all installed plugins (a clash is reported naming both plugins);
+- ``name``: a plain name (no ``:``), unique within its family in your package (see "Names");
 - ``build``: a plain function called with keyword hyperparameters drawn from ``space``;
 - ``space``: its own hyperparameters, declaratively. Each value is a constant or one of
-  ``{"choice": [..]}``, ``{"uniform": [low, high]}``, ``{"loguniform": [low, high]}``,
-  ``{"randint": [low, high]}`` (high exclusive), ``{"quniform": [low, high, q]}``,
-  ``{"grid": [..]}``. A search-space YAML file may override any of them;
+  ``{"choice": [..]}``, ``{"grid": [..]}`` (every value is tried), ``{"uniform": [low, high]}``,
+  ``{"loguniform": [low, high]}``, ``{"randint": [low, high]}`` (high exclusive), and the
+  quantized ``{"quniform": [low, high, q]}``, ``{"qloguniform": [low, high, q]}`` and
+  ``{"qrandint": [low, high, q]}`` (high inclusive). A search-space YAML file may override
+  any of them;
 - ``tasks`` (and for architectures and regularizers ``input_kinds``): where it fits. The
   search only offers a component where the task (``binary``, ``multiclass``,
   ``regression``, and the unsupervised ``cluster`` and ``generate``) and input kind
-  (``tabular``, ``image``, ``sequence``, ``text``) fit. ``tasks`` defaults to the three
-  supervised tasks; architectures and losses for ``cluster`` and ``generate`` follow the
-  contracts in ``automl/unsupervised/__init__.py`` (see ``plugins/autoencoder.py``).
+  (``tabular``, ``image``, ``sequence``, ``text``) fit. Defaults: ``tasks`` is the three
+  supervised tasks; an architecture's ``input_kinds`` is ``("tabular",)`` only (say so to be
+  offered for images, sequences or text); a regularizer's is every input kind. Architectures
+  and losses for ``cluster`` and ``generate`` follow the contracts in
+  ``automl/unsupervised/__init__.py`` (see ``plugins/autoencoder.py``).
+
+Names: a component's full name is ``package:name``, where ``package`` is the distribution
+that installed it (``automl-torch:focal``, ``my-plugins:focal``); a plugin registered in code
+uses its registration name instead. The distribution is the namespace because it is unique in
+an environment by construction (an entry point name is not: two packages may both call theirs
+``losses``), it is what a user installs, so a saved model can say ``pip install`` what, and it
+never changes when a package reorganizes its entry points. A bare name (``focal``) resolves
+when one package provides it. When several do, that is a warning, never an error: the bare
+name means the core distribution's component (else the first package in alphabetical order),
+the others keep their full names, and a search space picks one by naming it in full
+(``losses: {include: [my-plugins:focal]}``), or ``--disable-plugin PACKAGE`` skips a package.
 
 Input kinds arrive as fixed array layouts (``N`` rows): tabular ``(N, F)`` float32, image
 ``(N, C, H, W)`` float32, sequence ``(N, T, F)`` float32, text ``(N, T)`` int64 token ids with
-0 = padding.
+0 = padding. Preprocessing is fitted on the training split only: tabular columns are imputed,
+encoded and scaled (standardized unless a space searches another scaler); images are
+standardized per channel and sequences per feature (the last axis, its mean and deviation
+pooled over every row and time step, not per time step), so a builder sees roughly zero-mean,
+unit-variance values.
+
+Saved models: a model records the package and version of each component it uses and needs at
+prediction only its architecture and the regularizers that shape the network (those that
+override ``transform_model``; see :class:`automl.components.Regularizer`). ``predict``,
+``export`` and ``serve`` import only those plugins; a missing one is named with the ``pip
+install`` that brings it back.
+
+Checking a plugin: ``automl plugins check PATH_OR_MODULE`` runs the whole contract below on
+your plugin (builds for every claimed task and input kind, output shapes, hard and soft
+targets, optimizer state round-trips, regularizer hooks, space parsing); from pytest,
+``automl.testing.check_plugin(my_module)``.
 
 Facts: besides its hyperparameters, a builder may ask the platform for facts about the data by
 naming them as keyword parameters; a fact is passed only to builders whose signature names it
@@ -102,10 +132,14 @@ def automl_architectures() -> list:
     Weight initialization, dropout and other regularizers are applied by the platform after
     ``build``; an architecture only declares its own shape hyperparameters. Weight
     initialization is a search dimension through the built-in ``initialization`` regularizer
-    (a model transform, always on, sampling ``scheme`` among ``default``, ``xavier_uniform``,
+    (a model transform sampling ``scheme`` among ``default``, ``xavier_uniform``,
     ``xavier_normal``, ``kaiming_uniform``, ``kaiming_normal`` and ``orthogonal``); it
     re-initializes every parameter whose name contains ``weight`` and has two or more
-    dimensions, and zeroes that layer's biases, so name your weights accordingly.
+    dimensions, and zeroes that layer's biases, so name your weights accordingly. Its space
+    sets ``enabled: True``, so it is on in every trial of a space that leaves the
+    regularizers to the default or lists it; a space whose ``regularizers.include`` leaves it
+    out (or whose ``exclude`` names it) turns it off, and then your module keeps PyTorch's own
+    initialization (as ``scheme: default`` does).
     """
 
 
@@ -128,8 +162,9 @@ def automl_losses() -> list:
     classification. The validation metric used for ranking does not depend on the loss.
 
     Soft targets: a batch transform such as ``mixup`` turns classification targets into
-    float class probabilities of shape ``(N, output_size)``; a classification loss should
-    accept both forms (``torch.nn.CrossEntropyLoss`` does).
+    float class probabilities of shape ``(N, output_size)`` (rows sum to 1); a classification
+    loss must accept both forms, and one-hot probabilities must give the loss of the same
+    class indices (``torch.nn.CrossEntropyLoss`` does both; ``automl plugins check`` tests it).
 
     Class weights: name a ``class_weights`` parameter (default ``None``) and apply the vector
     it receives (see "Facts") exactly as ``torch.nn.CrossEntropyLoss(weight=...)`` reduces:
@@ -162,6 +197,12 @@ def automl_optimizers() -> list:
     epochs (also during the refit, which stops early at the winning epoch, so its
     learning-rate curve matches the trial's) times its batches per epoch.
 
+    Name the learning rate ``lr`` in ``space``: ``--scheduler pbt`` (Population Based
+    Training) mutates ``lr`` (within the union of the offered optimizers' ``lr`` ranges)
+    and refuses, before the search starts, an optimizer whose space has no ``lr``. A trial
+    restored from a checkpoint gets its config's hyperparameters written into the optimizer's
+    param groups, so keep each one under the name the optimizer uses.
+
     Example::
 
         @hookimpl
@@ -191,7 +232,15 @@ def automl_regularizers() -> list:
 
     The search switches each regularizer on or off per trial and samples its ``space`` when
     on; a space that sets ``"enabled": True`` keeps it always on (the search can still narrow
-    or widen that in a YAML file).
+    or widen that in a YAML file). A regularizer that does not fit the task or input kind is
+    not offered; a space whose ``include`` names one anyway is refused with an error naming
+    it, ``enabled: true`` or not.
+
+    At prediction a saved model rebuilds only the regularizers that override
+    ``transform_model`` (they shape the network: dropout layers, normalization); the others
+    are training-only and need not be installed to predict. Set the class attribute
+    ``training_only = True`` when ``transform_model`` only changes weight values that the
+    saved weights replace (as weight initialization does).
 
     Example::
 

@@ -157,7 +157,8 @@ def check_combinations(options: Mapping[str, Any], given: Mapping[str, Any]) -> 
             f"use --searcher {' or '.join(workable)} with --scheduler {scheduler}, or another --scheduler",
         )
     for (first, second), why in CONFLICTS.items():
-        if first in given and second in given:
+        # `--input-kind tabular` keeps the table path, where every option works.
+        if first in given and second in given and not (second == "input_kind" and given[second] == "tabular"):
             flag, other = TASK_OPTIONS[first].flag, TASK_OPTIONS[second].flag
             raise AutoMLError(f"{flag} / {first} does not work with {other} / {second}: {why}", f"drop {flag} or {other}")
     for name, (needed, value) in NEEDS.items():

@@ -3,22 +3,42 @@ component, the plugin and package it came from, and where it fits.
 
 Built-in components arrive through the same entry points as third-party ones; nothing here
 imports a component by name.
+
+Names: every component has a qualified name ``package:name``, where ``package`` is the
+distribution that installed it (``automl-torch:focal``, ``my-plugins:focal``). A bare name
+resolves when one package provides it; when several do, the clash is a warning, never a stop,
+and the bare name means the core distribution's component (else the first package in
+alphabetical order), while the others keep their qualified names. See "Names" in
+``automl/hookspecs.py`` for why the distribution is the namespace.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import importlib.metadata
-from dataclasses import dataclass, field
+import re
+import warnings
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 import pluggy
 
 from automl import hookspecs
 from automl.components import FAMILIES, SINGULAR, Component
-from automl.errors import AutoMLError
+from automl.errors import AutoMLError, AutoMLWarning
 
 ENTRY_POINT_GROUP = "automl"
+# The distribution of the platform itself: its components keep their bare names in a clash.
+CORE_DISTRIBUTION = "automl-torch"
+
+
+class PluginClashWarning(AutoMLWarning):
+    """Two packages provide a component of the same family under the same bare name."""
+
+
+def canonical_package(name: str) -> str:
+    """A distribution name as package indexes compare them (PEP 503): ``My_Plugins`` → ``my-plugins``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @dataclass(frozen=True)
@@ -30,26 +50,54 @@ class PluginInfo:
     package: str
     version: str
 
+    @property
+    def qualified_name(self) -> str:
+        """``package:entry_point_name``, unique in an environment (pluggy registers it so)."""
+        return f"{self.package}:{self.name}"
+
+    def matches(self, names: Iterable[str]) -> bool:
+        """Whether ``--disable-plugin`` names it: by entry point, package, or ``package:entry_point``."""
+        package = canonical_package(self.package)
+        for name in names:
+            left, sep, right = name.partition(":")
+            if sep and canonical_package(left) == package and right == self.name:
+                return True
+            if not sep and (name == self.name or canonical_package(name) == package):
+                return True
+        return False
+
 
 @dataclass
 class Registry:
-    """Every component of every loaded plugin, by family and name."""
+    """Every component of every loaded plugin, by family and by the name configs use (its
+    :attr:`Component.key`: the bare name, or the qualified one when it lost a clash)."""
 
     plugins: list[PluginInfo] = field(default_factory=list)
     components: dict[str, dict[str, Component]] = field(
         default_factory=lambda: {family: {} for family in FAMILIES}
     )
+    clashes: list[str] = field(default_factory=list)
+    _qualified: dict[str, dict[str, Component]] = field(
+        default_factory=lambda: {family: {} for family in FAMILIES}, repr=False
+    )
 
     def get(self, family: str, name: str) -> Component:
-        """The component ``name`` of ``family``, or a clear error listing what exists."""
-        try:
-            return self.components[family][name]
-        except KeyError:
+        """The component ``name`` (bare or ``package:name``) of ``family``, or a clear error listing what exists."""
+        found = self.find(family, name)
+        if found is None:
             known = ", ".join(sorted(self.components.get(family, {}))) or "none"
             raise AutoMLError(
                 f"unknown {SINGULAR[family]} '{name}'",
                 f"use one of: {known} (or install the plugin that provides it)",
-            ) from None
+            )
+        return found
+
+    def find(self, family: str, name: str) -> Component | None:
+        """Like :meth:`get`, but ``None`` for an unknown name."""
+        namespace, sep, bare = str(name).partition(":")
+        if sep:
+            return self._qualified.get(family, {}).get(f"{canonical_package(namespace)}:{bare}")
+        return self.components.get(family, {}).get(name)
 
     def list(
         self,
@@ -58,17 +106,57 @@ class Registry:
         task: str | None = None,
         input_kind: str | None = None,
     ) -> list[Component]:
-        """Components matching a family, a wildcard pattern and (optionally) a task and input kind."""
+        """Components matching a family, a wildcard pattern (on the bare or the qualified name)
+        and (optionally) a task and input kind."""
         families = [family] if family else list(FAMILIES)
         found = []
         for fam in families:
-            for name, component in sorted(self.components[fam].items()):
-                if not fnmatch.fnmatch(name, pattern):
+            for key, component in sorted(self.components[fam].items()):
+                names = (key, component.name, component.qualified_name)
+                if not any(fnmatch.fnmatch(n, pattern) for n in names):
                     continue
                 if task and input_kind and not component.fits(task, input_kind):
                     continue
                 found.append(component)
         return found
+
+    def add(self, component: Component) -> Component | None:
+        """Add a component under its qualified name; return the one already there, if any."""
+        index = self._qualified[component.family]
+        qualified = f"{canonical_package(component.namespace)}:{component.name}"
+        if qualified in index:
+            return index[qualified]
+        index[qualified] = component
+        return None
+
+    def settle_names(self) -> None:
+        """Give every component the name configs use, and warn once per clash of bare names."""
+        for family, index in self._qualified.items():
+            by_name: dict[str, list[Component]] = {}
+            for component in index.values():
+                by_name.setdefault(component.name, []).append(component)
+            self.components[family] = {}
+            for name, group in by_name.items():
+                group.sort(key=lambda c: (canonical_package(c.namespace) != CORE_DISTRIBUTION, canonical_package(c.namespace)))
+                for position, component in enumerate(group):
+                    key = name if position == 0 else component.qualified_name
+                    settled = replace(component, key=key)
+                    index[f"{canonical_package(component.namespace)}:{name}"] = settled
+                    self.components[family][key] = settled
+                if len(group) > 1:
+                    self.clashes.append(_clash_message(family, name, group))
+
+
+def _clash_message(family: str, name: str, group: list[Component]) -> str:
+    singular = SINGULAR[family]
+    packages = " and ".join(f"{c.namespace} ({c.qualified_name})" for c in group)
+    other = group[1]
+    return (
+        f"{singular} '{name}' comes from {len(group)} packages: {packages}; a bare '{name}' means "
+        f"{group[0].qualified_name}. To pick another, name it in full in the search space "
+        f"({family}: include: [{other.qualified_name}]), or skip its plugin with "
+        f"--disable-plugin {other.namespace}"
+    )
 
 
 def create_plugin_manager() -> pluggy.PluginManager:
@@ -77,21 +165,11 @@ def create_plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
-def load_registry(
-    disabled: Iterable[str] = (), extra_plugins: Iterable[tuple[str, Any]] = ()
-) -> Registry:
-    """Load every plugin of the ``automl`` entry-point group and collect their components.
-
-    :param disabled: plugin (entry point) names to skip, e.g. a broken third-party one.
-    :param extra_plugins: ``(name, module_or_object)`` pairs registered as well; for plugins
-        that are not installed as packages (notebooks, tests).
-    """
-    disabled = set(disabled)
-    pm = create_plugin_manager()
-    registry = Registry()
-    for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        if ep.name in disabled:
-            continue
+def installed_plugins(disabled: Iterable[str] = ()) -> list[tuple[importlib.metadata.EntryPoint, PluginInfo]]:
+    """The ``automl`` entry points of the environment (minus ``disabled``), in a stable order."""
+    disabled = tuple(disabled)
+    found = []
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist
         info = PluginInfo(
             name=ep.name,
@@ -99,6 +177,35 @@ def load_registry(
             package=dist.metadata["Name"] if dist else "?",
             version=dist.version if dist else "?",
         )
+        if not info.matches(disabled):
+            found.append((ep, info))
+    return sorted(found, key=lambda pair: (canonical_package(pair[1].package), pair[1].name))
+
+
+def load_registry(
+    disabled: Iterable[str] = (),
+    extra_plugins: Iterable[tuple[str, Any]] = (),
+    only: Iterable[tuple[str, str]] | None = None,
+    entry_points: bool = True,
+) -> Registry:
+    """Load every plugin of the ``automl`` entry-point group and collect their components.
+
+    :param disabled: plugins to skip, e.g. a broken third-party one: an entry point name, a
+        package (every plugin it installs), or ``package:entry_point``.
+    :param extra_plugins: ``(name, module_or_object)`` pairs registered as well; for plugins
+        that are not installed as packages (notebooks, tests). Their namespace is ``name``.
+    :param only: ``(package, entry point name)`` pairs: load just these plugins (what a saved
+        model needs, see :mod:`automl.requirements`); others are neither imported nor checked.
+    :param entry_points: ``False`` loads only ``extra_plugins`` (``automl plugins check``).
+
+    Clashes of bare names are warned about (:class:`PluginClashWarning`), never raised.
+    """
+    wanted = None if only is None else {(canonical_package(p), name) for p, name in only}
+    pm = create_plugin_manager()
+    registry = Registry()
+    for ep, info in installed_plugins(disabled) if entry_points else ():
+        if wanted is not None and (canonical_package(info.package), info.name) not in wanted:
+            continue
         try:
             plugin = ep.load()
         except Exception as exc:
@@ -110,6 +217,9 @@ def load_registry(
         _register(pm, registry, plugin, info)
     for name, plugin in extra_plugins:
         _register(pm, registry, plugin, PluginInfo(name, f"{name} (registered in code)", "-", "-"))
+    registry.settle_names()
+    for message in registry.clashes:
+        warnings.warn(message, PluginClashWarning, stacklevel=2)
     return registry
 
 
@@ -120,15 +230,19 @@ def _register(pm: pluggy.PluginManager, registry: Registry, plugin: Any, info: P
             f"{fix}, or skip it with --disable-plugin {info.name}",
         )
 
+    registered_as = info.qualified_name
     try:
-        pm.register(plugin, name=info.name)
+        pm.register(plugin, name=registered_as)
     except pluggy.PluginValidationError as exc:
         raise fail(f"invalid hook implementation: {exc}", "match a hook in automl/hookspecs.py") from exc
+    except ValueError as exc:  # the same module under a second entry point, e.g. stale metadata of an old install
+        twin = pm.get_name(plugin) or "another plugin"
+        raise fail(f"its module is already registered as '{twin}'", "uninstall the stale or duplicate package") from exc
     registry.plugins.append(info)
     for family, spec_type in FAMILIES.items():
         hook = getattr(pm.hook, f"automl_{family}")
         for impl in hook.get_hookimpls():
-            if impl.plugin_name != info.name:
+            if impl.plugin_name != registered_as:
                 continue
             try:
                 specs = impl.function()
@@ -148,18 +262,19 @@ def _add_component(registry, family, spec_type, spec, info, fail) -> None:
             f"automl_{family}() returned a {type(spec).__name__}",
             f"return automl.components.{spec_type.__name__} records",
         )
+    if not isinstance(spec.name, str) or not spec.name or ":" in spec.name:
+        raise fail(f"{SINGULAR[family]} name {spec.name!r} is not a plain name", "name it without ':' (the package is added as its namespace)")
     if not callable(spec.build):
         raise fail(f"{SINGULAR[family]} '{spec.name}' has a build that is not callable", "pass a function")
-    existing = registry.components[family].get(spec.name)
-    if existing is not None:
-        raise fail(
-            f"{SINGULAR[family]} '{spec.name}' is already registered by plugin '{existing.plugin}'",
-            "give the component another name",
-        )
     try:
         validate_component_space(spec.space)
     except AutoMLError as exc:
         raise fail(f"{SINGULAR[family]} '{spec.name}' declares an invalid space: {exc.problem}", exc.fix) from exc
-    registry.components[family][spec.name] = Component(
-        family=family, spec=spec, plugin=info.name, package=info.package, version=info.version
-    )
+    component = Component(family=family, spec=spec, plugin=info.name, package=info.package, version=info.version)
+    existing = registry.add(component)
+    if existing is not None:
+        # Same package, same family, same name: the qualified name cannot tell them apart.
+        raise fail(
+            f"{SINGULAR[family]} '{spec.name}' is already registered by plugin '{existing.plugin}' of the same package",
+            "give the component another name",
+        )

@@ -90,9 +90,14 @@ def verify_manifest(path: Path) -> None:
             raise AutoMLError(f"artifact file {path / name} does not match its checksum in manifest.json", "re-save or re-download the artifact; do not load files that were changed")
 
 
-def load(path, registry=None) -> Predictor:
-    """Load an artifact folder (a run's ``model/``, or the run directory itself)."""
-    from automl.plugins import load_registry
+def load(path, registry=None, disabled=()) -> Predictor:
+    """Load an artifact folder (a run's ``model/``, or the run directory itself).
+
+    Only the plugins that provide the components the model needs to predict are imported
+    (see :mod:`automl.requirements`); ``disabled`` names plugins to skip as ``--disable-plugin``
+    does, and ``registry`` (e.g. with plugins registered in code) replaces that loading.
+    """
+    from automl.requirements import prediction_components
 
     path = Path(path)
     if not path.exists():
@@ -101,14 +106,13 @@ def load(path, registry=None) -> Predictor:
         path = path / "model"
     verify_manifest(path)
     info = json.loads((path / "model.json").read_text())
-    registry = registry or load_registry()
-    config = info["config"]
+    components, config = prediction_components(info, disabled, registry)
     if "ensemble" in config:
         from automl.ensemble import build_ensemble_network
 
-        network = build_ensemble_network(config, info["task"], lambda member: _build_network(member, registry, info))
+        network = build_ensemble_network(config, info["task"], lambda member: _build_network(member, components, info))
     else:
-        network = _build_network(config, registry, info)
+        network = _build_network(config, components, info)
     network.load_state_dict(torch.load(path / "weights.pt", weights_only=True, map_location="cpu"))
     network.eval()
     preprocessing = load_preprocessing(path)  # never unpickles: see automl.fitted_state
@@ -119,12 +123,7 @@ def load(path, registry=None) -> Predictor:
     return Predictor(network, preprocessing["features"], preprocessing["target"], info, member_features)
 
 
-def _build_network(config: dict, registry, info: dict):
-    specs = {"architectures": {}, "regularizers": {}}
-    specs["architectures"][config["architecture"]["name"]] = registry.get("architectures", config["architecture"]["name"]).spec
-    for name, block in (config.get("regularizers") or {}).items():
-        if block.get("enabled"):
-            specs["regularizers"][name] = registry.get("regularizers", name).spec
+def _build_network(config: dict, components: Components, info: dict):
     facts = DataFacts(info["task"], info.get("input_kind", "tabular"), info["output_size"], info.get("vocab_size"))
-    network, _ = build_network(config, Components(specs), info["input_shape"], info["output_size"], facts.for_builders())
+    network, _ = build_network(config, components, info["input_shape"], info["output_size"], facts.for_builders())
     return network

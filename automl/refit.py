@@ -49,7 +49,7 @@ def refit_and_test(
     prepared = prepared.with_preprocessing(config.get("preprocessing"))
     epochs = max(1, int(best.metrics.get("best_epoch") or config["epochs"]))
     network = fit_on_train_and_val(config, epochs, prepared, components, on_epoch, precision)
-    test_metrics = test_and_save(network, config, prepared, epochs, artifact_dir)
+    test_metrics = test_and_save(network, config, prepared, epochs, artifact_dir, components=components)
     return RefitResult(network, epochs, test_metrics, artifact_dir)
 
 
@@ -76,10 +76,10 @@ def fit_on_train_and_val(
 
 def test_and_save(
     network: torch.nn.Module, config: dict, prepared: PreparedData, epochs: int, artifact_dir: Path,
-    extra_state: dict | None = None,
+    extra_state: dict | None = None, components: Components | None = None,
 ) -> dict:
-    """Score the final model once on the test split, save the artifact (with ``extra_state``,
-    see :func:`save_artifact`), return the test metrics."""
+    """Score the final model once on the test split, save the artifact (with ``extra_state``
+    and what it needs of ``components``, see :func:`save_artifact`), return the test metrics."""
     scale = getattr(prepared.target_encoder, "std_", 1.0)
     device = next(network.parameters()).device
     # The one and only use of the test split.
@@ -87,7 +87,7 @@ def test_and_save(
     test_metrics = score(prepared.task, outputs, prepared.y_test, scale)
     # Kept from this same evaluation for the report's confusion matrix or residual plot.
     evaluation = describe_test_predictions(prepared, outputs)
-    save_artifact(artifact_dir, network.cpu(), config, prepared, epochs, test_metrics, evaluation, extra_state)
+    save_artifact(artifact_dir, network.cpu(), config, prepared, epochs, test_metrics, evaluation, extra_state, components)
     return test_metrics
 
 
@@ -111,9 +111,13 @@ def describe_test_predictions(prepared: PreparedData, outputs: np.ndarray, max_p
 
 def save_artifact(
     artifact_dir: Path, network, config, prepared: PreparedData, epochs: int, test_metrics,
-    evaluation: dict | None = None, extra_state: dict | None = None,
+    evaluation: dict | None = None, extra_state: dict | None = None, components: Components | None = None,
 ) -> None:
     """Weights as a state_dict, fitted preprocessing, config, metrics, versions, and a checksum manifest.
+
+    With ``components`` (the search's, which know their plugins), ``model.json`` records the
+    package and version of every plugin component the model uses and which of them
+    prediction needs (:mod:`automl.requirements`).
 
     ``evaluation`` (what the report shows of the single test evaluation) goes to metrics.json;
     ``extra_state`` (fitted objects a task needs besides the network, e.g. a KMeans, or lists of
@@ -121,6 +125,10 @@ def save_artifact(
     (``preprocessing.skops``, see :mod:`automl.fitted_state`)."""
     import io
 
+    from automl.requirements import RECORD_KEY, plugin_record
+
+    facts = DataFacts(prepared.task, prepared.input_kind, prepared.output_size, getattr(prepared, "vocab_size", None))
+    plugins = plugin_record(config, components, facts.for_builders()) if components is not None else None
     buffer = io.BytesIO()
     torch.save(network.state_dict(), buffer)
     files = {
@@ -135,6 +143,7 @@ def save_artifact(
             "target": prepared.target,
             "epochs": epochs,
             "dataset": prepared.name,
+            **({RECORD_KEY: plugins} if plugins is not None else {}),
         }),
         PREPROCESSING_FILE: dump_preprocessing({"features": prepared.features, "target": prepared.target_encoder, **(extra_state or {})}),
         "metrics.json": _json({"test": test_metrics, "test_predictions": evaluation or {}}),
@@ -153,7 +162,7 @@ def library_versions() -> dict[str, str]:
     import platform
 
     versions = {"python": platform.python_version()}
-    for package in ("automl", "torch", "ray", "scikit-learn", "pandas", "numpy", "pluggy"):
+    for package in ("automl-torch", "torch", "ray", "scikit-learn", "pandas", "numpy", "pluggy"):
         try:
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:

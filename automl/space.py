@@ -17,7 +17,8 @@ YAML schema (``search_spaces/default.yaml`` is the reference)::
       imputer: {choice: [median, most_frequent]}
       scaler: {choice: [standard, robust, minmax]}
     architectures:                     # also: losses, optimizers, regularizers
-      include: [mlp]                   # optional; default every component that fits
+      include: [mlp]                   # optional; default every component that fits; a name
+                                       # may be qualified: [my-plugins:mlp] (automl/plugins.py)
       exclude: []                      # optional
       mlp:                             # optional; overrides entries of the plugin's space
         width: {choice: [64, 128]}
@@ -263,6 +264,20 @@ def strip_component_prefixes(config: dict) -> dict:
     return config
 
 
+DEFAULT_SPACE = "default"
+# The space ``default`` stands for, per input kind: search_spaces/<name>.yaml (tables: default.yaml).
+INPUT_KIND_SPACES = {"sequence": "sequence", "image": "image", "text": "text"}
+
+
+def space_for_input_kind(name_or_path: str | Path, input_kind: str) -> str | Path:
+    """The space a search uses: ``default`` follows the input kind (``sequence.yaml`` for
+    sequences, ``image.yaml`` for images, ``text.yaml`` for text, ``default.yaml`` for tables);
+    any other name or path is used as given."""
+    if isinstance(name_or_path, str) and name_or_path == DEFAULT_SPACE:
+        return INPUT_KIND_SPACES.get(input_kind, DEFAULT_SPACE)
+    return name_or_path
+
+
 def find_space_file(name_or_path: str | Path) -> Path:
     """A path to a YAML file, or the name of one in ``search_spaces/`` (``default``, ``quick``)."""
     path = Path(name_or_path)
@@ -360,7 +375,13 @@ def build_search_space(
 
 
 def _resolve_family(registry, family, block, task, input_kind, source: SpaceSource) -> dict[str, dict[str, Any]]:
+    """The offered components of one family, keyed by the names configs use (``Component.key``).
+
+    A name in the block may be bare or qualified (``package:name``, to pick one of two
+    same-named components); both forms of one component's name mean the same component.
+    """
     singular = SINGULAR[family]
+    overrides: dict[str, tuple[str, Mapping[str, Any]]] = {}
     for key, value in block.items():
         if key in FAMILY_KEYS:
             if not isinstance(value, (list, tuple)):
@@ -368,31 +389,40 @@ def _resolve_family(registry, family, block, task, input_kind, source: SpaceSour
             for name in value:
                 _known(registry, family, name, source.at(family, key))
         else:
-            _known(registry, family, key, source.at(family, key))
+            component = _known(registry, family, key, source.at(family, key))
             if not isinstance(value, Mapping):
                 raise AutoMLError(f"{source.at(family, key)}: must be a mapping of hyperparameters", "write name: {param: domain}")
+            overrides[component.key] = (key, value)
     include = block.get("include")
-    exclude = set(block.get("exclude") or ())
-    candidates = include if include is not None else [c.name for c in registry.list(family)]
+    exclude = {registry.get(family, name).key for name in block.get("exclude") or ()}
+    candidates = [registry.get(family, name) for name in include] if include is not None else registry.list(family)
     chosen: dict[str, dict[str, Any]] = {}
-    for name in candidates:
-        component = registry.get(family, name)
-        if name in exclude or not component.fits(task, input_kind):
+    for component in candidates:
+        if component.key in exclude:
+            continue
+        if not component.fits(task, input_kind):
+            if include is not None and family == "regularizers":
+                raise AutoMLError(
+                    f"{source.at(family, 'include')}: regularizer '{component.key}' does not fit task '{task}' "
+                    f"with {input_kind} input (it supports tasks {', '.join(component.spec.tasks)}; "
+                    f"input kinds {', '.join(component.spec.input_kinds)})",
+                    f"remove '{component.key}' from {family}.include",
+                )
             continue
         params = copy.deepcopy(dict(component.spec.space))
-        overrides = dict(block.get(name) or {})
-        for param, value in overrides.items():
+        written, block_overrides = overrides.get(component.key, (component.key, {}))
+        for param, value in dict(block_overrides).items():
             if param != "enabled" and param not in params:
                 allowed = ", ".join(params) or "none"
                 raise AutoMLError(
-                    f"{source.at(family, name, param)}: not a hyperparameter of {singular} '{name}'",
+                    f"{source.at(family, written, param)}: not a hyperparameter of {singular} '{component.key}'",
                     f"use one of: {allowed}",
                 )
-            validate_domain(value, source.at(family, name, param))
+            validate_domain(value, source.at(family, written, param))
             params[param] = value
         if family == "regularizers":
             params = {"enabled": params.pop("enabled", {"choice": [False, True]}), **params}
-        chosen[name] = params
+        chosen[component.key] = params
     if not chosen and family != "regularizers":
         raise AutoMLError(
             f"{source.at(family)}: no {singular} fits task '{task}' with {input_kind} input",
@@ -401,10 +431,12 @@ def _resolve_family(registry, family, block, task, input_kind, source: SpaceSour
     return chosen
 
 
-def _known(registry, family: str, name: str, where: str) -> None:
-    if name not in registry.components[family]:
+def _known(registry, family: str, name: str, where: str):
+    component = registry.find(family, name)
+    if component is None:
         known = ", ".join(sorted(registry.components[family])) or "none"
         raise AutoMLError(
             f"{where}: unknown {SINGULAR[family]} '{name}'",
             f"use one of: {known} (or install the plugin that provides it)",
         )
+    return component

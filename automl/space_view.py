@@ -36,7 +36,8 @@ def component_record(component: Component) -> dict[str, Any]:
     spec = component.spec
     return {
         "family": component.family,
-        "name": component.name,
+        "name": component.key or component.name,
+        "qualified_name": component.qualified_name,
         "plugin": component.plugin,
         "package": component.package,
         "version": component.version,

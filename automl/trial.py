@@ -121,9 +121,20 @@ def call_builder(build: Callable[..., Any], args: tuple, hparams: Mapping[str, A
 
 @dataclass
 class Components:
-    """The specs a trial may build, by family and name (a slice of the driver's registry)."""
+    """The specs a trial may build, by family and name (a slice of the driver's registry).
+
+    ``sources`` holds, under the same keys, the registry's :class:`automl.components.Component`
+    records (plugin, package, version), which a saved model records (``automl.requirements``).
+    """
 
     specs: dict[str, dict[str, Any]]
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, registry, names: Mapping[str, Any]) -> "Components":
+        """The components ``names`` (``{family: [name, ...]}``) of a registry."""
+        found = {family: {name: registry.get(family, name) for name in family_names} for family, family_names in names.items()}
+        return cls({f: {n: c.spec for n, c in by_name.items()} for f, by_name in found.items()}, found)
 
     def spec(self, family: str, name: str):
         return self.specs[family][name]

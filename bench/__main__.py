@@ -1,7 +1,7 @@
 """`python -m bench` (or `make bench`): run every benchmark at full size and write its figures
 into bench/RESULTS.md (one generated block per benchmark; the rest of the file is kept).
 
-    python -m bench [--only quality scale] [--quality-budget 30] [--results bench/RESULTS.md] [--smoke]
+    python -m bench [--only quality scale] [--quality-budget 30] [--sequence-budget 60] [--results bench/RESULTS.md] [--smoke]
 
 `--smoke` runs each at tiny size and writes nothing unless `--results` is given (the test
 suite does this so the code cannot rot).
@@ -20,6 +20,7 @@ from pathlib import Path
 BENCHMARKS = {
     "quality": ("bench.quality", "Quality under a fixed wall budget — `bench/quality.py`"),
     "overhead": ("bench.overhead", "Platform overhead per trial — `bench/overhead.py`"),
+    "sequence": ("bench.sequence", "Time series against MiniRocket and InceptionTime — `bench/sequence.py`"),
     "early_stopping": ("bench.early_stopping", "Early stopping against FIFO — `bench/early_stopping.py`"),
     "scale": ("bench.scale", "Scale: 10k to 1M rows — `bench/scale.py`"),
     "gpu": ("bench.gpu", "GPU — `bench/gpu.py`"),
@@ -31,6 +32,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), default=list(BENCHMARKS))
     parser.add_argument("--quality-budget", type=float, help="search seconds per dataset and seed (bench.quality --budget)")
+    parser.add_argument("--sequence-budget", type=float, help="search seconds per time-series set and seed (bench.sequence --budget)")
+    parser.add_argument("--sequence-datasets", nargs="+", help="time-series sets of bench.sequence (default: all five)")
+    parser.add_argument("--sequence-seeds", type=int, nargs="+", help="seeds of bench.sequence (default 0 1 2)")
     parser.add_argument("--results", type=Path, help="the RESULTS.md to update (default: bench/RESULTS.md, not with --smoke)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes; writes nothing unless --results is given")
     return parser.parse_args(argv)
@@ -51,6 +55,12 @@ def main(argv: list[str]) -> int:
         module_args = ["--smoke"] if args.smoke else []
         if name == "quality" and args.quality_budget is not None:
             module_args += ["--budget", str(args.quality_budget)]
+        if name == "sequence" and args.sequence_budget is not None:
+            module_args += ["--budget", str(args.sequence_budget)]
+        if name == "sequence" and args.sequence_seeds:
+            module_args += ["--seeds", *map(str, args.sequence_seeds)]
+        if name == "sequence" and args.sequence_datasets:
+            module_args += ["--datasets", *args.sequence_datasets]
         print(f"== {module_name} {' '.join(module_args)}", flush=True)
         started_load = load_average()
         module = importlib.import_module(module_name)

@@ -25,7 +25,12 @@ def ray_running(num_cpus: int | None = None):
         yield
         return
     started = time.perf_counter()
-    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    from automl.engine import LOCAL_RAY_SYSTEM_CONFIG
+
+    ray.init(
+        address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+        logging_level=logging.WARNING, _system_config=LOCAL_RAY_SYSTEM_CONFIG,  # as a search starts it
+    )
     print(f"ray.init: {time.perf_counter() - started:.1f} s (once per session, not counted below)")
     try:
         yield

@@ -68,7 +68,7 @@ def library_versions() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     parts = []
-    for package in ("automl", "torch", "ray", "scikit-learn", "pandas", "numpy"):
+    for package in ("automl-torch", "torch", "ray", "scikit-learn", "pandas", "numpy"):
         try:
             parts.append(f"{package} {version(package)}")
         except PackageNotFoundError:

@@ -2,7 +2,9 @@
 validation, test or prediction data), each offered only for the input kind it fits.
 
 - images ``(N, C, H, W)``: random shifts (zero-filled) and horizontal flips;
-- sequences ``(N, T, F)``: jitter (additive noise) and scaling (one factor per series);
+- sequences ``(N, T, F)``: jitter (additive noise) and scaling (one factor per series); window
+  slicing and window warping (Le Guennec et al. 2016), the augmentations that helped the deep
+  time-series classifiers most in Iwana & Uchida's survey (PLoS ONE 2021);
 - tabular ``(N, F)``: Gaussian noise, and mixup, which blends pairs of rows *and* their
   targets: class indices become class probabilities ``(N, C)`` (which the built-in
   classification losses accept), regression targets are blended linearly.
@@ -53,6 +55,49 @@ class SequenceJitterScale(Regularizer):
         return inputs * factor + self.jitter * torch.randn_like(inputs), targets
 
 
+class SequenceWindowWarp(Regularizer):
+    """Window slicing and window warping (Le Guennec, Malinowski, Tavenard, "Data Augmentation
+    for Time Series Classification using Convolutional Neural Networks", ECML/PKDD AALTD 2016).
+
+    Slicing keeps a random window of ``1 - slice_ratio`` of each series and stretches it back to
+    the full length; warping speeds up (×2) or slows down (×0.5) a random window of
+    ``warp_ratio`` of the length, then resamples the series to its length. Each series draws
+    its own window; values between time steps are interpolated linearly.
+    """
+
+    def __init__(self, slice_ratio: float = 0.1, warp_ratio: float = 0.1):
+        self.slice_ratio, self.warp_ratio = float(slice_ratio), float(warp_ratio)
+
+    def transform_batch(self, inputs, targets):
+        n, steps, _ = inputs.shape
+        if steps < 4:
+            return inputs, targets
+        grid = torch.linspace(0, 1, steps, device=inputs.device).expand(n, steps)
+        positions = grid * (steps - 1)  # where in the input each output step reads
+        if self.warp_ratio > 0:
+            width = max(1.0, self.warp_ratio * (steps - 1))
+            start = torch.rand(n, 1, device=inputs.device) * (steps - 1 - width)
+            speed = torch.where(torch.rand(n, 1, device=inputs.device) < 0.5, 0.5, 2.0)
+            warped_length = (steps - 1) + (speed - 1) * width  # the window lasts speed × width
+            out = grid * warped_length  # positions on the warped time axis
+            inside = torch.minimum((out - start).clamp(min=0), speed * width)
+            positions = out - inside * (1 - 1 / speed)  # inside the window time runs at 1/speed
+        if self.slice_ratio > 0:
+            kept = (1 - self.slice_ratio) * (steps - 1)
+            offset = torch.rand(n, 1, device=inputs.device) * (steps - 1 - kept)
+            positions = offset + positions * (kept / (steps - 1))
+        return _resample(inputs, positions.clamp(0, steps - 1)), targets
+
+
+def _resample(inputs: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """``inputs (N, T, F)`` read at fractional time ``positions (N, T')``, linearly interpolated."""
+    low = positions.floor().long().clamp(max=inputs.shape[1] - 1)
+    high = (low + 1).clamp(max=inputs.shape[1] - 1)
+    weight = (positions - low.to(positions.dtype)).unsqueeze(-1)
+    index = lambda i: i.unsqueeze(-1).expand(-1, -1, inputs.shape[2])  # noqa: E731
+    return torch.gather(inputs, 1, index(low)) * (1 - weight) + torch.gather(inputs, 1, index(high)) * weight
+
+
 class GaussianNoise(Regularizer):
     """Adds N(0, ``sigma``²) noise to every (standardized) feature."""
 
@@ -89,6 +134,9 @@ def automl_regularizers():
                         input_kinds=("sequence",),
                         space={"jitter": {"choice": [0.01, 0.03, 0.1]}, "scaling": {"choice": [0.0, 0.1, 0.2]}},
                         description="jitter and scaling of numeric series"),
+        RegularizerSpec(name="window_warp", build=SequenceWindowWarp, tasks=SUPERVISED, input_kinds=("sequence",),
+                        space={"slice_ratio": {"choice": [0.0, 0.1, 0.2]}, "warp_ratio": {"choice": [0.0, 0.1, 0.2]}},
+                        description="window slicing and window warping of series (Le Guennec et al. 2016)"),
         RegularizerSpec(name="gaussian_noise", build=GaussianNoise, tasks=SUPERVISED, input_kinds=("tabular",),
                         space={"sigma": {"loguniform": [0.01, 0.3]}},
                         description="Gaussian noise on tabular features"),

@@ -1,5 +1,6 @@
 """Weight initialization as a search dimension: a model transform, offered as a regularizer that
-is always on and whose ``scheme`` the search samples.
+is on (``enabled: True``) wherever a space offers it, and whose ``scheme`` the search samples. A
+space whose ``regularizers.include`` leaves it out turns it off (PyTorch's own initialization).
 
 ``scheme="default"`` keeps the framework's own initialization; the others re-initialize every
 weight matrix and kernel (linear, convolution, recurrent and attention weights) and zero the
@@ -27,6 +28,9 @@ SCHEMES = {
 
 class Initialization(Regularizer):
     """Re-initializes the model's weights with one scheme (lazy, not yet shaped ones are skipped)."""
+
+    # Only weight values change, and a saved model's weights replace them: not needed to predict.
+    training_only = True
 
     def __init__(self, scheme: str = "default"):
         if scheme not in SCHEMES:

@@ -31,7 +31,7 @@ def prepare(frame, target: str | None, variants: list[dict] | None = None, **dat
     asks; ``data_options``: further DataConfig fields, e.g. ``scaler="robust"``)."""
     prepared = prepare_data(frame, DataConfig(target=target, **data_options), variants)
     registry = load_registry()
-    components = Components({family: {c.name: c.spec for c in registry.list(family)} for family in FAMILIES})
+    components = Components.of(registry, {family: [c.key for c in registry.list(family)] for family in FAMILIES})
     return prepared, components
 
 

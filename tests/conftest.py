@@ -28,12 +28,15 @@ def ray_session():
     """A local Ray instance shared by every test that runs trials (ray.init costs seconds)."""
     import ray
 
+    from automl.engine import LOCAL_RAY_SYSTEM_CONFIG
+
     if not ray.is_initialized():
         # address="local": never join a `ray start` cluster another test or user left on this machine.
         ray.init(
             address="local",
             num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
             _node_ip_address="127.0.0.1",  # keep test traffic on loopback
+            _system_config=LOCAL_RAY_SYSTEM_CONFIG,
         )
     yield ray
     ray.shutdown()
@@ -75,3 +78,24 @@ def tiny_space(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def rival_plugin_installed(tmp_path_factory):
+    """``automl-rival-plugin`` (tests/plugin_packages.py), built in a temporary folder and
+    pip-installed once per session; uninstalled at the end."""
+    from plugin_packages import NAME, pip_install, pip_uninstall, write_rival_package
+
+    project = write_rival_package(tmp_path_factory.mktemp("rival"))
+    pip_install(project)
+    yield project
+    pip_uninstall(NAME)
+
+
+@pytest.fixture
+def rival_plugin(rival_plugin_installed, monkeypatch):
+    """The installed rival plugin, answering its hooks for this one test."""
+    from plugin_packages import ACTIVE_ENV
+
+    monkeypatch.setenv(ACTIVE_ENV, "1")
+    return rival_plugin_installed

@@ -35,6 +35,32 @@ def test_quality_compares_every_contender_on_the_same_rows(ray_session):
     assert "| wine | automl |" in table and "| diabetes | ridge |" in table
 
 
+@pytest.mark.slow
+def test_sequence_compares_the_platform_with_minirocket_on_the_official_splits(ray_session):
+    pytest.importorskip("aeon", reason="the bench extra (pip install -e '.[bench]') is not installed")
+    from bench import sequence
+
+    figures = sequence.main(["--smoke"])
+    assert [row["dataset"] for row in figures["summary"]] == ["GunPoint", "BasicMotions"]
+    for row in figures["summary"]:
+        assert_finite(row["automl_mean"], row["minirocket_mean"], row["minirocket_wall_s"], row["inception_time_published"])
+    platform = {o["dataset"]: o["detail"] for o in figures["outcomes"] if o["contender"] == "automl"}
+    # The univariate CSV is detected as series with no --input-kind; the 3-D arrays are series anyway.
+    assert platform["GunPoint"]["input_kind"] == "sequence" and platform["GunPoint"]["input_view"].startswith("sequence view")
+    assert platform["BasicMotions"]["input_kind"] == "sequence"
+    assert "| GunPoint |" in sequence.to_markdown(figures)
+
+
+def test_sequence_benchmark_says_not_measured_without_aeon(monkeypatch):
+    import sys
+
+    from bench import sequence
+
+    monkeypatch.setitem(sys.modules, "aeon", None)  # import aeon raises ImportError
+    figures = sequence.main(["--smoke"])
+    assert "not measured: aeon is not installed" in sequence.to_markdown(figures)
+
+
 def test_overhead_reports_a_ratio_per_trial_length(ray_session):
     from bench import overhead
 

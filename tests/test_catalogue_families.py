@@ -82,7 +82,8 @@ def test_the_input_kinds_own_space_searches_the_new_families(registry, space, ki
 def test_automl_plugins_lists_each_family_with_its_plugin(capsys):
     assert main(["plugins"]) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
-    found = {row[1]: row[2] for row in rows if len(row) > 2 and row[0] == "architecture"}
+    # columns: family, name, qualified name (package:name), plugin, package, version, tasks, inputs
+    found = {row[1]: row[3] for row in rows if len(row) > 3 and row[0] == "architecture"}
     assert {name: found.get(name) for name in EXPECTED_PLUGIN} == EXPECTED_PLUGIN
 
 

@@ -11,11 +11,12 @@ from automl.plugins import load_registry
 from automl.space import build_search_space, load_space_file
 
 CATALOGUE = {
-    "architecture": ["mlp", "cnn2d", "cnn1d", "rnn", "lstm", "gru", "transformer", "ft_transformer"],
+    "architecture": ["mlp", "cnn2d", "cnn1d", "rnn", "lstm", "gru", "transformer", "ft_transformer",
+                     "fcn", "resnet1d", "inception_time"],
     "loss": ["cross_entropy", "focal", "mse", "mae", "huber"],
     "optimizer": ["sgd", "adam", "adamw", "rmsprop", "adagrad"],
     "regularizer": ["dropout", "l1", "l2", "gradient_clipping", "early_stopping", "initialization",
-                    "image_augment", "sequence_augment", "gaussian_noise", "mixup"],
+                    "image_augment", "sequence_augment", "window_warp", "gaussian_noise", "mixup"],
 }
 
 
@@ -28,7 +29,7 @@ def test_automl_plugins_lists_every_catalogue_component(capsys):
 
 @pytest.mark.parametrize("space,kind,architectures", [
     ("image", "image", {"cnn2d", "resnet"}),
-    ("sequence", "sequence", {"cnn1d", "rnn", "lstm", "gru", "transformer"}),
+    ("sequence", "sequence", {"fcn", "resnet1d", "inception_time", "cnn1d", "rnn", "lstm", "gru", "transformer"}),
     ("text", "text", {"lstm", "gru", "transformer"}),
 ])
 def test_shipped_search_spaces_resolve_for_their_input_kind(space, kind, architectures):

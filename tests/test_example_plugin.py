@@ -43,3 +43,18 @@ def test_the_installed_plugin_is_offered_and_trained_in_a_search(installed_examp
     resmlp = result.leaderboard[result.leaderboard["architecture"] == "resmlp"]
     assert len(resmlp) >= 1
     assert (resmlp["status"] == "completed").all() and (resmlp["val_accuracy"] > 0.8).all()
+
+
+def test_the_example_plugin_passes_plugins_check(installed_example_plugin, capsys):
+    from automl.cli import main
+
+    assert main(["plugins", "check", "automl_example_plugin"]) == 0
+    assert "ok   architecture resmlp: builds for regression with tabular input" in capsys.readouterr().out
+
+
+def test_the_example_plugins_own_tests_run_the_contract(installed_example_plugin):
+    tests = PLUGIN_DIR / "tests"
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+                         capture_output=True, text=True, cwd=PLUGIN_DIR, timeout=300)
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert "5 passed" in run.stdout  # the whole-plugin check and each of its four checks

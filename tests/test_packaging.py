@@ -45,7 +45,7 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", str(tree), "-w", str(out)],
         check=True, capture_output=True, text=True,
     )
-    (path,) = out.glob("automl-*.whl")
+    (path,) = out.glob("automl_torch-*.whl")  # the distribution is automl-torch
     with zipfile.ZipFile(path) as archive:
         yield archive
 

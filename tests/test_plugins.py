@@ -20,7 +20,7 @@ def test_builtins_are_discovered_through_the_entry_point_group():
     for family, name in [("architectures", "mlp"), ("losses", "cross_entropy"), ("losses", "mse"),
                          ("optimizers", "adam"), ("optimizers", "sgd"), ("regularizers", "dropout"), ("regularizers", "l2")]:
         component = registry.get(family, name)
-        assert component.package == "automl"
+        assert component.package == "automl-torch"
     assert {p.name for p in registry.plugins} >= {"mlp", "losses", "optimizers", "regularizers"}
 
 
@@ -37,9 +37,24 @@ class _Duplicate:
         return [ArchitectureSpec(name="mlp", build=lambda shape, out: None)]
 
 
-def test_a_duplicate_component_name_names_both_plugins():
-    with pytest.raises(AutoMLError, match=r"plugin 'dupe'.*'mlp' is already registered by plugin 'mlp'"):
-        load_registry(extra_plugins=[("dupe", _Duplicate())])
+def test_a_component_named_like_a_builtin_is_a_warning_and_keeps_its_qualified_name():
+    from automl.plugins import PluginClashWarning
+
+    with pytest.warns(PluginClashWarning, match=r"architecture 'mlp' comes from 2 packages: automl-torch .* and dupe \(dupe:mlp\)"):
+        registry = load_registry(extra_plugins=[("dupe", _Duplicate())])
+    assert registry.get("architectures", "mlp").package == "automl-torch"
+    assert registry.get("architectures", "dupe:mlp").plugin == "dupe"
+
+
+class _Twice:
+    @hookimpl
+    def automl_architectures(self):
+        return [ArchitectureSpec(name="twin", build=lambda shape, out: None)] * 2
+
+
+def test_two_same_named_components_of_one_plugin_are_an_error_naming_it():
+    with pytest.raises(AutoMLError, match=r"plugin 'twice'.*'twin' is already registered by plugin 'twice' of the same package"):
+        load_registry(extra_plugins=[("twice", _Twice())])
 
 
 class _BadSpace:
@@ -84,7 +99,7 @@ def test_cli_plugins_lists_every_component_with_plugin_and_package(capsys):
     out = capsys.readouterr().out
     for name in ("mlp", "cross_entropy", "mse", "adam", "sgd", "dropout", "l2"):
         assert name in out
-    assert "automl 0.1.0" in out
+    assert "automl-torch 0.1.0" in out
 
 
 def test_importing_automl_loads_no_torch_ray_or_plugin():
@@ -99,7 +114,7 @@ def test_plugins_space_shows_a_components_own_hyperparameters(capsys):
     assert main(["plugins", "mlp", "--space"]) == 0
     out = capsys.readouterr().out
     rows = [line.split() for line in out.splitlines()]
-    assert out.startswith("architecture mlp: plugin mlp, package automl")
+    assert out.startswith("architecture mlp: plugin mlp, package automl-torch")
     assert ["width", "one", "of", "64,", "128,", "256"] in rows and ["depth", "one", "of", "1,", "2,", "3"] in rows
 
 

@@ -1,7 +1,7 @@
 """Turn a loaded dataset into the arrays the trials train on, without leaking evaluation rows.
 
-load → validate → infer task → split → profile the training rows → fit preprocessing on the
-training rows (one variant per imputer × scaler the search space asks for) → arrays.
+load → validate → infer task → split → choose the view of a table (features or series, see
+``automl/data/layout.py``) → profile the training rows → fit preprocessing on the training rows (one variant per imputer × scaler the search space asks for) → arrays.
 
 Input kinds and their arrays: ``tabular`` (N, F) float32; ``image`` (N, C, H, W) float32;
 ``sequence`` (N, T, F) float32; ``text`` (N, T) int64 token ids (0 = padding).
@@ -19,6 +19,7 @@ import pandas as pd
 from automl.components import UNSUPERVISED_TASKS
 from automl.config import DataConfig
 from automl.data.arrays import ArrayStandardizer, wide_table_to_sequences
+from automl.data.layout import InputView, choose_view
 from automl.data.load import BUILTIN_DATASETS, BUILTIN_TARGET, RawData, load_data
 from automl.data.preprocess import FeaturePreprocessor, TargetEncoder
 from automl.data.profile import RowView, as_pixels, decisions_as_dicts, parse_datetimes, profile_columns
@@ -135,10 +136,14 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None)
 
     kind = _input_kind(raw, config)
     decisions: list = []
+    view = InputView(kind)
     if kind == "arrays":
         fitted = _fit_arrays(raw, config, all_features, train_rows)
     else:
         train = RowView(all_features, train_rows)
+        if raw.array_kind != "tabular" and not config.image_shape:  # 2-D arrays and pixel columns stay tables
+            view = choose_view(train, config.input_kind)
+            kind = view.kind
         decisions = profile_columns(train)
         if config.image_shape:
             decisions = as_pixels(decisions)
@@ -158,6 +163,7 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None)
         split_method=splits.method + (" (test rows from --test-data)" if test_frame is not None else ""),
         preprocessing={k: v.features.summary() for k, v in fitted_variants.items()},
         class_weights=None if weights is None else {str(c): round(float(w), 4) for c, w in zip(target_encoder.classes_, weights)},
+        input_view=view.reason,
     )
     return PreparedData(
         raw.name, task, fitted.input_kind, fitted.input_shape, target,

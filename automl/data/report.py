@@ -25,6 +25,7 @@ def build_report(**facts: Any) -> dict:
         "split_method": facts["split_method"],
         "preprocessing": facts["preprocessing"],
         "class_weights": facts["class_weights"],
+        "input_view": facts.get("input_view", ""),
     }
     if raw.details:
         report["images"] = raw.details
@@ -45,6 +46,8 @@ def short_summary(report: dict) -> list[str]:
         f"{tuple(report.get('input_shape', ()))}; split ({report.get('split_method', 'random')}) "
         f"train {rows['train']} / val {rows['val']} / test {rows['test']}"
     ]
+    if report.get("input_view"):
+        lines.append(f"      {report['input_view']}")
     if report.get("rows_dropped_missing_target"):
         lines.append(f"      dropped {report['rows_dropped_missing_target']} row(s) with a missing target")
     if report.get("column_kinds"):

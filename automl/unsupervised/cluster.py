@@ -115,7 +115,7 @@ class ClusterStrategy:
             "n_clusters": k,
             "reconstruction_loss": reconstruction_loss(model.network, model.loss, prepared.X_test, device),
         }
-        save_artifact(artifact_dir, model.network.cpu(), config, prepared, epochs, test_metrics, extra_state={"kmeans": kmeans})
+        save_artifact(artifact_dir, model.network.cpu(), config, prepared, epochs, test_metrics, extra_state={"kmeans": kmeans}, components=components)
         return RefitResult(model.network, epochs, test_metrics, artifact_dir)
 
     def predictor(self, network, preprocessing: dict[str, Any], info: dict) -> "ClusterPredictor":

@@ -104,7 +104,7 @@ class GenerateStrategy:
         fake = generated_like(model.network, prepared.column_space, real, seed)
         test_metrics = two_sample_test(real, fake, seed)
         save_artifact(artifact_dir, model.network.cpu(), config, prepared, epochs, test_metrics,
-                      extra_state={"column_space": prepared.column_space})
+                      extra_state={"column_space": prepared.column_space}, components=components)
         return RefitResult(model.network, epochs, test_metrics, artifact_dir)
 
     def predictor(self, network, preprocessing: dict[str, Any], info: dict) -> "GeneratorPredictor":

@@ -1,0 +1,507 @@
+"""A plugin author's kit: the plugin contract of ``automl/hookspecs.py``, run on a plugin.
+
+Use it from pytest, as scikit-learn's ``check_estimator`` is used::
+
+    import my_plugin
+    from automl.testing import check_plugin, plugin_checks
+
+    def test_my_plugin_meets_the_automl_contract():
+        check_plugin(my_plugin)            # raises AssertionError naming every failed check
+
+    @pytest.mark.parametrize("check", plugin_checks(my_plugin), ids=str)
+    def test_each_contract_check(check):   # or one test per check
+        check()
+
+or from the shell: ``automl plugins check PATH_OR_MODULE`` (exit code 0 when all pass).
+
+What is checked, for each component the plugin's hooks return:
+
+- every one: its space is valid and converts to Ray Tune domains (what a search samples);
+- an architecture builds for every task and input kind it claims, with hyperparameters drawn
+  from its space, and maps ``(N, *input_shape)`` to ``(N, output_size)`` in training and in
+  eval mode, gradients flowing (``cluster``: ``encode`` and a same-shape reconstruction;
+  ``generate``: ``discriminator``, ``generator_parameters``, ``adversarial_pair`` and ``sample``);
+- a loss gives a finite scalar with gradients for hard targets and, for classification, for
+  soft targets (class probabilities), where one-hot probabilities give the loss of the class
+  indices; a loss that names ``class_weights`` runs with them;
+- an optimizer (and its learning-rate schedule) steps, and its state saved with ``torch.save``
+  loads with ``weights_only=True`` into a fresh one that then takes the very same step;
+- a regularizer is a :class:`automl.components.Regularizer`, and each hook runs on a small
+  model for every task and input kind it claims: ``transform_model`` keeps the output shape,
+  ``transform_batch`` keeps the inputs' shape and gives class indices or class probabilities,
+  ``penalty`` is ``None`` or a finite scalar, ``after_backward`` and ``stop_reason`` run.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.metadata
+import io
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from automl.components import CLASSIFICATION_TASKS, SINGULAR, SUPERVISED_TASKS, Regularizer
+from automl.errors import AutoMLError
+from automl.plugins import ENTRY_POINT_GROUP
+
+BATCH = 4
+OUTPUT_SIZE = {"binary": 2, "multiclass": 3, "regression": 2, "cluster": 0, "generate": 0}
+INPUT_SHAPE = {"tabular": (6,), "image": (3, 16, 16), "sequence": (12, 3), "text": (12,)}
+VOCAB_SIZE = 11
+
+
+@dataclass(frozen=True)
+class Check:
+    """One contract check of one component: call it to run it (raises ``AssertionError``)."""
+
+    component: str
+    description: str
+    run: Callable[[], None]
+
+    def __call__(self) -> None:
+        self.run()
+
+    def __str__(self) -> str:
+        return f"{self.component}: {self.description}"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one :class:`Check`."""
+
+    check: Check
+    passed: bool
+    detail: str = ""
+
+    def line(self) -> str:
+        return f"{'ok  ' if self.passed else 'FAIL'} {self.check}" + ("" if self.passed else f": {self.detail}")
+
+
+def check_plugin(plugin: Any) -> list[CheckResult]:
+    """Run every contract check on ``plugin``; raise ``AssertionError`` listing the failed ones.
+
+    ``plugin`` is a module or object with ``@hookimpl`` functions, a list of ``(name, plugin)``
+    pairs, or what ``automl plugins check`` takes (a path, module or distribution name).
+    """
+    results = run_checks(plugin)
+    failed = [r for r in results if not r.passed]
+    if failed:
+        raise AssertionError(f"{len(failed)} of {len(results)} plugin checks failed:\n" + "\n".join(r.line() for r in failed))
+    return results
+
+
+def run_checks(plugin: Any) -> list[CheckResult]:
+    """Run every contract check on ``plugin`` and return each outcome (nothing is raised)."""
+    try:
+        checks = plugin_checks(plugin)
+    except AutoMLError as exc:  # the plugin does not even register: that is the one result
+        return [CheckResult(Check("plugin", "registers", lambda: None), False, exc.one_line())]
+    results = []
+    for check in checks:
+        try:
+            check()
+        except Exception as exc:  # noqa: BLE001 - every failure is reported, none stops the rest
+            detail = str(exc) if isinstance(exc, AssertionError) else f"{type(exc).__name__}: {exc}"
+            results.append(CheckResult(check, False, detail))
+        else:
+            results.append(CheckResult(check, True))
+    return results
+
+
+def plugin_checks(plugin: Any) -> list[Check]:
+    """Every contract check for ``plugin``'s components, unrun (for ``pytest.mark.parametrize``)."""
+    from automl.plugins import load_registry
+
+    registry = load_registry(extra_plugins=_as_pairs(plugin), entry_points=False)
+    checks = []
+    for component in registry.list():
+        label = f"{SINGULAR[component.family]} {component.name}"
+        checks.append(Check(label, "space parses", _space_check(component.spec)))
+        checks.extend(Check(label, description, run) for description, run in _FAMILY_CHECKS[component.family](component.spec))
+    if not checks:
+        raise AutoMLError("the plugin returns no components", "implement a hook of automl/hookspecs.py with @hookimpl")
+    return checks
+
+
+def _as_pairs(plugin: Any) -> list[tuple[str, Any]]:
+    if isinstance(plugin, (str, Path)):
+        return load_plugin_target(plugin)
+    if isinstance(plugin, (list, tuple)):
+        return list(plugin)
+    return [(getattr(plugin, "__name__", type(plugin).__name__), plugin)]
+
+
+def load_plugin_target(target: str | Path) -> list[tuple[str, Any]]:
+    """The plugins ``target`` names, as ``(name, module)`` pairs: a ``.py`` file, a package
+    folder, a project folder (the modules of its pyproject's ``automl`` entry points), an
+    importable module, or an installed distribution (its ``automl`` entry points)."""
+    path = Path(target)
+    if path.is_file() and path.suffix == ".py":
+        return [(path.stem, _import_from(path.parent, path.stem))]
+    if path.is_dir() and (path / "pyproject.toml").is_file():
+        return _project_plugins(path)
+    if path.is_dir() and (path / "__init__.py").is_file():
+        return [(path.name, _import_from(path.parent, path.name))]
+    if path.exists():
+        raise AutoMLError(f"{path} is not a plugin", "pass a .py file, a package folder (with __init__.py) or a project folder (with pyproject.toml)")
+    name = str(target)
+    try:
+        dist = importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        dist = None
+    if dist is not None:
+        eps = [ep for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
+        if not eps:
+            raise AutoMLError(f"package {name} declares no automl entry points", "add [project.entry-points.automl] to its pyproject.toml")
+        return [(ep.name, ep.load()) for ep in eps]
+    try:
+        return [(name, importlib.import_module(name))]
+    except ImportError as exc:
+        raise AutoMLError(
+            f"cannot find the plugin '{name}': {exc}",
+            "pass a .py file, a package or project folder, an importable module or an installed distribution",
+        ) from None
+
+
+def _import_from(folder: Path, module: str) -> Any:
+    folder = str(folder.resolve())
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return importlib.import_module(module)
+
+
+def _project_plugins(project: Path) -> list[tuple[str, Any]]:
+    import tomllib
+
+    data = tomllib.loads((project / "pyproject.toml").read_text())
+    entry_points = data.get("project", {}).get("entry-points", {}).get(ENTRY_POINT_GROUP, {})
+    if not entry_points:
+        raise AutoMLError(f"{project / 'pyproject.toml'} declares no automl entry points", "add [project.entry-points.automl]")
+    root = project / "src" if (project / "src").is_dir() else project
+    pairs = []
+    for name, value in entry_points.items():
+        module_name, _, attribute = value.partition(":")
+        module = _import_from(root, module_name.strip())
+        pairs.append((name, getattr(module, attribute.strip()) if attribute else module))
+    return pairs
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs, hyperparameters and facts of the checks
+# ---------------------------------------------------------------------------------------------
+
+
+def _sample(space: dict, seed: int = 0) -> dict[str, Any]:
+    """One draw of a component's hyperparameters, as the search would make it (Ray Tune domains)."""
+    import numpy as np
+
+    from automl.space import to_tune
+
+    rng = np.random.default_rng(seed)
+    drawn = {}
+    for name, value in space.items():
+        if name == "enabled":
+            continue
+        domain = to_tune(value)
+        if isinstance(domain, dict) and "grid_search" in domain:
+            drawn[name] = domain["grid_search"][0]
+        elif hasattr(domain, "sample"):
+            drawn[name] = domain.sample(random_state=rng)
+        else:
+            drawn[name] = domain
+        drawn[name] = drawn[name].item() if hasattr(drawn[name], "item") else drawn[name]
+    return drawn
+
+
+def _facts(task: str, kind: str, with_class_weights: bool = False) -> dict[str, Any]:
+    from automl.trial import DataFacts
+
+    size = OUTPUT_SIZE[task]
+    classification = task in CLASSIFICATION_TASKS
+    facts = DataFacts(
+        task, kind, size, VOCAB_SIZE if kind == "text" else None,
+        class_counts=tuple([BATCH] * size) if classification else None, train_rows=BATCH * 3,
+        class_weights=tuple([1.0] * (size - 1) + [2.0]) if classification and with_class_weights else None,
+    )
+    return facts.for_builders(epochs=2, batch_size=BATCH)
+
+
+def _inputs(kind: str, rows: int = BATCH):
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    shape = INPUT_SHAPE[kind]
+    if kind == "text":
+        tokens = torch.randint(1, VOCAB_SIZE, (rows, *shape), generator=generator)
+        tokens[:, -2:] = 0  # padding at the end, as text inputs arrive
+        return tokens
+    return torch.randn((rows, *shape), generator=generator)
+
+
+def _targets(task: str, rows: int = BATCH):
+    import torch
+
+    generator = torch.Generator().manual_seed(1)
+    if task in CLASSIFICATION_TASKS:
+        return torch.arange(rows) % OUTPUT_SIZE[task]
+    return torch.randn((rows, OUTPUT_SIZE[task]), generator=generator)
+
+
+def _claims(spec) -> list[tuple[str, str]]:
+    return [(task, kind) for task in spec.tasks for kind in getattr(spec, "input_kinds", ("tabular",))]
+
+
+def _expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise AssertionError(message)
+
+
+def _finite_scalar(value, what: str):
+    import torch
+
+    _expect(isinstance(value, torch.Tensor), f"{what} is a {type(value).__name__}, not a tensor")
+    _expect(value.numel() == 1 and value.dim() <= 1, f"{what} has shape {tuple(value.shape)}, not a scalar")
+    if not bool(torch.isfinite(value.detach()).all()):
+        raise AssertionError(f"{what} is {float(value.detach())}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# The checks, one family at a time
+# ---------------------------------------------------------------------------------------------
+
+
+def _space_check(spec) -> Callable[[], None]:
+    def run() -> None:
+        from automl.space import validate_component_space
+
+        validate_component_space(spec.space)
+        for seed in range(3):
+            _sample(dict(spec.space), seed)
+
+    return run
+
+
+def _architecture_checks(spec) -> Iterable[tuple[str, Callable[[], None]]]:
+    for task, kind in _claims(spec):
+        yield f"builds for {task} with {kind} input", lambda task=task, kind=kind: _check_architecture(spec, task, kind)
+
+
+def _check_architecture(spec, task: str, kind: str) -> None:
+    import torch
+
+    from automl.trial import call_builder
+
+    size = OUTPUT_SIZE[task]
+    network = call_builder(spec.build, (INPUT_SHAPE[kind], size), _sample(dict(spec.space)), _facts(task, kind))
+    _expect(isinstance(network, torch.nn.Module), f"build returned a {type(network).__name__}, not a torch.nn.Module")
+    x = _inputs(kind)
+    if task == "cluster":
+        return _check_autoencoder(network, x)
+    if task == "generate":
+        return _check_generator(network, x)
+    network.train()
+    outputs = network(x)
+    _expect(tuple(outputs.shape) == (BATCH, size), f"outputs have shape {tuple(outputs.shape)}, expected {(BATCH, size)}")
+    outputs.float().pow(2).mean().backward()
+    grads = [p.grad for p in network.parameters() if p.requires_grad]
+    _expect(any(g is not None for g in grads), "no parameter received a gradient")
+    network.eval()
+    with torch.no_grad():
+        shape = tuple(network(x).shape)
+    _expect(shape == (BATCH, size), f"eval-mode outputs have shape {shape}, expected {(BATCH, size)}")
+
+
+def _check_autoencoder(network, x) -> None:
+    _expect(hasattr(network, "encode"), "a cluster architecture needs an encode(x) method")
+    reconstruction = network(x)
+    _expect(tuple(reconstruction.shape) == tuple(x.shape), f"reconstruction has shape {tuple(reconstruction.shape)}, input {tuple(x.shape)}")
+    embeddings = network.encode(x)
+    _expect(embeddings.dim() == 2 and embeddings.shape[0] == BATCH, f"encode gives shape {tuple(embeddings.shape)}, expected (N, latent)")
+
+
+def _check_generator(network, x) -> None:
+    import torch
+
+    for member in ("discriminator", "generator_parameters", "adversarial_pair", "sample"):
+        _expect(hasattr(network, member), f"a generate architecture needs '{member}'")
+    real, fake, _ = network.adversarial_pair(x, torch.Generator().manual_seed(0))
+    for what, batch in (("real", real), ("fake", fake)):
+        scores = network.discriminator(batch)
+        _expect(tuple(scores.shape) == (len(batch), 1), f"discriminator scores of {what} rows have shape {tuple(scores.shape)}, expected (N, 1)")
+    rows = network.sample(3, torch.Generator().manual_seed(0))
+    _expect(tuple(rows.shape) == (3, *x.shape[1:]), f"sample(3) has shape {tuple(rows.shape)}, expected {(3, *x.shape[1:])}")
+
+
+def _loss_checks(spec) -> Iterable[tuple[str, Callable[[], None]]]:
+    from automl.trial import keyword_parameters
+
+    for task in spec.tasks:
+        if task in SUPERVISED_TASKS:
+            yield f"hard targets for {task}", lambda task=task: _check_loss(spec, task, soft=False)
+            if task in CLASSIFICATION_TASKS:
+                yield f"soft targets for {task}", lambda task=task: _check_loss(spec, task, soft=True)
+                if "class_weights" in keyword_parameters(spec.build):
+                    yield f"class weights for {task}", lambda task=task: _check_loss(spec, task, soft=False, weighted=True)
+        else:
+            yield f"loss for {task}", lambda task=task: _check_unsupervised_loss(spec, task)
+
+
+def _check_loss(spec, task: str, soft: bool, weighted: bool = False) -> None:
+    import torch
+
+    from automl.trial import call_builder
+
+    loss = call_builder(spec.build, (), _sample(dict(spec.space)), _facts(task, "tabular", weighted))
+    outputs = torch.randn((BATCH, OUTPUT_SIZE[task]), generator=torch.Generator().manual_seed(2), requires_grad=True)
+    targets = _targets(task)
+    value = _finite_scalar(loss(outputs, targets), "the loss of class indices" if task in CLASSIFICATION_TASKS else "the loss")
+    value.backward()
+    _expect(outputs.grad is not None and bool(torch.isfinite(outputs.grad).all()), "the loss gives no finite gradient")
+    if not soft:
+        return
+    probabilities = torch.softmax(torch.randn((BATCH, OUTPUT_SIZE[task]), generator=torch.Generator().manual_seed(3)), dim=1)
+    _finite_scalar(loss(outputs, probabilities), "the loss of class probabilities").backward()
+    one_hot = torch.nn.functional.one_hot(targets, OUTPUT_SIZE[task]).float()
+    with torch.no_grad():
+        hard, from_one_hot = float(loss(outputs, targets)), float(loss(outputs, one_hot))
+    _expect(math.isclose(hard, from_one_hot, rel_tol=1e-4, abs_tol=1e-6),
+            f"one-hot probabilities give {from_one_hot}, the same class indices {hard}")
+
+
+def _check_unsupervised_loss(spec, task: str) -> None:
+    import torch
+
+    from automl.trial import call_builder
+
+    loss = call_builder(spec.build, (), _sample(dict(spec.space)), _facts(task, "tabular"))
+    if task == "cluster":
+        x = _inputs("tabular")
+        reconstruction = (x + 0.1).requires_grad_()
+        _finite_scalar(loss(reconstruction, x), "the reconstruction loss").backward()
+        return
+    for member in ("discriminator_loss", "generator_loss"):
+        _expect(hasattr(loss, member), f"a generate loss needs '{member}'")
+    real, fake = torch.randn((BATCH, 1), requires_grad=True), torch.randn((BATCH, 1), requires_grad=True)
+    _finite_scalar(loss.discriminator_loss(real, fake), "discriminator_loss").backward()
+    _finite_scalar(loss.generator_loss(fake), "generator_loss").backward()
+
+
+def _optimizer_checks(spec) -> Iterable[tuple[str, Callable[[], None]]]:
+    yield "steps, and its state round-trips", lambda: _check_optimizer(spec)
+
+
+def _check_optimizer(spec) -> None:
+    import torch
+
+    from automl.trial import call_builder
+
+    hparams, facts = _sample(dict(spec.space)), _facts("multiclass", "tabular")
+    x = torch.randn((8, 4), generator=torch.Generator().manual_seed(4))
+
+    def build(model):
+        built = call_builder(spec.build, (model.parameters(),), hparams, facts)
+        optimizer, scheduler = built if isinstance(built, tuple) else (built, None)
+        _expect(isinstance(optimizer, torch.optim.Optimizer), f"build returned a {type(optimizer).__name__}, not a torch.optim.Optimizer")
+        return optimizer, scheduler
+
+    def step(model, optimizer, scheduler) -> None:
+        optimizer.zero_grad()
+        model(x).pow(2).mean().backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3)
+    before = [p.detach().clone() for p in model.parameters()]
+    optimizer, scheduler = build(model)
+    for _ in range(2):
+        step(model, optimizer, scheduler)
+    _expect(any(not torch.equal(a, b) for a, b in zip(before, model.parameters())), "two steps left every parameter unchanged")
+    saved = io.BytesIO()
+    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict() if scheduler else None}, saved)
+    saved.seek(0)
+    state = torch.load(saved, weights_only=True)  # as checkpoints are read back
+    twin = copy.deepcopy(model)
+    twin_optimizer, twin_scheduler = build(twin)
+    twin_optimizer.load_state_dict(state["optimizer"])
+    if twin_scheduler is not None:
+        twin_scheduler.load_state_dict(state["scheduler"])
+    step(model, optimizer, scheduler)
+    step(twin, twin_optimizer, twin_scheduler)
+    for a, b in zip(model.parameters(), twin.parameters()):
+        _expect(torch.allclose(a, b, atol=1e-6), "after loading the saved state, the same step gives other parameters")
+
+
+def _regularizer_checks(spec) -> Iterable[tuple[str, Callable[[], None]]]:
+    for task, kind in _claims(spec):
+        yield f"hooks run for {task} with {kind} input", lambda task=task, kind=kind: _check_regularizer(spec, task, kind)
+
+
+def _small_model(kind: str, size: int):
+    from torch import nn
+
+    shape = INPUT_SHAPE[kind]
+    if kind == "text":
+        return nn.Sequential(nn.Embedding(VOCAB_SIZE, 4, padding_idx=0), nn.Flatten(), nn.Linear(shape[0] * 4, 8), nn.ReLU(), nn.Linear(8, size))
+    return nn.Sequential(nn.Flatten(), nn.Linear(math.prod(shape), 8), nn.ReLU(), nn.Linear(8, size))
+
+
+def _check_regularizer(spec, task: str, kind: str) -> None:
+    import torch
+
+    from automl.trial import call_builder
+
+    facts = _facts(task, kind)
+    regularizer = call_builder(spec.build, (), _sample(dict(spec.space)), facts)
+    _expect(isinstance(regularizer, Regularizer), f"build returned a {type(regularizer).__name__}, not an automl.components.Regularizer")
+    size = OUTPUT_SIZE[task] or 3
+    model = regularizer.transform_model(_small_model(kind, size))
+    _expect(isinstance(model, torch.nn.Module), f"transform_model returned a {type(model).__name__}, not the model")
+    model.train()
+    x, y = _inputs(kind), _targets(task) if task in SUPERVISED_TASKS else None
+    if task in SUPERVISED_TASKS:
+        x, y = _check_batch(regularizer.transform_batch(x, y), task, kind)
+    outputs = model(x)
+    _expect(tuple(outputs.shape) == (BATCH, size), f"the transformed model gives shape {tuple(outputs.shape)}, expected {(BATCH, size)}")
+    loss = torch.nn.functional.cross_entropy(outputs, y) if task in CLASSIFICATION_TASKS else outputs.pow(2).mean()
+    penalty = regularizer.penalty(model)
+    if penalty is not None:
+        loss = loss + _finite_scalar(penalty, "penalty(model)")
+    loss.backward()
+    regularizer.after_backward(model)
+    for epoch in range(3):
+        metrics = {"train_loss": 1.0, "val_loss": 1.0 + epoch, facts["monitor"]: 0.5 - 0.1 * epoch, "epoch": epoch + 1}
+        reason = regularizer.stop_reason(metrics)
+        _expect(reason is None or isinstance(reason, str), f"stop_reason returned a {type(reason).__name__}, not a str or None")
+
+
+def _check_batch(batch, task: str, kind: str):
+    import torch
+
+    x, y = _inputs(kind), _targets(task)
+    _expect(isinstance(batch, tuple) and len(batch) == 2, "transform_batch must return (inputs, targets)")
+    new_x, new_y = batch
+    _expect(tuple(new_x.shape) == tuple(x.shape) and new_x.dtype == x.dtype,
+            f"transform_batch changed the inputs from {tuple(x.shape)} {x.dtype} to {tuple(new_x.shape)} {new_x.dtype}")
+    soft = task in CLASSIFICATION_TASKS and new_y.is_floating_point()
+    if soft:
+        _expect(tuple(new_y.shape) == (BATCH, OUTPUT_SIZE[task]), f"soft targets have shape {tuple(new_y.shape)}, expected (N, classes)")
+        _expect(bool(torch.allclose(new_y.sum(dim=1), torch.ones(BATCH), atol=1e-4)), "soft targets' rows do not sum to 1")
+    else:
+        _expect(tuple(new_y.shape) == tuple(y.shape) and new_y.dtype == y.dtype,
+                f"transform_batch changed the targets from {tuple(y.shape)} {y.dtype} to {tuple(new_y.shape)} {new_y.dtype}")
+    return new_x, new_y
+
+
+_FAMILY_CHECKS = {
+    "architectures": _architecture_checks,
+    "losses": _loss_checks,
+    "optimizers": _optimizer_checks,
+    "regularizers": _regularizer_checks,
+}

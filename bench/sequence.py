@@ -1,0 +1,268 @@
+"""Time-series classification: the platform against aeon's MiniRocket at the same wall budget,
+and against the published InceptionTime accuracies, on the sets aeon ships (no download).
+
+Each dataset keeps its official train/test split. The platform gets what a user would give it:
+
+- a univariate set as a wide CSV (one row per series, columns ``t0 … t{T-1}``, a ``label``
+  column), with no ``--input-kind``: the data layer must detect the layout itself, and the
+  default space then follows the input kind (``search_spaces/sequence.yaml``);
+- a multivariate set as an ``.npz`` of ``(N, T, F)`` arrays;
+- the official test split as ``test_data`` (``--test-data``); validation rows are carved from
+  the official training rows (15 %, stratified), so the model is refitted on all of them.
+
+``AutoML(time_budget_s=B, seed=s).fit(...)`` runs the whole flow (search, refit, one test
+evaluation); its wall time includes data preparation and refit, not ``ray.init``.
+
+``minirocket``: ``aeon.classification.convolution_based.MiniRocketClassifier`` (Dempster et al.
+2021; 10,000 kernels and a ridge classifier, aeon's defaults) fitted on the official training
+rows and scored once on the test rows, with ``random_state=s``; its wall time is well inside the
+same budget ``B``. A first fit on 8 rows per dataset, not counted, lets numba compile first.
+
+``inception_time (published)``: test accuracy of InceptionTime (an ensemble of five Inception
+networks, 1500 epochs each) as published by its authors (H. Ismail Fawaz et al., DMKD 2020;
+the per-dataset results files of the hfawaz/InceptionTime repository: UCR 2018 archive and
+the UEA multivariate archive).
+
+JapaneseVowels' series have 7 to 29 steps; both contenders get them padded to 29 steps (the
+longest of both splits) by repeating each series' last value (aeon's MiniRocket and our arrays need one length).
+
+    python -m bench.sequence [--budget 60] [--seeds 0 1 2] [--datasets GunPoint BasicMotions] [--smoke]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.quality import Outcome
+
+TSC_NETWORKS = ("fcn", "resnet1d", "inception_time")
+DATASETS = ("GunPoint", "BasicMotions", "JapaneseVowels", "ItalyPowerDemand", "ArrowHead")
+# Test accuracy published for InceptionTime (hfawaz/InceptionTime: results-InceptionTime-128.csv
+# for the UCR 2018 sets, results-mts.csv for the UEA multivariate sets).
+PUBLISHED_INCEPTION_TIME = {
+    "BasicMotions": 1.0000, "JapaneseVowels": 0.9919, "GunPoint": 1.0000, "ArrowHead": 0.8457,
+    "ItalyPowerDemand": 0.9650, "OSULeaf": 0.9421,
+}
+
+
+def load_splits(name: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The official train and test splits of an aeon-bundled set as ``(N, T, F)`` float32 and
+    string labels; series of unequal length are padded with their last value to the longest
+    of both splits."""
+    from aeon.datasets import load_classification
+
+    splits = [load_classification(name, split=split) for split in ("train", "test")]
+    length = max(x.shape[-1] for X, _ in splits for x in X)
+    out = []
+    for X, y in splits:
+        if isinstance(X, list) or X.shape[-1] < length:
+            X = np.stack([np.pad(x, ((0, 0), (0, length - x.shape[-1])), mode="edge") for x in X])
+        out.append((np.asarray(X, dtype=np.float32).transpose(0, 2, 1), np.asarray(y).astype(str)))
+    return out
+
+
+def write_for_platform(name: str, folder: Path, X_train, y_train, X_test, y_test) -> tuple[str, str, str | None]:
+    """The files a user would pass: wide CSVs for univariate sets, ``.npz`` arrays otherwise."""
+    import pandas as pd
+
+    if X_train.shape[2] == 1:
+        paths = []
+        for split, X, y in (("train", X_train, y_train), ("test", X_test, y_test)):
+            frame = pd.DataFrame(X[:, :, 0], columns=[f"t{i}" for i in range(X.shape[1])])
+            frame["label"] = y
+            path = folder / f"{name}_{split}.csv"
+            frame.to_csv(path, index=False)
+            paths.append(str(path))
+        return paths[0], paths[1], "label"
+    for split, X, y in (("train", X_train, y_train), ("test", X_test, y_test)):
+        np.savez(folder / f"{name}_{split}.npz", X=X, y=y)
+    return str(folder / f"{name}_train.npz"), str(folder / f"{name}_test.npz"), None
+
+
+def run_platform(name: str, seed: int, budget_s: float, files, max_trials: int | None = None) -> Outcome:
+    """The whole flow through the Python API, with the default space and no input kind given."""
+    from automl.api import AutoML
+    from automl.errors import AutoMLError
+
+    train, test, target = files
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        automl = AutoML(target=target, test_data=test, time_budget_s=None if max_trials else budget_s, num_trials=max_trials,
+                        seed=seed, wandb=False, report=False, output=Path(folder) / "run", overwrite=True)
+        try:
+            result = automl.fit(train)
+        except AutoMLError as error:
+            return Outcome(name, "multiclass", seed, "automl", {"accuracy": float("nan")}, time.perf_counter() - started, 0,
+                           {"note": str(error)})
+        wall = time.perf_counter() - started
+    board = result.leaderboard
+    best, report = board.iloc[0], result.data_report
+    tsc = board[board["architecture"].isin(TSC_NETWORKS)]
+    return Outcome(name, result.data_report["task"], seed, "automl", {"accuracy": float(result.test_metrics["accuracy"])}, wall,
+                   len(board), {
+        "best_architecture": str(best.get("architecture", "")), "refit_epochs": int(result.best["refit_epochs"]),
+        "input_kind": report["input_kind"], "input_view": report.get("input_view", ""),
+        # What the search could see and spend: why a miss is a miss.
+        "val_rows": int(report["split_rows"]["val"]), "best_val_accuracy": float(best["val_accuracy"]),
+        "epochs_total": int(board["epochs_run"].sum()), "tsc_trials": len(tsc),
+        "tsc_epochs_max": int(tsc["epochs_run"].max()) if len(tsc) else 0,
+    })
+
+
+def warm_up_minirocket(X_train, y_train) -> float:
+    """Seconds of a first MiniRocket fit on a few rows: numba compiles its kernels once per
+    process and input kind (uni- or multivariate), which is not part of fitting a dataset."""
+    from aeon.classification.convolution_based import MiniRocketClassifier
+
+    few = np.argsort(y_train, kind="stable")[np.linspace(0, len(y_train) - 1, 8).astype(int)]  # several classes
+    started = time.perf_counter()
+    MiniRocketClassifier(n_kernels=84, random_state=0).fit(X_train[few].transpose(0, 2, 1), y_train[few])
+    return time.perf_counter() - started
+
+
+def run_minirocket(name: str, seed: int, X_train, y_train, X_test, y_test) -> Outcome:
+    from aeon.classification.convolution_based import MiniRocketClassifier
+
+    started = time.perf_counter()
+    model = MiniRocketClassifier(random_state=seed)
+    model.fit(X_train.transpose(0, 2, 1), y_train)  # aeon takes (N, channels, T)
+    accuracy = float((model.predict(X_test.transpose(0, 2, 1)) == y_test).mean())
+    return Outcome(name, "multiclass" if len(set(y_train)) > 2 else "binary", seed, "minirocket", {"accuracy": accuracy},
+                   time.perf_counter() - started)
+
+
+def run(datasets: list[str], seeds: list[int], budget_s: float, max_trials: int | None = None) -> list[Outcome]:
+    import logging
+
+    from bench.common import ray_running
+
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+    outcomes: list[Outcome] = []
+    with ray_running(num_cpus=None), tempfile.TemporaryDirectory() as folder:
+        for name in datasets:
+            (X_train, y_train), (X_test, y_test) = load_splits(name)
+            print(f"{name}: train {X_train.shape}, test {X_test.shape}, {len(set(y_train))} classes", flush=True)
+            files = write_for_platform(name, Path(folder), X_train, y_train, X_test, y_test)
+            print(f"{name}: MiniRocket warm-up (numba compilation, not counted) {warm_up_minirocket(X_train, y_train):.1f} s",
+                  flush=True)
+            for seed in seeds:
+                outcomes.append(run_minirocket(name, seed, X_train, y_train, X_test, y_test))
+                outcomes.append(run_platform(name, seed, budget_s, files, max_trials))
+                for outcome in outcomes[-2:]:
+                    print(f"{name} seed {seed} {outcome.contender}: {outcome.metrics['accuracy']:.4f} ({outcome.wall_s:.1f} s) "
+                          f"{outcome.detail}", flush=True)
+    return outcomes
+
+
+def summarise(outcomes: list[Outcome]) -> list[dict]:
+    """One row per dataset: each contender's mean ± std over seeds, the published figure, the gap."""
+    from bench.results import mean_std
+
+    rows = []
+    for name in dict.fromkeys(o.dataset for o in outcomes):
+        row = {"dataset": name, "inception_time_published": PUBLISHED_INCEPTION_TIME.get(name)}
+        for contender in ("automl", "minirocket"):
+            group = [o for o in outcomes if o.dataset == name and o.contender == contender]
+            row[f"{contender}_mean"], row[f"{contender}_std"] = mean_std([o.metrics["accuracy"] for o in group])
+            row[f"{contender}_wall_s"] = mean_std([o.wall_s for o in group])[0]
+        platform = [o for o in outcomes if o.dataset == name and o.contender == "automl"]
+        row["automl_trials"] = mean_std([o.trials or 0 for o in platform])[0]
+        row["automl_best"] = ", ".join(sorted({o.detail.get("best_architecture", "?") for o in platform}))
+        reference = max(row["minirocket_mean"], row["inception_time_published"] or 0.0)
+        row["target"] = reference - 0.02
+        row["gap"] = row["automl_mean"] - reference
+        rows.append(row)
+    return rows
+
+
+def to_markdown(figures: dict) -> str:
+    from bench.results import markdown_table
+
+    if "missing" in figures:
+        return f"**not measured: {figures['missing']}.**"
+
+    searches = (f"Smoke size: each search ran {figures['max_trials']} trial(s) without a time budget"
+                if figures.get("max_trials") else f"Budget: {figures['budget_s']:g} s of search per dataset and seed")
+    lines = [
+        f"{searches}; seeds {figures['seeds']}; official train/test splits of the sets aeon ships; mean ± std "
+        "(ddof=1) over seeds. automl: default space, no `--input-kind` (univariate sets as wide CSVs, "
+        "multivariate as .npz), wall time with data preparation, refit and test. MiniRocket: aeon's defaults. "
+        "InceptionTime: its authors' published test accuracy. Target: within 2 points of the better of "
+        "MiniRocket and InceptionTime.",
+        "",
+    ]
+    header = ["dataset", "automl", "automl wall s", "trials", "best architectures", "minirocket", "minirocket wall s",
+              "InceptionTime (published)", "automl − best reference", "target met"]
+    body = []
+    for r in figures["summary"]:
+        published = r["inception_time_published"]
+        body.append([
+            r["dataset"], f"{r['automl_mean']:.4f} ± {r['automl_std']:.4f}", f"{r['automl_wall_s']:.1f}",
+            f"{r['automl_trials']:.1f}", r["automl_best"], f"{r['minirocket_mean']:.4f} ± {r['minirocket_std']:.4f}",
+            f"{r['minirocket_wall_s']:.1f}", "" if published is None else f"{published:.4f}", f"{r['gap']:+.4f}",
+            "yes" if r["automl_mean"] >= r["target"] else "no",
+        ])
+    lines += [markdown_table(header, body), ""]
+    searched = [o for o in figures["outcomes"] if o["contender"] == "automl" and "val_rows" in o["detail"]]
+    if searched:
+        lines += ["What each search had (mean over seeds): validation rows that rank the trials, trials, epochs "
+                  "trained by all trials together, trials of FCN/ResNet/InceptionTime and the most epochs one of them "
+                  "ran, the best trial's validation accuracy and the epochs its refit trained.", ""]
+        diagnostics = []
+        for name in dict.fromkeys(o["dataset"] for o in searched):
+            group = [o["detail"] for o in searched if o["dataset"] == name]
+            mean = lambda key: sum(d[key] for d in group) / len(group)  # noqa: E731
+            diagnostics.append([name, f"{mean('val_rows'):.0f}", f"{sum(o['trials'] for o in searched if o['dataset'] == name) / len(group):.1f}",
+                                f"{mean('epochs_total'):.0f}", f"{mean('tsc_trials'):.1f}", f"{mean('tsc_epochs_max'):.1f}",
+                                f"{mean('best_val_accuracy'):.3f}", f"{mean('refit_epochs'):.1f}"])
+        lines += [markdown_table(["dataset", "val rows", "trials", "epochs, all trials", "FCN/ResNet/Inception trials",
+                                  "their most epochs", "best val accuracy", "refit epochs"], diagnostics), ""]
+    views = sorted({f"{o['dataset']}: {o['detail']['input_view']}" for o in figures["outcomes"]
+                    if o["contender"] == "automl" and o["detail"].get("input_view")})
+    if views:
+        lines += ["How the platform read each file: " + "; ".join(views) + ".", ""]
+    notes = [f"{o['dataset']}/{o['seed']}: {o['detail']['note']}" for o in figures["outcomes"] if "note" in o["detail"]]
+    if notes:
+        lines += ["Searches without a result: " + "; ".join(notes) + ".", ""]
+    lines += ["Per seed: " + "; ".join(
+        f"{o['dataset']}/{o['seed']}/{o['contender']} {o['metrics']['accuracy']:.4f}"
+        + (f" ({o['detail'].get('best_architecture', '')}, {o['trials']} trials)" if o["contender"] == "automl" else "")
+        for o in figures["outcomes"]) + "."]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--budget", type=float, default=60.0, help="search seconds per dataset and seed")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(PUBLISHED_INCEPTION_TIME))
+    parser.add_argument("--smoke", action="store_true", help="two small datasets, one seed, 1 trial per search")
+    args = parser.parse_args(argv)
+    try:
+        import aeon  # noqa: F401
+    except ImportError:  # `make bench` installs the bench extra; a bare `python -m bench` may lack it
+        figures = {"missing": "aeon is not installed: `pip install -e '.[bench]'` (or `make bench`) installs it"}
+        print(figures["missing"])
+        return figures
+    if args.smoke:
+        args.datasets, args.seeds = ["GunPoint", "BasicMotions"], [0]
+    max_trials = 1 if args.smoke else None
+
+    from bench.common import machine
+
+    outcomes = run(args.datasets, args.seeds, args.budget, max_trials)
+    figures = {"machine": machine(), "budget_s": args.budget, "seeds": args.seeds, "datasets": args.datasets,
+               "max_trials": max_trials, "outcomes": [o.__dict__ for o in outcomes], "summary": summarise(outcomes)}
+    print(to_markdown(figures))
+    print(json.dumps({"summary": figures["summary"]}, default=str))
+    return figures
+
+
+if __name__ == "__main__":
+    main()
