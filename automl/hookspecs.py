@@ -88,11 +88,11 @@ A complete architecture plugin, one screen long::
     @hookimpl
     def automl_architectures():
         return [ArchitectureSpec(
-            name="linear", build=build_linear,
+            name="my_linear", build=build_linear,
             tasks=("binary", "multiclass", "regression"), input_kinds=("tabular",),
             space={"bias": {"choice": [True, False]}})]
 
-After ``pip install`` of the package, ``automl plugins`` lists ``linear`` and every search
+After ``pip install`` of the package, ``automl plugins`` lists ``my_linear`` and every search
 whose space does not exclude it may pick it.
 """
 

@@ -16,7 +16,7 @@ from torch import nn
 from automl import hookimpl
 from automl.components import Regularizer, RegularizerSpec
 
-ACTIVATION_TYPES = (nn.ReLU, nn.GELU, nn.Tanh, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.Sigmoid)
+ACTIVATION_TYPES = (nn.ReLU, nn.GELU, nn.Tanh, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.Mish, nn.Sigmoid)
 
 
 class Dropout(Regularizer):

@@ -23,6 +23,10 @@ EXPECTED_KINDS = {
     "gru": {"sequence", "text"},
     "transformer": {"sequence", "text"},
     "ft_transformer": {"tabular"},
+    "linear": {"tabular", "image", "sequence"},
+    "realmlp": {"tabular"},
+    "tabm": {"tabular"},
+    "resnet": {"image"},
 }
 CASES = [(name, kind) for name, kinds in EXPECTED_KINDS.items() for kind in sorted(kinds)]
 

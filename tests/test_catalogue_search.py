@@ -28,7 +28,7 @@ def test_automl_plugins_lists_every_catalogue_component(capsys):
 
 
 @pytest.mark.parametrize("space,kind,architectures", [
-    ("image", "image", {"cnn2d"}),
+    ("image", "image", {"cnn2d", "resnet"}),
     ("sequence", "sequence", {"fcn", "resnet1d", "inception_time", "cnn1d", "rnn", "lstm", "gru", "transformer"}),
     ("text", "text", {"lstm", "gru", "transformer"}),
 ])
