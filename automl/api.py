@@ -72,6 +72,11 @@ class AutoML:
     (``searcher="tpe"`` with ``scheduler="pbt"``) raises :class:`AutoMLError` here, before any
     work; an option the inferred task ignores, once the data has named the task.
 
+    ``metric`` names the validation metric that ranks the trials (``accuracy``,
+    ``balanced_accuracy``, ``f1_macro``, ``roc_auc``, ``log_loss``; ``rmse``, ``mae``, ``r2``;
+    ``silhouette``; ``c2st_gap``), computed with ``sklearn.metrics``; its direction comes from
+    the task, and the leaderboard, the schedulers, ensemble selection and the report follow it.
+
     ``wandb`` turns W&B tracking on (offline without an API key); ``callbacks`` are extra
     Ray Tune callbacks, such as the CLI's progress display. ``report=False`` skips writing
     ``report.html`` (and its plots) into the run directory.
@@ -89,6 +94,7 @@ class AutoML:
         self,
         target: str | None = None,
         task: str | None = None,
+        metric: str | None = None,
         space: str | Path = "default",
         num_trials: int | None = None,
         time_budget_s: float | None = None,
@@ -131,6 +137,11 @@ class AutoML:
         self.given_options = explicit_options(self.options, _default_options())
         check_task_options(task, self.given_options)
         check_combinations(self.options, self.given_options)
+        if task is not None and metric is not None:
+            from automl.plugins import load_registry
+
+            load_registry(disabled=disable_plugins).task(task).ranking(metric)  # a metric the task lacks fails here
+        self.metric = metric
         if n_clusters is not None and n_clusters < 2:
             raise AutoMLError(f"n_clusters is {n_clusters}", "pass at least 2 clusters")
         if ensemble == 1 or ensemble < 0:
@@ -187,7 +198,6 @@ class AutoML:
         from automl.engine import check_search_space, ensure_ray, run_trials
         from automl.files import prepare_run_dir, write_text_atomic
         from automl.leaderboard import rank_trials, save_leaderboard
-        from automl.metrics import ranking_metric
         from automl.plugins import load_registry
         from automl.refit import refit_and_test
         from automl.resume import split_fingerprint, write_request, write_state
@@ -195,7 +205,7 @@ class AutoML:
         from automl.tracking.search import SearchTracking
         from automl.trial import Components, TrainingSet, check_losses_apply_class_weights
 
-        from automl.data.variants import preprocessing_variants
+        from automl.variants import preprocessing_variants
 
         emit = on_event or (lambda stage, info: None)
         spec, source = load_space_file(self.search_config.space)
@@ -204,6 +214,8 @@ class AutoML:
         check_task_options(prepared.task, self.given_options)
         emit("data", prepared.report)
         registry = load_registry(disabled=self.disable_plugins)
+        task = registry.task(prepared.task)
+        metric, mode = task.ranking(self.metric)
         space = build_search_space(registry, spec, prepared.task, prepared.input_kind, source)
         check_search_space(self.search_config, space)
         components = Components(
@@ -224,7 +236,7 @@ class AutoML:
                     "resume with the same data and space file, unchanged (or start a new search)",
                 )
         emit("search", {"run_dir": str(run_dir), "space": source, "components": {f: space.names(f) for f in space.components},
-                        "resumed": resumed is not None})
+                        "resumed": resumed is not None, "metric": metric, "mode": mode})
 
         training_set = TrainingSet(
             prepared.task, prepared.input_shape, prepared.output_size,
@@ -233,9 +245,9 @@ class AutoML:
             n_clusters=self.n_clusters, column_space=prepared.column_space,
             input_kind=prepared.input_kind, vocab_size=prepared.vocab_size,
             variants={key: (v.X_train, v.X_val) for key, v in prepared.variants.items()},
-            class_weights=prepared.class_weights,
+            class_weights=prepared.class_weights, metric=metric, mode=mode,
         )
-        metric, mode = ranking_metric(prepared.task)
+
         tracking = SearchTracking(self.tracking_config, run_dir, f"val_{metric}")
         spent = resumed.search_seconds if resumed is not None else 0.0
         if resumed is not None and resumed.stage == "refitting":
@@ -248,7 +260,7 @@ class AutoML:
                 records = run_trials(
                     training_set, space, components, self.search_config, self.resource_config, run_dir, self.verbose,
                     callbacks=[*tracking.callbacks(), *self.callbacks],
-                    resume_spent_s=spent if resumed is not None else None,
+                    resume_spent_s=spent if resumed is not None else None, task=task,
                 )
                 search_seconds = spent + time.perf_counter() - started
             finally:
@@ -259,7 +271,7 @@ class AutoML:
         if self.search_config.ensemble_size > 1 and not any(r.trial_id == "ensemble" for r in records):
             from automl.ensemble import ensemble_record
 
-            ensemble = ensemble_record(records, self.search_config.ensemble_size, prepared.task, prepared.y_val, training_set.target_scale)
+            ensemble = ensemble_record(records, self.search_config.ensemble_size, prepared.task, prepared.y_val, training_set.target_scale, metric)
             if ensemble is not None:
                 records.append(ensemble)  # ranked last among equals: it must win strictly
         leaderboard = rank_trials(records, metric, mode)
@@ -272,18 +284,14 @@ class AutoML:
         best_record = next(r for r in records if r.trial_id == leaderboard.loc[0, "trial_id"])
         write_state(run_dir, "refitting", search_seconds)
 
-        if "ensemble" in best_record.config:  # the ensemble won on validation
-            from automl.ensemble import refit_ensemble_and_test
-
-            refit_and_test = refit_ensemble_and_test
         refit = refit_and_test(
             best_record, prepared, components, run_dir / "model",
             on_epoch=lambda epoch, total, m: emit("refit_epoch", {"epoch": epoch, "epochs": total, **m}),
-            precision=self.resource_config.precision,
+            precision=self.resource_config.precision, task=task,
         )
         emit("test", {"test_metrics": refit.test_metrics, "artifact": str(refit.artifact_dir)})
         best = {"trial_id": best_record.trial_id, "config": best_record.config, f"val_{metric}": leaderboard.loc[0, f"val_{metric}"], "refit_epochs": refit.epochs}
-        summary = {"best": best, "test_metrics": refit.test_metrics, "metric": metric}
+        summary = {"best": best, "test_metrics": refit.test_metrics, "metric": metric, "mode": mode}
         write_text_atomic(run_dir / "result.json", json.dumps(summary, indent=2, default=str))
         tracked = tracking.finish(leaderboard, summary, refit.artifact_dir)
         write_state(run_dir, "done", search_seconds)

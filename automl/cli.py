@@ -14,6 +14,7 @@ from pathlib import Path
 
 from automl import __version__
 from automl.components import FAMILIES, INPUT_KINDS, SINGULAR, TASKS
+from automl.metrics import DIRECTIONS
 from automl.errors import AutoMLError
 from automl.flags import (
     CLUSTER_COUNT, COLUMN_NAMES, ENSEMBLE_SIZE, FRACTION, IMAGE_SHAPE, INTEGER, NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, PORT,
@@ -58,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--target", help="target column (default for built-in datasets: target); "
                         "optional for --task cluster/generate, where it is set aside unused")
     search.add_argument("--task", choices=list(TASKS), help="override the inferred task; cluster and generate need no target")
+    search.add_argument("--metric", choices=sorted(DIRECTIONS), metavar="NAME",
+                        help="validation metric that ranks trials, its direction from the task (default: accuracy, rmse, "
+                             f"silhouette or c2st_gap); one of: {', '.join(sorted(DIRECTIONS))}")
     search.add_argument("--n-clusters", type=CLUSTER_COUNT, metavar="K", help="with --task cluster: fix k (default: searched, 2 to 8)")
     search.add_argument("--space", default="default", help="search space: a name in search_spaces/ or a YAML path (default: default)")
     search.add_argument("--num-trials", type=POSITIVE_INT, help="number of trials (default 20, or unlimited with --time-budget)")
@@ -199,7 +203,7 @@ def run_search(args: argparse.Namespace) -> int:
 
         display = SearchDisplay(num_trials=args.num_trials, time_budget_s=args.time_budget, live=not args.verbose)
     automl = AutoML(
-        target=args.target, task=args.task, space=args.space, num_trials=args.num_trials,
+        target=args.target, task=args.task, metric=args.metric, space=args.space, num_trials=args.num_trials,
         time_budget_s=args.time_budget, scheduler=args.scheduler, searcher=args.searcher,
         max_concurrent=args.max_concurrent, cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=args.gpus_per_trial, address=args.address, storage=args.storage,

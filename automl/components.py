@@ -26,7 +26,7 @@ class ArchitectureSpec:
     (one per class, also for binary), values for regression.
 
     Architectures for the unsupervised tasks (``cluster``, ``generate``) are called with
-    ``output_size=0`` and follow the contracts in ``automl/unsupervised/__init__.py``
+    ``output_size=0`` and follow the contracts in ``automl/tasks/cluster.py`` and ``automl/tasks/generate.py``
     (an ``encode`` method for clustering; a discriminator and ``sample`` for generation).
     ``tasks`` defaults to the supervised tasks only.
     """
@@ -48,7 +48,7 @@ class LossSpec:
     of shape ``(N, output_size)`` for regression.
 
     Losses for ``cluster`` compare a reconstruction with its input; losses for ``generate``
-    are adversarial (see ``automl/unsupervised/__init__.py``). ``tasks`` defaults to the
+    are adversarial (see ``automl/tasks/cluster.py`` and ``automl/tasks/generate.py``). ``tasks`` defaults to the
     supervised tasks only.
     """
 

@@ -21,7 +21,6 @@ SEARCHERS = ("random", "grid", "tpe", "gp")
 CHECKPOINTING_SCHEDULERS = ("hyperband", "pbt")
 # A search without --task infers one of these from the target column.
 INFERRED_TASKS = SUPERVISED_TASKS
-UNSUPERVISED_TRIALS = "cluster and generate trials"
 
 
 @dataclass(frozen=True)
@@ -48,19 +47,19 @@ class OptionUse:
 TASK_OPTIONS: dict[str, OptionUse] = {
     "target": OptionUse("--target"),  # cluster and generate set the column aside, unused
     "task": OptionUse("--task"),
+    "metric": OptionUse("--metric"),  # each task accepts its own metrics: automl.tasks
     "space": OptionUse("--space"),
     "num_trials": OptionUse("--num-trials"),
     "time_budget_s": OptionUse("--time-budget"),
-    "scheduler": OptionUse("--scheduler", SUPERVISED_TASKS, CHECKPOINTING_SCHEDULERS,
-                           f"it pauses and clones trials from their checkpoints, which {UNSUPERVISED_TRIALS} do not write"),
+    "scheduler": OptionUse("--scheduler"),
     "searcher": OptionUse("--searcher"),
     "max_concurrent": OptionUse("--max-concurrent"),
     "cpus_per_trial": OptionUse("--cpus-per-trial"),
     "gpus_per_trial": OptionUse("--gpus-per-trial"),
     "address": OptionUse("--address"),
     "storage": OptionUse("--storage"),
-    "precision": OptionUse("--precision", SUPERVISED_TASKS, why=f"bfloat16 autocast is not applied in {UNSUPERVISED_TRIALS}"),
-    "checkpoint_every": OptionUse("--checkpoint-every", SUPERVISED_TASKS, why=f"{UNSUPERVISED_TRIALS} write no checkpoints"),
+    "precision": OptionUse("--precision"),
+    "checkpoint_every": OptionUse("--checkpoint-every"),
     "output": OptionUse("--output"),
     "overwrite": OptionUse("--overwrite"),
     "seed": OptionUse("--seed"),

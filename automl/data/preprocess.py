@@ -31,7 +31,7 @@ from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, R
 
 from automl.components import CLASSIFICATION_TASKS
 from automl.data.profile import ColumnDecision, RowView, parse_datetimes, profile_columns
-from automl.data.variants import IMPUTERS
+from automl.variants import IMPUTERS
 from automl.errors import AutoMLError
 
 SCALERS = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler, "none": None}

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from automl.config import DataConfig
+from automl.data.columns import ColumnSpace
+from automl.data.prepared import PreparedData, preview_columns
 from automl.data.preprocess import FeaturePreprocessor
 from automl.data.profile import as_pixels, decisions_as_dicts, profile_columns
 from automl.data.split import split_rows
@@ -28,11 +30,8 @@ class NoTarget:
 
 def prepare_unlabelled(frame: pd.DataFrame, name: str, set_aside: str | None, config: DataConfig):
     """The three splits of a table without a target, with preprocessing fitted on train only."""
-    from automl.data.prepare import PreparedData, _preview
-    from automl.unsupervised.columns import ColumnSpace
-
     if set_aside is not None and set_aside not in frame.columns:
-        raise AutoMLError(f"column '{set_aside}' is not in the data", f"use one of: {_preview(frame.columns)}")
+        raise AutoMLError(f"column '{set_aside}' is not in the data", f"use one of: {preview_columns(frame.columns)}")
     features = frame.drop(columns=[set_aside]) if set_aside is not None else frame
     if features.shape[1] == 0:
         raise AutoMLError("the data has no feature columns", "add feature columns")
