@@ -18,7 +18,9 @@ import pandas as pd
 
 from automl.config import DataConfig, ResourceConfig, SearchConfig, TrackingConfig
 from automl.errors import AutoMLError
-from automl.options import check_combinations, check_task_options, explicit_options
+from automl.options import (
+    TASK_OPTIONS, check_combinations, check_task_options, default_options, explicit_options, given_keywords, options_signature,
+)
 
 
 @dataclass
@@ -90,79 +92,42 @@ class AutoML:
     :class:`automl.failures.SearchFailed` (an :class:`AutoMLError`) counting the reasons.
     """
 
-    def __init__(
-        self,
-        target: str | None = None,
-        task: str | None = None,
-        metric: str | None = None,
-        space: str | Path = "default",
-        num_trials: int | None = None,
-        time_budget_s: float | None = None,
-        scheduler: str = "asha",
-        searcher: str = "random",
-        max_concurrent: int | None = None,
-        cpus_per_trial: float = 1.0,
-        gpus_per_trial: float = 0.0,
-        address: str | None = None,
-        storage: str | None = None,
-        precision: str = "fp32",
-        checkpoint_every: int = 0,
-        output: str | Path | None = None,
-        overwrite: bool = False,
-        seed: int = 0,
-        val_fraction: float = 0.15,
-        test_fraction: float = 0.15,
-        image_shape: tuple[int, ...] | None = None,
-        n_clusters: int | None = None,
-        disable_plugins: tuple[str, ...] = (),
-        verbose: bool = False,
-        test_data=None,
-        group_column: str | None = None,
-        time_column: str | None = None,
-        input_kind: str | None = None,
-        clip_quantile: float | None = None,
-        class_weights: str = "none",
-        delimiter: str | None = None,
-        wandb: bool = True,
-        wandb_project: str = "automl",
-        wandb_entity: str | None = None,
-        report: bool = True,
-        callbacks: Sequence = (),
-        ensemble: int = 0,
-        max_failures: int = 0,
-    ) -> None:
-        # Every setting but the live callbacks, as given: a resumed search is rebuilt from them.
-        self.options = {k: v for k, v in locals().items() if k not in ("self", "callbacks", "__class__")}
+    def __init__(self, callbacks: Sequence = (), **options: Any) -> None:
+        given_keywords("AutoML", options, TASK_OPTIONS)
+        # Every setting but the live callbacks: a resumed search is rebuilt from them (request.json).
+        self.options = {**default_options(), **options}
+        o = self.options
         # Every option a search would ignore or Ray Tune would refuse fails here, before any work.
-        self.given_options = explicit_options(self.options, _default_options())
-        check_task_options(task, self.given_options)
-        check_combinations(self.options, self.given_options)
-        if task is not None and metric is not None:
+        self.given_options = explicit_options(o, default_options())
+        check_task_options(o["task"], self.given_options)
+        check_combinations(o, self.given_options)
+        if o["task"] is not None and o["metric"] is not None:
             from automl.plugins import load_registry
 
-            load_registry(disabled=disable_plugins).task(task).ranking(metric)  # a metric the task lacks fails here
-        self.metric = metric
-        if n_clusters is not None and n_clusters < 2:
-            raise AutoMLError(f"n_clusters is {n_clusters}", "pass at least 2 clusters")
-        if ensemble == 1 or ensemble < 0:
-            raise AutoMLError(f"ensemble is {ensemble}: no ensemble has one member", "pass 2 or more trials, or 0 for no ensemble")
-        self.n_clusters = n_clusters
+            load_registry(disabled=o["disable_plugins"]).task(o["task"]).ranking(o["metric"])  # a metric the task lacks fails here
+        if o["n_clusters"] is not None and o["n_clusters"] < 2:
+            raise AutoMLError(f"n_clusters is {o['n_clusters']}", "pass at least 2 clusters")
+        if o["ensemble"] == 1 or o["ensemble"] < 0:
+            raise AutoMLError(f"ensemble is {o['ensemble']}: no ensemble has one member", "pass 2 or more trials, or 0 for no ensemble")
+        self.metric, self.n_clusters = o["metric"], o["n_clusters"]
         self.data_config = DataConfig(
-            target, task, val_fraction, test_fraction, seed, image_shape, test_data=test_data,
-            group_column=group_column, time_column=time_column, input_kind=input_kind,
-            clip_quantile=clip_quantile, class_weights=class_weights, delimiter=delimiter,
+            o["target"], o["task"], o["val_fraction"], o["test_fraction"], o["seed"], o["image_shape"], test_data=o["test_data"],
+            group_column=o["group_column"], time_column=o["time_column"], input_kind=o["input_kind"],
+            clip_quantile=o["clip_quantile"], class_weights=o["class_weights"], delimiter=o["delimiter"],
         )
         self.search_config = SearchConfig(
-            space, num_trials, time_budget_s, scheduler, searcher, max_concurrent, seed,
-            checkpoint_every=checkpoint_every, ensemble_size=ensemble, max_failures=max_failures,
+            o["space"], o["num_trials"], o["time_budget_s"], o["scheduler"], o["searcher"], o["max_concurrent"], o["seed"],
+            checkpoint_every=o["checkpoint_every"], ensemble_size=o["ensemble"], max_failures=o["max_failures"],
         )
-        self.resource_config = ResourceConfig(cpus_per_trial, gpus_per_trial, address, storage, precision)
-        self.output = output
-        self.overwrite = overwrite
-        self.disable_plugins = tuple(disable_plugins)
-        self.verbose = verbose
-        self.tracking_config = TrackingConfig(wandb, wandb_project, wandb_entity, report)
+        self.resource_config = ResourceConfig(o["cpus_per_trial"], o["gpus_per_trial"], o["address"], o["storage"], o["precision"])
+        self.output, self.overwrite, self.verbose = o["output"], o["overwrite"], o["verbose"]
+        self.disable_plugins = tuple(o["disable_plugins"])
+        self.tracking_config = TrackingConfig(o["wandb"], o["wandb_project"], o["wandb_entity"], o["report"])
         self.callbacks = list(callbacks)
+
+    # The keywords are the options of automl.options.TASK_OPTIONS, declared there once.
+    __init__.__signature__ = options_signature(extra=(
+        inspect.Parameter("callbacks", inspect.Parameter.KEYWORD_ONLY, default=()),))
 
     def fit(self, data, on_event: Callable[[str, dict], None] | None = None) -> SearchResult:
         """Run the search; ``on_event(stage, info)`` reports progress (used by the CLI)."""
@@ -300,12 +265,6 @@ class AutoML:
             leaderboard, best, refit.test_metrics, run_dir, refit.artifact_dir, metric, prepared.report,
             tracked.report, tracked.sync_command,
         )
-
-
-def _default_options() -> dict[str, Any]:
-    """The default of every ``AutoML(...)`` keyword."""
-    parameters = inspect.signature(AutoML.__init__).parameters.values()
-    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
 
 
 def default_run_dir(dataset_name: str) -> Path:
