@@ -12,7 +12,9 @@ from typing import Any, Callable, Mapping
 SUPERVISED_TASKS = ("binary", "multiclass", "regression")
 # Unsupervised tasks need no target: autoencoder embeddings clustered, or generators of new rows.
 UNSUPERVISED_TASKS = ("cluster", "generate")
-TASKS = SUPERVISED_TASKS + UNSUPERVISED_TASKS
+# Several 0/1 target columns (``--target a,b,c``): one logit per label.
+MULTILABEL_TASKS = ("multilabel",)
+TASKS = SUPERVISED_TASKS + MULTILABEL_TASKS + UNSUPERVISED_TASKS
 CLASSIFICATION_TASKS = ("binary", "multiclass")
 INPUT_KINDS = ("tabular", "image", "sequence", "text")
 

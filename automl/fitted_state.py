@@ -34,6 +34,7 @@ ALLOWED_TYPES = frozenset({
     "automl.data.preprocess.FeaturePreprocessor",
     "automl.data.preprocess.QuantileClipper",
     "automl.data.preprocess.TargetEncoder",
+    "automl.data.preprocess.LabelSetEncoder",
     "automl.data.profile.ColumnDecision",
     "automl.data.text.TextTokenizer",
     "automl.data.arrays.ArrayStandardizer",

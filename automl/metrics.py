@@ -73,8 +73,28 @@ def regression_scores(outputs: np.ndarray, targets: np.ndarray, target_scale: fl
     }
 
 
+def multilabel_scores(outputs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    """Macro F1, exact-match accuracy, macro ROC AUC (NaN when a label is constant in
+    ``targets``) and the mean per-label log-loss of logits against a 0/1 indicator matrix."""
+    from sklearn import metrics
+
+    truth, predicted = targets.astype(int), (outputs > 0).astype(int)
+    probabilities = 1 / (1 + np.exp(-outputs.astype(np.float64)))
+    varied = all(len(np.unique(column)) == 2 for column in truth.T)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {
+            "f1_macro": float(metrics.f1_score(truth, predicted, average="macro", zero_division=0)),
+            "accuracy": float(metrics.accuracy_score(truth, predicted)),
+            "roc_auc": float(metrics.roc_auc_score(truth, probabilities, average="macro")) if varied else float("nan"),
+            "log_loss": float(np.mean([metrics.log_loss(t, p, labels=[0, 1]) for t, p in zip(truth.T, probabilities.T)])),
+        }
+
+
 def score(task: str, outputs: np.ndarray, targets: np.ndarray, target_scale: float = 1.0) -> dict[str, float]:
     """Metrics of a supervised task's model outputs against encoded targets."""
+    if task == "multilabel":
+        return multilabel_scores(outputs, targets)
     if task in CLASSIFICATION_TASKS:
         return classification_scores(outputs, targets)
     return regression_scores(outputs, targets, target_scale)

@@ -80,7 +80,7 @@ class OptionUse:
         return tuple(value) if isinstance(self.default, tuple) else value
 
 
-SPLIT = "cluster and generate split random rows"
+SPLIT = "cluster, generate and multilabel split random rows"
 
 # Every keyword of AutoML(...) but the live callbacks, in the order of `automl search --help`.
 TASK_OPTIONS: dict[str, OptionUse] = {
@@ -122,7 +122,7 @@ TASK_OPTIONS: dict[str, OptionUse] = {
     "time_column": OptionUse("--time-column", metavar="COLUMN", group="data", tasks=SUPERVISED_TASKS, why=SPLIT,
                              help="split in time order: oldest rows train, newest test"),
     "input_kind": OptionUse("--input-kind", choices=("sequence", "text"), group="data", tasks=SUPERVISED_TASKS,
-                            why="cluster and generate read tables (or --image-shape pixels)",
+                            why="cluster, generate and multilabel read tables (or --image-shape pixels)",
                             help="read a wide table as sequences (one row per series), or text"),
     "clip_quantile": OptionUse("--clip-outliers", type=QUANTILE, metavar="Q", group="data",
                                help="clip numeric columns to their [Q, 1-Q] training quantiles"),

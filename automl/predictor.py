@@ -67,7 +67,11 @@ class Predictor:
 
     def predict_frame(self, data) -> pd.DataFrame:
         """Predictions as a DataFrame: the prediction column, plus class probabilities."""
-        frame = pd.DataFrame({f"predicted_{self.target}": self.predict(data)})
+        predictions = self.predict(data)
+        if predictions.ndim == 2:  # one column per label (multilabel)
+            frame = pd.DataFrame(predictions, columns=[f"predicted_{label}" for label in self.classes_])
+        else:
+            frame = pd.DataFrame({f"predicted_{self.target}": predictions})
         if self.task_impl.has_probabilities:
             probabilities = self.predict_proba(data)
             for i, label in enumerate(self.classes_):

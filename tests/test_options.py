@@ -55,15 +55,16 @@ EXAMPLES = {
 }
 # Each flag (with the value above) that a task does not use: the specification of the table.
 UNSUPERVISED = ("cluster", "generate")
+RANDOM_SPLITS = ("multilabel", *UNSUPERVISED)
 REFUSED = {
-    "--n-clusters": ("binary", "multiclass", "regression", "generate"),
+    "--n-clusters": ("binary", "multiclass", "regression", "multilabel", "generate"),
     "--metric": ("regression", *UNSUPERVISED),
-    "--test-data": UNSUPERVISED,
-    "--group-column": UNSUPERVISED,
-    "--time-column": UNSUPERVISED,
-    "--input-kind": UNSUPERVISED,
-    "--class-weights": ("regression", *UNSUPERVISED),
-    "--ensemble": UNSUPERVISED,
+    "--test-data": RANDOM_SPLITS,
+    "--group-column": RANDOM_SPLITS,
+    "--time-column": RANDOM_SPLITS,
+    "--input-kind": RANDOM_SPLITS,
+    "--class-weights": ("regression", *RANDOM_SPLITS),
+    "--ensemble": RANDOM_SPLITS,
 }
 # Flags that steer the command line itself, not the search.
 CLI_ONLY = {"--help", "--resume", "--quiet"}

@@ -11,7 +11,7 @@ from automl.ensemble import select_ensemble
 from automl.plugins import load_registry
 from automl.tasks.supervised import RegressionTask
 
-BUILT_IN = {"binary", "multiclass", "regression", "cluster", "generate"}
+BUILT_IN = {"binary", "multiclass", "regression", "multilabel", "cluster", "generate"}
 
 
 class MaeRegression(RegressionTask):

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.components import UNSUPERVISED_TASKS
+from automl.components import MULTILABEL_TASKS, UNSUPERVISED_TASKS
 from automl.config import DataConfig
 from automl.data.arrays import ArrayStandardizer, wide_table_to_sequences
 from automl.data.load import BUILTIN_DATASETS, BUILTIN_TARGET, RawData, load_data
@@ -42,6 +42,10 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None)
     tabular input; the first one is the default. Every check runs before anything is written.
     """
     raw = _tabular_arrays_as_table(load_data(source, config.delimiter))
+    if config.task in MULTILABEL_TASKS or (config.task is None and "," in (config.target or "")):
+        if raw.frame is None:
+            raise AutoMLError("task multilabel needs a table", "pass a CSV, Parquet or JSON Lines file or a DataFrame")
+        return prepare_unlabelled(raw.frame, raw.name, config.target, replace(config, task="multilabel"), labels=True)
     if config.task in UNSUPERVISED_TASKS:
         if raw.frame is None:
             raise AutoMLError(f"--task {config.task} needs a table", "pass a CSV, Parquet or JSON Lines file or a DataFrame")

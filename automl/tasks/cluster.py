@@ -123,11 +123,14 @@ class ClusterTask(Task):
         return ClusterPredictor(network, preprocessing["features"], preprocessing["target"], info, preprocessing["kmeans"])
 
 
+CLUSTER_TASK = ClusterTask()  # what its predictor asks about predictions
+
+
 class ClusterPredictor(Predictor):
     """A refitted autoencoder and its KMeans: ``predict(frame)`` returns a cluster id per row."""
 
     def __init__(self, network, features, target_encoder, info: dict, kmeans) -> None:
-        super().__init__(network, features, target_encoder, info)
+        super().__init__(network, features, target_encoder, info, task_impl=CLUSTER_TASK)
         self.kmeans = kmeans
 
     def embed(self, data) -> np.ndarray:

@@ -113,11 +113,14 @@ class GenerateTask(Task):
         return GeneratorPredictor(network, preprocessing["features"], preprocessing["target"], info, preprocessing["column_space"])
 
 
+GENERATE_TASK = GenerateTask()  # what its predictor asks about predictions
+
+
 class GeneratorPredictor(Predictor):
     """A refitted generator: ``sample(n)`` returns new rows in the training data's columns."""
 
     def __init__(self, network, features, target_encoder, info: dict, column_space) -> None:
-        super().__init__(network, features, target_encoder, info)
+        super().__init__(network, features, target_encoder, info, task_impl=GENERATE_TASK)
         self.column_space = column_space
 
     def sample(self, n: int, seed: int = 0) -> pd.DataFrame:

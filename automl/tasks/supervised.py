@@ -76,3 +76,25 @@ class RegressionTask(SupervisedTask):
         if len(rows) > max_points:
             rows = np.sort(np.random.default_rng(0).choice(rows, max_points, replace=False))
         return {"true": true[rows].tolist(), "predicted": predicted[rows].tolist(), "rows": int(len(true))}
+
+
+class MultilabelTask(SupervisedTask):
+    """Several 0/1 labels per row (``--target a,b,c``): one logit per label, a label is on when its
+    probability passes 0.5; ranked by the macro F1 over the labels."""
+
+    name = "multilabel"
+    metrics = directions("f1_macro", "accuracy", "roc_auc", "log_loss")
+    default_metric = "f1_macro"
+    has_probabilities = True
+    ensembles = False
+
+    def predictions(self, outputs, target_encoder):
+        return target_encoder.decode(outputs > 0)
+
+    def probabilities(self, outputs):
+        return torch.sigmoid(torch.as_tensor(outputs)).numpy()
+
+    def describe_test_predictions(self, prepared, outputs: np.ndarray) -> dict:
+        """How often each label is on in the test split and in the predictions, for the report."""
+        return {"labels": [str(c) for c in prepared.target_encoder.classes_],
+                "true_rate": prepared.y_test.mean(axis=0).tolist(), "predicted_rate": (outputs > 0).mean(axis=0).tolist()}
