@@ -20,9 +20,9 @@ Each component carries:
   ``{"grid": [..]}``. A search-space YAML file may override any of them;
 - ``tasks`` (and for architectures and regularizers ``input_kinds``): where it fits. The
   search only offers a component where the task (``binary``, ``multiclass``,
-  ``regression``, and the unsupervised ``cluster`` and ``generate``) and input kind
-  (``tabular``, ``image``, ``sequence``, ``text``) fit. ``tasks`` defaults to the three
-  supervised tasks; architectures and losses for ``cluster`` and ``generate`` follow the
+  ``regression``, ``multilabel``, and the unsupervised ``cluster`` and ``generate``) and input
+  kind (``tabular``, ``image``, ``sequence``, ``text``) fit. ``tasks`` defaults to the three
+  single-target supervised tasks (name ``multilabel`` to be offered there: one logit per label); architectures and losses for ``cluster`` and ``generate`` follow the
   contracts in ``automl/tasks/cluster.py`` and ``automl/tasks/generate.py`` (see
   ``plugins/autoencoder.py``).
 

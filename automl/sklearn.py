@@ -136,7 +136,8 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLEstimator):
     """A classifier whose model is found by an automl search (binary or multiclass).
 
     Parameters are those of :class:`automl.api.AutoML` that make sense per fit: ``space``
-    (a name in ``search_spaces/``, a YAML path, or a dict in the YAML schema), ``num_trials``,
+    (a name in ``search_spaces/``, a YAML path, or a dict in the YAML schema), ``metric`` (the
+    validation metric that ranks trials, e.g. ``"balanced_accuracy"``), ``num_trials``,
     ``time_budget_s``, ``scheduler``, ``ensemble`` (top-K ensemble selection; 0 is off),
     resources, ``output`` (keep run directories there; default: a temporary one, deleted),
     split fractions, ``seed`` and ``verbose``.

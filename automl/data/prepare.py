@@ -10,7 +10,7 @@ Input kinds and their arrays: ``tabular`` (N, F) float32; ``image`` (N, C, H, W)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
