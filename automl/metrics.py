@@ -25,6 +25,13 @@ DIRECTIONS: dict[str, str] = {
 }
 
 
+# What ranks each built-in task's trials unless --metric names another (its task's default_metric).
+DEFAULT_METRICS: dict[str, str] = {
+    "binary": "accuracy", "multiclass": "accuracy", "regression": "rmse", "multilabel": "f1_macro",
+    "cluster": "silhouette", "generate": "c2st_gap",
+}
+
+
 def directions(*names: str) -> dict[str, str]:
     """``{name: direction}`` of the named metrics (a task's ``metrics``)."""
     return {name: DIRECTIONS[name] for name in names}

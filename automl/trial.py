@@ -19,7 +19,7 @@ import torch
 
 from automl.errors import AutoMLError
 from automl.failures import DIVERGED_KEY, TrainingDiverged, check_loss
-from automl.metrics import is_better, score
+from automl.metrics import DEFAULT_METRICS, DIRECTIONS, is_better, score
 from automl.reporting import ReportPlan, epoch_reporter
 
 
@@ -96,11 +96,12 @@ class DataFacts:
     def for_builders(self, epochs: int | None = None, batch_size: int | None = None) -> dict[str, Any]:
         """The keyword facts offered to builders; ``None`` values are never passed."""
         steps = math.ceil(self.train_rows / batch_size) if batch_size and self.train_rows else None
+        metric = self.metric or DEFAULT_METRICS.get(self.task)  # a search names it; else the task's default
         return {
             "task": self.task, "input_kind": self.input_kind, "output_size": self.output_size,
             "vocab_size": self.vocab_size if self.input_kind == "text" else None,
             "class_counts": self.class_counts, "class_weights": self.class_weights, "epochs": epochs, "steps_per_epoch": steps,
-            "monitor": f"val_{self.metric}" if self.metric else None, "mode": self.mode,
+            "monitor": f"val_{metric}" if metric else None, "mode": self.mode or DIRECTIONS.get(metric),
         }
 
 

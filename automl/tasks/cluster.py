@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from automl.errors import AutoMLError
-from automl.metrics import directions
+from automl.metrics import DEFAULT_METRICS, directions
 from automl.predictor import Predictor
 from automl.tasks.base import Task
 
@@ -90,7 +90,7 @@ class ClusterTask(Task):
 
     name = "cluster"
     metrics = directions("silhouette", "loss")
-    default_metric = "silhouette"
+    default_metric = DEFAULT_METRICS["cluster"]
     supervised = False
     carry = ("n_clusters",)
 

@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 
 from automl.errors import AutoMLError
-from automl.metrics import directions
+from automl.metrics import DEFAULT_METRICS, directions
 from automl.predictor import Predictor
 from automl.tasks.base import Task
 
@@ -79,7 +79,7 @@ class GenerateTask(Task):
 
     name = "generate"
     metrics = directions("c2st_gap", "c2st_auc")
-    default_metric = "c2st_gap"
+    default_metric = DEFAULT_METRICS["generate"]
     supervised = False
     loss_keys = ("train_loss", "train_discriminator_loss")
 

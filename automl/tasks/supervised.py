@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from automl.metrics import directions, score
+from automl.metrics import DEFAULT_METRICS, directions, score
 from automl.tasks.base import Task
 from automl.trial import predict_outputs, validation_metrics
 
@@ -39,11 +39,10 @@ class ClassificationTask(SupervisedTask):
     """Class indices as targets, logits as outputs; ranked by validation accuracy."""
 
     metrics = directions("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss")
-    default_metric = "accuracy"
     has_probabilities = True
 
     def __init__(self, name: str) -> None:
-        self.name = name
+        self.name, self.default_metric = name, DEFAULT_METRICS[name]
 
     def predictions(self, outputs, target_encoder):
         return target_encoder.decode(outputs.argmax(axis=1))
@@ -65,7 +64,7 @@ class RegressionTask(SupervisedTask):
 
     name = "regression"
     metrics = directions("rmse", "mae", "r2")
-    default_metric = "rmse"
+    default_metric = DEFAULT_METRICS["regression"]
 
     def describe_test_predictions(self, prepared, outputs: np.ndarray, max_points: int = 5000) -> dict:
         """True and predicted test values in the target's units (a seeded sample of at most
@@ -84,7 +83,7 @@ class MultilabelTask(SupervisedTask):
 
     name = "multilabel"
     metrics = directions("f1_macro", "accuracy", "roc_auc", "log_loss")
-    default_metric = "f1_macro"
+    default_metric = DEFAULT_METRICS["multilabel"]
     has_probabilities = True
     ensembles = False
 
