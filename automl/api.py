@@ -18,7 +18,9 @@ import pandas as pd
 
 from automl.config import DataConfig, ResourceConfig, SearchConfig, TrackingConfig
 from automl.errors import AutoMLError
-from automl.options import check_combinations, check_task_options, explicit_options
+from automl.options import (
+    TASK_OPTIONS, check_combinations, check_task_options, default_options, explicit_options, given_keywords, options_signature,
+)
 
 
 @dataclass
@@ -72,6 +74,11 @@ class AutoML:
     (``searcher="tpe"`` with ``scheduler="pbt"``) raises :class:`AutoMLError` here, before any
     work; an option the inferred task ignores, once the data has named the task.
 
+    ``metric`` names the validation metric that ranks the trials (``accuracy``,
+    ``balanced_accuracy``, ``f1_macro``, ``roc_auc``, ``log_loss``; ``rmse``, ``mae``, ``r2``;
+    ``silhouette``; ``c2st_gap``), computed with ``sklearn.metrics``; its direction comes from
+    the task, and the leaderboard, the schedulers, ensemble selection and the report follow it.
+
     ``wandb`` turns W&B tracking on (offline without an API key); ``callbacks`` are extra
     Ray Tune callbacks, such as the CLI's progress display. ``report=False`` skips writing
     ``report.html`` (and its plots) into the run directory.
@@ -85,73 +92,42 @@ class AutoML:
     :class:`automl.failures.SearchFailed` (an :class:`AutoMLError`) counting the reasons.
     """
 
-    def __init__(
-        self,
-        target: str | None = None,
-        task: str | None = None,
-        space: str | Path = "default",
-        num_trials: int | None = None,
-        time_budget_s: float | None = None,
-        scheduler: str = "asha",
-        searcher: str = "random",
-        max_concurrent: int | None = None,
-        cpus_per_trial: float = 1.0,
-        gpus_per_trial: float = 0.0,
-        address: str | None = None,
-        storage: str | None = None,
-        precision: str = "fp32",
-        checkpoint_every: int = 0,
-        output: str | Path | None = None,
-        overwrite: bool = False,
-        seed: int = 0,
-        val_fraction: float = 0.15,
-        test_fraction: float = 0.15,
-        image_shape: tuple[int, ...] | None = None,
-        n_clusters: int | None = None,
-        disable_plugins: tuple[str, ...] = (),
-        verbose: bool = False,
-        test_data=None,
-        group_column: str | None = None,
-        time_column: str | None = None,
-        input_kind: str | None = None,
-        clip_quantile: float | None = None,
-        class_weights: str = "none",
-        delimiter: str | None = None,
-        wandb: bool = True,
-        wandb_project: str = "automl",
-        wandb_entity: str | None = None,
-        report: bool = True,
-        callbacks: Sequence = (),
-        ensemble: int = 0,
-        max_failures: int = 0,
-    ) -> None:
-        # Every setting but the live callbacks, as given: a resumed search is rebuilt from them.
-        self.options = {k: v for k, v in locals().items() if k not in ("self", "callbacks", "__class__")}
+    def __init__(self, callbacks: Sequence = (), **options: Any) -> None:
+        given_keywords("AutoML", options, TASK_OPTIONS)
+        # Every setting but the live callbacks: a resumed search is rebuilt from them (request.json).
+        self.options = {**default_options(), **options}
+        o = self.options
         # Every option a search would ignore or Ray Tune would refuse fails here, before any work.
-        self.given_options = explicit_options(self.options, _default_options())
-        check_task_options(task, self.given_options)
-        check_combinations(self.options, self.given_options)
-        if n_clusters is not None and n_clusters < 2:
-            raise AutoMLError(f"n_clusters is {n_clusters}", "pass at least 2 clusters")
-        if ensemble == 1 or ensemble < 0:
-            raise AutoMLError(f"ensemble is {ensemble}: no ensemble has one member", "pass 2 or more trials, or 0 for no ensemble")
-        self.n_clusters = n_clusters
+        self.given_options = explicit_options(o, default_options())
+        check_task_options(o["task"], self.given_options)
+        check_combinations(o, self.given_options)
+        if o["task"] is not None and o["metric"] is not None:
+            from automl.plugins import load_registry
+
+            load_registry(disabled=o["disable_plugins"]).task(o["task"]).ranking(o["metric"])  # a metric the task lacks fails here
+        if o["n_clusters"] is not None and o["n_clusters"] < 2:
+            raise AutoMLError(f"n_clusters is {o['n_clusters']}", "pass at least 2 clusters")
+        if o["ensemble"] == 1 or o["ensemble"] < 0:
+            raise AutoMLError(f"ensemble is {o['ensemble']}: no ensemble has one member", "pass 2 or more trials, or 0 for no ensemble")
+        self.metric, self.n_clusters = o["metric"], o["n_clusters"]
         self.data_config = DataConfig(
-            target, task, val_fraction, test_fraction, seed, image_shape, test_data=test_data,
-            group_column=group_column, time_column=time_column, input_kind=input_kind,
-            clip_quantile=clip_quantile, class_weights=class_weights, delimiter=delimiter,
+            o["target"], o["task"], o["val_fraction"], o["test_fraction"], o["seed"], o["image_shape"], test_data=o["test_data"],
+            group_column=o["group_column"], time_column=o["time_column"], input_kind=o["input_kind"],
+            clip_quantile=o["clip_quantile"], class_weights=o["class_weights"], delimiter=o["delimiter"],
         )
         self.search_config = SearchConfig(
-            space, num_trials, time_budget_s, scheduler, searcher, max_concurrent, seed,
-            checkpoint_every=checkpoint_every, ensemble_size=ensemble, max_failures=max_failures,
+            o["space"], o["num_trials"], o["time_budget_s"], o["scheduler"], o["searcher"], o["max_concurrent"], o["seed"],
+            checkpoint_every=o["checkpoint_every"], ensemble_size=o["ensemble"], max_failures=o["max_failures"],
         )
-        self.resource_config = ResourceConfig(cpus_per_trial, gpus_per_trial, address, storage, precision)
-        self.output = output
-        self.overwrite = overwrite
-        self.disable_plugins = tuple(disable_plugins)
-        self.verbose = verbose
-        self.tracking_config = TrackingConfig(wandb, wandb_project, wandb_entity, report)
+        self.resource_config = ResourceConfig(o["cpus_per_trial"], o["gpus_per_trial"], o["address"], o["storage"], o["precision"])
+        self.output, self.overwrite, self.verbose = o["output"], o["overwrite"], o["verbose"]
+        self.disable_plugins = tuple(o["disable_plugins"])
+        self.tracking_config = TrackingConfig(o["wandb"], o["wandb_project"], o["wandb_entity"], o["report"])
         self.callbacks = list(callbacks)
+
+    # The keywords are the options of automl.options.TASK_OPTIONS, declared there once.
+    __init__.__signature__ = options_signature(extra=(
+        inspect.Parameter("callbacks", inspect.Parameter.KEYWORD_ONLY, default=()),))
 
     def fit(self, data, on_event: Callable[[str, dict], None] | None = None) -> SearchResult:
         """Run the search; ``on_event(stage, info)`` reports progress (used by the CLI)."""
@@ -187,7 +163,6 @@ class AutoML:
         from automl.engine import check_search_space, ensure_ray, run_trials
         from automl.files import prepare_run_dir, write_text_atomic
         from automl.leaderboard import rank_trials, save_leaderboard
-        from automl.metrics import ranking_metric
         from automl.plugins import load_registry
         from automl.refit import refit_and_test
         from automl.resume import split_fingerprint, write_request, write_state
@@ -195,7 +170,7 @@ class AutoML:
         from automl.tracking.search import SearchTracking
         from automl.trial import Components, TrainingSet, check_losses_apply_class_weights
 
-        from automl.data.variants import preprocessing_variants
+        from automl.variants import preprocessing_variants
 
         emit = on_event or (lambda stage, info: None)
         spec, source = load_space_file(self.search_config.space)
@@ -207,6 +182,8 @@ class AutoML:
         if kind_space != self.search_config.space:  # `default` follows the input kind
             spec, source = load_space_file(kind_space)
         registry = load_registry(disabled=self.disable_plugins)
+        task = registry.task(prepared.task)
+        metric, mode = task.ranking(self.metric)
         space = build_search_space(registry, spec, prepared.task, prepared.input_kind, source)
         check_search_space(self.search_config, space)
         components = Components.of(registry, {family: space.names(family) for family in space.components})
@@ -225,7 +202,7 @@ class AutoML:
                     "resume with the same data and space file, unchanged (or start a new search)",
                 )
         emit("search", {"run_dir": str(run_dir), "space": source, "components": {f: space.names(f) for f in space.components},
-                        "resumed": resumed is not None})
+                        "resumed": resumed is not None, "metric": metric, "mode": mode})
 
         training_set = TrainingSet(
             prepared.task, prepared.input_shape, prepared.output_size,
@@ -234,9 +211,9 @@ class AutoML:
             n_clusters=self.n_clusters, column_space=prepared.column_space,
             input_kind=prepared.input_kind, vocab_size=prepared.vocab_size,
             variants={key: (v.X_train, v.X_val) for key, v in prepared.variants.items()},
-            class_weights=prepared.class_weights,
+            class_weights=prepared.class_weights, metric=metric, mode=mode,
         )
-        metric, mode = ranking_metric(prepared.task)
+
         tracking = SearchTracking(self.tracking_config, run_dir, f"val_{metric}")
         spent = resumed.search_seconds if resumed is not None else 0.0
         if resumed is not None and resumed.stage == "refitting":
@@ -249,7 +226,7 @@ class AutoML:
                 records = run_trials(
                     training_set, space, components, self.search_config, self.resource_config, run_dir, self.verbose,
                     callbacks=[*tracking.callbacks(), *self.callbacks],
-                    resume_spent_s=spent if resumed is not None else None,
+                    resume_spent_s=spent if resumed is not None else None, task=task,
                 )
                 search_seconds = spent + time.perf_counter() - started
             finally:
@@ -260,7 +237,7 @@ class AutoML:
         if self.search_config.ensemble_size > 1 and not any(r.trial_id == "ensemble" for r in records):
             from automl.ensemble import ensemble_record
 
-            ensemble = ensemble_record(records, self.search_config.ensemble_size, prepared.task, prepared.y_val, training_set.target_scale)
+            ensemble = ensemble_record(records, self.search_config.ensemble_size, prepared.task, prepared.y_val, training_set.target_scale, metric)
             if ensemble is not None:
                 records.append(ensemble)  # ranked last among equals: it must win strictly
         leaderboard = rank_trials(records, metric, mode)
@@ -273,18 +250,14 @@ class AutoML:
         best_record = next(r for r in records if r.trial_id == leaderboard.loc[0, "trial_id"])
         write_state(run_dir, "refitting", search_seconds)
 
-        if "ensemble" in best_record.config:  # the ensemble won on validation
-            from automl.ensemble import refit_ensemble_and_test
-
-            refit_and_test = refit_ensemble_and_test
         refit = refit_and_test(
             best_record, prepared, components, run_dir / "model",
             on_epoch=lambda epoch, total, m: emit("refit_epoch", {"epoch": epoch, "epochs": total, **m}),
-            precision=self.resource_config.precision,
+            precision=self.resource_config.precision, task=task,
         )
         emit("test", {"test_metrics": refit.test_metrics, "artifact": str(refit.artifact_dir)})
         best = {"trial_id": best_record.trial_id, "config": best_record.config, f"val_{metric}": leaderboard.loc[0, f"val_{metric}"], "refit_epochs": refit.epochs}
-        summary = {"best": best, "test_metrics": refit.test_metrics, "metric": metric}
+        summary = {"best": best, "test_metrics": refit.test_metrics, "metric": metric, "mode": mode}
         write_text_atomic(run_dir / "result.json", json.dumps(summary, indent=2, default=str))
         tracked = tracking.finish(leaderboard, summary, refit.artifact_dir)
         write_state(run_dir, "done", search_seconds)
@@ -293,12 +266,6 @@ class AutoML:
             leaderboard, best, refit.test_metrics, run_dir, refit.artifact_dir, metric, prepared.report,
             tracked.report, tracked.sync_command,
         )
-
-
-def _default_options() -> dict[str, Any]:
-    """The default of every ``AutoML(...)`` keyword."""
-    parameters = inspect.signature(AutoML.__init__).parameters.values()
-    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
 
 
 def default_run_dir(dataset_name: str) -> Path:

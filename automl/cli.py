@@ -17,11 +17,8 @@ from pathlib import Path
 from automl import __version__
 from automl.components import FAMILIES, INPUT_KINDS, SINGULAR, TASKS
 from automl.errors import AutoMLError, AutoMLWarning
-from automl.flags import (
-    CLUSTER_COUNT, COLUMN_NAMES, ENSEMBLE_SIZE, FRACTION, IMAGE_SHAPE, INTEGER, NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, PORT,
-    POSITIVE_FLOAT, POSITIVE_INT, QUANTILE, ShortErrorParser,
-)
-from automl.options import SCHEDULERS, SEARCHERS
+from automl.flags import COLUMN_NAMES, INTEGER, PORT, POSITIVE_INT, ShortErrorParser
+from automl.options import add_search_flags, options_from_flags
 
 EXIT_SEARCH_FAILED = 1
 EXIT_USAGE = 2
@@ -69,57 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = commands.add_parser("search", help="search, rank, refit and save a model for a dataset")
     search.add_argument("data", help="CSV, Parquet, JSON Lines or .npz file, a folder of images (one subfolder per class), or a built-in dataset: digits, iris, wine, breast_cancer, diabetes")
-    search.add_argument("--target", help="target column (default for built-in datasets: target); "
-                        "optional for --task cluster/generate, where it is set aside unused")
-    search.add_argument("--task", choices=list(TASKS), help="override the inferred task; cluster and generate need no target")
-    search.add_argument("--n-clusters", type=CLUSTER_COUNT, metavar="K", help="with --task cluster: fix k (default: searched, 2 to 8)")
-    search.add_argument("--space", default="default", help="search space: a name in search_spaces/ or a YAML path (default: default, which follows the input kind: sequence.yaml for sequences, image.yaml, text.yaml)")
-    search.add_argument("--num-trials", type=POSITIVE_INT, help="number of trials (default 20, or unlimited with --time-budget)")
-    search.add_argument("--time-budget", type=POSITIVE_FLOAT, metavar="SECONDS", help="stop starting and running trials after this long")
-    search.add_argument("--scheduler", default="asha", choices=SCHEDULERS,
-                        help="trial scheduler (default: asha)")
-    search.add_argument("--searcher", default="random", choices=SEARCHERS,
-                        help="search algorithm: random, grid, Optuna tpe or Optuna gp (default: random)")
-    search.add_argument("--checkpoint-every", type=POSITIVE_INT, metavar="EPOCHS",
-                        help="checkpoint trials this often (default: only where the scheduler needs it)")
-    search.add_argument("--max-concurrent", type=POSITIVE_INT, help="at most this many trials at once")
-    search.add_argument("--max-failures", type=NON_NEGATIVE_INT, default=0, metavar="N",
-                        help="retry a crashed trial (it raised, ran out of memory or its worker died) up to N times, "
-                        "from its latest checkpoint when it has one (see --checkpoint-every); default 0")
-    search.add_argument("--cpus-per-trial", type=POSITIVE_FLOAT, default=1.0, help="CPUs per trial (default 1)")
-    search.add_argument("--gpus-per-trial", type=NON_NEGATIVE_FLOAT, default=0.0, help="GPUs per trial, fractions allowed (default 0)")
-    search.add_argument("--address", help="join an existing Ray cluster at this address (default: start Ray locally)")
-    search.add_argument("--storage", help="path or URI for trial results that every node of the cluster can reach")
-    search.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="bf16: bfloat16 autocast (default fp32)")
-    search.add_argument("--output", type=Path, help="run directory (default: runs/<dataset>-<time>)")
-    search.add_argument("--overwrite", action="store_true", help="replace an existing, non-empty run directory")
+    noise = add_search_flags(search)
     search.add_argument("--resume", action="store_true",
                         help="continue the interrupted search in --output (its own data and options) if there is one; else start it")
-    search.add_argument("--seed", type=INTEGER, default=0, help="seed for splits, sampling and training (default 0)")
-    search.add_argument("--val-fraction", type=FRACTION, default=0.15, help="validation share of rows (default 0.15)")
-    search.add_argument("--test-fraction", type=FRACTION, default=0.15, help="test share of rows (default 0.15)")
-    search.add_argument("--image-shape", type=IMAGE_SHAPE, metavar="C,H,W", help="treat pixel columns as images of this shape")
-    data = search.add_argument_group("data")
-    data.add_argument("--test-data", metavar="FILE", help="use this file as the test split instead of carving one out")
-    data.add_argument("--group-column", metavar="COLUMN", help="keep all rows of a group on one side of each split")
-    data.add_argument("--time-column", metavar="COLUMN", help="split in time order: oldest rows train, newest test")
-    data.add_argument("--input-kind", choices=["tabular", "sequence", "text"],
-                      help="force how a table is read: as a table, as sequences (a wide table, one row per series; "
-                           "detected when its columns are ordered time steps such as t0..t149), or as text")
-    data.add_argument("--clip-outliers", type=QUANTILE, metavar="Q", help="clip numeric columns to their [Q, 1-Q] training quantiles")
-    data.add_argument("--class-weights", default="none", choices=["none", "balanced"], help="weight the loss by inverse class frequency")
-    data.add_argument("--delimiter", help="CSV delimiter (default: detected)")
-    search.add_argument("--disable-plugin", action="append", default=[], metavar="NAME", help="skip a plugin (repeatable)")
-    search.add_argument("--ensemble", type=ENSEMBLE_SIZE, default=0, metavar="K",
-                        help="also build a greedy ensemble of the top K trials; it is the final model only if it wins on validation")
-    search.add_argument("--wandb-project", default="automl", metavar="NAME", help="W&B project (default: automl)")
-    search.add_argument("--wandb-entity", metavar="NAME", help="W&B entity: your user or team (default: your default entity)")
-    search.add_argument("--no-report", action="store_true", help="write no report.html (the leaderboard files stay)")
-    search.add_argument("--no-wandb", action="store_true",
-                        help="no Weights & Biases runs (without an API key they are written offline under RUN_DIR/wandb)")
-    noise = search.add_mutually_exclusive_group()
     noise.add_argument("-q", "--quiet", action="store_true", help="no progress display: print only the final leaderboard and test metrics")
-    noise.add_argument("-v", "--verbose", action="store_true", help="show Ray Tune's own output and logs instead of the progress display")
     search.set_defaults(handler=run_search)
 
     resume = commands.add_parser("resume", help="continue an interrupted search in its run directory")
@@ -222,23 +172,8 @@ def run_search(args: argparse.Namespace) -> int:
     if not args.quiet:
         from automl.progress import SearchDisplay
 
-        display = SearchDisplay(num_trials=args.num_trials, time_budget_s=args.time_budget, live=not args.verbose)
-    automl = AutoML(
-        target=args.target, task=args.task, space=args.space, num_trials=args.num_trials,
-        time_budget_s=args.time_budget, scheduler=args.scheduler, searcher=args.searcher,
-        max_concurrent=args.max_concurrent, cpus_per_trial=args.cpus_per_trial,
-        gpus_per_trial=args.gpus_per_trial, address=args.address, storage=args.storage,
-        precision=args.precision, checkpoint_every=args.checkpoint_every or 0, output=args.output,
-        overwrite=args.overwrite, seed=args.seed, val_fraction=args.val_fraction,
-        test_fraction=args.test_fraction, image_shape=args.image_shape, n_clusters=args.n_clusters,
-        disable_plugins=tuple(args.disable_plugin), verbose=args.verbose,
-        test_data=args.test_data, group_column=args.group_column, time_column=args.time_column,
-        input_kind=args.input_kind, clip_quantile=args.clip_outliers, class_weights=args.class_weights,
-        delimiter=args.delimiter,
-        report=not args.no_report, wandb=not args.no_wandb, wandb_project=args.wandb_project, wandb_entity=args.wandb_entity,
-        callbacks=display.callbacks() if display else (),
-        ensemble=args.ensemble, max_failures=args.max_failures,
-    )
+        display = SearchDisplay(num_trials=args.num_trials, time_budget_s=args.time_budget_s, live=not args.verbose)
+    automl = AutoML(**options_from_flags(args), callbacks=display.callbacks() if display else ())
     result = automl.fit(args.data, on_event=display.on_event if display else None)
     return _print_result(result)
 

@@ -12,7 +12,9 @@ from typing import Any, Callable, Mapping
 SUPERVISED_TASKS = ("binary", "multiclass", "regression")
 # Unsupervised tasks need no target: autoencoder embeddings clustered, or generators of new rows.
 UNSUPERVISED_TASKS = ("cluster", "generate")
-TASKS = SUPERVISED_TASKS + UNSUPERVISED_TASKS
+# Several 0/1 target columns (``--target a,b,c``): one logit per label.
+MULTILABEL_TASKS = ("multilabel",)
+TASKS = SUPERVISED_TASKS + MULTILABEL_TASKS + UNSUPERVISED_TASKS
 CLASSIFICATION_TASKS = ("binary", "multiclass")
 INPUT_KINDS = ("tabular", "image", "sequence", "text")
 
@@ -26,7 +28,7 @@ class ArchitectureSpec:
     (one per class, also for binary), values for regression.
 
     Architectures for the unsupervised tasks (``cluster``, ``generate``) are called with
-    ``output_size=0`` and follow the contracts in ``automl/unsupervised/__init__.py``
+    ``output_size=0`` and follow the contracts in ``automl/tasks/cluster.py`` and ``automl/tasks/generate.py``
     (an ``encode`` method for clustering; a discriminator and ``sample`` for generation).
 
     Defaults: ``tasks`` is the supervised tasks only, and ``input_kinds`` is ``("tabular",)``
@@ -55,7 +57,7 @@ class LossSpec:
     takes both). ``automl plugins check`` calls a loss with both.
 
     Losses for ``cluster`` compare a reconstruction with its input; losses for ``generate``
-    are adversarial (see ``automl/unsupervised/__init__.py``). ``tasks`` defaults to the
+    are adversarial (see ``automl/tasks/cluster.py`` and ``automl/tasks/generate.py``). ``tasks`` defaults to the
     supervised tasks only.
     """
 

@@ -13,10 +13,10 @@ from typing import Any
 from automl.config import ResourceConfig, SearchConfig
 from automl.errors import AutoMLError
 from automl.failures import failure_of
-from automl.metrics import ranking_metric
 from automl.options import CHECKPOINTING_SCHEDULERS, SCHEDULERS, SEARCHERS
 from automl.reporting import EARLIER_EPOCHS_KEY, ReportPlan
 from automl.space import SearchSpace, domain_bounds
+from automl.tasks import Task, task_named
 from automl.trial import Components, TrainingSet, train_trial
 
 DEFAULT_NUM_TRIALS = 20
@@ -202,6 +202,7 @@ def run_trials(
     verbose: bool = False,
     callbacks: list | None = None,
     resume_spent_s: float | None = None,
+    task: Task | None = None,
 ) -> list[TrialRecord]:
     """Run the search on Ray Tune and return one record per trial.
 
@@ -215,7 +216,8 @@ def run_trials(
     from automl.resume import make_search_log
 
     check_resources(resources)
-    metric, mode = ranking_metric(data.task)
+    task = task or task_named(data.task)
+    metric, mode = task.ranking(data.metric)
     if search.searcher == "grid":
         num_trials = search.num_trials or 1  # each sample is one full pass over the grid
     else:
@@ -223,7 +225,7 @@ def run_trials(
     checkpoint_every = search.checkpoint_every or (1 if search.scheduler in CHECKPOINTING_SCHEDULERS else 0)
     # Bound to the trainable once: Ray puts `data` in the object store a single time.
     trainable = tune.with_parameters(
-        train_trial, data=data, components=components, checkpoint_every=checkpoint_every, precision=resources.precision,
+        train_trial, data=data, components=components, task=task, checkpoint_every=checkpoint_every, precision=resources.precision,
         keep_val_outputs=search.ensemble_size > 1, report_plan=report_plan(search.scheduler, space),
     )
     trainable = tune.with_resources(trainable, {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})

@@ -124,6 +124,7 @@ class ExportedModel(torch.nn.Module):
         self.encoders = torch.nn.ModuleList([FeatureEncoder(member_steps, input_shape) for member_steps in steps])
         self.ensemble = ensemble
         self.classification = task in ("binary", "multiclass")
+        self.multilabel = task == "multilabel"
         self.target_mean = float(target_mean)
         self.target_std = float(target_std)
 
@@ -133,7 +134,7 @@ class ExportedModel(torch.nn.Module):
         for encoder in self.encoders:
             inputs.append(encoder(numeric, categorical))
         outputs = self.network(torch.stack(inputs, dim=1) if self.ensemble else inputs[0])
-        return decode_outputs(outputs, self.classification, self.target_mean, self.target_std)
+        return decode_outputs(outputs, self.classification, self.target_mean, self.target_std, self.multilabel)
 
 
 class ExportedArrayModel(torch.nn.Module):
@@ -147,6 +148,7 @@ class ExportedArrayModel(torch.nn.Module):
         self.encoders = torch.nn.ModuleList([ArrayEncoder(features) for features in member_features])
         self.ensemble = ensemble
         self.classification = task in ("binary", "multiclass")
+        self.multilabel = task == "multilabel"
         self.target_mean = float(target_mean)
         self.target_std = float(target_std)
 
@@ -156,11 +158,14 @@ class ExportedArrayModel(torch.nn.Module):
         for encoder in self.encoders:
             encoded.append(encoder(inputs))
         outputs = self.network(torch.stack(encoded, dim=1) if self.ensemble else encoded[0])
-        return decode_outputs(outputs, self.classification, self.target_mean, self.target_std)
+        return decode_outputs(outputs, self.classification, self.target_mean, self.target_std, self.multilabel)
 
 
-def decode_outputs(outputs: torch.Tensor, classification: bool, target_mean: float, target_std: float) -> torch.Tensor:
-    """Network outputs as class probabilities, or as values in the target's units."""
+def decode_outputs(outputs: torch.Tensor, classification: bool, target_mean: float, target_std: float,
+                   multilabel: bool = False) -> torch.Tensor:
+    """Network outputs as class probabilities, per-label probabilities (multilabel), or values in the target's units."""
+    if multilabel:
+        return torch.sigmoid(outputs)
     if classification:
         return torch.softmax(outputs, dim=1)
     return outputs * target_std + target_mean
@@ -170,9 +175,9 @@ def check_exportable(predictor) -> None:
     """Refuse, by name, a task or input kind whose prediction steps the exported module does not hold."""
     from automl.data.text import TextTokenizer
 
-    if predictor.task not in ("binary", "multiclass", "regression"):
+    if predictor.task not in ("binary", "multiclass", "regression", "multilabel"):
         raise AutoMLError(
-            f"cannot export a {predictor.task} model: export covers classification and regression only",
+            f"cannot export a {predictor.task} model: export covers classification, multilabel and regression only",
             "use `automl predict` (cluster) or `automl sample` (generate) with the saved model",
         )
     if isinstance(predictor.features, TextTokenizer):
@@ -298,7 +303,7 @@ def export_artifact(artifact, output: str | Path, fmt: str = "torchscript", disa
         "input_kind": predictor.info.get("input_kind", "tabular"),
         "input_shape": predictor.info["input_shape"],
         **inputs,
-        **({"classes": [_plain(c) for c in encoder.classes_]} if predictor.task in ("binary", "multiclass")
+        **({"classes": [_plain(c) for c in encoder.classes_]} if predictor.task in ("binary", "multiclass", "multilabel")
            else {"target": predictor.target}),
     }
     (output / PREPROCESSING_FILE).write_text(json.dumps(info, indent=2))

@@ -34,12 +34,13 @@ ALLOWED_TYPES = frozenset({
     "automl.data.preprocess.FeaturePreprocessor",
     "automl.data.preprocess.QuantileClipper",
     "automl.data.preprocess.TargetEncoder",
+    "automl.data.preprocess.LabelSetEncoder",
     "automl.data.profile.ColumnDecision",
     "automl.data.text.TextTokenizer",
     "automl.data.arrays.ArrayStandardizer",
     "automl.data.unlabelled.NoTarget",
-    "automl.unsupervised.columns.ColumnSpace",
-    "automl.unsupervised.columns.NumericColumn",
+    "automl.data.columns.ColumnSpace",
+    "automl.data.columns.NumericColumn",
     "numpy.dtype",
     # the scikit-learn transformers and estimators they hold (skops 0.16 trusts these by
     # itself; listed so that a skops that stops doing so still loads our model folders)

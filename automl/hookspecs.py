@@ -1,4 +1,4 @@
-"""The plugin contract: the four hooks a plugin may implement.
+"""The plugin contract: the five hooks a plugin may implement.
 
 This module is all a plugin author needs to read. A plugin is any importable module (or
 object) with functions decorated by ``automl.hookimpl`` whose names match the hooks below.
@@ -8,8 +8,9 @@ It is found through the ``automl`` entry-point group of an installed package::
     [project.entry-points.automl]
     my_plugin = "my_package.my_module"
 
-Every hook takes no arguments and returns a list of component records (dataclasses from
-``automl.components``). Each component carries:
+Every hook takes no arguments and returns a list: component records (dataclasses from
+``automl.components``) for the four component families, task objects for ``automl_tasks``.
+Each component carries:
 
 - ``name``: a plain name (no ``:``), unique within its family in your package (see "Names");
 - ``build``: a plain function called with keyword hyperparameters drawn from ``space``;
@@ -21,12 +22,13 @@ Every hook takes no arguments and returns a list of component records (dataclass
   any of them;
 - ``tasks`` (and for architectures and regularizers ``input_kinds``): where it fits. The
   search only offers a component where the task (``binary``, ``multiclass``,
-  ``regression``, and the unsupervised ``cluster`` and ``generate``) and input kind
-  (``tabular``, ``image``, ``sequence``, ``text``) fit. Defaults: ``tasks`` is the three
-  supervised tasks; an architecture's ``input_kinds`` is ``("tabular",)`` only (say so to be
-  offered for images, sequences or text); a regularizer's is every input kind. Architectures
-  and losses for ``cluster`` and ``generate`` follow the contracts in
-  ``automl/unsupervised/__init__.py`` (see ``plugins/autoencoder.py``).
+  ``regression``, ``multilabel``, and the unsupervised ``cluster`` and ``generate``) and input
+  kind (``tabular``, ``image``, ``sequence``, ``text``) fit. ``tasks`` defaults to the three
+  single-target supervised tasks (name ``multilabel`` to be offered there: one logit per
+  label); an architecture's ``input_kinds`` is ``("tabular",)`` only (say so to be offered for
+  images, sequences or text); a regularizer's is every input kind. Architectures and losses
+  for ``cluster`` and ``generate`` follow the contracts in ``automl/tasks/cluster.py`` and ``automl/tasks/generate.py`` (see
+  ``plugins/autoencoder.py``).
 
 Names: a component's full name is ``package:name``, where ``package`` is the distribution
 that installed it (``automl-torch:focal``, ``my-plugins:focal``); a plugin registered in code
@@ -254,4 +256,48 @@ def automl_regularizers() -> list:
         def automl_regularizers():
             return [RegularizerSpec(name="l1", build=L1,
                                     space={"strength": {"loguniform": [1e-6, 1e-3]}})]
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Tasks
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def automl_tasks() -> list:
+    """Return the tasks (kinds of learning problem) this plugin offers.
+
+    :return: a list of :class:`automl.tasks.base.Task` instances, each with a unique ``name``
+        (the ``--task`` value). The built-in ``binary``, ``multiclass``, ``regression``,
+        ``cluster`` and ``generate`` arrive through this hook too (``plugins/tasks.py``).
+
+    A task tells the one training loop, the one refit and the predictor what differs:
+
+    - ``metrics`` (``{name: "max" | "min"}``) and ``default_metric``: what its validation
+      computes and which metric ranks trials unless ``--metric`` names another;
+    - ``supervised``: whether trials train on targets (batch transforms such as mixup apply);
+    - ``parameter_groups(network)``: one parameter list per optimizer (one by default);
+    - ``batch_losses(model, inputs, targets)``: yields ``(optimizer index, loss)`` per batch;
+      each optimizer steps on its loss before the next is computed;
+    - ``evaluator(model, data, X_train, X_val, device, seed)``: returns ``evaluate(network)``,
+      the ``val_<metric>`` values of one epoch;
+    - ``test_once(model, network, prepared, fit_metrics, X_fit, seed)``: the final model's
+      single test evaluation, ``(test metrics, report details, fitted state to save)``;
+    - ``predictions(outputs, target_encoder)``, ``probabilities(outputs)`` and
+      ``predictor(network, preprocessing, info)``: how outputs become predictions.
+
+    Subclass :class:`automl.tasks.base.Task`, whose defaults are those of a supervised task
+    trained on ``loss(network(x), y)`` with one optimizer. Example::
+
+        from automl.tasks.supervised import RegressionTask
+
+        class MedianRegression(RegressionTask):
+            name = "median_regression"
+            metrics = {"mae": "min", "rmse": "min"}
+            default_metric = "mae"
+
+        @hookimpl
+        def automl_tasks():
+            return [MedianRegression()]
     """

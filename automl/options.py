@@ -1,7 +1,10 @@
-"""Which search options each task uses, and the combinations of options a search refuses.
+"""Every search option, declared once, with the tasks that use it, and the combinations of
+options a search refuses.
 
-One table, :data:`TASK_OPTIONS`, lists every option of a search (the keywords of
-``AutoML(...)``, the flags of ``automl search``) with the tasks that use it. An option given
+One table, :data:`TASK_OPTIONS`, declares every option of a search (type, default, help,
+allowed values): the flags of ``automl search``, the keywords of ``AutoML(...)``, the
+parameters of the scikit-learn estimators and ``request.json`` all come from it, with the
+tasks that use each option. An option given
 explicitly (a value other than its default) that the task would ignore is refused before
 anything runs, with one line naming the flag and the task; :func:`check_combinations` does the
 same for pairs of options that cannot work together, such as a pair Ray Tune refuses.
@@ -9,11 +12,19 @@ same for pairs of options that cannot work together, such as a pair Ray Tune ref
 
 from __future__ import annotations
 
+import argparse
+import inspect
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping
 
 from automl.components import CLASSIFICATION_TASKS, SUPERVISED_TASKS, TASKS
 from automl.errors import AutoMLError
+from automl.flags import (
+    CLUSTER_COUNT, ENSEMBLE_SIZE, FRACTION, IMAGE_SHAPE, INTEGER, NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT,
+    POSITIVE_INT, QUANTILE,
+)
+from automl.metrics import DIRECTIONS
 
 SCHEDULERS = ("asha", "fifo", "hyperband", "pbt")
 SEARCHERS = ("random", "grid", "tpe", "gp")
@@ -21,19 +32,29 @@ SEARCHERS = ("random", "grid", "tpe", "gp")
 CHECKPOINTING_SCHEDULERS = ("hyperband", "pbt")
 # A search without --task infers one of these from the target column.
 INFERRED_TASKS = SUPERVISED_TASKS
-UNSUPERVISED_TRIALS = "cluster and generate trials"
 
 
 @dataclass(frozen=True)
 class OptionUse:
-    """Where one search option takes effect.
+    """One setting of a search, declared once: its ``automl search`` flag, default, help and
+    allowed values, and where it takes effect.
 
-    ``flag`` is its ``automl search`` flag; ``tasks`` are the tasks that use a value other than
-    the default (``values``: only these values, when the others work for every task); ``why``
-    says what the option does, for the message that refuses it.
+    The CLI flags (:func:`add_search_flags`), the keywords of ``AutoML(...)``, the parameters
+    of the scikit-learn estimators and the ``request.json`` of a run directory all come from
+    these declarations. ``tasks`` are the tasks that use a value other than the default
+    (``values``: only these values, when the others work for every task); ``why`` says what
+    the option does, for the message that refuses it. A boolean whose default is ``True`` is
+    the flag ``--no-...``; a tuple default is a repeatable flag.
     """
 
     flag: str
+    default: Any = None
+    help: str = ""
+    type: Any = None
+    choices: tuple[Any, ...] | None = None
+    metavar: str | None = None
+    group: str = "search"  # the argument group of `automl search`: search, data or noise
+    short: str | None = None
     tasks: tuple[str, ...] = TASKS
     values: tuple[Any, ...] | None = None
     why: str = ""
@@ -42,48 +63,122 @@ class OptionUse:
         """Whether ``task`` uses this option set to ``value``."""
         return task in self.tasks or (self.values is not None and value not in self.values)
 
+    def argparse_keywords(self, name: str) -> dict[str, Any]:
+        """The keywords of ``parser.add_argument`` for this option's flag."""
+        if isinstance(self.default, bool):
+            return {"dest": name, "action": "store_true", "help": self.help}
+        if isinstance(self.default, tuple):
+            return {"dest": name, "action": "append", "default": [], "metavar": self.metavar, "help": self.help}
+        keywords = {"dest": name, "default": self.default, "help": self.help, "type": self.type,
+                    "choices": list(self.choices) if self.choices else None, "metavar": self.metavar}
+        return {k: v for k, v in keywords.items() if v is not None or k == "default"}
 
-# Every keyword of AutoML(...) but the live callbacks; tests/test_options.py checks that each
-# `automl search` flag is here too.
+    def from_flag(self, value: Any) -> Any:
+        """The option's value from what argparse parsed for its flag."""
+        if isinstance(self.default, bool) and self.flag.startswith("--no-"):
+            return not value
+        return tuple(value) if isinstance(self.default, tuple) else value
+
+
+SPLIT = "cluster, generate and multilabel split random rows"
+
+# Every keyword of AutoML(...) but the live callbacks, in the order of `automl search --help`.
 TASK_OPTIONS: dict[str, OptionUse] = {
-    "target": OptionUse("--target"),  # cluster and generate set the column aside, unused
-    "task": OptionUse("--task"),
-    "space": OptionUse("--space"),
-    "num_trials": OptionUse("--num-trials"),
-    "time_budget_s": OptionUse("--time-budget"),
-    "scheduler": OptionUse("--scheduler", SUPERVISED_TASKS, CHECKPOINTING_SCHEDULERS,
-                           f"it pauses and clones trials from their checkpoints, which {UNSUPERVISED_TRIALS} do not write"),
-    "searcher": OptionUse("--searcher"),
-    "max_concurrent": OptionUse("--max-concurrent"),
-    "cpus_per_trial": OptionUse("--cpus-per-trial"),
-    "gpus_per_trial": OptionUse("--gpus-per-trial"),
-    "address": OptionUse("--address"),
-    "storage": OptionUse("--storage"),
-    "precision": OptionUse("--precision", SUPERVISED_TASKS, why=f"bfloat16 autocast is not applied in {UNSUPERVISED_TRIALS}"),
-    "checkpoint_every": OptionUse("--checkpoint-every", SUPERVISED_TASKS, why=f"{UNSUPERVISED_TRIALS} write no checkpoints"),
-    "output": OptionUse("--output"),
-    "overwrite": OptionUse("--overwrite"),
-    "seed": OptionUse("--seed"),
-    "val_fraction": OptionUse("--val-fraction"),
-    "test_fraction": OptionUse("--test-fraction"),
-    "image_shape": OptionUse("--image-shape"),
-    "n_clusters": OptionUse("--n-clusters", ("cluster",), why="it fixes k of the clustering"),
-    "disable_plugins": OptionUse("--disable-plugin"),
-    "verbose": OptionUse("--verbose"),
-    "test_data": OptionUse("--test-data", SUPERVISED_TASKS, why="cluster and generate split random rows"),
-    "group_column": OptionUse("--group-column", SUPERVISED_TASKS, why="cluster and generate split random rows"),
-    "time_column": OptionUse("--time-column", SUPERVISED_TASKS, why="cluster and generate split random rows"),
-    "input_kind": OptionUse("--input-kind", SUPERVISED_TASKS, why="cluster and generate read tables (or --image-shape pixels)"),
-    "clip_quantile": OptionUse("--clip-outliers"),
-    "class_weights": OptionUse("--class-weights", CLASSIFICATION_TASKS, why="it weights the loss by class frequency"),
-    "delimiter": OptionUse("--delimiter"),
-    "report": OptionUse("--no-report"),
-    "wandb": OptionUse("--no-wandb"),
-    "wandb_project": OptionUse("--wandb-project"),
-    "wandb_entity": OptionUse("--wandb-entity"),
-    "ensemble": OptionUse("--ensemble", SUPERVISED_TASKS, why="it averages the predictions of classifiers or regressors"),
-    "max_failures": OptionUse("--max-failures"),
+    "target": OptionUse("--target", help="target column (default for built-in datasets: target); "
+                        "optional for --task cluster/generate, where it is set aside unused"),
+    "task": OptionUse("--task", choices=TASKS, help="override the inferred task; cluster and generate need no target"),
+    "metric": OptionUse("--metric", choices=tuple(sorted(DIRECTIONS)), metavar="NAME",
+                        help="validation metric that ranks trials, its direction from the task (default: accuracy, rmse, "
+                             f"silhouette or c2st_gap); one of: {', '.join(sorted(DIRECTIONS))}"),
+    "n_clusters": OptionUse("--n-clusters", type=CLUSTER_COUNT, metavar="K", tasks=("cluster",), why="it fixes k of the clustering",
+                            help="with --task cluster: fix k (default: searched, 2 to 8)"),
+    "space": OptionUse("--space", "default", "search space: a name in search_spaces/ or a YAML path (default: default, which follows the "
+                      "input kind: sequence.yaml for sequences, image.yaml, text.yaml)"),
+    "num_trials": OptionUse("--num-trials", type=POSITIVE_INT, help="number of trials (default 20, or unlimited with --time-budget)"),
+    "time_budget_s": OptionUse("--time-budget", type=POSITIVE_FLOAT, metavar="SECONDS", help="stop starting and running trials after this long"),
+    "scheduler": OptionUse("--scheduler", "asha", "trial scheduler (default: asha)", choices=SCHEDULERS),
+    "searcher": OptionUse("--searcher", "random", "search algorithm: random, grid, Optuna tpe or Optuna gp (default: random)",
+                          choices=SEARCHERS),
+    "checkpoint_every": OptionUse("--checkpoint-every", 0, "checkpoint trials this often (default: only where the scheduler needs it)",
+                                  type=POSITIVE_INT, metavar="EPOCHS"),
+    "max_concurrent": OptionUse("--max-concurrent", type=POSITIVE_INT, help="at most this many trials at once"),
+    "max_failures": OptionUse("--max-failures", 0, "retry a crashed trial (it raised, ran out of memory or its worker died) up to N "
+                              "times, from its latest checkpoint when it has one (see --checkpoint-every); default 0",
+                              type=NON_NEGATIVE_INT, metavar="N"),
+    "cpus_per_trial": OptionUse("--cpus-per-trial", 1.0, "CPUs per trial (default 1)", type=POSITIVE_FLOAT),
+    "gpus_per_trial": OptionUse("--gpus-per-trial", 0.0, "GPUs per trial, fractions allowed (default 0)", type=NON_NEGATIVE_FLOAT),
+    "address": OptionUse("--address", help="join an existing Ray cluster at this address (default: start Ray locally)"),
+    "storage": OptionUse("--storage", help="path or URI for trial results that every node of the cluster can reach"),
+    "precision": OptionUse("--precision", "fp32", "bf16: bfloat16 autocast (default fp32)", choices=("fp32", "bf16")),
+    "output": OptionUse("--output", type=Path, help="run directory (default: runs/<dataset>-<time>)"),
+    "overwrite": OptionUse("--overwrite", False, "replace an existing, non-empty run directory"),
+    "seed": OptionUse("--seed", 0, "seed for splits, sampling and training (default 0)", type=INTEGER),
+    "val_fraction": OptionUse("--val-fraction", 0.15, "validation share of rows (default 0.15)", type=FRACTION),
+    "test_fraction": OptionUse("--test-fraction", 0.15, "test share of rows (default 0.15)", type=FRACTION),
+    "image_shape": OptionUse("--image-shape", type=IMAGE_SHAPE, metavar="C,H,W", help="treat pixel columns as images of this shape"),
+    "test_data": OptionUse("--test-data", metavar="FILE", group="data", tasks=SUPERVISED_TASKS, why=SPLIT,
+                           help="use this file as the test split instead of carving one out"),
+    "group_column": OptionUse("--group-column", metavar="COLUMN", group="data", tasks=SUPERVISED_TASKS, why=SPLIT,
+                              help="keep all rows of a group on one side of each split"),
+    "time_column": OptionUse("--time-column", metavar="COLUMN", group="data", tasks=SUPERVISED_TASKS, why=SPLIT,
+                             help="split in time order: oldest rows train, newest test"),
+    "input_kind": OptionUse("--input-kind", choices=("tabular", "sequence", "text"), group="data", tasks=SUPERVISED_TASKS,
+                            why="cluster, generate and multilabel read tables (or --image-shape pixels)",
+                            help="force how a table is read: as a table, as sequences (a wide table, one row per series; "
+                                 "detected when its columns are ordered time steps such as t0..t149), or as text"),
+    "clip_quantile": OptionUse("--clip-outliers", type=QUANTILE, metavar="Q", group="data",
+                               help="clip numeric columns to their [Q, 1-Q] training quantiles"),
+    "class_weights": OptionUse("--class-weights", "none", "weight the loss by inverse class frequency", choices=("none", "balanced"),
+                               group="data", tasks=CLASSIFICATION_TASKS, why="it weights the loss by class frequency"),
+    "delimiter": OptionUse("--delimiter", group="data", help="CSV delimiter (default: detected)"),
+    "disable_plugins": OptionUse("--disable-plugin", (), "skip a plugin (repeatable)", metavar="NAME"),
+    "ensemble": OptionUse("--ensemble", 0, "also build a greedy ensemble of the top K trials; it is the final model only if it "
+                          "wins on validation", type=ENSEMBLE_SIZE, metavar="K", tasks=SUPERVISED_TASKS,
+                          why="it averages the predictions of classifiers or regressors"),
+    "wandb_project": OptionUse("--wandb-project", "automl", "W&B project (default: automl)", metavar="NAME"),
+    "wandb_entity": OptionUse("--wandb-entity", metavar="NAME", help="W&B entity: your user or team (default: your default entity)"),
+    "report": OptionUse("--no-report", True, "write no report.html (the leaderboard files stay)"),
+    "wandb": OptionUse("--no-wandb", True, "no Weights & Biases runs (without an API key they are written offline under RUN_DIR/wandb)"),
+    "verbose": OptionUse("--verbose", False, "show Ray Tune's own output and logs instead of the progress display",
+                         group="noise", short="-v"),
 }
+
+
+def add_search_flags(search: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add every option's flag to the ``automl search`` parser; returns the group of the flags
+    that change what is printed (``--verbose``), for the CLI's own ``--quiet`` beside it."""
+    groups = {"search": search, "data": search.add_argument_group("data"), "noise": search.add_mutually_exclusive_group()}
+    for name, option in TASK_OPTIONS.items():
+        flags = [option.short, option.flag] if option.short else [option.flag]
+        groups[option.group].add_argument(*flags, **option.argparse_keywords(name))
+    return groups["noise"]
+
+
+def options_from_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``AutoML(...)`` keywords of a parsed ``automl search`` command line."""
+    return {name: option.from_flag(getattr(args, name)) for name, option in TASK_OPTIONS.items()}
+
+
+def default_options() -> dict[str, Any]:
+    """The default of every option."""
+    return {name: option.default for name, option in TASK_OPTIONS.items()}
+
+
+def options_signature(defaults: Mapping[str, Any] | None = None, names=None, extra: tuple = ()) -> inspect.Signature:
+    """A keyword-only signature of the options ``names`` (default: all), for ``AutoML(...)``
+    and the estimators, with ``defaults`` overriding the declared ones."""
+    defaults = {**default_options(), **(defaults or {})}
+    parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    parameters += [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=defaults[n]) for n in (names or TASK_OPTIONS)]
+    return inspect.Signature(parameters + list(extra))
+
+
+def given_keywords(owner: str, keywords: Mapping[str, Any], names) -> None:
+    """Refuse a keyword that is not one of the option ``names``, as Python would."""
+    unknown = sorted(set(keywords) - set(names))
+    if unknown:
+        raise TypeError(f"{owner}() got an unexpected keyword argument '{unknown[0]}'")
+
 
 # Option → (the option it needs, the value that one must have): without it, it does nothing.
 NEEDS: dict[str, tuple[str, Any]] = {

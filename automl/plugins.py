@@ -80,6 +80,19 @@ class Registry:
     _qualified: dict[str, dict[str, Component]] = field(
         default_factory=lambda: {family: {} for family in FAMILIES}, repr=False
     )
+    # Tasks (the ``automl_tasks`` hook): not a search dimension, so kept apart from the families.
+    tasks: dict[str, Any] = field(default_factory=dict)
+    task_plugins: dict[str, str] = field(default_factory=dict)
+
+    def task(self, name: str) -> Any:
+        """The task registered as ``name`` (an :class:`automl.tasks.base.Task`), or a clear error."""
+        try:
+            return self.tasks[name]
+        except KeyError:
+            raise AutoMLError(
+                f"unknown task '{name}'",
+                f"use one of: {', '.join(sorted(self.tasks)) or 'none'} (or install the plugin that provides it)",
+            ) from None
 
     def get(self, family: str, name: str) -> Component:
         """The component ``name`` (bare or ``package:name``) of ``family``, or a clear error listing what exists."""
@@ -244,14 +257,32 @@ def _register(pm: pluggy.PluginManager, registry: Registry, plugin: Any, info: P
         for impl in hook.get_hookimpls():
             if impl.plugin_name != registered_as:
                 continue
-            try:
-                specs = impl.function()
-            except Exception as exc:
-                raise fail(f"automl_{family}() raised {type(exc).__name__}: {exc}", "fix the hook") from exc
-            if not isinstance(specs, (list, tuple)):
-                raise fail(f"automl_{family}() returned {type(specs).__name__}", "return a list")
-            for spec in specs:
+            for spec in _hook_result(impl, family, fail):
                 _add_component(registry, family, spec_type, spec, info, fail)
+    for impl in pm.hook.automl_tasks.get_hookimpls():
+        if impl.plugin_name == info.name:
+            for task in _hook_result(impl, "tasks", fail):
+                _add_task(registry, task, info, fail)
+
+
+def _hook_result(impl, family: str, fail) -> list:
+    try:
+        found = impl.function()
+    except Exception as exc:
+        raise fail(f"automl_{family}() raised {type(exc).__name__}: {exc}", "fix the hook") from exc
+    if not isinstance(found, (list, tuple)):
+        raise fail(f"automl_{family}() returned {type(found).__name__}", "return a list")
+    return list(found)
+
+
+def _add_task(registry: Registry, task: Any, info: PluginInfo, fail) -> None:
+    name = getattr(task, "name", None)
+    if not isinstance(name, str) or not name or not callable(getattr(task, "ranking", None)):
+        raise fail(f"automl_tasks() returned a {type(task).__name__}", "return automl.tasks.base.Task instances with a name")
+    if name in registry.tasks:
+        raise fail(f"task '{name}' is already registered by plugin '{registry.task_plugins[name]}'", "give the task another name")
+    registry.tasks[name] = task
+    registry.task_plugins[name] = info.name
 
 
 def _add_component(registry, family, spec_type, spec, info, fail) -> None:

@@ -12,8 +12,8 @@ import torch
 
 from automl.errors import AutoMLError
 from automl.fitted_state import PREPROCESSING_FILE, load_preprocessing, refuse_pickled_preprocessing
+from automl.tasks.ensemble import build_ensemble_network, member_inputs
 from automl.trial import Components, DataFacts, build_network, predict_outputs
-from automl.unsupervised import task_strategy
 
 REQUIRED_FILES = ("manifest.json", "model.json", "weights.pt", PREPROCESSING_FILE)
 
@@ -26,7 +26,8 @@ class Predictor:
     first member's, for the column checks of serve and export).
     """
 
-    def __init__(self, network, features, target_encoder, info: dict, member_features: list | None = None) -> None:
+    def __init__(self, network, features, target_encoder, info: dict, member_features: list | None = None,
+                 task_impl=None) -> None:
         self.network = network
         self.features = features
         self.target_encoder = target_encoder
@@ -34,14 +35,14 @@ class Predictor:
         self.task = info["task"]
         self.target = info["target"]
         self.member_features = member_features
+        # The task (an automl.tasks.base.Task) that turns outputs into predictions.
+        self.task_impl = task_impl
 
     def _outputs(self, data) -> np.ndarray:
         frame = data if isinstance(data, (pd.DataFrame, np.ndarray)) else pd.DataFrame(data)
         if self.member_features is None:
             matrix = self._model_input(self.features, frame)
         else:
-            from automl.ensemble import member_inputs
-
             matrix = member_inputs([self._model_input(features, frame) for features in self.member_features])
         return predict_outputs(self.network, matrix, torch.device("cpu"))
 
@@ -51,16 +52,13 @@ class Predictor:
 
     def predict(self, data) -> np.ndarray:
         """Class labels (classification) or values in the target's units (regression)."""
-        outputs = self._outputs(data)
-        if self.task in ("binary", "multiclass"):
-            return self.target_encoder.decode(outputs.argmax(axis=1))
-        return self.target_encoder.decode(outputs)
+        return self.task_impl.predictions(self._outputs(data), self.target_encoder)
 
     def predict_proba(self, data) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``."""
-        if self.task not in ("binary", "multiclass"):
+        if not self.task_impl.has_probabilities:
             raise AutoMLError(f"predict_proba needs a classification model, this one does {self.task}", "use predict")
-        return torch.softmax(torch.as_tensor(self._outputs(data)), dim=1).numpy()
+        return self.task_impl.probabilities(self._outputs(data))
 
     @property
     def classes_(self) -> np.ndarray:
@@ -69,8 +67,12 @@ class Predictor:
 
     def predict_frame(self, data) -> pd.DataFrame:
         """Predictions as a DataFrame: the prediction column, plus class probabilities."""
-        frame = pd.DataFrame({f"predicted_{self.target}": self.predict(data)})
-        if self.task in ("binary", "multiclass"):
+        predictions = self.predict(data)
+        if predictions.ndim == 2:  # one column per label (multilabel)
+            frame = pd.DataFrame(predictions, columns=[f"predicted_{label}" for label in self.classes_])
+        else:
+            frame = pd.DataFrame({f"predicted_{self.target}": predictions})
+        if self.task_impl.has_probabilities:
             probabilities = self.predict_proba(data)
             for i, label in enumerate(self.classes_):
                 frame[f"probability_{label}"] = probabilities[:, i]
@@ -106,21 +108,16 @@ def load(path, registry=None, disabled=()) -> Predictor:
         path = path / "model"
     verify_manifest(path)
     info = json.loads((path / "model.json").read_text())
-    components, config = prediction_components(info, disabled, registry)
+    components, config, task = prediction_components(info, disabled, registry)
     if "ensemble" in config:
-        from automl.ensemble import build_ensemble_network
-
         network = build_ensemble_network(config, info["task"], lambda member: _build_network(member, components, info))
     else:
         network = _build_network(config, components, info)
     network.load_state_dict(torch.load(path / "weights.pt", weights_only=True, map_location="cpu"))
     network.eval()
     preprocessing = load_preprocessing(path)  # never unpickles: see automl.fitted_state
-    strategy = task_strategy(info["task"])
-    if strategy is not None:
-        return strategy.predictor(network, preprocessing, info)
     member_features = preprocessing["member_features"] if "ensemble" in config else None
-    return Predictor(network, preprocessing["features"], preprocessing["target"], info, member_features)
+    return task.predictor(network, preprocessing, info, member_features)
 
 
 def _build_network(config: dict, components: Components, info: dict):

@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from automl.failures import DIVERGED_KEY
-from automl.metrics import is_better, ranking_metric
+from automl.metrics import is_better
 from automl.reporting import epoch_results
 
 
@@ -72,9 +72,9 @@ class TrialProgress(Callback):
         # Ray Tune pickles its run config (callbacks included) for restores; a console is not picklable.
         return {k: v for k, v in self.__dict__.items() if k not in ("console", "_live")} | {"console": None, "_live": None}
 
-    def set_task(self, task: str) -> None:
-        """Rank by the task's validation metric (known once the data is loaded)."""
-        self.metric, self.mode = ranking_metric(task)
+    def set_ranking(self, metric: str, mode: str) -> None:
+        """Rank by the search's validation metric (known once the data has named the task)."""
+        self.metric, self.mode = metric, mode
 
     # -- Ray Tune callback hooks ------------------------------------------------------------
 
@@ -184,9 +184,9 @@ class SearchDisplay:
         if stage == "data":
             from automl.data.report import short_summary
 
-            self.trials.set_task(info["task"])
             print_("\n".join(short_summary(info)), markup=False, highlight=False)
         elif stage == "search":
+            self.trials.set_ranking(info["metric"], info["mode"])
             comps = "; ".join(f"{family}: {', '.join(names) or '-'}" for family, names in info["components"].items())
             print_(f"search: space {info['space']} ({comps})\n        run directory {info['run_dir']}", markup=False, highlight=False)
         elif stage == "leaderboard":

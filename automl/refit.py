@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -16,9 +16,10 @@ from automl.data import PreparedData
 from automl.engine import TrialRecord
 from automl.files import write_bytes_atomic, write_text_atomic
 from automl.fitted_state import PREPROCESSING_FILE, dump_preprocessing
-from automl.metrics import score
-from automl.trial import Components, DataFacts, build_model, predict_outputs, train_epochs, trial_device
-from automl.unsupervised import task_strategy
+from automl.components import CLASSIFICATION_TASKS
+from automl.tasks import Task, task_named
+from automl.tasks.ensemble import EnsembleNetwork, member_inputs
+from automl.trial import Components, DataFacts, Model, build_model, train_epochs, trial_device
 
 ARTIFACT_FILES = ("weights.pt", "model.json", PREPROCESSING_FILE, "metrics.json", "versions.json")
 
@@ -40,73 +41,61 @@ def refit_and_test(
     artifact_dir: Path,
     on_epoch: Callable[[int, int, dict], None] | None = None,
     precision: str = "fp32",
+    task: Task | None = None,
 ) -> RefitResult:
-    """Retrain ``best`` on train+val, score it once on test, save the artifact."""
-    strategy = task_strategy(prepared.task)
-    if strategy is not None:
-        return strategy.refit_and_test(best, prepared, components, artifact_dir, on_epoch)
-    config = best.config
-    prepared = prepared.with_preprocessing(config.get("preprocessing"))
-    epochs = max(1, int(best.metrics.get("best_epoch") or config["epochs"]))
-    network = fit_on_train_and_val(config, epochs, prepared, components, on_epoch, precision)
-    test_metrics = test_and_save(network, config, prepared, epochs, artifact_dir, components=components)
+    """Retrain ``best`` on train+val, score it once on test, save the artifact.
+
+    The one refit of every task and of every kind of model: ``best`` is a trial, or an
+    ensemble of trials (``config["ensemble"]``, see :mod:`automl.ensemble`) whose members are
+    each refitted for their own epoch count with their own preprocessing variant and saved as
+    one :class:`automl.tasks.ensemble.EnsembleNetwork` keeping every member's fitted pipeline.
+    """
+    task = task or task_named(prepared.task)
+    ensemble = best.config.get("ensemble")
+    members = ensemble or [{"config": best.config, "epochs": refit_epochs(best.metrics, best.config)}]
+    member_data = [prepared.with_preprocessing(m["config"].get("preprocessing")) for m in members]
+    models = [fit_on_train_and_val(m["config"], m["epochs"], data, components, on_epoch, precision, task)
+              for m, data in zip(members, member_data)]
+    epochs = max(m["epochs"] for m in members)
+    config, data, network, state = best.config, member_data[0], models[0].network, {}
+    if ensemble:
+        network = EnsembleNetwork([m.network.cpu() for m in models], [m["weight"] for m in members],
+                                  prepared.task in CLASSIFICATION_TASKS)
+        config = {k: v for k, v in best.config.items() if k != "architecture"}
+        data = replace(data, X_test=member_inputs([d.X_test for d in member_data]))
+        state = {"member_features": [d.features for d in member_data]}
+    X_fit = np.concatenate([data.X_train, data.X_val])
+    test_metrics, evaluation, fitted = task.test_once(models[0], network, data, best.metrics, X_fit, int(config.get("seed", 0)))
+    save_artifact(artifact_dir, network.cpu(), config, data, epochs, test_metrics, evaluation, {**state, **fitted},
+                  components)
     return RefitResult(network, epochs, test_metrics, artifact_dir)
+
+
+def refit_epochs(best_metrics, config) -> int:
+    """The epoch count that won the trial (at least one)."""
+    return max(1, int(best_metrics.get("best_epoch") or config["epochs"]))
 
 
 def fit_on_train_and_val(
     config: dict, epochs: int, prepared: PreparedData, components: Components,
-    on_epoch: Callable[[int, int, dict], None] | None = None, precision: str = "fp32",
-) -> torch.nn.Module:
-    """A fresh network for ``config`` trained on train+val for ``epochs`` epochs."""
+    on_epoch: Callable[[int, int, dict], None] | None = None, precision: str = "fp32", task: Task | None = None,
+) -> Model:
+    """A fresh model for ``config`` trained on train+val for ``epochs`` epochs, in the one training loop."""
+    task = task or task_named(prepared.task)
     device = trial_device()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     X = np.concatenate([prepared.X_train, prepared.X_val])
     y = np.concatenate([prepared.y_train, prepared.y_val])
     facts = DataFacts.of(prepared.task, prepared.input_kind, prepared.output_size, y, getattr(prepared, "vocab_size", None),
                          prepared.class_weights)
-    model = build_model(config, components, prepared.input_shape, prepared.output_size, device, facts)
-    for epoch, metrics in enumerate(
-        train_epochs(model, X, y, epochs, int(config["batch_size"]), device, int(config.get("seed", 0)), precision=precision),
-        start=1,
-    ):
+    model = build_model(config, components, prepared.input_shape, prepared.output_size, device, facts, task.parameter_groups)
+    trained = train_epochs(model, X, y if task.supervised else None, epochs, int(config["batch_size"]), device,
+                           int(config.get("seed", 0)), precision=precision, batch_losses=task.batch_losses,
+                           loss_keys=task.loss_keys)
+    for epoch, metrics in enumerate(trained, start=1):
         if on_epoch:
             on_epoch(epoch, epochs, metrics)
-    return model.network
-
-
-def test_and_save(
-    network: torch.nn.Module, config: dict, prepared: PreparedData, epochs: int, artifact_dir: Path,
-    extra_state: dict | None = None, components: Components | None = None,
-) -> dict:
-    """Score the final model once on the test split, save the artifact (with ``extra_state``
-    and what it needs of ``components``, see :func:`save_artifact`), return the test metrics."""
-    scale = getattr(prepared.target_encoder, "std_", 1.0)
-    device = next(network.parameters()).device
-    # The one and only use of the test split.
-    outputs = predict_outputs(network, prepared.X_test, device)
-    test_metrics = score(prepared.task, outputs, prepared.y_test, scale)
-    # Kept from this same evaluation for the report's confusion matrix or residual plot.
-    evaluation = describe_test_predictions(prepared, outputs)
-    save_artifact(artifact_dir, network.cpu(), config, prepared, epochs, test_metrics, evaluation, extra_state, components)
-    return test_metrics
-
-
-def describe_test_predictions(prepared: PreparedData, outputs: np.ndarray, max_points: int = 5000) -> dict:
-    """What the report shows of the test predictions: a confusion matrix (classification) or
-    true and predicted values in the target's units (regression; a seeded sample of at most
-    ``max_points`` rows)."""
-    encoder = prepared.target_encoder
-    if prepared.task in ("binary", "multiclass"):
-        from sklearn.metrics import confusion_matrix
-
-        labels = list(range(encoder.output_size))
-        matrix = confusion_matrix(prepared.y_test, outputs.argmax(axis=1), labels=labels)
-        return {"labels": [str(c) for c in encoder.classes_], "confusion_matrix": matrix.tolist()}
-    true, predicted = encoder.decode(prepared.y_test), encoder.decode(outputs)
-    rows = np.arange(len(true))
-    if len(rows) > max_points:
-        rows = np.sort(np.random.default_rng(0).choice(rows, max_points, replace=False))
-    return {"true": true[rows].tolist(), "predicted": predicted[rows].tolist(), "rows": int(len(true))}
+    return model
 
 
 def save_artifact(

@@ -54,9 +54,9 @@ class RunFiles:
 
     @property
     def mode(self) -> str:
-        from automl.metrics import ranking_metric
+        from automl.metrics import DIRECTIONS
 
-        return ranking_metric(self.data_report.get("task", ""))[1]
+        return self.result.get("mode") or DIRECTIONS.get(self.metric, "max")
 
 
 def read_run(run_dir: str | Path) -> RunFiles:

@@ -22,6 +22,7 @@ from automl.errors import AutoMLError, AutoMLWarning
 from automl.trial import Components, call_builder, split_params
 
 RECORD_KEY = "plugins"
+BUILTIN_TASKS_PLUGIN = "tasks"  # the core's entry point whose automl_tasks hook gives the built-in tasks
 FAMILY_OF = {"architecture": "architectures", "loss": "losses", "optimizer": "optimizers"}
 
 
@@ -72,25 +73,29 @@ def _entry(components: Components, family: str, name: str, needed: bool) -> dict
     }
 
 
-def prediction_components(info: Mapping[str, Any], disabled=(), registry=None) -> tuple[Components, Mapping[str, Any]]:
-    """The components a saved model (its ``model.json`` as ``info``) needs to predict, and its
-    config without the training-only regularizers.
+def prediction_components(info: Mapping[str, Any], disabled=(), registry=None) -> tuple[Components, Mapping[str, Any], Any]:
+    """The components a saved model (its ``model.json`` as ``info``) needs to predict, its
+    config without the training-only regularizers, and its task (:class:`automl.tasks.base.Task`).
 
-    Loads only the plugins those components come from (unless a ``registry`` is given); a
-    model saved before this record existed loads every installed plugin, as it was trained.
+    Loads only the plugins those components come from and the core's tasks plugin (unless a
+    ``registry`` is given; a task from another plugin loads every plugin to find it); a model
+    saved before this record existed loads every installed plugin, as it was trained.
     """
-    from automl.plugins import load_registry
+    from automl.plugins import CORE_DISTRIBUTION, load_registry
 
     config = info["config"]
     record = info.get(RECORD_KEY)
     if record is None:
         registry = registry or load_registry(disabled=disabled)
-        return _components_by_name(registry, member_configs(config)), config
+        return _components_by_name(registry, member_configs(config)), config, registry.task(info["task"])
     needed = [entry for entry in record if entry["needed_to_predict"]]
     if registry is None:
         for entry in needed:
             _check_available(entry, disabled)
-        registry = load_registry(disabled=disabled, only={(e["package"], e["plugin"]) for e in needed})
+        only = {(e["package"], e["plugin"]) for e in needed} | {(CORE_DISTRIBUTION, BUILTIN_TASKS_PLUGIN)}
+        registry = load_registry(disabled=disabled, only=only)
+        if info["task"] not in registry.tasks:
+            registry = load_registry(disabled=disabled)
     specs: dict[str, dict[str, Any]] = {"architectures": {}, "regularizers": {}}
     for entry in needed:
         component = registry.find(entry["family"], entry["component"])
@@ -99,7 +104,7 @@ def prediction_components(info: Mapping[str, Any], disabled=(), registry=None) -
                            + f" does not provide {_what(entry)}")
         specs[entry["family"]][entry["name"]] = component.spec
     keep = set(specs["regularizers"])
-    return Components(specs), _without_training_only(config, keep)
+    return Components(specs), _without_training_only(config, keep), registry.task(info["task"])
 
 
 def _components_by_name(registry, configs) -> Components:

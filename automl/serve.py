@@ -53,7 +53,7 @@ class PredictionService:
         info = {"status": "ok", "task": self.predictor.task, "target": self.predictor.target,
                 "input_kind": self.predictor.info.get("input_kind", "tabular"), "rows": self.reader.expects,
                 **self.reader.describe()}
-        if self.predictor.task in ("binary", "multiclass"):
+        if self.predictor.task_impl.has_probabilities:
             info["classes"] = [_plain(c) for c in self.predictor.classes_]
         return info
 
@@ -62,8 +62,8 @@ class PredictionService:
         data = self.read_rows(payload)
         with self.lock:
             predictions = self.predictor.predict(data)
-            answer: dict[str, Any] = {"predictions": [_plain(v) for v in predictions]}
-            if self.predictor.task in ("binary", "multiclass"):
+            answer: dict[str, Any] = {"predictions": [_plain(v) if np.ndim(v) == 0 else [_plain(x) for x in v] for v in predictions]}
+            if self.predictor.task_impl.has_probabilities:
                 probabilities = self.predictor.predict_proba(data)
                 classes = [str(c) for c in self.predictor.classes_]
                 answer["probabilities"] = [dict(zip(classes, map(float, row))) for row in probabilities]

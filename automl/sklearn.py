@@ -36,7 +36,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from automl.options import TASK_OPTIONS, given_keywords, options_signature
+
 TARGET_COLUMN = "__automl_target__"
+# The options of automl.options.TASK_OPTIONS that make sense per fit, and where the estimators'
+# defaults differ (a quick search).
+ESTIMATOR_OPTIONS = ("space", "metric", "num_trials", "time_budget_s", "scheduler", "ensemble", "cpus_per_trial",
+                     "gpus_per_trial", "address", "output", "val_fraction", "test_fraction", "seed", "verbose")
+ESTIMATOR_DEFAULTS = {"space": "quick", "num_trials": 4}
 MIN_ROWS = 8  # one row each for val and test needs ~7 rows at the default fractions
 
 
@@ -45,35 +52,13 @@ class _AutoMLEstimator(BaseEstimator):
 
     _task: str = ""
 
-    def __init__(
-        self,
-        space: str | Path | Mapping[str, Any] = "quick",
-        num_trials: int = 4,
-        time_budget_s: float | None = None,
-        scheduler: str = "asha",
-        ensemble: int = 0,
-        cpus_per_trial: float = 1.0,
-        gpus_per_trial: float = 0.0,
-        address: str | None = None,
-        output: str | Path | None = None,
-        val_fraction: float = 0.15,
-        test_fraction: float = 0.15,
-        seed: int = 0,
-        verbose: bool = False,
-    ) -> None:
-        self.space = space
-        self.num_trials = num_trials
-        self.time_budget_s = time_budget_s
-        self.scheduler = scheduler
-        self.ensemble = ensemble
-        self.cpus_per_trial = cpus_per_trial
-        self.gpus_per_trial = gpus_per_trial
-        self.address = address
-        self.output = output
-        self.val_fraction = val_fraction
-        self.test_fraction = test_fraction
-        self.seed = seed
-        self.verbose = verbose
+    def __init__(self, **params: Any) -> None:
+        given_keywords(type(self).__name__, params, ESTIMATOR_OPTIONS)
+        for name in ESTIMATOR_OPTIONS:
+            setattr(self, name, params.get(name, ESTIMATOR_DEFAULTS.get(name, TASK_OPTIONS[name].default)))
+
+    # The parameters are options of automl.options.TASK_OPTIONS, declared there once.
+    __init__.__signature__ = options_signature(ESTIMATOR_DEFAULTS, ESTIMATOR_OPTIONS)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -100,14 +85,9 @@ class _AutoMLEstimator(BaseEstimator):
 
                 space = run_dir / "space.yaml"
                 space.write_text(yaml.safe_dump(dict(self.space)))
-            result = AutoML(
-                target=TARGET_COLUMN, task=self._task, space=space, num_trials=self.num_trials,
-                time_budget_s=self.time_budget_s, scheduler=self.scheduler, ensemble=self.ensemble,
-                cpus_per_trial=self.cpus_per_trial, gpus_per_trial=self.gpus_per_trial,
-                address=self.address, output=run_dir / "run", seed=self.seed,
-                val_fraction=self.val_fraction, test_fraction=self.test_fraction, verbose=self.verbose,
-                report=not owned, wandb=not owned,
-            ).fit(frame)
+            per_fit = {name: getattr(self, name) for name in ESTIMATOR_OPTIONS}
+            result = AutoML(**{**per_fit, "space": space, "output": run_dir / "run"}, target=TARGET_COLUMN, task=self._task,
+                            report=not owned, wandb=not owned).fit(frame)
             self.predictor_ = load(result.artifact_dir)
         finally:
             if owned:
@@ -158,7 +138,8 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLEstimator):
     """A classifier whose model is found by an automl search (binary or multiclass).
 
     Parameters are those of :class:`automl.api.AutoML` that make sense per fit: ``space``
-    (a name in ``search_spaces/``, a YAML path, or a dict in the YAML schema), ``num_trials``,
+    (a name in ``search_spaces/``, a YAML path, or a dict in the YAML schema), ``metric`` (the
+    validation metric that ranks trials, e.g. ``"balanced_accuracy"``), ``num_trials``,
     ``time_budget_s``, ``scheduler``, ``ensemble`` (top-K ensemble selection; 0 is off),
     resources, ``output`` (keep run directories there; default: a temporary one, deleted),
     split fractions, ``seed`` and ``verbose``.

@@ -13,7 +13,7 @@ YAML schema (``search_spaces/default.yaml`` is the reference)::
 
     epochs: 20                         # a constant or a domain; ASHA's budget dimension
     batch_size: {choice: [32, 64]}
-    preprocessing:                     # optional; tabular input only (automl/data/variants.py)
+    preprocessing:                     # optional; tabular input only (automl/variants.py)
       imputer: {choice: [median, most_frequent]}
       scaler: {choice: [standard, robust, minmax]}
     architectures:                     # also: losses, optimizers, regularizers
@@ -363,7 +363,7 @@ def build_search_space(
     validate_domain(space.epochs, source.at("epochs"))
     validate_domain(space.batch_size, source.at("batch_size"))
     if spec.get("preprocessing") and input_kind == "tabular":
-        from automl.data.variants import preprocessing_options
+        from automl.variants import preprocessing_options
 
         space.preprocessing = preprocessing_options(spec["preprocessing"], source.at("preprocessing"))
     for family in FAMILIES:

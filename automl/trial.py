@@ -19,9 +19,8 @@ import torch
 
 from automl.errors import AutoMLError
 from automl.failures import DIVERGED_KEY, TrainingDiverged, check_loss
-from automl.metrics import is_better, ranking_metric, score
+from automl.metrics import DEFAULT_METRICS, DIRECTIONS, is_better, score
 from automl.reporting import ReportPlan, epoch_reporter
-from automl.unsupervised import task_strategy
 
 
 @dataclass
@@ -47,17 +46,21 @@ class TrainingSet:
     # Preprocessing variants searched as a dimension: {variant key: (X_train, X_val)}.
     variants: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     class_weights: np.ndarray | None = None
+    # The validation metric that ranks this search's trials (``--metric``) and its direction.
+    metric: str | None = None
+    mode: str | None = None
 
     def arrays(self, preprocessing: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray]:
         """``(X_train, X_val)`` of the preprocessing variant a trial config picks (default: the first)."""
         if not preprocessing or not self.variants:
             return self.X_train, self.X_val
-        from automl.data.variants import variant_key
+        from automl.variants import variant_key
 
         return self.variants[variant_key(preprocessing)]
 
     def facts(self) -> "DataFacts":
-        return DataFacts.of(self.task, self.input_kind, self.output_size, self.y_train, self.vocab_size, self.class_weights)
+        return DataFacts.of(self.task, self.input_kind, self.output_size, self.y_train, self.vocab_size, self.class_weights,
+                            self.metric, self.mode)
 
 
 @dataclass(frozen=True)
@@ -75,29 +78,30 @@ class DataFacts:
     class_counts: tuple[int, ...] | None = None
     train_rows: int = 0
     class_weights: tuple[float, ...] | None = None
+    # The validation metric that ranks trials and its direction (unknown outside a search).
+    metric: str | None = None
+    mode: str | None = None
 
     @classmethod
     def of(cls, task: str, input_kind: str, output_size: int, y_train: np.ndarray, vocab_size: int | None = None,
-           class_weights: np.ndarray | None = None) -> "DataFacts":
+           class_weights: np.ndarray | None = None, metric: str | None = None, mode: str | None = None) -> "DataFacts":
         """The facts of a training split (class counts for classification only); ``class_weights``
         are the run's ``--class-weights`` vector, computed once on the training split."""
         counts = None
         if task in ("binary", "multiclass"):
             counts = tuple(int(c) for c in np.bincount(np.asarray(y_train, dtype=np.int64), minlength=output_size))
         weights = None if class_weights is None else tuple(float(w) for w in class_weights)
-        return cls(task, input_kind, output_size, vocab_size, counts, len(y_train), weights)
+        return cls(task, input_kind, output_size, vocab_size, counts, len(y_train), weights, metric, mode)
 
     def for_builders(self, epochs: int | None = None, batch_size: int | None = None) -> dict[str, Any]:
         """The keyword facts offered to builders; ``None`` values are never passed."""
-        from automl.metrics import ranking_metric
-
-        metric, mode = ranking_metric(self.task)
         steps = math.ceil(self.train_rows / batch_size) if batch_size and self.train_rows else None
+        metric = self.metric or DEFAULT_METRICS.get(self.task)  # a search names it; else the task's default
         return {
             "task": self.task, "input_kind": self.input_kind, "output_size": self.output_size,
             "vocab_size": self.vocab_size if self.input_kind == "text" else None,
             "class_counts": self.class_counts, "class_weights": self.class_weights, "epochs": epochs, "steps_per_epoch": steps,
-            "monitor": f"val_{metric}", "mode": mode,
+            "monitor": f"val_{metric}" if metric else None, "mode": self.mode or DIRECTIONS.get(metric),
         }
 
 
@@ -142,13 +146,26 @@ class Components:
 
 @dataclass
 class Model:
-    """A built model with everything needed to train it."""
+    """A built model with everything needed to train it: one optimizer (and its learning-rate
+    schedule or ``None``) per parameter group of the task (two for a GAN: generator, discriminator)."""
 
     network: torch.nn.Module
     loss: Any
-    optimizer: torch.optim.Optimizer
+    optimizers: list[torch.optim.Optimizer]
     regularizers: list
-    scheduler: Any = None
+    schedulers: list = field(default_factory=list)
+    # A seeded generator for tasks that draw random inputs (a GAN's noise); reseeded every epoch.
+    noise: torch.Generator | None = None
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer:
+        """The first (for most tasks the only) optimizer."""
+        return self.optimizers[0]
+
+    @property
+    def scheduler(self) -> Any:
+        """The first optimizer's learning-rate schedule, or ``None``."""
+        return self.schedulers[0] if self.schedulers else None
 
 
 def split_params(block: Mapping[str, Any]) -> tuple[str, dict]:
@@ -189,11 +206,13 @@ def check_losses_apply_class_weights(components: Components) -> None:
 
 def build_model(
     config: Mapping[str, Any], components: Components, input_shape, output_size, device,
-    facts: DataFacts | None = None,
+    facts: DataFacts | None = None, parameter_groups: Callable[[torch.nn.Module], list] | None = None,
 ) -> Model:
-    """Network, loss, optimizer (and its learning-rate schedule) and regularizers of a config.
+    """Network, loss, optimizer(s) (and their learning-rate schedules) and regularizers of a config.
 
-    The loss gets the ``class_weights`` fact (``--class-weights balanced``) and applies it itself.
+    ``parameter_groups(network)`` (a task's) gives one parameter list per optimizer; by default
+    one optimizer trains every parameter. The loss gets the ``class_weights`` fact
+    (``--class-weights balanced``) and applies it itself.
     """
     torch.manual_seed(int(config.get("seed", 0)))
     offered = facts.for_builders(int(config["epochs"]), int(config["batch_size"])) if facts else {}
@@ -204,9 +223,11 @@ def build_model(
     loss = call_builder(components.spec("losses", loss_name).build, (), loss_params, offered)
     if isinstance(loss, torch.nn.Module):
         loss = loss.to(device)  # class weights live on the model's device
-    built = call_builder(components.spec("optimizers", opt_name).build, (network.parameters(),), opt_params, offered)
-    optimizer, scheduler = built if isinstance(built, tuple) else (built, None)
-    return Model(network, loss, optimizer, regularizers, scheduler)
+    build_optimizer = components.spec("optimizers", opt_name).build
+    groups = parameter_groups(network) if parameter_groups else [network.parameters()]
+    built = [call_builder(build_optimizer, (params,), opt_params, offered) for params in groups]
+    pairs = [b if isinstance(b, tuple) else (b, None) for b in built]
+    return Model(network, loss, [o for o, _ in pairs], regularizers, [s for _, s in pairs])
 
 
 def predict_outputs(network: torch.nn.Module, X: np.ndarray, device, batch_size: int = 1024) -> np.ndarray:
@@ -219,52 +240,61 @@ def predict_outputs(network: torch.nn.Module, X: np.ndarray, device, batch_size:
     return np.concatenate(outputs)
 
 
+def supervised_losses(model: Model, inputs: torch.Tensor, targets) -> Iterator[tuple[int, torch.Tensor]]:
+    """The losses of a supervised batch: ``loss(network(x), y)`` for the one optimizer."""
+    yield 0, model.loss(model.network(inputs), targets)
+
+
 def train_epochs(
-    model: Model, X: np.ndarray, y: np.ndarray, epochs: int, batch_size: int, device, seed: int,
-    evaluate=None, first_epoch: int = 0, precision: str = "fp32",
+    model: Model, X: np.ndarray, y: np.ndarray | None, epochs: int, batch_size: int, device, seed: int,
+    evaluate=None, first_epoch: int = 0, precision: str = "fp32", batch_losses=supervised_losses,
+    loss_keys: tuple[str, ...] = ("train_loss",),
 ) -> Iterator[dict[str, Any]]:
     """Train epochs ``first_epoch+1 .. epochs``; yield ``{"train_loss", ...evaluate()}`` after each.
 
-    ``precision="bf16"`` runs forward passes and losses under bfloat16 autocast. Stops sooner
-    when a regularizer gives a ``stop_reason`` (early stopping); that epoch's metrics then
-    carry it as ``"stop_reason"``. Raises :class:`automl.failures.TrainingDiverged` at the
-    first batch whose loss is NaN or infinite.
+    The one training loop of every task. ``batch_losses(model, inputs, targets)`` (the task's)
+    yields ``(optimizer index, loss)`` pairs; each optimizer steps on its loss before the next
+    is computed, and ``loss_keys`` names each optimizer's mean loss in the epoch's metrics.
+    ``y=None`` trains without targets (no batch transforms). ``precision="bf16"`` runs forward
+    passes and losses under bfloat16 autocast. Stops sooner when a regularizer gives a
+    ``stop_reason`` (early stopping); that epoch's metrics then carry it as ``"stop_reason"``.
+    Raises :class:`automl.failures.TrainingDiverged` at the first batch whose loss is NaN or
+    infinite.
     """
+    device = torch.device(device)
     X_t = torch.as_tensor(X, device=device)
-    y_t = torch.as_tensor(y, device=device)
+    y_t = None if y is None else torch.as_tensor(y, device=device)
     network = model.network
     for epoch in range(first_epoch, epochs):
         network.train()
-        # Seeded per epoch, so a run resumed from a checkpoint sees the same batches.
+        # Seeded per epoch, so a run resumed from a checkpoint sees the same batches and noise.
         generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        model.noise = torch.Generator().manual_seed(seed * 100_003 + epoch + 1)
         order = torch.randperm(len(X_t), generator=generator).to(device)
-        total, count = 0.0, 0
+        totals, count = [0.0] * len(model.optimizers), 0
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             if len(rows) < 2 and len(order) > 1:
                 continue  # a batch of one breaks batch norm and adds only noise
-            inputs, targets = X_t[rows], y_t[rows]
-            for regularizer in model.regularizers:
-                inputs, targets = regularizer.transform_batch(inputs, targets)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                loss = model.loss(network(inputs), targets)
-            for regularizer in model.regularizers:
-                penalty = regularizer.penalty(network)
-                if penalty is not None:
-                    loss = loss + penalty
-            model.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            for regularizer in model.regularizers:
-                regularizer.after_backward(network)
-            model.optimizer.step()
-            if model.scheduler is not None:
-                model.scheduler.step()
-            # The one host sync per batch, after the step: the check costs no extra sync.
-            batch_loss = float(loss.detach())
-            check_loss(batch_loss, epoch + 1)
-            total += batch_loss * len(rows)
+            inputs, targets = X_t[rows], None if y_t is None else y_t[rows]
+            if y_t is not None:
+                for regularizer in model.regularizers:
+                    inputs, targets = regularizer.transform_batch(inputs, targets)
+            losses = batch_losses(model, inputs, targets)
+            while True:
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                    player, loss = next(losses, (None, None))
+                if player is None:
+                    break
+                if player == 0:
+                    loss = with_penalties(loss, model)
+                step(loss, player, model)
+                # The one host sync per loss, after the step: the check costs no extra sync.
+                value = float(loss.detach())
+                check_loss(value, epoch + 1)
+                totals[player] += value * len(rows)
             count += len(rows)
-        metrics: dict[str, Any] = {"train_loss": total / max(count, 1)}
+        metrics: dict[str, Any] = {key: total / max(count, 1) for key, total in zip(loss_keys, totals)}
         if evaluate is not None:
             metrics.update(evaluate(network))
         reasons = [r for r in (reg.stop_reason(metrics) for reg in model.regularizers) if r]
@@ -273,6 +303,27 @@ def train_epochs(
         yield metrics
         if reasons:
             return
+
+
+def with_penalties(loss: torch.Tensor, model: Model) -> torch.Tensor:
+    """``loss`` plus every regularizer's penalty of the network."""
+    for regularizer in model.regularizers:
+        penalty = regularizer.penalty(model.network)
+        if penalty is not None:
+            loss = loss + penalty
+    return loss
+
+
+def step(loss: torch.Tensor, player: int, model: Model) -> None:
+    """One update of optimizer ``player``, then its learning-rate schedule (schedules are per batch)."""
+    optimizer = model.optimizers[player]
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    for regularizer in model.regularizers:
+        regularizer.after_backward(model.network)
+    optimizer.step()
+    if model.schedulers and model.schedulers[player] is not None:
+        model.schedulers[player].step()
 
 
 def trial_device() -> torch.device:
@@ -303,44 +354,43 @@ def validation_metrics(task: str, X_val, y_val, loss_fn, target_scale: float, de
 
 
 def train_trial(
-    config: dict, data: TrainingSet, components: Components, checkpoint_every: int = 0, precision: str = "fp32",
+    config: dict, data: TrainingSet, components: Components, task, checkpoint_every: int = 0, precision: str = "fp32",
     keep_val_outputs: bool = False, report_plan: ReportPlan = ReportPlan(),
 ) -> None:
-    """The Ray Tune trainable: validation metrics for every epoch, reported as ``report_plan``
-    says (see ``automl.reporting``: at the scheduler's decision epochs, with checkpoints, at
-    least every second, and at the end).
+    """The Ray Tune trainable of every task: validation metrics for every epoch, reported as
+    ``report_plan`` says (see ``automl.reporting``: at the scheduler's decision epochs, with
+    checkpoints, at least every second, and at the end).
 
-    With ``checkpoint_every``, it checkpoints weights and optimizer state every that many
-    epochs, and resumes from the checkpoint Ray hands it (a paused HyperBand trial, a PBT
-    exploit of another trial's weights, a retried failure). With ``keep_val_outputs``
-    (``--ensemble``), each checkpoint also holds the best epoch's validation outputs, and
-    one is written whenever the validation score improves. A trial whose loss becomes NaN or
+    ``task`` (an :class:`automl.tasks.base.Task`) gives the parameter groups, the batch losses
+    and the validation metrics; ``data.metric`` (default: the task's) ranks the epochs. With
+    ``checkpoint_every``, it checkpoints weights and optimizer state every that many epochs,
+    and resumes from the checkpoint Ray hands it (a paused HyperBand trial, a PBT exploit of
+    another trial's weights, a retried failure, a resumed search). With ``keep_val_outputs``
+    (``--ensemble``), each checkpoint also holds the best epoch's validation outputs, and one
+    is written whenever the validation score improves. A trial whose loss becomes NaN or
     infinite ends at once with a last report that names the divergence (``"diverged"``).
     """
     import ray
     from ray import tune
 
-    strategy = task_strategy(data.task)
-    if strategy is not None:
-        return strategy.train_trial(config, data, components, report_plan)
-
     node_id = ray.get_runtime_context().get_node_id()
     threads = set_trial_threads()
     device = trial_device()
-    model = build_model(config, components, data.input_shape, data.output_size, device, data.facts())
+    seed = int(config.get("seed", 0))
+    model = build_model(config, components, data.input_shape, data.output_size, device, data.facts(), task.parameter_groups)
     params = sum(p.numel() for p in model.network.parameters())
-    metric, mode = ranking_metric(data.task)
+    metric, mode = task.ranking(data.metric)
     X_train, X_val = data.arrays(config.get("preprocessing"))
-    evaluate = validation_metrics(data.task, X_val, data.y_val, model.loss, data.target_scale, device)
-    best, best_epoch, first_epoch, best_val_outputs = None, 0, 0, None
+    evaluate = task.evaluator(model, data, X_train, X_val, device, seed)
+    best, best_epoch, first_epoch, best_val_outputs, carried = None, 0, 0, None, {}
     if tune.get_checkpoint() is not None:
-        first_epoch, best, best_epoch = restore_training_state(tune.get_checkpoint(), model, config)
+        first_epoch, best, best_epoch = restore_training_state(tune.get_checkpoint(), model, config, carried)
     started = time.perf_counter()
     epochs = int(config["epochs"])
     with epoch_reporter(report_plan) as reporter:
         epoch_reports = report_divergence(
-            train_epochs(model, X_train, data.y_train, epochs, int(config["batch_size"]), device,
-                         int(config.get("seed", 0)), evaluate, first_epoch, precision),
+            train_epochs(model, X_train, data.y_train if task.supervised else None, epochs, int(config["batch_size"]),
+                         device, seed, evaluate, first_epoch, precision, task.batch_losses, task.loss_keys),
             metric,
         )
         for epoch, metrics in enumerate(epoch_reports, start=first_epoch + 1):
@@ -348,11 +398,13 @@ def train_trial(
             improved = not diverged and is_better(metrics[f"val_{metric}"], best, mode)
             if improved:
                 best, best_epoch = metrics[f"val_{metric}"], epoch
+                carried = {f"best_{key}": metrics[f"val_{key}"] for key in task.carry}
             report = {
                 **metrics,
                 "epoch": epoch,
                 f"best_val_{metric}": best,
                 "best_epoch": best_epoch,
+                **carried,
                 "params": params,
                 "train_time_s": time.perf_counter() - started,
                 "device": device.type,
@@ -363,20 +415,14 @@ def train_trial(
                 reporter.add(report)
                 break
             if keep_val_outputs and improved:
-                best_val_outputs = predict_outputs(model.network, X_val, device)
+                best_val_outputs = task.validation_outputs(model.network, X_val, device)
             save_state = checkpoint_every and (epoch % checkpoint_every == 0 or epoch == epochs)
             if not (save_state or (keep_val_outputs and improved)):
                 reporter.add(report)
                 continue
             with tempfile.TemporaryDirectory() as folder:
                 if save_state:
-                    state = {"network": model.network.state_dict(), "optimizer": model.optimizer.state_dict(),
-                             "epoch": epoch, "best": best, "best_epoch": best_epoch,
-                             # Dropout and augmentation draw from it: a resumed trial continues the same draws.
-                             "torch_rng": torch.get_rng_state()}
-                    if model.scheduler is not None:
-                        state["scheduler"] = model.scheduler.state_dict()
-                    torch.save(state, Path(folder) / CHECKPOINT_FILE)
+                    torch.save(training_state(model, epoch, best, best_epoch, carried), Path(folder) / CHECKPOINT_FILE)
                 if best_val_outputs is not None:
                     # The best epoch's validation outputs, in every checkpoint, for ensemble selection
                     # after the search (automl/ensemble.py reads the latest checkpoint).
@@ -414,19 +460,41 @@ def training_state_file(folder: Path) -> Path:
     return newer[-1] if newer else path
 
 
-def restore_training_state(checkpoint, model: Model, config: Mapping[str, Any]) -> tuple[int, float | None, int]:
-    """Load weights and optimizer state; the config's optimizer hyperparameters win (PBT mutates them)."""
+def training_state(model: Model, epoch: int, best, best_epoch: int, carried: Mapping[str, Any]) -> dict:
+    """What a checkpoint holds: weights, every optimizer and schedule, the best score so far."""
+    state = {"network": model.network.state_dict(), "optimizer": model.optimizer.state_dict(),
+             "optimizers": [o.state_dict() for o in model.optimizers[1:]],
+             "epoch": epoch, "best": best, "best_epoch": best_epoch, "carried": dict(carried),
+             # Dropout and augmentation draw from it: a resumed trial continues the same draws.
+             "torch_rng": torch.get_rng_state()}
+    schedules = [s.state_dict() if s is not None else None for s in model.schedulers]
+    if any(s is not None for s in schedules):
+        state["scheduler"], state["schedulers"] = schedules[0], schedules[1:]
+    return state
+
+
+def restore_training_state(
+    checkpoint, model: Model, config: Mapping[str, Any], carried: dict | None = None,
+) -> tuple[int, float | None, int]:
+    """Load weights and optimizer state; the config's optimizer hyperparameters win (PBT mutates them).
+
+    ``carried`` receives the task's ``best_<key>`` values saved with the checkpoint."""
     with checkpoint.as_directory() as folder:
         state = torch.load(training_state_file(Path(folder)), weights_only=True, map_location="cpu")
     model.network.load_state_dict(state["network"])
-    model.optimizer.load_state_dict(state["optimizer"])
-    if model.scheduler is not None and "scheduler" in state:
-        model.scheduler.load_state_dict(state["scheduler"])
+    for optimizer, saved in zip(model.optimizers, [state["optimizer"], *state.get("optimizers", [])]):
+        optimizer.load_state_dict(saved)
+    for schedule, saved in zip(model.schedulers, [state.get("scheduler"), *state.get("schedulers", [])]):
+        if schedule is not None and saved is not None:
+            schedule.load_state_dict(saved)
     if "torch_rng" in state:
         torch.set_rng_state(state["torch_rng"])
+    if carried is not None:
+        carried.update(state.get("carried", {}))
     _, opt_params = split_params(config["optimizer"])
-    for group in model.optimizer.param_groups:
-        for key, value in opt_params.items():
-            if key in group:
-                group[key] = value
+    for optimizer in model.optimizers:
+        for group in optimizer.param_groups:
+            for key, value in opt_params.items():
+                if key in group:
+                    group[key] = value
     return int(state["epoch"]), state["best"], int(state["best_epoch"])

@@ -2,7 +2,7 @@
 ``cluster`` task: their embeddings are clustered), and an adversarial autoencoder (for the
 ``generate`` task: its decoder turns samples of a Gaussian prior into new rows).
 
-Contracts (``automl/unsupervised/__init__.py``): an autoencoder has ``encode(x) -> (N, latent)``
+Contracts (``automl/tasks/cluster.py``): an autoencoder has ``encode(x) -> (N, latent)``
 and ``forward(x) -> reconstruction of x``; a generator has a ``discriminator``,
 ``generator_parameters()``, ``adversarial_pair(x, noise)`` and ``sample(n, noise)``.
 """

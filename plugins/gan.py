@@ -4,7 +4,7 @@ a small convolutional GAN for images.
 A generator maps Gaussian noise to a row (in the preprocessed space: standardized numbers and
 one-hot blocks, turned back into the original columns by the platform); a discriminator scores
 rows as real or generated. The platform trains them in alternation with two optimizers and an
-adversarial loss (``automl/unsupervised/``); this module only builds them.
+adversarial loss (``automl/tasks/generate.py``); this module only builds them.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ def automl_architectures():
         ArchitectureSpec(
             name="mlp",
             build=MLP,
-            tasks=("binary", "multiclass", "regression"),
+            tasks=("binary", "multiclass", "regression", "multilabel"),
             input_kinds=("tabular", "image", "sequence"),
             space={
                 "depth": {"choice": [1, 2, 3]},

@@ -145,7 +145,7 @@ def test_every_kind_of_fitted_preprocessing_comes_back_from_the_safe_format(tmp_
     from automl.data.preprocess import FeaturePreprocessor, TargetEncoder
     from automl.data.text import TextTokenizer
     from automl.data.unlabelled import NoTarget
-    from automl.unsupervised.columns import ColumnSpace
+    from automl.data.columns import ColumnSpace
 
     rng = np.random.default_rng(0)
     n = 60

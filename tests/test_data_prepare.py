@@ -192,7 +192,7 @@ def test_class_weights_balance_a_rare_class():
 
 
 def test_preprocessing_variants_are_fitted_once_each_and_selectable():
-    from automl.data.variants import preprocessing_variants
+    from automl.variants import preprocessing_variants
 
     variants = preprocessing_variants({"imputer": {"choice": ["median", "most_frequent"]}, "scaler": {"choice": ["standard", "minmax"]}})
     prepared = prepare_data(mixed_frame(), DataConfig(target="y"), variants)
@@ -203,7 +203,7 @@ def test_preprocessing_variants_are_fitted_once_each_and_selectable():
 
 
 def test_unknown_preprocessing_choice_in_a_space_is_a_clear_error():
-    from automl.data.variants import preprocessing_variants
+    from automl.variants import preprocessing_variants
 
     with pytest.raises(AutoMLError, match="unknown scaler 'zscore'"):
         preprocessing_variants({"scaler": {"choice": ["standard", "zscore"]}})

@@ -14,9 +14,9 @@ import automl
 from automl.cli import main
 from automl.engine import TrialRecord
 from automl.export import encode_rows
-from automl.ensemble import ENSEMBLE_ID, refit_ensemble_and_test, select_ensemble
+from automl.ensemble import ENSEMBLE_ID, select_ensemble
 from automl.metrics import score
-from automl.refit import fit_on_train_and_val
+from automl.refit import fit_on_train_and_val, refit_and_test
 
 
 def one_hot_probabilities(labels: np.ndarray, n_classes: int, confidence: float) -> np.ndarray:
@@ -63,10 +63,10 @@ def test_ensemble_artifact_averages_members_refitted_on_their_own_preprocessing_
         {"trial_id": "t2", "weight": 0.25, "config": {**mlp_config(prepared.task, seed=2, dropout=False), "preprocessing": minmax}, "epochs": 6},
     ]
     record = TrialRecord(ENSEMBLE_ID, {"architecture": {"name": ENSEMBLE_ID}, "ensemble": members}, {}, "ensemble")
-    refit = refit_ensemble_and_test(record, prepared, components, tmp_path / "ensemble", precision="fp32")
+    refit = refit_and_test(record, prepared, components, tmp_path / "ensemble", precision="fp32")
 
     # The second member is the network a refit on its own (min-max) variant gives, not on the default one.
-    alone = fit_on_train_and_val(members[1]["config"], 6, prepared.with_preprocessing(minmax), components)
+    alone = fit_on_train_and_val(members[1]["config"], 6, prepared.with_preprocessing(minmax), components).network
     for name, tensor in alone.state_dict().items():
         torch.testing.assert_close(refit.network.members[1].state_dict()[name], tensor.cpu())
 

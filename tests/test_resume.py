@@ -318,3 +318,62 @@ def test_asha_bookkeeping_is_saved_as_json_and_a_restored_scheduler_stops_the_sa
     fresh = asha()
     fresh.on_trial_add(None, late)
     assert fresh.on_trial_result(None, late, {"epoch": 1, "val_accuracy": 0.5}) == TrialScheduler.CONTINUE
+
+
+UNSUPERVISED_SPACES = {
+    "cluster": """
+epochs: 8
+batch_size: 16
+architectures:
+  include: [autoencoder]
+  autoencoder: {latent: 2, width: 16, depth: 1, activation: relu}
+losses:
+  include: [reconstruction_mse]
+optimizers:
+  include: [adam]
+  adam: {lr: 0.01}
+""",
+    "generate": """
+epochs: 8
+batch_size: 16
+architectures:
+  include: [gan]
+  gan: {latent: 4, width: 16, depth: 1}
+losses:
+  include: [adversarial_bce]
+optimizers:
+  include: [adam]
+  adam: {lr: 0.002, beta1: 0.5}
+""",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["cluster", "generate"])
+def test_an_unsupervised_search_killed_mid_trial_resumes_from_its_checkpoint_in_bf16(task, tmp_path):
+    # The unsupervised tasks train in the one loop: checkpoints, bf16 autocast and resume as a supervised search.
+    from sklearn.datasets import load_iris
+
+    data = tmp_path / "rows.csv"
+    load_iris(as_frame=True).data.to_csv(data, index=False)
+    space = tmp_path / "space.yaml"
+    space.write_text(UNSUPERVISED_SPACES[task])
+    run_dir, log = tmp_path / "run", tmp_path / "search.log"
+    command = [sys.executable, "-m", "automl", "search", str(data), "--task", task, "--space", str(space),
+               "--num-trials", "2", "--max-concurrent", "1", "--scheduler", "fifo", "--checkpoint-every", "1",
+               "--precision", "bf16", "--no-wandb", "-q", "--output", str(run_dir)]
+    process = start(command, log)
+    kill_when(process, lambda: any(e["event"] == "result" and e["result"]["epoch"] >= 3 for e in search_log(run_dir)), log)
+    before = search_log(run_dir)
+    interrupted = {e["trial_id"] for e in before if e["event"] == "result"} - {e["trial_id"] for e in before if e["event"] == "end"}
+    resume(run_dir, tmp_path / "resume.log")
+
+    after = search_log(run_dir)[len(before):]
+    assert interrupted
+    for trial_id in interrupted:
+        assert next(e["result"]["epoch"] for e in after if e["event"] == "result" and e["trial_id"] == trial_id) > 1
+        history = saved_trials(run_dir)[trial_id]["history"]
+        assert [row["epoch"] for row in history] == list(range(1, len(history) + 1))
+    board = pd.read_csv(run_dir / "leaderboard.csv")
+    assert len(board) == 2 and set(board["status"]) == {"completed"} and stage(run_dir) == "done"
+    assert (run_dir / "model" / "manifest.json").is_file()

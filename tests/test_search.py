@@ -93,6 +93,17 @@ def test_regression_is_ranked_by_lowest_rmse(ray_session, regression_frame, tiny
     assert result.test_metrics["rmse"] < regression_frame["y"].std()
 
 
+def test_metric_chooses_what_ranks_the_trials_with_its_direction_from_the_task(ray_session, blobs_frame, tiny_space, tmp_path):
+    run_dir = tmp_path / "by-log-loss"
+    result = AutoML(target="species", metric="log_loss", space=tiny_space(TINY_SPACE), num_trials=3,
+                    output=run_dir).fit(blobs_frame)
+    assert result.metric == "log_loss"
+    assert result.leaderboard["val_log_loss"].is_monotonic_increasing  # lower is better
+    summary = json.loads((run_dir / "result.json").read_text())
+    assert (summary["metric"], summary["mode"]) == ("log_loss", "min")
+    assert "log_loss" in result.test_metrics and "balanced_accuracy" in result.test_metrics
+
+
 def test_asha_stops_poor_trials_early_and_fifo_does_not(ray_session, blobs_frame, tiny_space, tmp_path):
     space = tiny_space(TINY_SPACE.replace("epochs: 4", "epochs: 9").replace(
         "{loguniform: [3.0e-3, 3.0e-2]}", "{choice: [1.0e-6, 1.0e-2]}"))

@@ -130,7 +130,7 @@ def test_a_text_request_with_a_non_string_is_a_400_naming_the_row(text_artifact)
 
 def test_serve_refuses_a_generate_model_at_start_up_with_exit_2(tmp_path, capsys, monkeypatch):
     import automl.predictor
-    from automl.unsupervised.generate import GeneratorPredictor
+    from automl.tasks.generate import GeneratorPredictor
 
     generator = GeneratorPredictor(None, None, None, {"task": "generate", "target": None, "input_kind": "tabular"}, None)
     monkeypatch.setattr(automl.predictor, "load", lambda path: generator)

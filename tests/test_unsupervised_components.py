@@ -113,16 +113,17 @@ def test_adversarial_steps_lower_each_players_loss_for_each_claimed_input_kind(r
 
 
 def test_scheduled_optimizers_decay_the_learning_rate_of_both_adversarial_players(registry):
-    from automl.trial import Components
-    from automl.unsupervised.training import build_unsupervised_model, train_adversarial_epochs
+    from automl.tasks.generate import GenerateTask
+    from automl.trial import Components, DataFacts, build_model, train_epochs
 
     names = {"architectures": ["gan"], "losses": ["adversarial_bce"], "optimizers": ["adam"]}
     components = Components({family: {n: spec(registry, family, n) for n in ns} for family, ns in names.items()})
     config = {"architecture": {"name": "gan"}, "loss": {"name": "adversarial_bce"}, "epochs": 2, "batch_size": 16,
               "optimizer": {"name": "adam", "lr": 1e-3, "schedule": "cosine", "warmup": 0.0}}
     X = structured_batch(SHAPES["tabular"], n=64).numpy()
-    model = build_unsupervised_model(config, components, SHAPES["tabular"], "cpu", adversarial=True, train_rows=len(X))
-    list(train_adversarial_epochs(model, X, 2, 16, "cpu", seed=0))
+    task = GenerateTask()
+    model = build_model(config, components, SHAPES["tabular"], 0, "cpu", DataFacts("generate", train_rows=len(X)), task.parameter_groups)
+    list(train_epochs(model, X, None, 2, 16, "cpu", seed=0, batch_losses=task.batch_losses, loss_keys=task.loss_keys))
     # Two epochs of four batches end the cosine horizon: both learning rates decayed to 0.
     assert [o.param_groups[0]["lr"] for o in model.optimizers] == pytest.approx([0.0, 0.0], abs=1e-9)
 
@@ -177,7 +178,7 @@ def test_builtin_dataset_label_is_kept_out_of_cluster_features():
 
 def test_column_space_decodes_to_training_ranges_types_and_labels():
     from automl.data.preprocess import FeaturePreprocessor
-    from automl.unsupervised.columns import ColumnSpace
+    from automl.data.columns import ColumnSpace
 
     # "count" repeats a value: a distinct integer per row would be profiled as an id and dropped.
     frame = pd.DataFrame({
@@ -211,7 +212,7 @@ def test_generate_refuses_a_date_column_before_training():
 
 
 def test_two_sample_test_scores_same_distribution_near_half_and_a_shift_near_one():
-    from automl.unsupervised.generate import two_sample_test
+    from automl.tasks.generate import two_sample_test
 
     rng = np.random.default_rng(0)
     same = two_sample_test(rng.normal(size=(200, 3)), rng.normal(size=(200, 3)), seed=0)

@@ -8,7 +8,7 @@ __all__ = ["PreparedData", "prepare_data"]
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy, so that light modules (automl.data.variants, used inside trials) import no pandas or scikit-learn.
+    # Lazy, so that importing one light data module imports no pandas or scikit-learn.
     if name in __all__:
         from automl.data import prepare
 

@@ -10,89 +10,30 @@ Input kinds and their arrays: ``tabular`` (N, F) float32; ``image`` (N, C, H, W)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from automl.components import UNSUPERVISED_TASKS
+from automl.components import MULTILABEL_TASKS, UNSUPERVISED_TASKS
 from automl.config import DataConfig
 from automl.data.arrays import ArrayStandardizer, wide_table_to_sequences
 from automl.data.layout import InputView, choose_view
 from automl.data.load import BUILTIN_DATASETS, BUILTIN_TARGET, RawData, load_data
+from automl.data.prepared import PreparedData, PreprocessingVariant, preview_columns
 from automl.data.preprocess import FeaturePreprocessor, TargetEncoder
 from automl.data.profile import RowView, as_pixels, decisions_as_dicts, parse_datetimes, profile_columns
 from automl.data.report import build_report
 from automl.data.split import SplitIndices, split_rows
 from automl.data.task import infer_task
 from automl.data.text import TextTokenizer
-from automl.data.variants import DEFAULT_VARIANT, variant_key
+from automl.data.unlabelled import prepare_unlabelled
+from automl.variants import DEFAULT_VARIANT, variant_key
 from automl.data.weights import class_weights
 from automl.errors import AutoMLError
 
 ARRAY_TARGET = "label"
-
-
-@dataclass
-class PreprocessingVariant:
-    """One fitted preprocessing choice (imputer × scaler) and the three splits it produced."""
-
-    key: str
-    features: Any
-    X_train: np.ndarray
-    X_val: np.ndarray
-    X_test: np.ndarray
-
-
-@dataclass
-class PreparedData:
-    """The three splits as arrays, the fitted preprocessing, and what the search needs to know.
-
-    ``X_*`` and ``features`` are those of the default preprocessing variant; ``variants`` holds
-    every fitted variant by key (``"median/standard"``), see :meth:`with_preprocessing`.
-    ``vocab_size`` is set for text input; ``embedding_cardinalities`` lists, for the last
-    columns of a tabular matrix, how many codes each high-cardinality categorical column has.
-    """
-
-    name: str
-    task: str
-    input_kind: str
-    input_shape: tuple[int, ...]
-    target: str
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_val: np.ndarray
-    y_val: np.ndarray
-    X_test: np.ndarray
-    y_test: np.ndarray
-    features: Any
-    target_encoder: TargetEncoder
-    report: dict = field(default_factory=dict)
-    variants: dict[str, PreprocessingVariant] = field(default_factory=dict)
-    vocab_size: int | None = None  # text input only: token ids are 0 (padding) .. vocab_size - 1
-    embedding_cardinalities: tuple[int, ...] = ()
-    class_weights: np.ndarray | None = None
-    # The training split's original columns (ranges, dtypes, labels); set for unsupervised tasks.
-    column_space: Any = None
-
-    @property
-    def output_size(self) -> int:
-        return self.target_encoder.output_size
-
-    def to_model_input(self, matrix: np.ndarray) -> np.ndarray:
-        """Reshape a preprocessed feature matrix to the model's input shape."""
-        return matrix.reshape((len(matrix), *self.input_shape))
-
-    def with_preprocessing(self, choice: dict | None) -> "PreparedData":
-        """The same data with the arrays and fitted preprocessing of a trial config's choice."""
-        if not choice or not self.variants:
-            return self
-        key = variant_key(choice)
-        if key not in self.variants:
-            raise AutoMLError(f"preprocessing variant {key} was not prepared", f"use one of: {', '.join(self.variants)}")
-        variant = self.variants[key]
-        return replace(self, features=variant.features, X_train=variant.X_train, X_val=variant.X_val, X_test=variant.X_test)
 
 
 def prepare_data(source, config: DataConfig, variants: list[dict] | None = None) -> PreparedData:
@@ -102,9 +43,11 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None)
     tabular input; the first one is the default. Every check runs before anything is written.
     """
     raw = _tabular_arrays_as_table(load_data(source, config.delimiter))
+    if config.task in MULTILABEL_TASKS or (config.task is None and "," in (config.target or "")):
+        if raw.frame is None:
+            raise AutoMLError("task multilabel needs a table", "pass a CSV, Parquet or JSON Lines file or a DataFrame")
+        return prepare_unlabelled(raw.frame, raw.name, config.target, replace(config, task="multilabel"), labels=True)
     if config.task in UNSUPERVISED_TASKS:
-        from automl.data.unlabelled import prepare_unlabelled
-
         if raw.frame is None:
             raise AutoMLError(f"--task {config.task} needs a table", "pass a CSV, Parquet or JSON Lines file or a DataFrame")
         target = config.target or (BUILTIN_TARGET if BUILTIN_TARGET in raw.frame.columns and isinstance(source, str) else None)
@@ -188,9 +131,9 @@ def _table_with_target(raw: RawData, target: str | None, where: str = "the data"
     if raw.is_table:
         frame = raw.frame
         if target is None:
-            raise AutoMLError("no target column given", f"pass --target with one of: {_preview(frame.columns)}")
+            raise AutoMLError("no target column given", f"pass --target with one of: {preview_columns(frame.columns)}")
         if target not in frame.columns:
-            raise AutoMLError(f"target column '{target}' is not in {where}", f"use one of: {_preview(frame.columns)}")
+            raise AutoMLError(f"target column '{target}' is not in {where}", f"use one of: {preview_columns(frame.columns)}")
     else:
         if raw.y is None:
             raise AutoMLError(f"{raw.name} has no labels", "save y in the .npz, or use a folder with one subfolder per class")
@@ -252,7 +195,7 @@ def _special_column(frame: pd.DataFrame, column: str | None, flag: str, target: 
     if column is None:
         return None
     if column not in frame.columns or column == target:
-        raise AutoMLError(f"{flag} '{column}' is not a feature column of the data", f"use one of: {_preview(frame.columns.drop(target))}")
+        raise AutoMLError(f"{flag} '{column}' is not a feature column of the data", f"use one of: {preview_columns(frame.columns.drop(target))}")
     return frame[column]
 
 
@@ -313,8 +256,3 @@ def transform(preprocessor, features: pd.DataFrame, raw: RawData, rows: np.ndarr
     if out is None:  # no rows: the shape of one transformed row, with none of them
         return transform(preprocessor, features, raw, np.arange(1), input_shape)[:0]
     return out
-
-
-def _preview(columns: pd.Index, limit: int = 8) -> str:
-    names = [str(c) for c in columns[:limit]]
-    return ", ".join(names) + (f", … ({len(columns)} columns)" if len(columns) > limit else "")

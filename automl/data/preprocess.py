@@ -31,7 +31,7 @@ from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, R
 
 from automl.components import CLASSIFICATION_TASKS
 from automl.data.profile import ColumnDecision, RowView, parse_datetimes, profile_columns
-from automl.data.variants import IMPUTERS
+from automl.variants import IMPUTERS
 from automl.errors import AutoMLError
 
 SCALERS = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler, "none": None}
@@ -308,6 +308,32 @@ def _distinct(values: pd.Series, keep_missing: bool = True) -> np.ndarray:
 
 def _texts(values: pd.Series) -> np.ndarray:
     return values.fillna("").astype(str).to_numpy(dtype=object)
+
+
+class LabelSetEncoder:
+    """Several 0/1 target columns (``multilabel``) ↔ a float indicator matrix, one column per label."""
+
+    task = "multilabel"
+
+    def fit(self, targets: pd.DataFrame) -> "LabelSetEncoder":
+        self.classes_ = np.array([str(c) for c in targets.columns], dtype=object)
+        self.encode(targets)
+        return self
+
+    @property
+    def output_size(self) -> int:
+        return len(self.classes_)
+
+    def encode(self, targets: pd.DataFrame) -> np.ndarray:
+        for column in targets.columns:
+            values = targets[column]
+            if values.isna().any() or not values.isin([0, 1]).all():
+                raise AutoMLError(f"target column '{column}' holds values other than 0 and 1",
+                                  "give each label column 0/1 (or true/false) values and no missing ones")
+        return targets.to_numpy(dtype=np.float32)
+
+    def decode(self, indicators: np.ndarray) -> np.ndarray:
+        return np.asarray(indicators, dtype=np.int64)
 
 
 class TargetEncoder:

@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 
 from automl.config import DataConfig
-from automl.data.preprocess import FeaturePreprocessor
+from automl.data.columns import ColumnSpace
+from automl.data.prepared import PreparedData, preview_columns
+from automl.data.preprocess import FeaturePreprocessor, LabelSetEncoder
 from automl.data.profile import as_pixels, decisions_as_dicts, profile_columns
 from automl.data.split import split_rows
 from automl.errors import AutoMLError
@@ -26,14 +28,20 @@ class NoTarget:
     output_size = 0
 
 
-def prepare_unlabelled(frame: pd.DataFrame, name: str, set_aside: str | None, config: DataConfig):
-    """The three splits of a table without a target, with preprocessing fitted on train only."""
-    from automl.data.prepare import PreparedData, _preview
-    from automl.unsupervised.columns import ColumnSpace
+def prepare_unlabelled(frame: pd.DataFrame, name: str, set_aside: str | None, config: DataConfig, labels: bool = False):
+    """The three splits of a table without a target, with preprocessing fitted on train only.
 
-    if set_aside is not None and set_aside not in frame.columns:
-        raise AutoMLError(f"column '{set_aside}' is not in the data", f"use one of: {_preview(frame.columns)}")
-    features = frame.drop(columns=[set_aside]) if set_aside is not None else frame
+    With ``labels`` (task ``multilabel``), the ``set_aside`` columns (``"a,b,c"``) are the
+    targets instead: one 0/1 label each, encoded by :class:`LabelSetEncoder`. Either way the
+    rows are split at random (there is no single column to stratify on).
+    """
+    columns = set_aside.split(",") if set_aside else []
+    for column in columns:
+        if column not in frame.columns:
+            raise AutoMLError(f"column '{column}' is not in the data", f"use one of: {preview_columns(frame.columns)}")
+    if labels and len(columns) < 2:
+        raise AutoMLError("task multilabel needs two or more target columns", "pass --target a,b,c")
+    features = frame.drop(columns=columns)
     if features.shape[1] == 0:
         raise AutoMLError("the data has no feature columns", "add feature columns")
     splits = split_rows(pd.Series(np.zeros(len(frame)), name="row"), config.task, config.val_fraction,
@@ -60,20 +68,22 @@ def prepare_unlabelled(frame: pd.DataFrame, name: str, set_aside: str | None, co
         "rows": int(len(frame)),
         "task": config.task,
         "input_kind": input_kind,
-        "column_set_aside": set_aside,
+        ("targets" if labels else "column_set_aside"): columns if labels else set_aside,
         "numeric_columns": preprocessor.numeric_columns_,
         "categorical_columns": preprocessor.categorical_columns_,
         "columns": decisions_as_dicts(preprocessor.decisions_),
         "split_rows": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
     }
 
+    encoder = LabelSetEncoder().fit(frame[columns].iloc[splits.train]) if labels else NoTarget()
+
     def no_targets(rows) -> np.ndarray:
-        return np.zeros(len(rows), dtype=np.float32)
+        return encoder.encode(frame[columns].iloc[rows]) if labels else np.zeros(len(rows), dtype=np.float32)
 
     reshape = lambda matrix: matrix.reshape((len(matrix), *input_shape))  # noqa: E731
     return PreparedData(
         name, config.task, input_kind, input_shape, set_aside or "",
         reshape(X_train), no_targets(splits.train), reshape(X_val), no_targets(splits.val),
-        reshape(X_test), no_targets(splits.test), preprocessor, NoTarget(), report,
-        column_space=ColumnSpace.fit(train_features, preprocessor),
+        reshape(X_test), no_targets(splits.test), preprocessor, encoder, report,
+        column_space=None if labels else ColumnSpace.fit(train_features, preprocessor),
     )

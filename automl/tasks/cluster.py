@@ -1,6 +1,13 @@
 """The ``cluster`` task: autoencoder embeddings clustered by scikit-learn's KMeans, ranked by
 the silhouette of the clustered validation embeddings; the refitted model predicts cluster ids.
 
+Contract for plugin authors (architectures are built with ``output_size=0``): an autoencoder
+``nn.Module`` with ``forward(x)`` → the reconstruction of ``x`` (same shape) and ``encode(x)``
+→ ``(N, latent)`` embeddings, which KMeans clusters. Its loss is
+``loss(reconstruction, x) -> scalar``. Regularizers apply when they declare ``cluster`` in
+``tasks``; model transforms, penalties and after-backward steps are honoured, batch transforms
+are not (there is no target).
+
 k is fixed by ``n_clusters`` or searched inside each trial (2 to ``MAX_CLUSTERS``): KMeans is
 fitted on the training embeddings and k chosen by the validation silhouette, so a trial's
 score is that of its best k.
@@ -8,21 +15,14 @@ score is that of its best k.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Callable
-
 import numpy as np
 import pandas as pd
 import torch
 
 from automl.errors import AutoMLError
-from automl.metrics import ranking_metric
+from automl.metrics import DEFAULT_METRICS, directions
 from automl.predictor import Predictor
-from automl.reporting import ReportPlan
-from automl.trial import set_trial_threads
-from automl.unsupervised.training import (
-    build_unsupervised_model, embed, reconstruction_loss, refit_epochs, report_epochs, train_autoencoder_epochs,
-)
+from automl.tasks.base import Task
 
 MAX_CLUSTERS = 8
 # Per-epoch scoring stays cheap on large tables: KMeans fits and silhouettes use at most this
@@ -66,67 +66,71 @@ def best_clustering(train_embeddings: np.ndarray, val_embeddings: np.ndarray, n_
     return k, score
 
 
-class ClusterStrategy:
-    """Train, rank, refit and load autoencoder + KMeans models."""
+@torch.no_grad()
+def embed(network: torch.nn.Module, X: np.ndarray, device, batch_size: int = 1024) -> np.ndarray:
+    """An autoencoder's embeddings of ``X`` as a float64 array (for scikit-learn)."""
+    network.eval()
+    parts = [network.encode(torch.as_tensor(X[i : i + batch_size], device=device)).cpu().numpy() for i in range(0, len(X), batch_size)]
+    return np.concatenate(parts).astype(np.float64)
 
-    task = "cluster"
 
-    def train_trial(self, config: dict, data, components, report_plan: ReportPlan) -> None:
-        """The Ray Tune trainable for one autoencoder configuration."""
-        from automl.trial import trial_device
+@torch.no_grad()
+def reconstruction_loss(network: torch.nn.Module, loss, X: np.ndarray, device, batch_size: int = 1024) -> float:
+    """An autoencoder's mean loss on ``X``, in batches."""
+    network.eval()
+    total = 0.0
+    for start in range(0, len(X), batch_size):
+        batch = torch.as_tensor(X[start : start + batch_size], device=device)
+        total += float(loss(network(batch), batch)) * len(batch)
+    return total / max(len(X), 1)
 
-        set_trial_threads()
-        device = trial_device()
-        seed = int(config.get("seed", 0))
-        model = build_unsupervised_model(config, components, data.input_shape, device, adversarial=False,
-            train_rows=len(data.X_train), input_kind=data.input_kind)
 
+class ClusterTask(Task):
+    """Autoencoders trained on ``loss(network(x), x)``, clustered by KMeans on their embeddings."""
+
+    name = "cluster"
+    metrics = directions("silhouette", "loss")
+    default_metric = DEFAULT_METRICS["cluster"]
+    supervised = False
+    carry = ("n_clusters",)
+
+    def batch_losses(self, model, inputs, targets):
+        yield 0, model.loss(model.network(inputs), inputs)
+
+    def evaluator(self, model, data, X_train, X_val, device, seed):
         def evaluate(network) -> dict[str, float]:
-            val_loss = reconstruction_loss(network, model.loss, data.X_val, device)
-            k, score = best_clustering(embed(network, data.X_train, device), embed(network, data.X_val, device), data.n_clusters, seed)
+            val_loss = reconstruction_loss(network, model.loss, X_val, device)
+            k, score = best_clustering(embed(network, X_train, device), embed(network, X_val, device), data.n_clusters, seed)
             return {"val_loss": val_loss, "val_silhouette": score, "val_n_clusters": k}
 
-        metric, mode = ranking_metric(self.task)
-        epochs = train_autoencoder_epochs(model, data.X_train, int(config["epochs"]), int(config["batch_size"]), device, seed, evaluate)
-        params = sum(p.numel() for p in model.network.parameters())
-        report_epochs(epochs, metric, mode, params, device, carry=("n_clusters",), plan=report_plan)
+        return evaluate
 
-    def refit_and_test(self, best, prepared, components, artifact_dir: Path, on_epoch: Callable | None = None):
-        """Retrain on train+val, cluster with the winning k, score once on test, save."""
-        from automl.refit import RefitResult, save_artifact
-        from automl.trial import trial_device
-
-        config = best.config
-        epochs = refit_epochs(best.metrics, config)
-        k = int(best.metrics.get("best_n_clusters") or best.metrics.get("val_n_clusters"))
-        seed = int(config.get("seed", 0))
-        device = trial_device()
-        X = np.concatenate([prepared.X_train, prepared.X_val])
-        model = build_unsupervised_model(config, components, prepared.input_shape, device, adversarial=False,
-            train_rows=len(X), input_kind=prepared.input_kind)
-        for epoch, metrics in enumerate(train_autoencoder_epochs(model, X, epochs, int(config["batch_size"]), device, seed), start=1):
-            if on_epoch:
-                on_epoch(epoch, epochs, metrics)
-        kmeans = fit_kmeans(embed(model.network, X, device), k, seed)
+    def test_once(self, model, network, prepared, fit_metrics, X_fit, seed):
+        """KMeans with the winning k on the train+val embeddings, then the test silhouette."""
+        device = next(network.parameters()).device
+        k = int(fit_metrics.get("best_n_clusters") or fit_metrics.get("val_n_clusters"))
+        kmeans = fit_kmeans(embed(network, X_fit, device), k, seed)
         # The one and only use of the test split.
-        test_embeddings = embed(model.network, prepared.X_test, device)
+        test_embeddings = embed(network, prepared.X_test, device)
         test_metrics = {
             "silhouette": silhouette(test_embeddings, kmeans.predict(test_embeddings), seed),
             "n_clusters": k,
-            "reconstruction_loss": reconstruction_loss(model.network, model.loss, prepared.X_test, device),
+            "reconstruction_loss": reconstruction_loss(network, model.loss, prepared.X_test, device),
         }
-        save_artifact(artifact_dir, model.network.cpu(), config, prepared, epochs, test_metrics, extra_state={"kmeans": kmeans}, components=components)
-        return RefitResult(model.network, epochs, test_metrics, artifact_dir)
+        return test_metrics, {}, {"kmeans": kmeans}
 
-    def predictor(self, network, preprocessing: dict[str, Any], info: dict) -> "ClusterPredictor":
+    def predictor(self, network, preprocessing, info, member_features=None):
         return ClusterPredictor(network, preprocessing["features"], preprocessing["target"], info, preprocessing["kmeans"])
+
+
+CLUSTER_TASK = ClusterTask()  # what its predictor asks about predictions
 
 
 class ClusterPredictor(Predictor):
     """A refitted autoencoder and its KMeans: ``predict(frame)`` returns a cluster id per row."""
 
     def __init__(self, network, features, target_encoder, info: dict, kmeans) -> None:
-        super().__init__(network, features, target_encoder, info)
+        super().__init__(network, features, target_encoder, info, task_impl=CLUSTER_TASK)
         self.kmeans = kmeans
 
     def embed(self, data) -> np.ndarray:

@@ -2,6 +2,21 @@
 two-sample test on held-out real rows; the refitted model samples new rows in the original
 column space.
 
+Contract for plugin authors (architectures are built with ``output_size=0``): an adversarial
+``nn.Module`` with
+
+- ``discriminator``: an ``nn.Module`` from what it judges to ``(N, 1)`` raw scores;
+- ``generator_parameters()``: the parameters the generator's optimizer trains (the
+  discriminator's own optimizer trains ``discriminator.parameters()``);
+- ``adversarial_pair(x, noise)`` → ``(real, fake, extra)``: what the discriminator tells apart
+  for a batch ``x`` of real rows, plus an optional extra generator loss (e.g. reconstruction);
+- ``sample(n, noise)`` → ``(n, *input_shape)`` generated rows (``noise`` a ``torch.Generator``).
+
+Its loss has ``discriminator_loss(real_scores, fake_scores)`` and
+``generator_loss(fake_scores)``. The two optimizers, both built from the trial's optimizer
+config, step in alternation (discriminator first). Regularizers apply when they declare
+``generate`` in ``tasks`` (penalties to the generator's loss); batch transforms do not.
+
 The two-sample test: generated rows, first mapped to what a user would receive (decoded to the
 original columns and encoded again, so one-hot blocks are exact and integers whole), are mixed
 with as many real rows; a random forest learns to tell them apart under 2-fold cross-validation.
@@ -10,20 +25,21 @@ An out-of-fold AUC of 0.5 means it cannot: the ranking metric is ``|AUC - 0.5|``
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Callable
-
 import numpy as np
 import pandas as pd
+import torch
 
 from automl.errors import AutoMLError
-from automl.metrics import ranking_metric
+from automl.metrics import DEFAULT_METRICS, directions
 from automl.predictor import Predictor
-from automl.reporting import ReportPlan
-from automl.trial import set_trial_threads
-from automl.unsupervised.training import (
-    build_unsupervised_model, generate, refit_epochs, report_epochs, train_adversarial_epochs,
-)
+from automl.tasks.base import Task
+
+
+@torch.no_grad()
+def generate(network: torch.nn.Module, n: int, seed: int) -> np.ndarray:
+    """``n`` generated rows (encoded space), reproducible for a seed."""
+    network.eval()
+    return network.sample(n, torch.Generator().manual_seed(seed)).float().cpu().numpy()
 
 
 def two_sample_test(real: np.ndarray, fake: np.ndarray, seed: int) -> dict[str, float]:
@@ -58,64 +74,53 @@ def generated_like(network, column_space, real: np.ndarray, seed: int) -> np.nda
     return column_space.snap(fake) if column_space is not None else fake
 
 
-class GenerateStrategy:
-    """Train, rank, refit and load adversarially trained generators."""
+class GenerateTask(Task):
+    """Adversarially trained generators: one discriminator step, then one generator step, per batch."""
 
-    task = "generate"
+    name = "generate"
+    metrics = directions("c2st_gap", "c2st_auc")
+    default_metric = DEFAULT_METRICS["generate"]
+    supervised = False
+    loss_keys = ("train_loss", "train_discriminator_loss")
 
-    def train_trial(self, config: dict, data, components, report_plan: ReportPlan) -> None:
-        """The Ray Tune trainable for one generator configuration."""
-        from automl.trial import trial_device
+    def parameter_groups(self, network):
+        return [network.generator_parameters(), network.discriminator.parameters()]
 
-        set_trial_threads()
-        device = trial_device()
-        seed = int(config.get("seed", 0))
-        model = build_unsupervised_model(config, components, data.input_shape, device, adversarial=True,
-            train_rows=len(data.X_train), input_kind=data.input_kind)
+    def batch_losses(self, model, inputs, targets):
+        network, loss_fn = model.network, model.loss
+        real, fake, extra = network.adversarial_pair(inputs, model.noise)
+        # The discriminator learns on detached fakes: its step must not move the generator.
+        yield 1, loss_fn.discriminator_loss(network.discriminator(real), network.discriminator(fake.detach()))
+        g_loss = loss_fn.generator_loss(network.discriminator(fake))
+        yield 0, g_loss if extra is None else g_loss + extra
 
-        real = held_out_rows(data.X_val, seed)
+    def evaluator(self, model, data, X_train, X_val, device, seed):
+        real = held_out_rows(X_val, seed)
 
         def evaluate(network) -> dict[str, float]:
             fake = generated_like(network, data.column_space, real, seed)
             return {f"val_{k}": v for k, v in two_sample_test(real, fake, seed).items()}
 
-        metric, mode = ranking_metric(self.task)
-        epochs = train_adversarial_epochs(model, data.X_train, int(config["epochs"]), int(config["batch_size"]), device, seed, evaluate)
-        params = sum(p.numel() for p in model.network.parameters())
-        report_epochs(epochs, metric, mode, params, device, plan=report_plan)
+        return evaluate
 
-    def refit_and_test(self, best, prepared, components, artifact_dir: Path, on_epoch: Callable | None = None):
-        """Retrain on train+val, run the two-sample test once against the test rows, save."""
-        from automl.refit import RefitResult, save_artifact
-        from automl.trial import trial_device
-
-        config = best.config
-        epochs = refit_epochs(best.metrics, config)
-        seed = int(config.get("seed", 0))
-        device = trial_device()
-        X = np.concatenate([prepared.X_train, prepared.X_val])
-        model = build_unsupervised_model(config, components, prepared.input_shape, device, adversarial=True,
-            train_rows=len(X), input_kind=prepared.input_kind)
-        for epoch, metrics in enumerate(train_adversarial_epochs(model, X, epochs, int(config["batch_size"]), device, seed), start=1):
-            if on_epoch:
-                on_epoch(epoch, epochs, metrics)
+    def test_once(self, model, network, prepared, fit_metrics, X_fit, seed):
         # The one and only use of the test split.
         real = held_out_rows(prepared.X_test, seed)
-        fake = generated_like(model.network, prepared.column_space, real, seed)
-        test_metrics = two_sample_test(real, fake, seed)
-        save_artifact(artifact_dir, model.network.cpu(), config, prepared, epochs, test_metrics,
-                      extra_state={"column_space": prepared.column_space}, components=components)
-        return RefitResult(model.network, epochs, test_metrics, artifact_dir)
+        fake = generated_like(network, prepared.column_space, real, seed)
+        return two_sample_test(real, fake, seed), {}, {"column_space": prepared.column_space}
 
-    def predictor(self, network, preprocessing: dict[str, Any], info: dict) -> "GeneratorPredictor":
+    def predictor(self, network, preprocessing, info, member_features=None):
         return GeneratorPredictor(network, preprocessing["features"], preprocessing["target"], info, preprocessing["column_space"])
+
+
+GENERATE_TASK = GenerateTask()  # what its predictor asks about predictions
 
 
 class GeneratorPredictor(Predictor):
     """A refitted generator: ``sample(n)`` returns new rows in the training data's columns."""
 
     def __init__(self, network, features, target_encoder, info: dict, column_space) -> None:
-        super().__init__(network, features, target_encoder, info)
+        super().__init__(network, features, target_encoder, info, task_impl=GENERATE_TASK)
         self.column_space = column_space
 
     def sample(self, n: int, seed: int = 0) -> pd.DataFrame:

@@ -1,0 +1,79 @@
+"""What the data stage hands on: the three splits as arrays with their fitted preprocessing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl.data.preprocess import TargetEncoder
+from automl.variants import variant_key
+from automl.errors import AutoMLError
+
+
+@dataclass
+class PreprocessingVariant:
+    """One fitted preprocessing choice (imputer × scaler) and the three splits it produced."""
+
+    key: str
+    features: Any
+    X_train: np.ndarray
+    X_val: np.ndarray
+    X_test: np.ndarray
+
+
+@dataclass
+class PreparedData:
+    """The three splits as arrays, the fitted preprocessing, and what the search needs to know.
+
+    ``X_*`` and ``features`` are those of the default preprocessing variant; ``variants`` holds
+    every fitted variant by key (``"median/standard"``), see :meth:`with_preprocessing`.
+    ``vocab_size`` is set for text input; ``embedding_cardinalities`` lists, for the last
+    columns of a tabular matrix, how many codes each high-cardinality categorical column has.
+    """
+
+    name: str
+    task: str
+    input_kind: str
+    input_shape: tuple[int, ...]
+    target: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    features: Any
+    target_encoder: TargetEncoder
+    report: dict = field(default_factory=dict)
+    variants: dict[str, PreprocessingVariant] = field(default_factory=dict)
+    vocab_size: int | None = None  # text input only: token ids are 0 (padding) .. vocab_size - 1
+    embedding_cardinalities: tuple[int, ...] = ()
+    class_weights: np.ndarray | None = None
+    # The training split's original columns (ranges, dtypes, labels); set for unsupervised tasks.
+    column_space: Any = None
+
+    @property
+    def output_size(self) -> int:
+        return self.target_encoder.output_size
+
+    def to_model_input(self, matrix: np.ndarray) -> np.ndarray:
+        """Reshape a preprocessed feature matrix to the model's input shape."""
+        return matrix.reshape((len(matrix), *self.input_shape))
+
+    def with_preprocessing(self, choice: dict | None) -> "PreparedData":
+        """The same data with the arrays and fitted preprocessing of a trial config's choice."""
+        if not choice or not self.variants:
+            return self
+        key = variant_key(choice)
+        if key not in self.variants:
+            raise AutoMLError(f"preprocessing variant {key} was not prepared", f"use one of: {', '.join(self.variants)}")
+        variant = self.variants[key]
+        return replace(self, features=variant.features, X_train=variant.X_train, X_val=variant.X_val, X_test=variant.X_test)
+
+
+def preview_columns(columns: pd.Index, limit: int = 8) -> str:
+    names = [str(c) for c in columns[:limit]]
+    return ", ".join(names) + (f", … ({len(columns)} columns)" if len(columns) > limit else "")

@@ -1,0 +1,99 @@
+"""The task interface: everything the platform needs to know about one kind of learning problem.
+
+A task says what its trials optimize (loss inputs, one or more players), how its validation is
+scored and which metric ranks (with direction), how model outputs become predictions, and how
+its final model is evaluated once on the test split and loaded again. The training loop
+(``automl.trial``), the refit (``automl.refit``) and the predictor (``automl.predictor``) call
+these methods and never branch on a task's name.
+
+:class:`Task`'s defaults are those of a supervised task trained by one optimizer on
+``loss(network(x), y)``; :mod:`automl.tasks.supervised`, :mod:`automl.tasks.cluster` and
+:mod:`automl.tasks.generate` override what differs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, Mapping
+
+import numpy as np
+import torch
+
+from automl.errors import AutoMLError
+from automl.trial import supervised_losses
+
+
+class Task:
+    """One task. Subclass it, set the class attributes, override what differs.
+
+    ``name``: the ``--task`` value. ``metrics``: every validation metric the task computes,
+    mapped to ``"max"`` or ``"min"``; ``default_metric`` ranks unless ``--metric`` names
+    another. ``supervised``: trials train on targets (batch transforms such as mixup apply).
+    ``carry``: validation metrics (beyond the ranking one) kept as ``best_<key>`` at the best
+    epoch, for the refit (e.g. the cluster count). ``loss_keys``: the per-epoch training loss
+    of each optimizer, in optimizer order.
+    """
+
+    name: str = ""
+    metrics: Mapping[str, str] = {}
+    default_metric: str = ""
+    supervised: bool = True
+    carry: tuple[str, ...] = ()
+    loss_keys: tuple[str, ...] = ("train_loss",)
+    # Whether an ensemble of its models can be selected and refitted (``--ensemble``).
+    ensembles: bool = False
+    # Whether ``probabilities`` gives class probabilities (``predict_proba``).
+    has_probabilities: bool = False
+
+    def ranking(self, metric: str | None = None) -> tuple[str, str]:
+        """``(metric, "max" | "min")`` that ranks trials: ``metric`` if given, else the default."""
+        metric = metric or self.default_metric
+        if metric not in self.metrics:
+            raise AutoMLError(
+                f"task {self.name} has no metric '{metric}'",
+                f"use --metric with one of: {', '.join(self.metrics)}",
+            )
+        return metric, self.metrics[metric]
+
+    # -- training --------------------------------------------------------------------------
+
+    def parameter_groups(self, network: torch.nn.Module) -> list:
+        """The parameters of each optimizer, in optimizer order (one optimizer by default)."""
+        return [network.parameters()]
+
+    def batch_losses(self, model, inputs: torch.Tensor, targets) -> Iterator[tuple[int, torch.Tensor]]:
+        """Yield ``(optimizer index, loss)`` for one batch; the loop steps each optimizer on its
+        loss before asking for the next, so a later loss sees the earlier update."""
+        return supervised_losses(model, inputs, targets)
+
+    def evaluator(self, model, data, X_train: np.ndarray, X_val: np.ndarray, device, seed: int) -> Callable[[torch.nn.Module], dict]:
+        """``evaluate(network) -> {"val_<metric>": value, ...}`` on the validation split."""
+        raise NotImplementedError
+
+    def validation_outputs(self, network: torch.nn.Module, X_val: np.ndarray, device) -> np.ndarray | None:
+        """Validation outputs kept for ensemble selection (``None``: the task keeps none)."""
+        return None
+
+    # -- the final model -------------------------------------------------------------------
+
+    def test_once(self, model, network: torch.nn.Module, prepared, fit_metrics: Mapping[str, Any], X_fit: np.ndarray,
+                  seed: int) -> tuple[dict, dict, dict]:
+        """Evaluate the refitted ``network`` once on ``prepared.X_test``: ``(test metrics, what the
+        report shows of the test predictions, fitted state saved with the artifact)``.
+        ``fit_metrics`` are the winning trial's metrics; ``X_fit`` the rows the refit trained on."""
+        raise NotImplementedError
+
+    def predictor(self, network: torch.nn.Module, preprocessing: dict, info: dict, member_features: list | None = None):
+        """The :class:`automl.predictor.Predictor` of a loaded artifact."""
+        from automl.predictor import Predictor
+
+        return Predictor(network, preprocessing["features"], preprocessing["target"], info, member_features, self)
+
+    # -- predictions -----------------------------------------------------------------------
+
+    def predictions(self, outputs: np.ndarray, target_encoder) -> np.ndarray:
+        """Model outputs as predictions in the target's own labels or units."""
+        return target_encoder.decode(outputs)
+
+    def probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        """Model outputs as class probabilities (tasks with ``has_probabilities``)."""
+        raise NotImplementedError

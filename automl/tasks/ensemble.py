@@ -1,0 +1,72 @@
+"""An ensemble is a kind of model: the weighted average of member networks, as one module.
+
+Ensemble selection (``automl.ensemble``) picks the members and weights; the refit
+(``automl.refit``) trains each member and saves the :class:`EnsembleNetwork` like any network;
+the predictor loads it back with :func:`build_ensemble_network`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+
+from automl.components import CLASSIFICATION_TASKS
+
+
+def member_predictions(task: str, outputs: np.ndarray) -> np.ndarray:
+    """What the ensemble averages: class probabilities (softmax of logits) or values."""
+    if task in CLASSIFICATION_TASKS:
+        shifted = outputs - outputs.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        return exp / exp.sum(axis=1, keepdims=True)
+    return outputs
+
+
+def combined_outputs(task: str, predictions: np.ndarray) -> np.ndarray:
+    """Averaged predictions in the form the metrics and the predictor read (log-probabilities or values)."""
+    if task in CLASSIFICATION_TASKS:
+        return np.log(np.clip(predictions, 1e-12, None))
+    return predictions
+
+
+class EnsembleNetwork(torch.nn.Module):
+    """The weighted average of member networks, as one module (TorchScript-compatible).
+
+    Its input stacks one matrix per member, ``(N, members, *input_shape)``: member ``i``
+    reads ``x[:, i]``, the rows as its own preprocessing variant encoded them
+    (:func:`member_inputs`). Its output is ``log(sum_i w_i softmax(f_i(x)))`` for classification, so the argmax and
+    the softmax of the output are the ensemble's class and probabilities exactly as for a
+    single network's logits, and ``sum_i w_i f_i(x)`` for regression.
+    """
+
+    def __init__(self, members: list, weights: list[float], classification: bool) -> None:
+        super().__init__()
+        self.members = torch.nn.ModuleList(members)
+        self.register_buffer("weights", torch.tensor(weights, dtype=torch.float32))
+        self.classification = classification
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The ensemble's output for a batch ``x`` of stacked member inputs (see the class docstring)."""
+        total = torch.zeros(1, device=self.weights.device)
+        for i, member in enumerate(self.members):
+            out = member(x[:, i])
+            if self.classification:
+                out = torch.softmax(out, dim=1)
+            total = total + self.weights[i] * out
+        if self.classification:
+            return torch.log(total.clamp_min(1e-12))
+        return total
+
+
+def build_ensemble_network(config: dict, task: str, build_member: Callable[[dict], object]):
+    """The (untrained) :class:`EnsembleNetwork` an ensemble config describes."""
+    members = config["ensemble"]
+    return EnsembleNetwork([build_member(m["config"]) for m in members], [m["weight"] for m in members],
+                           task in CLASSIFICATION_TASKS)
+
+
+def member_inputs(matrices: list[np.ndarray]) -> np.ndarray:
+    """One input for an :class:`EnsembleNetwork` from each member's matrix of the same rows."""
+    return np.stack(matrices, axis=1)
