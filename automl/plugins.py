@@ -260,7 +260,7 @@ def _register(pm: pluggy.PluginManager, registry: Registry, plugin: Any, info: P
             for spec in _hook_result(impl, family, fail):
                 _add_component(registry, family, spec_type, spec, info, fail)
     for impl in pm.hook.automl_tasks.get_hookimpls():
-        if impl.plugin_name == info.name:
+        if impl.plugin_name == registered_as:
             for task in _hook_result(impl, "tasks", fail):
                 _add_task(registry, task, info, fail)
 

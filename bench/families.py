@@ -75,13 +75,14 @@ def train_and_test(prepared, config: dict, components) -> dict:
     """Train ``config`` on the train split, keep the best validation epoch, score it once on test."""
     import torch
 
-    from automl.metrics import ranking_metric, score
+    from automl.metrics import DEFAULT_METRICS, DIRECTIONS, score
     from automl.trial import DataFacts, build_model, predict_outputs, train_epochs
 
     device = torch.device("cpu")
     task = prepared.task
     scale = float(getattr(prepared.target_encoder, "std_", 1.0))
-    metric, mode = ranking_metric(task)
+    metric = DEFAULT_METRICS[task]
+    mode = DIRECTIONS[metric]
     facts = DataFacts.of(task, prepared.input_kind, prepared.output_size, prepared.y_train)
     model = build_model(config, components, prepared.X_train.shape[1:], prepared.output_size, device, facts)
     best = {"value": None, "epoch": 0, "state": None}

@@ -146,7 +146,8 @@ def test_loading_a_model_imports_only_the_plugins_it_needs(rival_artifact, rival
     )
     out = subprocess.run([sys.executable, "-c", code, str(result.artifact_dir), str(rows)],
                          capture_output=True, text=True, check=True).stdout
-    assert eval(out) == ["automl_plugins.regularizers", "automl_rival_plugin.architectures"]
+    # The architecture's plugin, the one regularizer prediction needs, and the task's plugin.
+    assert eval(out) == ["automl_plugins.regularizers", "automl_plugins.tasks", "automl_rival_plugin.architectures"]
 
 
 def test_a_broken_plugin_does_not_block_a_model_that_does_not_use_it(rival_artifact, rival_plugin, tmp_path, monkeypatch):

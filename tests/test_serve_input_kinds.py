@@ -133,7 +133,7 @@ def test_serve_refuses_a_generate_model_at_start_up_with_exit_2(tmp_path, capsys
     from automl.tasks.generate import GeneratorPredictor
 
     generator = GeneratorPredictor(None, None, None, {"task": "generate", "target": None, "input_kind": "tabular"}, None)
-    monkeypatch.setattr(automl.predictor, "load", lambda path: generator)
+    monkeypatch.setattr(automl.predictor, "load", lambda path, **options: generator)
     assert main(["serve", str(tmp_path), "--port", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "generate model" in err and "automl sample" in err
