@@ -44,12 +44,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from automl.components import CLASSIFICATION_TASKS, SINGULAR, SUPERVISED_TASKS, Regularizer
+from automl.components import CLASSIFICATION_TASKS, MULTILABEL_TASKS, SINGULAR, SUPERVISED_TASKS, Regularizer
 from automl.errors import AutoMLError
 from automl.plugins import ENTRY_POINT_GROUP
 
 BATCH = 4
-OUTPUT_SIZE = {"binary": 2, "multiclass": 3, "regression": 2, "cluster": 0, "generate": 0}
+OUTPUT_SIZE = {"binary": 2, "multiclass": 3, "regression": 2, "multilabel": 3, "cluster": 0, "generate": 0}
 INPUT_SHAPE = {"tabular": (6,), "image": (3, 16, 16), "sequence": (12, 3), "text": (12,)}
 VOCAB_SIZE = 11
 
@@ -248,6 +248,8 @@ def _targets(task: str, rows: int = BATCH):
     generator = torch.Generator().manual_seed(1)
     if task in CLASSIFICATION_TASKS:
         return torch.arange(rows) % OUTPUT_SIZE[task]
+    if task in MULTILABEL_TASKS:
+        return torch.randint(0, 2, (rows, OUTPUT_SIZE[task]), generator=generator).float()
     return torch.randn((rows, OUTPUT_SIZE[task]), generator=generator)
 
 
