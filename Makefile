@@ -21,9 +21,10 @@ install: $(STAMP)
 demo: install
 	$(BIN)/automl search digits --space quick --num-trials 8 --time-budget 120 --output runs/demo --overwrite
 
-# The whole suite, slow end-to-end tests included: what CI runs.
+# The whole suite, slow end-to-end tests included: what CI runs. Two workers: the scikit-learn
+# checks spread over both, every other test runs in order on one (see tests/conftest.py).
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --durations=25
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"

@@ -14,6 +14,25 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 
+# The scikit-learn checks (about 90 fits, each a search whose trial actor is a fresh process
+# importing torch) depend on nothing but their own Ray instance: under pytest-xdist (`make test`
+# runs `-n 2`) they spread over both workers, while every other test runs as one unit, in file
+# order, on one worker, as without xdist (they start Ray clusters, pip-install a plugin package,
+# build wheels and time searches). xdist's own `xdist_group` marks do not group under pytest 9.
+PARALLEL_TESTS = "tests/test_sklearn.py::test_estimator_passes_scikit_learn_checks"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SerialExceptTheSklearnChecks(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return nodeid if nodeid.startswith(PARALLEL_TESTS) else "serial"
+
+    return SerialExceptTheSklearnChecks(config, log)
+
+
 @pytest.fixture(autouse=True)
 def wandb_off_unless_a_test_tracks(monkeypatch):
     """W&B has its own tests (which set WANDB_MODE=offline first); elsewhere it only costs time."""
@@ -99,3 +118,4 @@ def rival_plugin(rival_plugin_installed, monkeypatch):
 
     monkeypatch.setenv(ACTIVE_ENV, "1")
     return rival_plugin_installed
+
