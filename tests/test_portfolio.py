@@ -168,3 +168,22 @@ def test_a_search_runs_the_portfolio_first_then_explores(searcher, ray_session, 
     for record, config in zip(records, expected):
         assert {k: record.config[k] for k in config} == config
     assert {k: records[2].config[k] for k in expected[0]} not in expected
+
+
+def test_random_search_runs_whole_configs_first_and_its_saved_state_continues_after_them():
+    from ray import cloudpickle, tune
+    from ray.tune.experiment import Experiment
+
+    from automl.engine import _portfolio_first_generator
+
+    generator_class = _portfolio_first_generator()
+    points = [{"seed": 0, "architecture": {"name": "linear"}}, {"seed": 0, "architecture": {"name": "mlp", "width": 3}}]
+    space = {"seed": 0, "architecture": tune.choice([{"name": "linear"}, {"name": "mlp", "width": tune.choice([1, 2])}])}
+    generator = generator_class(points_to_evaluate=points, random_state=0)
+    generator.add_configurations(Experiment("portfolio", lambda config: None, config=space, num_samples=4))
+    assert generator.next_trial().config == points[0]
+    restored = generator_class()  # as Tune restores a searcher on resume (cloudpickle of its state)
+    restored.set_state(cloudpickle.loads(cloudpickle.dumps(generator.get_state())))
+    configs = [restored.next_trial().config for _ in range(3)]
+    assert configs[0] == points[1] and configs[1]["architecture"]["width"] in (1, 2)
+    assert restored.next_trial() is None and restored.total_samples == 4
