@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -189,6 +189,9 @@ class AutoML:
         task = registry.task(prepared.task)
         metric, mode = task.ranking(self.metric)
         space = build_search_space(registry, spec, prepared.task, prepared.input_kind, source)
+        if "searcher" not in self.given_options and space.has_grid():
+            # `grid` domains mean every value is tried: random search enumerates them, TPE would not.
+            self.search_config = replace(self.search_config, searcher="random")
         check_search_space(self.search_config, space)
         portfolio = self._portfolio(space, prepared, registry)
         components = Components.of(registry, {family: space.names(family) for family in space.components})

@@ -100,7 +100,8 @@ TASK_OPTIONS: dict[str, OptionUse] = {
     "time_budget_s": OptionUse("--time-budget", type=POSITIVE_FLOAT, metavar="SECONDS", help="stop starting and running trials after this long"),
     "scheduler": OptionUse("--scheduler", "asha", "trial scheduler (default: asha)", choices=SCHEDULERS),
     "searcher": OptionUse("--searcher", None, "search algorithm: random, grid, Optuna tpe or Optuna gp (default: tpe, Optuna's "
-                          "multivariate TPE; random with --scheduler pbt, which takes no search algorithm); every one but grid "
+                          "multivariate TPE; random with --scheduler pbt, which takes no search algorithm, and with a space that has grid "
+                          "domains, which random search enumerates); every one but grid "
                           "tries the portfolio (search_spaces/portfolio.yaml) first", choices=SEARCHERS),
     "checkpoint_every": OptionUse("--checkpoint-every", 0, "checkpoint trials this often (default: only where the scheduler needs it)",
                                   type=POSITIVE_INT, metavar="EPOCHS"),

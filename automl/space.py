@@ -171,6 +171,13 @@ class SearchSpace:
             return int(max(next(iter(self.epochs.values()))))
         return int(self.epochs)
 
+    def has_grid(self) -> bool:
+        """Whether a ``grid`` domain asks for every one of its values (only Tune's random search
+        enumerates them; an Optuna sampler would draw one)."""
+        values = [self.epochs, self.batch_size]
+        values += [v for family in self.components.values() for params in family.values() for v in params.values()]
+        return any(is_domain(v) and "grid" in v for v in values)
+
     def to_tune(self, seed: int, grid: bool = False) -> dict:
         """The Ray Tune ``param_space``: nested choices make the space conditional.
 

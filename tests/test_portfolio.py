@@ -187,3 +187,10 @@ def test_random_search_runs_whole_configs_first_and_its_saved_state_continues_af
     configs = [restored.next_trial().config for _ in range(3)]
     assert configs[0] == points[1] and configs[1]["architecture"]["width"] in (1, 2)
     assert restored.next_trial() is None and restored.total_samples == 4
+
+
+def test_a_space_with_grid_domains_is_seen_by_random_search_which_enumerates_them():
+    space, _ = space_of(yaml.safe_load(TINY_SPACE), "multiclass")
+    assert not space.has_grid()
+    gridded, _ = space_of(yaml.safe_load(TINY_SPACE.replace("depth: {choice: [1, 2]}", "depth: {grid: [1, 2]}")), "multiclass")
+    assert gridded.has_grid()
