@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -20,7 +21,10 @@ from automl.config import DataConfig, ResourceConfig, SearchConfig, TrackingConf
 from automl.errors import AutoMLError
 from automl.options import (
     TASK_OPTIONS, check_combinations, check_task_options, default_options, explicit_options, given_keywords, options_signature,
+    searcher_for,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -116,7 +120,7 @@ class AutoML:
             clip_quantile=o["clip_quantile"], class_weights=o["class_weights"], delimiter=o["delimiter"],
         )
         self.search_config = SearchConfig(
-            o["space"], o["num_trials"], o["time_budget_s"], o["scheduler"], o["searcher"], o["max_concurrent"], o["seed"],
+            o["space"], o["num_trials"], o["time_budget_s"], o["scheduler"], searcher_for(o), o["max_concurrent"], o["seed"],
             checkpoint_every=o["checkpoint_every"], ensemble_size=o["ensemble"], max_failures=o["max_failures"],
         )
         self.resource_config = ResourceConfig(o["cpus_per_trial"], o["gpus_per_trial"], o["address"], o["storage"], o["precision"])
@@ -185,7 +189,11 @@ class AutoML:
         task = registry.task(prepared.task)
         metric, mode = task.ranking(self.metric)
         space = build_search_space(registry, spec, prepared.task, prepared.input_kind, source)
+        if "searcher" not in self.given_options and space.has_grid():
+            # `grid` domains mean every value is tried: random search enumerates them, TPE would not.
+            self.search_config = replace(self.search_config, searcher="random")
         check_search_space(self.search_config, space)
+        portfolio = self._portfolio(space, prepared, registry)
         components = Components.of(registry, {family: space.names(family) for family in space.components})
         if prepared.class_weights is not None:
             check_losses_apply_class_weights(components)
@@ -202,7 +210,8 @@ class AutoML:
                     "resume with the same data and space file, unchanged (or start a new search)",
                 )
         emit("search", {"run_dir": str(run_dir), "space": source, "components": {f: space.names(f) for f in space.components},
-                        "resumed": resumed is not None, "metric": metric, "mode": mode})
+                        "resumed": resumed is not None, "metric": metric, "mode": mode,
+                        "portfolio": "" if resumed is not None else portfolio.summary()})
 
         training_set = TrainingSet(
             prepared.task, prepared.input_shape, prepared.output_size,
@@ -226,7 +235,7 @@ class AutoML:
                 records = run_trials(
                     training_set, space, components, self.search_config, self.resource_config, run_dir, self.verbose,
                     callbacks=[*tracking.callbacks(), *self.callbacks],
-                    resume_spent_s=spent if resumed is not None else None, task=task,
+                    resume_spent_s=spent if resumed is not None else None, task=task, portfolio=portfolio,
                 )
                 search_seconds = spent + time.perf_counter() - started
             finally:
@@ -266,6 +275,18 @@ class AutoML:
             leaderboard, best, refit.test_metrics, run_dir, refit.artifact_dir, metric, prepared.report,
             tracked.report, tracked.sync_command,
         )
+
+    def _portfolio(self, space, prepared, registry):
+        """The portfolio entries this search tries first (none for grid search), logged once."""
+        from automl.portfolio import Portfolio, resolve_portfolio
+
+        if self.search_config.searcher == "grid":
+            return Portfolio()
+        portfolio = resolve_portfolio(space, prepared.task, prepared.input_kind, self.search_config.seed, registry=registry)
+        portfolio = portfolio.first(self.search_config.num_trials)
+        if portfolio.summary():
+            logger.info(portfolio.summary())
+        return portfolio
 
 
 def default_run_dir(dataset_name: str) -> Path:

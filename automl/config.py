@@ -44,7 +44,7 @@ class SearchConfig:
     num_trials: int | None = None
     time_budget_s: float | None = None
     scheduler: str = "asha"
-    searcher: str = "random"
+    searcher: str = "tpe"
     max_concurrent: int | None = None
     seed: int = 0
     checkpoint_every: int = 0  # epochs; 0 = only where the scheduler needs it (HyperBand, PBT)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
-import warnings
 import os
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from automl.config import ResourceConfig, SearchConfig
 from automl.errors import AutoMLError
 from automl.failures import failure_of
 from automl.options import CHECKPOINTING_SCHEDULERS, SCHEDULERS, SEARCHERS
+from automl.portfolio import Portfolio, resolve_portfolio
 from automl.reporting import EARLIER_EPOCHS_KEY, ReportPlan
 from automl.space import SearchSpace, domain_bounds
 from automl.tasks import Task, task_named
@@ -152,16 +154,26 @@ def pbt_mutations(space: SearchSpace) -> dict:
     return {"optimizer": {"lr": tune.loguniform(low, high)}}
 
 
-def make_searcher(name: str, space: SearchSpace, metric: str, mode: str, seed: int, max_concurrent: int | None):
-    """A Ray Tune search algorithm; Optuna's samplers follow the conditional space define-by-run."""
+def make_searcher(
+    name: str, space: SearchSpace, metric: str, mode: str, seed: int, max_concurrent: int | None, portfolio: list[dict] = (),
+):
+    """A Ray Tune search algorithm; Optuna's samplers follow the conditional space define-by-run.
+
+    ``portfolio`` (complete trial configs, :mod:`automl.portfolio`) runs first, in order, as
+    Ray Tune's ``points_to_evaluate``; the grid searcher ignores it (a grid is exhaustive).
+    """
     from ray.tune.search import ConcurrencyLimiter
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
-    if name in ("random", "grid"):
+    if name == "grid" or (name == "random" and not portfolio):
         return BasicVariantGenerator(random_state=seed, max_concurrent=max_concurrent or 0)
+    if name == "random":
+        return _portfolio_first_generator()(points_to_evaluate=list(portfolio), random_state=seed, max_concurrent=max_concurrent or 0)
     if name in ("tpe", "gp"):
         import optuna
         from ray.tune.search.optuna import OptunaSearch
+
+        from automl.space import define_by_run_point
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -171,7 +183,11 @@ def make_searcher(name: str, space: SearchSpace, metric: str, mode: str, seed: i
             else optuna.samplers.GPSampler(seed=seed)
         )
         searcher_class = _conditional_optuna_search()
-        searcher = searcher_class(space=space.define_by_run(seed), metric=f"val_{metric}", mode=mode, sampler=sampler)
+        # Optuna enqueues the points as fixed values of the parameters the define-by-run space suggests.
+        points = [define_by_run_point(config, space) for config in portfolio] or None
+        searcher = searcher_class(
+            space=space.define_by_run(seed), metric=f"val_{metric}", mode=mode, sampler=sampler, points_to_evaluate=points,
+        )
         return ConcurrencyLimiter(searcher, max_concurrent) if max_concurrent else searcher
     raise AutoMLError(f"unknown searcher '{name}'", f"use one of: {', '.join(SEARCHERS)}")
 
@@ -192,6 +208,46 @@ def _conditional_optuna_search():
     return ConditionalOptunaSearch
 
 
+def _portfolio_first_generator():
+    # Defined on demand so that importing the engine does not import Ray.
+    import copy
+
+    from ray.tune.experiment import _convert_to_experiment_list
+    from ray.tune.search.basic_variant import SERIALIZATION_THRESHOLD, BasicVariantGenerator, _TrialIterator
+    from ray.tune.search.variant_generator import _count_spec_samples
+
+    class PortfolioFirstGenerator(BasicVariantGenerator):
+        """Random search whose ``points_to_evaluate`` are whole trial configs, tried first.
+
+        Tune's own generator overlays each point on the ``param_space`` key by key, which cannot
+        reach inside a choice among component blocks (``architecture``: one dict per
+        architecture) and fails. Here each point is a one-trial experiment of its own, chained
+        before the sampled trials, so the point's config is the trial's config, and the
+        iterators are the generator's saved state as in Tune's (a resume continues them).
+        """
+
+        def add_configurations(self, experiments):
+            for experiment in _convert_to_experiment_list(experiments):
+                spec = experiment.spec
+                num_samples = spec.get("num_samples", 1)
+                points = copy.deepcopy(self._points_to_evaluate)[:num_samples]
+                runs = [({**spec, "config": point, "num_samples": 1}, 1) for point in points]
+                if num_samples > len(points):
+                    runs.append((spec, num_samples - len(points)))
+                for run_spec, count in runs:
+                    lazy_eval = _count_spec_samples(run_spec, num_samples=1) > SERIALIZATION_THRESHOLD
+                    iterator = _TrialIterator(
+                        uuid_prefix=self._uuid_prefix, num_samples=count, unresolved_spec=run_spec,
+                        constant_grid_search=self._constant_grid_search, lazy_eval=lazy_eval,
+                        start=self._total_samples, random_state=self._random_state,
+                    )
+                    self._total_samples += count * _count_spec_samples(run_spec, num_samples=1)
+                    self._iterators.append(iterator)
+                    self._trial_generator = itertools.chain(self._trial_generator, iterator)
+
+    return PortfolioFirstGenerator
+
+
 def run_trials(
     data: TrainingSet,
     space: SearchSpace,
@@ -203,8 +259,13 @@ def run_trials(
     callbacks: list | None = None,
     resume_spent_s: float | None = None,
     task: Task | None = None,
+    portfolio: Portfolio | None = None,
 ) -> list[TrialRecord]:
     """Run the search on Ray Tune and return one record per trial.
+
+    The ``portfolio`` (default: the shipped one for the task and input kind, resolved against
+    ``space``; see :mod:`automl.portfolio`) runs first, cut to the trial count; grid search
+    runs none.
 
     ``callbacks`` are Ray Tune callbacks (tracking, progress display) passed in by the API layer.
     ``resume_spent_s`` (seconds the search already ran) continues the interrupted search of
@@ -222,6 +283,11 @@ def run_trials(
         num_trials = search.num_trials or 1  # each sample is one full pass over the grid
     else:
         num_trials = search.num_trials or (-1 if search.time_budget_s else DEFAULT_NUM_TRIALS)
+    if search.searcher == "grid":
+        portfolio = Portfolio()
+    elif portfolio is None:
+        portfolio = resolve_portfolio(space, data.task, data.input_kind, search.seed)
+    portfolio = portfolio.first(num_trials)
     checkpoint_every = search.checkpoint_every or (1 if search.scheduler in CHECKPOINTING_SCHEDULERS else 0)
     # Bound to the trainable once: Ray puts `data` in the object store a single time.
     trainable = tune.with_parameters(
@@ -240,7 +306,7 @@ def run_trials(
         metric=f"val_{metric}",
         mode=mode,
         scheduler=scheduler,
-        search_alg=make_searcher(search.searcher, space, metric, mode, search.seed, search.max_concurrent),
+        search_alg=make_searcher(search.searcher, space, metric, mode, search.seed, search.max_concurrent, portfolio.configs),
         num_samples=num_trials,
         time_budget_s=time_budget_s,
         reuse_actors=True,

@@ -28,6 +28,8 @@ from automl.metrics import DIRECTIONS
 
 SCHEDULERS = ("asha", "fifo", "hyperband", "pbt")
 SEARCHERS = ("random", "grid", "tpe", "gp")
+# The searcher of a search that names none (--searcher unset): Optuna's multivariate TPE.
+DEFAULT_SEARCHER = "tpe"
 # Schedulers that pause or clone trials need a checkpoint every epoch to resume from.
 CHECKPOINTING_SCHEDULERS = ("hyperband", "pbt")
 # A search without --task infers one of these from the target column.
@@ -97,8 +99,10 @@ TASK_OPTIONS: dict[str, OptionUse] = {
     "num_trials": OptionUse("--num-trials", type=POSITIVE_INT, help="number of trials (default 20, or unlimited with --time-budget)"),
     "time_budget_s": OptionUse("--time-budget", type=POSITIVE_FLOAT, metavar="SECONDS", help="stop starting and running trials after this long"),
     "scheduler": OptionUse("--scheduler", "asha", "trial scheduler (default: asha)", choices=SCHEDULERS),
-    "searcher": OptionUse("--searcher", "random", "search algorithm: random, grid, Optuna tpe or Optuna gp (default: random)",
-                          choices=SEARCHERS),
+    "searcher": OptionUse("--searcher", None, "search algorithm: random, grid, Optuna tpe or Optuna gp (default: tpe, Optuna's "
+                          "multivariate TPE; random with --scheduler pbt, which takes no search algorithm, and with a space that has grid "
+                          "domains, which random search enumerates); every one but grid "
+                          "tries the portfolio (search_spaces/portfolio.yaml) first", choices=SEARCHERS),
     "checkpoint_every": OptionUse("--checkpoint-every", 0, "checkpoint trials this often (default: only where the scheduler needs it)",
                                   type=POSITIVE_INT, metavar="EPOCHS"),
     "max_concurrent": OptionUse("--max-concurrent", type=POSITIVE_INT, help="at most this many trials at once"),
@@ -236,10 +240,22 @@ def check_task_options(task: str | None, given: Mapping[str, Any]) -> None:
             )
 
 
+def searcher_for(options: Mapping[str, Any]) -> str:
+    """The searcher a search runs: the one given, else :data:`DEFAULT_SEARCHER` (TPE), except
+    with a scheduler that takes no search algorithm (PBT), where the default is random search.
+    An explicit ``--searcher tpe`` with PBT stays refused (:func:`check_combinations`)."""
+    searcher = options.get("searcher")
+    if searcher is not None:
+        return searcher
+    if (options.get("scheduler", "asha"), DEFAULT_SEARCHER) in REFUSED_PAIRS:
+        return "random"
+    return DEFAULT_SEARCHER
+
+
 def check_combinations(options: Mapping[str, Any], given: Mapping[str, Any]) -> None:
     """Refuse unknown scheduler or searcher names, pairs of options that cannot run together,
     and options that do nothing without another one."""
-    scheduler, searcher = options.get("scheduler", "asha"), options.get("searcher", "random")
+    scheduler, searcher = options.get("scheduler", "asha"), searcher_for(options)
     if scheduler not in SCHEDULERS:
         raise AutoMLError(f"unknown scheduler '{scheduler}'", f"use one of: {', '.join(SCHEDULERS)}")
     if searcher not in SEARCHERS:

@@ -189,6 +189,8 @@ class SearchDisplay:
             self.trials.set_ranking(info["metric"], info["mode"])
             comps = "; ".join(f"{family}: {', '.join(names) or '-'}" for family, names in info["components"].items())
             print_(f"search: space {info['space']} ({comps})\n        run directory {info['run_dir']}", markup=False, highlight=False)
+            if info.get("portfolio"):
+                print_(f"        {info['portfolio']}", markup=False, highlight=False)
         elif stage == "leaderboard":
             print_(f"search finished: {len(info['leaderboard'])} trials in {info['seconds']:.1f} s", markup=False)
         elif stage == "refit_epoch":

@@ -171,6 +171,13 @@ class SearchSpace:
             return int(max(next(iter(self.epochs.values()))))
         return int(self.epochs)
 
+    def has_grid(self) -> bool:
+        """Whether a ``grid`` domain asks for every one of its values (only Tune's random search
+        enumerates them; an Optuna sampler would draw one)."""
+        values = [self.epochs, self.batch_size]
+        values += [v for family in self.components.values() for params in family.values() for v in params.values()]
+        return any(is_domain(v) and "grid" in v for v in values)
+
     def to_tune(self, seed: int, grid: bool = False) -> dict:
         """The Ray Tune ``param_space``: nested choices make the space conditional.
 
@@ -253,6 +260,37 @@ class DefineByRun:
         return constants
 
 
+def define_by_run_point(config: Mapping[str, Any], space: SearchSpace) -> dict:
+    """A nested trial config as the flat parameters :class:`DefineByRun` suggests (the names
+    Optuna sees), for Optuna's ``enqueue_trial`` (Ray Tune's ``points_to_evaluate``): the
+    inverse of :func:`strip_component_prefixes` after Ray's ``unflatten_dict``. Constants of
+    the space are left out: Optuna suggests no value for them."""
+    point: dict[str, Any] = {}
+    for key in ("epochs", "batch_size"):
+        if is_domain(getattr(space, key)):
+            point[key] = config[key]
+    for family, key in CONFIG_KEY.items():
+        block = config[key]
+        name = block["name"]
+        if len(space.components[family]) > 1:
+            point[f"{key}/name"] = name
+        for param, domain in space.components[family][name].items():
+            if is_domain(domain):
+                point[f"{key}/{name}.{param}"] = block[param]
+    for option, values in space.preprocessing.items():
+        if len(values) > 1:
+            point[f"preprocessing/{option}"] = config["preprocessing"][option]
+    for name, params in space.components["regularizers"].items():
+        block = config["regularizers"][name]
+        if is_domain(params["enabled"]):
+            point[f"regularizers/{name}/enabled"] = block["enabled"]
+        if block["enabled"]:
+            for param, domain in params.items():
+                if param != "enabled" and is_domain(domain):
+                    point[f"regularizers/{name}/{param}"] = block[param]
+    return point
+
+
 def strip_component_prefixes(config: dict) -> dict:
     """``{"architecture": {"name": "mlp", "mlp.width": 64}}`` → ``{"architecture": {"name": "mlp", "width": 64}}``."""
     config = dict(config)
@@ -265,6 +303,8 @@ def strip_component_prefixes(config: dict) -> dict:
 
 
 DEFAULT_SPACE = "default"
+# YAML files of search_spaces/ that are not search spaces (the portfolio: automl/portfolio.py).
+NOT_SPACES = ("portfolio.yaml",)
 # The space ``default`` stands for, per input kind: search_spaces/<name>.yaml (tables: default.yaml).
 INPUT_KIND_SPACES = {"sequence": "sequence", "image": "image", "text": "text"}
 
@@ -285,15 +325,16 @@ def find_space_file(name_or_path: str | Path) -> Path:
         if not path.is_file():
             raise AutoMLError(f"search space file {path} does not exist", "pass an existing YAML file")
         return path
-    for folder in _space_folders():
+    for folder in space_folders():
         candidate = folder / f"{name_or_path}.yaml"
-        if candidate.is_file():
+        if candidate.is_file() and candidate.name not in NOT_SPACES:
             return candidate
-    known = sorted({p.stem for folder in _space_folders() for p in folder.glob("*.yaml")})
+    known = sorted({p.stem for folder in space_folders() for p in folder.glob("*.yaml") if p.name not in NOT_SPACES})
     raise AutoMLError(f"unknown search space '{name_or_path}'", f"use one of {', '.join(known)} or a YAML path")
 
 
-def _space_folders() -> list[Path]:
+def space_folders() -> list[Path]:
+    """The folders holding the shipped YAML files: ``search_spaces/`` (installed as ``automl_search_spaces``)."""
     folders = [Path(__file__).resolve().parent.parent / "search_spaces"]
     try:
         import automl_search_spaces
