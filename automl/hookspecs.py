@@ -28,7 +28,7 @@ Each component carries:
   label); an architecture's ``input_kinds`` is ``("tabular",)`` only (say so to be offered for
   images, sequences or text); a regularizer's is every input kind. Architectures and losses
   for ``cluster`` and ``generate`` follow the contracts in ``automl/tasks/cluster.py`` and ``automl/tasks/generate.py`` (see
-  ``plugins/autoencoder.py``).
+  ``plugins/autoencoder.py``, ``plugins/feature_views.py``, ``plugins/mixture_vae.py``).
 
 Names: a component's full name is ``package:name``, where ``package`` is the distribution
 that installed it (``automl-torch:focal``, ``my-plugins:focal``); a plugin registered in code

@@ -18,8 +18,9 @@ DIRECTIONS: dict[str, str] = {
     "accuracy": "max", "balanced_accuracy": "max", "f1_macro": "max", "roc_auc": "max", "log_loss": "min",
     # regression (in the target's own units)
     "rmse": "min", "mae": "min", "r2": "max",
-    # cluster: silhouette of the clustered validation embeddings (-1 .. 1); reconstruction loss
-    "silhouette": "max", "loss": "min",
+    # cluster: silhouette (-1 .. 1) of the validation rows' clusters, measured on the prepared
+    # features (one space for every embedding) or in the embedding itself; reconstruction loss
+    "silhouette": "max", "embedding_silhouette": "max", "loss": "min",
     # generate: a classifier two-sample test; |AUC - 0.5| is 0 when generated rows pass for real
     "c2st_gap": "min", "c2st_auc": "min",
 }

@@ -20,7 +20,8 @@ What is checked, for each component the plugin's hooks return:
 - an architecture builds for every task and input kind it claims, with hyperparameters drawn
   from its space, and maps ``(N, *input_shape)`` to ``(N, output_size)`` in training and in
   eval mode, gradients flowing (``cluster``: ``encode`` and a same-shape reconstruction;
-  ``generate``: ``discriminator``, ``generator_parameters``, ``adversarial_pair`` and ``sample``);
+  ``generate``: ``discriminator``, ``generator_parameters``, ``adversarial_pair`` and ``sample``,
+  or in the likelihood form ``generative_loss`` with gradients and ``sample``);
 - a loss gives a finite scalar with gradients for hard targets and, for classification, for
   soft targets (class probabilities), where one-hot probabilities give the loss of the class
   indices; a loss that names ``class_weights`` runs with them;
@@ -329,12 +330,27 @@ def _check_autoencoder(network, x) -> None:
 def _check_generator(network, x) -> None:
     import torch
 
+    if not hasattr(network, "discriminator") and hasattr(network, "generative_loss"):
+        return _check_likelihood_generator(network, x)
     for member in ("discriminator", "generator_parameters", "adversarial_pair", "sample"):
         _expect(hasattr(network, member), f"a generate architecture needs '{member}'")
     real, fake, _ = network.adversarial_pair(x, torch.Generator().manual_seed(0))
     for what, batch in (("real", real), ("fake", fake)):
         scores = network.discriminator(batch)
         _expect(tuple(scores.shape) == (len(batch), 1), f"discriminator scores of {what} rows have shape {tuple(scores.shape)}, expected (N, 1)")
+    rows = network.sample(3, torch.Generator().manual_seed(0))
+    _expect(tuple(rows.shape) == (3, *x.shape[1:]), f"sample(3) has shape {tuple(rows.shape)}, expected {(3, *x.shape[1:])}")
+
+
+def _check_likelihood_generator(network, x) -> None:
+    """The likelihood form of a ``generate`` architecture: ``generative_loss`` and ``sample``."""
+    import torch
+
+    _expect(hasattr(network, "sample"), "a generate architecture needs 'sample'")
+    network.train()
+    loss = _finite_scalar(network.generative_loss(x, torch.Generator().manual_seed(0)), "generative_loss")
+    loss.backward()
+    _expect(any(p.grad is not None for p in network.parameters()), "generative_loss gave no parameter a gradient")
     rows = network.sample(3, torch.Generator().manual_seed(0))
     _expect(tuple(rows.shape) == (3, *x.shape[1:]), f"sample(3) has shape {tuple(rows.shape)}, expected {(3, *x.shape[1:])}")
 

@@ -14,7 +14,7 @@ from automl.components import ArchitectureSpec, LossSpec, OptimizerSpec
 from automl.testing import check_plugin, plugin_checks, run_checks
 
 BUILTIN_MODULES = ["mlp", "cnn", "rnn", "transformer", "losses", "optimizers", "regularizers", "autoencoder", "gan",
-                   "unsupervised_losses", "initialization", "augmentation"]
+                   "unsupervised_losses", "initialization", "augmentation", "feature_views", "mixture_vae"]
 
 
 def test_plugins_check_passes_an_installed_package_by_its_distribution_name(rival_plugin, capsys):

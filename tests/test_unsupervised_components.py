@@ -19,7 +19,9 @@ RECONSTRUCTION = {"autoencoder": ["tabular"], "conv_autoencoder": ["image"]}
 ADVERSARIAL = {"gan": ["tabular"], "conv_gan": ["image"], "adversarial_autoencoder": ["tabular"]}
 RECONSTRUCTION_LOSSES = ["reconstruction_mse", "reconstruction_huber"]
 ADVERSARIAL_LOSSES = ["adversarial_bce", "adversarial_hinge"]
-UNSUPERVISED_COMPONENTS = [*RECONSTRUCTION, *ADVERSARIAL, *RECONSTRUCTION_LOSSES, *ADVERSARIAL_LOSSES]
+# Fixed views and likelihood-trained generators: tests/test_unsupervised_families.py.
+VIEWS_AND_LIKELIHOOD = ["features", "pca", "mixture_vae"]
+UNSUPERVISED_COMPONENTS = [*RECONSTRUCTION, *ADVERSARIAL, *VIEWS_AND_LIKELIHOOD, *RECONSTRUCTION_LOSSES, *ADVERSARIAL_LOSSES]
 
 
 @pytest.fixture(scope="module")
@@ -144,9 +146,9 @@ def test_unsupervised_components_are_never_offered_for_supervised_tasks(registry
 @pytest.mark.parametrize(
     "task,kind,architectures,losses",
     [
-        ("cluster", "tabular", ["autoencoder"], RECONSTRUCTION_LOSSES),
-        ("cluster", "image", ["conv_autoencoder"], RECONSTRUCTION_LOSSES),
-        ("generate", "tabular", ["adversarial_autoencoder", "gan"], ADVERSARIAL_LOSSES),
+        ("cluster", "tabular", ["autoencoder", "features", "pca"], RECONSTRUCTION_LOSSES),
+        ("cluster", "image", ["conv_autoencoder", "features"], RECONSTRUCTION_LOSSES),
+        ("generate", "tabular", ["adversarial_autoencoder", "gan", "mixture_vae"], ADVERSARIAL_LOSSES),
         ("generate", "image", ["conv_gan"], ADVERSARIAL_LOSSES),
     ],
 )

@@ -17,6 +17,11 @@ Its loss has ``discriminator_loss(real_scores, fake_scores)`` and
 config, step in alternation (discriminator first). Regularizers apply when they declare
 ``generate`` in ``tasks`` (penalties to the generator's loss); batch transforms do not.
 
+Or a likelihood-trained generator (a VAE, a flow, a mixture; ``plugins/mixture_vae.py``): no
+``discriminator``, but ``generative_loss(x, noise)`` → a scalar to minimize (e.g. the negative
+ELBO) and the same ``sample(n, noise)``. One optimizer trains all its parameters on that loss;
+the trial's adversarial loss is built but unused. Both forms are ranked by the same test.
+
 The two-sample test: generated rows, first mapped to what a user would receive (decoded to the
 original columns and encoded again, so one-hot blocks are exact and integers whole), are mixed
 with as many real rows; a random forest learns to tell them apart under 2-fold cross-validation.
@@ -40,6 +45,11 @@ def generate(network: torch.nn.Module, n: int, seed: int) -> np.ndarray:
     """``n`` generated rows (encoded space), reproducible for a seed."""
     network.eval()
     return network.sample(n, torch.Generator().manual_seed(seed)).float().cpu().numpy()
+
+
+def adversarial(network: torch.nn.Module) -> bool:
+    """Whether a generator is trained against a discriminator (else on its own likelihood)."""
+    return hasattr(network, "discriminator")
 
 
 def two_sample_test(real: np.ndarray, fake: np.ndarray, seed: int) -> dict[str, float]:
@@ -75,7 +85,8 @@ def generated_like(network, column_space, real: np.ndarray, seed: int) -> np.nda
 
 
 class GenerateTask(Task):
-    """Adversarially trained generators: one discriminator step, then one generator step, per batch."""
+    """Generators: per batch one discriminator step, then one generator step (adversarial), or
+    one step on the generator's own loss (likelihood-trained)."""
 
     name = "generate"
     metrics = directions("c2st_gap", "c2st_auc")
@@ -84,10 +95,15 @@ class GenerateTask(Task):
     loss_keys = ("train_loss", "train_discriminator_loss")
 
     def parameter_groups(self, network):
+        if not adversarial(network):
+            return [network.parameters()]
         return [network.generator_parameters(), network.discriminator.parameters()]
 
     def batch_losses(self, model, inputs, targets):
         network, loss_fn = model.network, model.loss
+        if not adversarial(network):
+            yield 0, network.generative_loss(inputs, model.noise)
+            return
         real, fake, extra = network.adversarial_pair(inputs, model.noise)
         # The discriminator learns on detached fakes: its step must not move the generator.
         yield 1, loss_fn.discriminator_loss(network.discriminator(real), network.discriminator(fake.detach()))
