@@ -226,7 +226,8 @@ def run_trials(
     # Bound to the trainable once: Ray puts `data` in the object store a single time.
     trainable = tune.with_parameters(
         train_trial, data=data, components=components, task=task, checkpoint_every=checkpoint_every, precision=resources.precision,
-        keep_val_outputs=search.ensemble_size > 1, report_plan=report_plan(search.scheduler, space),
+        keep_val_outputs=search.ensemble_size > 1 and task.ensembles, report_plan=report_plan(search.scheduler, space),
+        keep_fold_models=bool(data.folds) and search.final_model == "bag",
     )
     trainable = tune.with_resources(trainable, {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
     scheduler = make_scheduler(search.scheduler, space, search.seed)
