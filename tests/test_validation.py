@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from artifact_helpers import mlp_config, prepare
+from artifact_helpers import mlp_config, prepare, two_scaler_space
 
 import automl
 from automl.cli import main
@@ -198,12 +198,7 @@ def test_a_checkpoint_holds_and_restores_every_fold_model(tmp_path):
 @pytest.mark.slow
 def test_an_out_of_fold_ensemble_wins_and_is_the_final_bag(noisy_frame, tiny_space, ray_session, tmp_path):
     # Two fixed trials that differ only in their scaler (the grid tries both) err differently.
-    space = tiny_space(
-        "epochs: 8\nbatch_size: 32\npreprocessing:\n  scaler: {grid: [standard, robust]}\n"
-        "architectures:\n  include: [mlp]\n  mlp: {depth: 2, width: 64, activation: relu, normalization: none}\n"
-        "optimizers:\n  include: [adam]\n  adam: {lr: 0.03, beta1: 0.9, schedule: constant, warmup: 0.0}\n"
-        "losses:\n  include: [mse]\nregularizers:\n  include: []\n"
-    )
+    space = tiny_space(two_scaler_space(8))
     result = automl.AutoML(target="y", space=space, searcher="grid", num_trials=1, scheduler="fifo", ensemble=2,
                            validation="cv:3", output=tmp_path / "run").fit(noisy_frame)
     board = result.leaderboard
