@@ -285,6 +285,9 @@ TUNE_ENVIRONMENT = {
     # Tune saves its experiment state (trial statuses, latest checkpoints, searcher) every 10 s
     # or more by default; a resume after a kill restarts trials from that state, so keep it fresh.
     "TUNE_GLOBAL_CHECKPOINT_S": "1",
+    # Ensembles and bags checkpoint every improving epoch (the best outputs and fold models);
+    # Tune would warn about each burst of such checkpoints on the user's screen.
+    "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "0",
 }
 
 
