@@ -414,6 +414,7 @@ def train_trial(
     best, best_epoch, first_epoch, best_val_outputs, best_fold_states, carried = None, 0, 0, None, None, {}
     if tune.get_checkpoint() is not None:
         first_epoch, best, best_epoch = restore_training_state(tune.get_checkpoint(), models, config, carried)
+        best_val_outputs, best_fold_states = restore_best_epoch(tune.get_checkpoint())
     started = time.perf_counter()
     epochs = int(config["epochs"])
     batch_size = int(config["batch_size"])
@@ -571,6 +572,15 @@ def restore_training_state(
     if carried is not None:
         carried.update(state.get("carried", {}))
     return int(state["epoch"]), state["best"], int(state["best_epoch"])
+
+
+def restore_best_epoch(checkpoint) -> tuple[np.ndarray | None, list | None]:
+    """The best epoch's validation outputs and fold models a checkpoint carries (``None`` where
+    it has none), so a resumed trial's later checkpoints keep them."""
+    with checkpoint.as_directory() as folder:
+        outputs, models = Path(folder) / VAL_OUTPUTS_FILE, Path(folder) / FOLD_MODELS_FILE
+        return (np.load(outputs) if outputs.is_file() else None,
+                torch.load(models, weights_only=True, map_location="cpu") if models.is_file() else None)
 
 
 def restore_model(model: Model, state: Mapping[str, Any], config: Mapping[str, Any]) -> None:

@@ -13,6 +13,10 @@ from automl.plugins import load_registry
 from automl.refit import refit_and_test
 from automl.trial import Components
 
+# For an `automl search` subprocess of a test not about validation or ensembles: the costs and
+# leaderboards from before cross-validation (in-process searches get them from tests/conftest.py).
+HOLDOUT_NO_ENSEMBLE = ("--validation", "holdout", "--ensemble", "0")
+
 
 def mlp_config(task: str, seed: int = 0, dropout: bool = True) -> dict:
     """A small MLP trial config for ``task``."""
