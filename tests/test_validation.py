@@ -218,3 +218,12 @@ def noisy_frame() -> pd.DataFrame:
     frame = pd.DataFrame({f"x{i}": rng.normal(0, 1, 240) for i in range(4)})
     frame["y"] = np.sin(2 * frame.x0) + frame.x1 * frame.x2 + rng.normal(0, 0.3, 240)
     return frame
+
+
+@pytest.mark.real_defaults
+def test_by_default_a_small_table_is_cross_validated_and_ensembled():
+    from automl.options import default_options
+
+    assert default_options()["validation"] == "auto" and default_options()["ensemble"] == 10
+    prepared, _ = prepare(labelled(60).drop(columns=["g", "t"]), "y")
+    assert len(prepared.folds) == 5 and len(prepared.X_val) == 0
