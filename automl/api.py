@@ -19,6 +19,7 @@ import pandas as pd
 
 from automl.config import DataConfig, ResourceConfig, SearchConfig, TrackingConfig
 from automl.errors import AutoMLError
+from automl.flags import validation_value
 from automl.options import (
     TASK_OPTIONS, check_combinations, check_task_options, default_options, explicit_options, given_keywords, options_signature,
     searcher_for,
@@ -86,8 +87,12 @@ class AutoML:
     ``wandb`` turns W&B tracking on (offline without an API key); ``callbacks`` are extra
     Ray Tune callbacks, such as the CLI's progress display. ``report=False`` skips writing
     ``report.html`` (and its plots) into the run directory.
-    ``ensemble=K`` (K >= 2) adds a greedy ensemble of the top K trials as a leaderboard row,
-    chosen as the final model only if it wins on validation.
+    ``validation`` is ``"holdout"``, ``"cv:K"`` or ``"auto"`` (K-fold up to
+    :data:`automl.options.AUTO_CV_MAX_ROWS` training rows, see :mod:`automl.data.folds`); with
+    folds, ``final_model`` is ``"bag"`` (the winner's fold models, averaged) or ``"refit"``.
+    ``ensemble=K`` (K >= 2, default 10; 0 is off) adds a greedy ensemble of the top K trials,
+    selected on their out-of-fold (or hold-out) predictions, as a leaderboard row, chosen as
+    the final model only if it wins on validation.
     ``max_failures=N`` retries a crashed trial (it raised, ran out of memory or lost its worker)
     up to N times, from its latest checkpoint when it has one (``checkpoint_every``).
 
@@ -111,6 +116,10 @@ class AutoML:
             load_registry(disabled=o["disable_plugins"]).task(o["task"]).ranking(o["metric"])  # a metric the task lacks fails here
         if o["n_clusters"] is not None and o["n_clusters"] < 2:
             raise AutoMLError(f"n_clusters is {o['n_clusters']}", "pass at least 2 clusters")
+        if validation_value(o["validation"]) is None:
+            raise AutoMLError(f"validation is {o['validation']!r}", "pass 'auto', 'holdout' or 'cv:K' with K of 2 or more")
+        if o["final_model"] not in ("bag", "refit"):
+            raise AutoMLError(f"final_model is {o['final_model']!r}", "pass 'bag' or 'refit'")
         if o["ensemble"] == 1 or o["ensemble"] < 0:
             raise AutoMLError(f"ensemble is {o['ensemble']}: no ensemble has one member", "pass 2 or more trials, or 0 for no ensemble")
         self.metric, self.n_clusters = o["metric"], o["n_clusters"]
@@ -118,10 +127,12 @@ class AutoML:
             o["target"], o["task"], o["val_fraction"], o["test_fraction"], o["seed"], o["image_shape"], test_data=o["test_data"],
             group_column=o["group_column"], time_column=o["time_column"], input_kind=o["input_kind"],
             clip_quantile=o["clip_quantile"], class_weights=o["class_weights"], delimiter=o["delimiter"],
+            validation=o["validation"],
         )
         self.search_config = SearchConfig(
             o["space"], o["num_trials"], o["time_budget_s"], o["scheduler"], searcher_for(o), o["max_concurrent"], o["seed"],
             checkpoint_every=o["checkpoint_every"], ensemble_size=o["ensemble"], max_failures=o["max_failures"],
+            final_model=o["final_model"],
         )
         self.resource_config = ResourceConfig(o["cpus_per_trial"], o["gpus_per_trial"], o["address"], o["storage"], o["precision"])
         self.output, self.overwrite, self.verbose = o["output"], o["overwrite"], o["verbose"]
@@ -172,7 +183,7 @@ class AutoML:
         from automl.resume import split_fingerprint, write_request, write_state
         from automl.space import build_search_space, load_space_file, space_for_input_kind
         from automl.tracking.search import SearchTracking
-        from automl.trial import Components, TrainingSet, check_losses_apply_class_weights
+        from automl.trial import Components, TrainingSet, check_losses_apply_class_weights, with_folds
 
         from automl.variants import preprocessing_variants
 
@@ -222,6 +233,7 @@ class AutoML:
             variants={key: (v.X_train, v.X_val) for key, v in prepared.variants.items()},
             class_weights=prepared.class_weights, metric=metric, mode=mode,
         )
+        training_set = with_folds(training_set, prepared)
 
         tracking = SearchTracking(self.tracking_config, run_dir, f"val_{metric}")
         spent = resumed.search_seconds if resumed is not None else 0.0
@@ -243,13 +255,20 @@ class AutoML:
                     import ray
 
                     ray.shutdown()
-        if self.search_config.ensemble_size > 1 and not any(r.trial_id == "ensemble" for r in records):
+        if self.search_config.ensemble_size > 1 and task.ensembles and not any(r.trial_id == "ensemble" for r in records):
             from automl.ensemble import ensemble_record
 
-            ensemble = ensemble_record(records, self.search_config.ensemble_size, prepared.task, prepared.y_val, training_set.target_scale, metric)
+            # Out-of-fold outputs cover the training rows; hold-out outputs the validation rows.
+            y_selection = prepared.y_train if prepared.folds else prepared.y_val
+            ensemble = ensemble_record(records, self.search_config.ensemble_size, prepared.task, y_selection, training_set.target_scale, metric,
+                                       oof=bool(prepared.folds))
             if ensemble is not None:
                 records.append(ensemble)  # ranked last among equals: it must win strictly
         leaderboard = rank_trials(records, metric, mode)
+        if not leaderboard.empty and leaderboard.loc[0, "trial_id"] == "ensemble":
+            winner = next(r for r in records if r.trial_id == "ensemble")
+            winner.status += ": the final model (it wins on validation)"
+            leaderboard = rank_trials(records, metric, mode)
         save_leaderboard(leaderboard, records, run_dir)
         emit("leaderboard", {"leaderboard": leaderboard, "seconds": search_seconds, "metric": metric})
         if leaderboard.empty or pd.isna(leaderboard.loc[0, f"val_{metric}"]):
@@ -262,7 +281,7 @@ class AutoML:
         refit = refit_and_test(
             best_record, prepared, components, run_dir / "model",
             on_epoch=lambda epoch, total, m: emit("refit_epoch", {"epoch": epoch, "epochs": total, **m}),
-            precision=self.resource_config.precision, task=task,
+            precision=self.resource_config.precision, task=task, final_model=self.search_config.final_model,
         )
         emit("test", {"test_metrics": refit.test_metrics, "artifact": str(refit.artifact_dir)})
         best = {"trial_id": best_record.trial_id, "config": best_record.config, f"val_{metric}": leaderboard.loc[0, f"val_{metric}"], "refit_epochs": refit.epochs}
@@ -306,6 +325,7 @@ def load_records(run_dir: Path) -> list:
 
     lines = (Path(run_dir) / "trials.jsonl").read_text().splitlines()
     return [
-        TrialRecord(t["trial_id"], t["config"], t["metrics"], t["status"], t.get("error") or "", t.get("history") or [])
+        TrialRecord(t["trial_id"], t["config"], t["metrics"], t["status"], t.get("error") or "", t.get("history") or [],
+                    t.get("checkpoint") or "")
         for t in map(json.loads, lines) if t
     ]

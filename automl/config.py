@@ -16,7 +16,8 @@ class DataConfig:
     split, ``time_column`` splits in time order; ``input_kind`` forces ``sequence`` (a wide
     table, one row per series) or ``text``; ``imputer`` / ``scaler`` are the defaults when the
     search space does not search them; ``clip_quantile`` clips outliers; ``class_weights``
-    is ``none`` or ``balanced``; ``delimiter`` overrides CSV delimiter detection.
+    is ``none`` or ``balanced``; ``delimiter`` overrides CSV delimiter detection;
+    ``validation`` is ``holdout``, ``cv:K`` or ``auto`` (see :mod:`automl.data.folds`).
     """
 
     target: str | None = None
@@ -34,6 +35,7 @@ class DataConfig:
     clip_quantile: float | None = None
     class_weights: str = "none"
     delimiter: str | None = None
+    validation: str = "auto"  # or "holdout", or "cv:K": see automl.data.folds
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class SearchConfig:
     checkpoint_every: int = 0  # epochs; 0 = only where the scheduler needs it (HyperBand, PBT)
     ensemble_size: int = 0  # greedy ensemble selection over the top K trials; 0 or 1: off
     max_failures: int = 0  # retries of a crashed trial, from its latest checkpoint; -1: no limit
+    final_model: str = "bag"  # with folds: "bag" of the fold models, or "refit" on all training rows
 
 
 @dataclass(frozen=True)

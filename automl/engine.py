@@ -292,7 +292,8 @@ def run_trials(
     # Bound to the trainable once: Ray puts `data` in the object store a single time.
     trainable = tune.with_parameters(
         train_trial, data=data, components=components, task=task, checkpoint_every=checkpoint_every, precision=resources.precision,
-        keep_val_outputs=search.ensemble_size > 1, report_plan=report_plan(search.scheduler, space),
+        keep_val_outputs=search.ensemble_size > 1 and task.ensembles, report_plan=report_plan(search.scheduler, space),
+        keep_fold_models=bool(data.folds) and search.final_model == "bag",
     )
     trainable = tune.with_resources(trainable, {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
     scheduler = make_scheduler(search.scheduler, space, search.seed)
@@ -350,6 +351,9 @@ TUNE_ENVIRONMENT = {
     # Tune saves its experiment state (trial statuses, latest checkpoints, searcher) every 10 s
     # or more by default; a resume after a kill restarts trials from that state, so keep it fresh.
     "TUNE_GLOBAL_CHECKPOINT_S": "1",
+    # Ensembles and bags checkpoint every improving epoch (the best outputs and fold models);
+    # Tune would warn about each burst of such checkpoints on the user's screen.
+    "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "0",
 }
 
 

@@ -1,10 +1,14 @@
 """Greedy ensemble selection (Caruana et al., 2004) over the top K trials of a search.
 
-Where the validation predictions come from: every trial, at each epoch that improves its
-validation score, saves that epoch's validation outputs (``val_outputs.npy``) in a Ray Tune
-checkpoint (``automl/trial.py``); the engine keeps only the latest, i.e. the best epoch's.
-The driver reads them back after the search: nothing is retrained and the test split is
-never touched.
+On by default (``--ensemble 10``, see ``automl.options``; ``--ensemble 0`` turns it off), for the tasks whose
+``Task.ensembles`` is set (classification and regression). Where the validation predictions
+come from: every trial, at each epoch that improves its validation score, saves that epoch's
+validation outputs (``val_outputs.npy``) in a Ray Tune checkpoint (``automl/trial.py``); the
+engine keeps only the latest, i.e. the best epoch's. With cross-validation they are the
+trial's out-of-fold outputs, one per training row (each from the fold model that did not
+train on it), so selection scores every training row once; with a hold-out, the validation
+rows. The driver reads them back after the search: nothing is retrained and the test split
+is never touched.
 
 Selection (Caruana et al., "Ensemble selection from libraries of models", ICML 2004):
 start from the best single trial, then repeatedly add, with replacement, the trial whose
@@ -14,7 +18,8 @@ for classification, values for regression); keep the best ensemble seen. A trial
 
 The ensemble becomes its own leaderboard row, ranked with the trials on the same validation
 score. It wins only if it is strictly better than the best single trial; then each member
-is refitted on train+val for its own best epoch count with the preprocessing variant it was
+is refitted on train+val (or, with folds and ``--final-model bag``, bagged from its fold
+models) for its own best epoch count with the preprocessing variant it was
 selected with, the weighted ensemble is evaluated once on test and saved as one artifact
 (``model.json`` holds the member configs and weights; ``weights.pt`` the state_dict of an
 :class:`EnsembleNetwork`; the preprocessing keeps each member's fitted feature pipeline, in
@@ -89,9 +94,12 @@ def load_validation_outputs(record) -> np.ndarray | None:
 
 
 def ensemble_record(records: list, size: int, task: str, y_val: np.ndarray, target_scale: float = 1.0,
-                    metric: str | None = None):
+                    metric: str | None = None, oof: bool = False):
     """Select an ensemble from the best ``size`` trials: a leaderboard record, or ``None`` when
-    fewer than two trials have validation outputs or selection keeps only the best trial."""
+    fewer than two trials have validation outputs or selection keeps only the best trial.
+
+    ``y_val`` are the targets of the rows the outputs predict: the validation split, or
+    (``oof``, cross-validation) every training row."""
     from automl.engine import TrialRecord
 
     metric, mode = task_named(task).ranking(metric)
@@ -105,13 +113,19 @@ def ensemble_record(records: list, size: int, task: str, y_val: np.ndarray, targ
             predictions[record.trial_id] = member_predictions(task, outputs)
     if len(predictions) < 2:
         return None
+    # Out-of-fold outputs of time-ordered folds leave the earliest rows unscored (NaN): select on the others.
+    scored_rows = np.all([np.isfinite(p.reshape(len(p), -1)).all(axis=1) for p in predictions.values()], axis=0)
+    if not scored_rows.all():
+        predictions = {t: p[scored_rows] for t, p in predictions.items()}
+        y_val = y_val[scored_rows]
     selection = select_ensemble(predictions, y_val, task, target_scale, metric=metric)
     if len(selection.weights) < 2:
         return None  # selection kept only the best trial: nothing to add to the leaderboard
     by_id = {r.trial_id: r for r in scored}
     members = [
         {"trial_id": t, "weight": w, "config": by_id[t].config,
-         "epochs": max(1, int(by_id[t].metrics.get("best_epoch") or by_id[t].config["epochs"]))}
+         "epochs": max(1, int(by_id[t].metrics.get("best_epoch") or by_id[t].config["epochs"])),
+         "checkpoint": by_id[t].checkpoint}
         for t, w in selection.weights.items()
     ]
     summary = " + ".join(f"{m['weight']:.2f}×{m['trial_id']}" for m in members)
@@ -122,4 +136,6 @@ def ensemble_record(records: list, size: int, task: str, y_val: np.ndarray, targ
         "params": sum(int(by_id[m["trial_id"]].metrics.get("params", 0)) for m in members),
         "train_time_s": sum(float(by_id[m["trial_id"]].metrics.get("train_time_s", 0.0)) for m in members),
     }
-    return TrialRecord(ENSEMBLE_ID, config, metrics, f"ensemble of {len(members)} of the top {len(predictions)}")
+    rows = "out-of-fold" if oof else "validation"
+    return TrialRecord(ENSEMBLE_ID, config, metrics, f"ensemble of {len(members)} of the top {len(predictions)}, "
+                       f"selected on their {rows} predictions")

@@ -43,6 +43,13 @@ def _names(text: str) -> tuple[str, ...] | None:
     return tuple(part.strip() for part in text.split(",") if part.strip()) or None
 
 
+def validation_value(text: str) -> str | None:
+    """``text`` if it names a validation (``auto``, ``holdout``, ``cv:K`` with K >= 2), else ``None``."""
+    if text in ("auto", "holdout") or (text.startswith("cv:") and text[3:].isdigit() and int(text[3:]) >= 2):
+        return text
+    return None
+
+
 def _shape(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split(","))
 
@@ -55,6 +62,7 @@ NON_NEGATIVE_FLOAT = FlagValue("a number of 0 or more", "0.5", float, lambda v: 
 FRACTION = FlagValue("a number between 0 and 1", "0.15", float, lambda v: 0 < v < 1)
 QUANTILE = FlagValue("a number between 0 and 0.5", "0.01", float, lambda v: 0 < v < 0.5)
 ENSEMBLE_SIZE = FlagValue("0 (no ensemble) or a whole number of 2 or more", "5", int, lambda v: v == 0 or v >= 2)
+VALIDATION = FlagValue("auto, holdout or cv:K with K of 2 or more", "cv:5", lambda text: validation_value(text))
 CLUSTER_COUNT = FlagValue("a whole number of 2 or more", "4", int, lambda v: v >= 2)
 PORT = FlagValue("a port number from 0 to 65535", "8000", int, lambda v: 0 <= v <= 65535)
 COLUMN_NAMES = FlagValue("column names separated by commas", "rank,trial_id", _names)

@@ -79,7 +79,7 @@ def save_leaderboard(frame: pd.DataFrame, records: list[TrialRecord], run_dir: P
     write_text_atomic(run_dir / "leaderboard.md", to_markdown(frame))
     lines = [
         json.dumps({"trial_id": r.trial_id, "status": r.status, "error": r.error, "config": r.config,
-                    "metrics": _jsonable(r.metrics), "history": _jsonable(r.history)})
+                    "metrics": _jsonable(r.metrics), "history": _jsonable(r.history), "checkpoint": r.checkpoint})
         for r in records
     ]
     write_text_atomic(run_dir / "trials.jsonl", "\n".join(lines) + "\n")

@@ -22,7 +22,7 @@ from automl.components import CLASSIFICATION_TASKS, SUPERVISED_TASKS, TASKS
 from automl.errors import AutoMLError
 from automl.flags import (
     CLUSTER_COUNT, ENSEMBLE_SIZE, FRACTION, IMAGE_SHAPE, INTEGER, NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT,
-    POSITIVE_INT, QUANTILE,
+    POSITIVE_INT, QUANTILE, VALIDATION,
 )
 from automl.metrics import DIRECTIONS
 
@@ -32,6 +32,10 @@ SEARCHERS = ("random", "grid", "tpe", "gp")
 DEFAULT_SEARCHER = "tpe"
 # Schedulers that pause or clone trials need a checkpoint every epoch to resume from.
 CHECKPOINTING_SCHEDULERS = ("hyperband", "pbt")
+# --validation auto: AUTO_FOLDS-fold cross-validation up to this many training rows, a hold-out
+# above (why this number: automl/data/folds.py).
+AUTO_CV_MAX_ROWS = 2000
+AUTO_FOLDS = 5
 # A search without --task infers one of these from the target column.
 INFERRED_TASKS = SUPERVISED_TASKS
 
@@ -136,8 +140,17 @@ TASK_OPTIONS: dict[str, OptionUse] = {
                                group="data", tasks=CLASSIFICATION_TASKS, why="it weights the loss by class frequency"),
     "delimiter": OptionUse("--delimiter", group="data", help="CSV delimiter (default: detected)"),
     "disable_plugins": OptionUse("--disable-plugin", (), "skip a plugin (repeatable)", metavar="NAME"),
-    "ensemble": OptionUse("--ensemble", 0, "also build a greedy ensemble of the top K trials; it is the final model only if it "
-                          "wins on validation", type=ENSEMBLE_SIZE, metavar="K", tasks=SUPERVISED_TASKS,
+    "validation": OptionUse("--validation", "auto", "how trials are validated: holdout (one validation split), cv:K "
+                            "(K-fold cross-validation of the training rows, stratified, by --group-column or in "
+                            "--time-column order; the test split stays held out), or auto (default: cv:5 up to "
+                            f"{AUTO_CV_MAX_ROWS:,} training rows, holdout above)", type=VALIDATION, metavar="auto|holdout|cv:K",
+                            tasks=SUPERVISED_TASKS, why="cluster, generate and multilabel validate on a hold-out split"),
+    "final_model": OptionUse("--final-model", "bag", "with cross-validation, the final model: bag (the K fold models of the "
+                             "winner, predictions averaged, no refit; default) or refit (retrained on all training rows)",
+                             choices=("bag", "refit"), tasks=SUPERVISED_TASKS, why="only cross-validated trials have fold models"),
+    "ensemble": OptionUse("--ensemble", 10, "greedy ensemble selection over the top K trials' out-of-fold (or hold-out "
+                          "validation) predictions; the ensemble is the final model only if it wins (default 10; 0: off)",
+                          type=ENSEMBLE_SIZE, metavar="K", tasks=SUPERVISED_TASKS,
                           why="it averages the predictions of classifiers or regressors"),
     "wandb_project": OptionUse("--wandb-project", "automl", "W&B project (default: automl)", metavar="NAME"),
     "wandb_entity": OptionUse("--wandb-entity", metavar="NAME", help="W&B entity: your user or team (default: your default entity)"),

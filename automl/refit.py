@@ -1,5 +1,6 @@
-"""Refit and test: retrain the best configuration on train+validation for the epoch count that
-won, evaluate it once on the test split, and save it as an artifact."""
+"""The final model and its test: retrain the best configuration on train+validation for the
+epoch count that won (or, with cross-validation, bag its fold models), evaluate it once on the
+test split, and save it as an artifact."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from automl.fitted_state import PREPROCESSING_FILE, dump_preprocessing
 from automl.components import CLASSIFICATION_TASKS
 from automl.tasks import Task, task_named
 from automl.tasks.ensemble import EnsembleNetwork, member_inputs
-from automl.trial import Components, DataFacts, Model, build_model, train_epochs, trial_device
+from automl.trial import FOLD_MODELS_FILE, Components, DataFacts, Model, build_model, train_epochs, trial_device
 
 ARTIFACT_FILES = ("weights.pt", "model.json", PREPROCESSING_FILE, "metrics.json", "versions.json")
 
@@ -42,33 +43,78 @@ def refit_and_test(
     on_epoch: Callable[[int, int, dict], None] | None = None,
     precision: str = "fp32",
     task: Task | None = None,
+    final_model: str = "refit",
 ) -> RefitResult:
-    """Retrain ``best`` on train+val, score it once on test, save the artifact.
+    """Build the final model of ``best``, score it once on test, save the artifact.
 
-    The one refit of every task and of every kind of model: ``best`` is a trial, or an
-    ensemble of trials (``config["ensemble"]``, see :mod:`automl.ensemble`) whose members are
-    each refitted for their own epoch count with their own preprocessing variant and saved as
-    one :class:`automl.tasks.ensemble.EnsembleNetwork` keeping every member's fitted pipeline.
+    The one final fit of every task and of every kind of model: ``best`` is a trial, or an
+    ensemble of trials (``config["ensemble"]``, see :mod:`automl.ensemble`). Each member is
+    refitted on train+val (with folds: every training row) for its own epoch count with its
+    own preprocessing variant; or, with folds and ``final_model="bag"``, each member is the
+    bag of its trial's K fold models at their best epoch (read from the trial's checkpoint, no
+    retraining), each fold model reading the rows through its fold's own fitted preprocessing.
+    Several networks are saved as one :class:`automl.tasks.ensemble.EnsembleNetwork` keeping
+    every member's fitted pipeline; a member of weight ``w`` bagged over K folds is K members
+    of weight ``w / K``.
     """
     task = task or task_named(prepared.task)
     ensemble = best.config.get("ensemble")
-    members = ensemble or [{"config": best.config, "epochs": refit_epochs(best.metrics, best.config)}]
-    member_data = [prepared.with_preprocessing(m["config"].get("preprocessing")) for m in members]
-    models = [fit_on_train_and_val(m["config"], m["epochs"], data, components, on_epoch, precision, task)
-              for m, data in zip(members, member_data)]
+    members = ensemble or [{"config": best.config, "epochs": refit_epochs(best.metrics, best.config), "weight": 1.0,
+                            "trial_id": best.trial_id, "checkpoint": best.checkpoint}]
+    bagged = bool(prepared.folds) and final_model == "bag" and all(fold_models_file(m.get("checkpoint")) for m in members)
+    if bagged:
+        parts = [part for m in members for part in bag_parts(m, prepared, components, task)]
+        first_model = None
+    else:
+        member_data = [prepared.with_preprocessing(m["config"].get("preprocessing")) for m in members]
+        models = [fit_on_train_and_val(m["config"], m["epochs"], data, components, on_epoch, precision, task)
+                  for m, data in zip(members, member_data)]
+        parts = [({"config": m["config"], "weight": m.get("weight", 1.0), "epochs": m["epochs"]}, model.network, data)
+                 for m, model, data in zip(members, models, member_data)]
+        first_model = models[0]
     epochs = max(m["epochs"] for m in members)
-    config, data, network, state = best.config, member_data[0], models[0].network, {}
-    if ensemble:
-        network = EnsembleNetwork([m.network.cpu() for m in models], [m["weight"] for m in members],
+    config, data, network, state = best.config, parts[0][2], parts[0][1], {}
+    if len(parts) > 1:
+        network = EnsembleNetwork([net.cpu() for _, net, _ in parts], [m["weight"] for m, _, _ in parts],
                                   prepared.task in CLASSIFICATION_TASKS)
-        config = {k: v for k, v in best.config.items() if k != "architecture"}
-        data = replace(data, X_test=member_inputs([d.X_test for d in member_data]))
-        state = {"member_features": [d.features for d in member_data]}
+        config = {"ensemble": [{k: v for k, v in m.items() if k != "checkpoint"} for m, _, _ in parts]}
+        data = replace(data, X_test=member_inputs([d.X_test for _, _, d in parts]))
+        state = {"member_features": [d.features for _, _, d in parts]}
+    if prepared.folds:
+        config = {**config, "final_model": "bag" if bagged else "refit"}
     X_fit = np.concatenate([data.X_train, data.X_val])
-    test_metrics, evaluation, fitted = task.test_once(models[0], network, data, best.metrics, X_fit, int(config.get("seed", 0)))
+    test_metrics, evaluation, fitted = task.test_once(first_model, network, data, best.metrics, X_fit, int(config.get("seed", 0)))
     save_artifact(artifact_dir, network.cpu(), config, data, epochs, test_metrics, evaluation, {**state, **fitted},
                   components)
     return RefitResult(network, epochs, test_metrics, artifact_dir)
+
+
+def fold_models_file(checkpoint: str | None) -> Path | None:
+    """The fold models' weights a trial saved in its checkpoint folder, or ``None``."""
+    path = Path(checkpoint or "") / FOLD_MODELS_FILE
+    return path if checkpoint and path.is_file() else None
+
+
+def bag_parts(member: dict, prepared: PreparedData, components: Components, task: Task) -> list[tuple[dict, torch.nn.Module, PreparedData]]:
+    """``(member record, network, data)`` of each fold model of a trial: its weights at the
+    trial's best epoch, and the data as that fold's preprocessing encodes it."""
+    states = torch.load(fold_models_file(member["checkpoint"]), weights_only=True, map_location="cpu")
+    if len(states) != len(prepared.folds):
+        raise RuntimeError(f"trial {member.get('trial_id')} saved {len(states)} fold models, the data has {len(prepared.folds)} folds")
+    config, weight = member["config"], member.get("weight", 1.0) / len(states)
+    parts = []
+    for i, (fold, weights) in enumerate(zip(prepared.folds, states)):
+        variant = fold.variant(config.get("preprocessing"))
+        y_fit = prepared.y_train[fold.train]
+        facts = DataFacts.of(prepared.task, prepared.input_kind, prepared.output_size, y_fit, prepared.vocab_size, prepared.class_weights)
+        model = build_model(config, components, prepared.input_shape, prepared.output_size, torch.device("cpu"), facts,
+                            task.parameter_groups)
+        model.network.load_state_dict(weights)
+        data = replace(prepared, features=variant.features, X_train=variant.X_train, y_train=y_fit, X_val=variant.X_val,
+                       y_val=prepared.y_train[fold.val], X_test=variant.X_test)
+        record = {"config": config, "weight": weight, "epochs": member["epochs"], "trial_id": member.get("trial_id"), "fold": i + 1}
+        parts.append((record, model.network, data))
+    return parts
 
 
 def refit_epochs(best_metrics, config) -> int:

@@ -41,8 +41,8 @@ from automl.options import TASK_OPTIONS, given_keywords, options_signature
 TARGET_COLUMN = "__automl_target__"
 # The options of automl.options.TASK_OPTIONS that make sense per fit, and where the estimators'
 # defaults differ (a quick search).
-ESTIMATOR_OPTIONS = ("space", "metric", "num_trials", "time_budget_s", "scheduler", "ensemble", "cpus_per_trial",
-                     "gpus_per_trial", "address", "output", "val_fraction", "test_fraction", "seed", "verbose")
+ESTIMATOR_OPTIONS = ("space", "metric", "num_trials", "time_budget_s", "scheduler", "ensemble", "validation", "final_model",
+                     "cpus_per_trial", "gpus_per_trial", "address", "output", "val_fraction", "test_fraction", "seed", "verbose")
 ESTIMATOR_DEFAULTS = {"space": "quick", "num_trials": 4}
 MIN_ROWS = 8  # one row each for val and test needs ~7 rows at the default fractions
 
@@ -140,8 +140,9 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLEstimator):
     Parameters are those of :class:`automl.api.AutoML` that make sense per fit: ``space``
     (a name in ``search_spaces/``, a YAML path, or a dict in the YAML schema), ``metric`` (the
     validation metric that ranks trials, e.g. ``"balanced_accuracy"``), ``num_trials``,
-    ``time_budget_s``, ``scheduler``, ``ensemble`` (top-K ensemble selection; 0 is off),
-    resources, ``output`` (keep run directories there; default: a temporary one, deleted),
+    ``time_budget_s``, ``scheduler``, ``ensemble`` (top-K ensemble selection; 0 is off), ``validation``
+    (``"auto"``, ``"holdout"``, ``"cv:K"``), ``final_model`` (``"bag"`` or ``"refit"``), resources,
+    ``output`` (keep run directories there; default: a temporary one, deleted),
     split fractions, ``seed`` and ``verbose``.
 
     Fitted attributes: ``classes_``, ``n_features_in_``, ``feature_names_in_`` (for

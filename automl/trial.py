@@ -10,7 +10,7 @@ import inspect
 import math
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
@@ -49,6 +49,15 @@ class TrainingSet:
     # The validation metric that ranks this search's trials (``--metric``) and its direction.
     metric: str | None = None
     mode: str | None = None
+    # Cross-validation: one TrainingSet per fold (its fit rows as the train split, its
+    # validation rows as the val split), and each fold's validation rows as positions into
+    # ``X_train`` / ``y_train`` (every training row), where its out-of-fold outputs go.
+    folds: list["TrainingSet"] = field(default_factory=list)
+    fold_rows: list[np.ndarray] = field(default_factory=list)
+
+    def fold_sets(self) -> list["TrainingSet"]:
+        """What a trial trains one model on each of: the folds, or (hold-out) the data itself."""
+        return self.folds or [self]
 
     def arrays(self, preprocessing: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray]:
         """``(X_train, X_val)`` of the preprocessing variant a trial config picks (default: the first)."""
@@ -61,6 +70,21 @@ class TrainingSet:
     def facts(self) -> "DataFacts":
         return DataFacts.of(self.task, self.input_kind, self.output_size, self.y_train, self.vocab_size, self.class_weights,
                             self.metric, self.mode)
+
+
+def with_folds(data: TrainingSet, prepared) -> TrainingSet:
+    """``data`` with one :class:`TrainingSet` per cross-validation fold of ``prepared``
+    (an :class:`automl.data.PreparedData`; none with a hold-out)."""
+    if not prepared.folds:
+        return data
+    folds = []
+    for fold in prepared.folds:
+        default = fold.variant(None)
+        folds.append(replace(
+            data, X_train=default.X_train, y_train=prepared.y_train[fold.train], X_val=default.X_val,
+            y_val=prepared.y_train[fold.val], variants={k: (v.X_train, v.X_val) for k, v in fold.variants.items()} if data.variants else {},
+        ))
+    return replace(data, folds=folds, fold_rows=[fold.val for fold in prepared.folds])
 
 
 @dataclass(frozen=True)
@@ -355,7 +379,7 @@ def validation_metrics(task: str, X_val, y_val, loss_fn, target_scale: float, de
 
 def train_trial(
     config: dict, data: TrainingSet, components: Components, task, checkpoint_every: int = 0, precision: str = "fp32",
-    keep_val_outputs: bool = False, report_plan: ReportPlan = ReportPlan(),
+    keep_val_outputs: bool = False, report_plan: ReportPlan = ReportPlan(), keep_fold_models: bool = False,
 ) -> None:
     """The Ray Tune trainable of every task: validation metrics for every epoch, reported as
     ``report_plan`` says (see ``automl.reporting``: at the scheduler's decision epochs, with
@@ -363,12 +387,17 @@ def train_trial(
 
     ``task`` (an :class:`automl.tasks.base.Task`) gives the parameter groups, the batch losses
     and the validation metrics; ``data.metric`` (default: the task's) ranks the epochs. With
-    ``checkpoint_every``, it checkpoints weights and optimizer state every that many epochs,
-    and resumes from the checkpoint Ray hands it (a paused HyperBand trial, a PBT exploit of
-    another trial's weights, a retried failure, a resumed search). With ``keep_val_outputs``
-    (``--ensemble``), each checkpoint also holds the best epoch's validation outputs, and one
-    is written whenever the validation score improves. A trial whose loss becomes NaN or
-    infinite ends at once with a last report that names the divergence (``"diverged"``).
+    cross-validation (``data.folds``), the trial trains one model per fold, epoch by epoch in
+    step, and each epoch reports the mean over the folds of every metric, so schedulers see
+    one score per epoch as with a hold-out. With ``checkpoint_every``, it checkpoints weights
+    and optimizer state (of every fold model) every that many epochs, and resumes from the
+    checkpoint Ray hands it (a paused HyperBand trial, a PBT exploit of another trial's
+    weights, a retried failure, a resumed search). With ``keep_val_outputs`` (ensembles),
+    each checkpoint also holds the best epoch's validation outputs (with folds: out of fold,
+    one row per training row), and one is written whenever the validation score improves;
+    ``keep_fold_models`` adds the fold models' weights at that epoch (the bag, see
+    ``automl.refit``). A trial whose loss becomes NaN or infinite ends at once with a last
+    report that names the divergence (``"diverged"``).
     """
     import ray
     from ray import tune
@@ -377,22 +406,26 @@ def train_trial(
     threads = set_trial_threads()
     device = trial_device()
     seed = int(config.get("seed", 0))
-    model = build_model(config, components, data.input_shape, data.output_size, device, data.facts(), task.parameter_groups)
-    params = sum(p.numel() for p in model.network.parameters())
+    sets = data.fold_sets()
+    models = [build_model(config, components, s.input_shape, s.output_size, device, s.facts(), task.parameter_groups) for s in sets]
+    params = sum(p.numel() for p in models[0].network.parameters())
     metric, mode = task.ranking(data.metric)
-    X_train, X_val = data.arrays(config.get("preprocessing"))
-    evaluate = task.evaluator(model, data, X_train, X_val, device, seed)
-    best, best_epoch, first_epoch, best_val_outputs, carried = None, 0, 0, None, {}
+    arrays = [s.arrays(config.get("preprocessing")) for s in sets]
+    best, best_epoch, first_epoch, best_val_outputs, best_fold_states, carried = None, 0, 0, None, None, {}
     if tune.get_checkpoint() is not None:
-        first_epoch, best, best_epoch = restore_training_state(tune.get_checkpoint(), model, config, carried)
+        first_epoch, best, best_epoch = restore_training_state(tune.get_checkpoint(), models, config, carried)
+        best_val_outputs, best_fold_states = restore_best_epoch(tune.get_checkpoint())
     started = time.perf_counter()
     epochs = int(config["epochs"])
+    batch_size = int(config["batch_size"])
+    folds = [
+        train_epochs(model, X_train, s.y_train if task.supervised else None, epochs, batch_size, device, seed,
+                     task.evaluator(model, s, X_train, X_val, device, seed), first_epoch, precision, task.batch_losses,
+                     task.loss_keys)
+        for model, s, (X_train, X_val) in zip(models, sets, arrays)
+    ]
     with epoch_reporter(report_plan) as reporter:
-        epoch_reports = report_divergence(
-            train_epochs(model, X_train, data.y_train if task.supervised else None, epochs, int(config["batch_size"]),
-                         device, seed, evaluate, first_epoch, precision, task.batch_losses, task.loss_keys),
-            metric,
-        )
+        epoch_reports = report_divergence(fold_mean_epochs(folds), metric)
         for epoch, metrics in enumerate(epoch_reports, start=first_epoch + 1):
             diverged = DIVERGED_KEY in metrics
             improved = not diverged and is_better(metrics[f"val_{metric}"], best, mode)
@@ -410,24 +443,60 @@ def train_trial(
                 "device": device.type,
                 "threads": threads,
                 "node_id": node_id,
+                **({"folds": len(sets)} if data.folds else {}),
             }
             if diverged:  # the last report: it names the divergence
                 reporter.add(report)
                 break
             if keep_val_outputs and improved:
-                best_val_outputs = task.validation_outputs(model.network, X_val, device)
+                outputs = [task.validation_outputs(m.network, X_val, device) for m, (_, X_val) in zip(models, arrays)]
+                best_val_outputs = out_of_fold(outputs, data.fold_rows, len(data.y_train)) if data.folds else outputs[0]
+            if keep_fold_models and improved:
+                best_fold_states = [{k: v.detach().cpu().clone() for k, v in m.network.state_dict().items()} for m in models]
             save_state = checkpoint_every and (epoch % checkpoint_every == 0 or epoch == epochs)
-            if not (save_state or (keep_val_outputs and improved)):
+            keep_best = (keep_val_outputs or keep_fold_models) and improved
+            if not (save_state or keep_best):
                 reporter.add(report)
                 continue
             with tempfile.TemporaryDirectory() as folder:
                 if save_state:
-                    torch.save(training_state(model, epoch, best, best_epoch, carried), Path(folder) / CHECKPOINT_FILE)
+                    torch.save(training_state(models, epoch, best, best_epoch, carried), Path(folder) / CHECKPOINT_FILE)
                 if best_val_outputs is not None:
                     # The best epoch's validation outputs, in every checkpoint, for ensemble selection
                     # after the search (automl/ensemble.py reads the latest checkpoint).
                     np.save(Path(folder) / VAL_OUTPUTS_FILE, best_val_outputs)
+                if best_fold_states is not None:
+                    torch.save(best_fold_states, Path(folder) / FOLD_MODELS_FILE)
                 reporter.add(report, checkpoint=tune.Checkpoint.from_directory(folder))
+
+
+def fold_mean_epochs(folds: list[Iterator[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    """One row per epoch from the epoch rows of each fold model: the mean of every number.
+
+    One fold alone (a hold-out) passes through unchanged. When early stopping stops one fold,
+    the trial stops with it (its row carries the reason).
+    """
+    if len(folds) == 1:
+        yield from folds[0]
+        return
+    for rows in zip(*folds):
+        merged: dict[str, Any] = {
+            key: float(np.mean([row[key] for row in rows]))
+            for key in rows[0] if all(isinstance(row.get(key), (int, float)) for row in rows)
+        }
+        reasons = [f"fold {i + 1}: {row['stop_reason']}" for i, row in enumerate(rows) if row.get("stop_reason")]
+        if reasons:
+            merged["stop_reason"] = "; ".join(reasons)
+        yield merged
+
+
+def out_of_fold(outputs: list[np.ndarray], rows: list[np.ndarray], size: int) -> np.ndarray:
+    """Each fold's validation outputs at its rows of the training split; rows no fold validates
+    (the earliest block of time-ordered folds) stay NaN."""
+    oof = np.full((size, *outputs[0].shape[1:]), np.nan, dtype=np.float32)
+    for fold_outputs, fold_rows in zip(outputs, rows):
+        oof[fold_rows] = fold_outputs
+    return oof
 
 
 def report_divergence(epochs: Iterator[dict[str, Any]], metric: str) -> Iterator[dict[str, Any]]:
@@ -444,6 +513,7 @@ def report_divergence(epochs: Iterator[dict[str, Any]], metric: str) -> Iterator
 
 CHECKPOINT_FILE = "training_state.pt"
 VAL_OUTPUTS_FILE = "val_outputs.npy"
+FOLD_MODELS_FILE = "fold_models.pt"  # the best epoch's weights of every fold model
 
 
 def training_state_file(folder: Path) -> Path:
@@ -460,13 +530,22 @@ def training_state_file(folder: Path) -> Path:
     return newer[-1] if newer else path
 
 
-def training_state(model: Model, epoch: int, best, best_epoch: int, carried: Mapping[str, Any]) -> dict:
-    """What a checkpoint holds: weights, every optimizer and schedule, the best score so far."""
+def training_state(models: Model | list[Model], epoch: int, best, best_epoch: int, carried: Mapping[str, Any]) -> dict:
+    """What a checkpoint holds: weights, every optimizer and schedule (of each fold model), the best score so far."""
+    models = models if isinstance(models, list) else [models]
+    states = [model_state(m) for m in models]
+    # A hold-out trial's one model keeps its keys at the top; fold models go under "folds".
+    state = states[0] if len(states) == 1 else {"folds": states}
+    state.update({"epoch": epoch, "best": best, "best_epoch": best_epoch, "carried": dict(carried),
+                  # Dropout and augmentation draw from it: a resumed trial continues the same draws.
+                  "torch_rng": torch.get_rng_state()})
+    return state
+
+
+def model_state(model: Model) -> dict:
+    """One model's weights, optimizers and schedules."""
     state = {"network": model.network.state_dict(), "optimizer": model.optimizer.state_dict(),
-             "optimizers": [o.state_dict() for o in model.optimizers[1:]],
-             "epoch": epoch, "best": best, "best_epoch": best_epoch, "carried": dict(carried),
-             # Dropout and augmentation draw from it: a resumed trial continues the same draws.
-             "torch_rng": torch.get_rng_state()}
+             "optimizers": [o.state_dict() for o in model.optimizers[1:]]}
     schedules = [s.state_dict() if s is not None else None for s in model.schedulers]
     if any(s is not None for s in schedules):
         state["scheduler"], state["schedulers"] = schedules[0], schedules[1:]
@@ -474,27 +553,47 @@ def training_state(model: Model, epoch: int, best, best_epoch: int, carried: Map
 
 
 def restore_training_state(
-    checkpoint, model: Model, config: Mapping[str, Any], carried: dict | None = None,
+    checkpoint, models: Model | list[Model], config: Mapping[str, Any], carried: dict | None = None,
 ) -> tuple[int, float | None, int]:
-    """Load weights and optimizer state; the config's optimizer hyperparameters win (PBT mutates them).
+    """Load weights and optimizer state (of each fold model); the config's optimizer
+    hyperparameters win (PBT mutates them).
 
     ``carried`` receives the task's ``best_<key>`` values saved with the checkpoint."""
+    models = models if isinstance(models, list) else [models]
     with checkpoint.as_directory() as folder:
         state = torch.load(training_state_file(Path(folder)), weights_only=True, map_location="cpu")
+    saved_models = state.get("folds", [state])
+    if len(saved_models) != len(models):
+        raise RuntimeError(f"the checkpoint holds {len(saved_models)} fold model(s), this trial trains {len(models)}")
+    for model, saved in zip(models, saved_models):
+        restore_model(model, saved, config)
+    if "torch_rng" in state:
+        torch.set_rng_state(state["torch_rng"])
+    if carried is not None:
+        carried.update(state.get("carried", {}))
+    return int(state["epoch"]), state["best"], int(state["best_epoch"])
+
+
+def restore_best_epoch(checkpoint) -> tuple[np.ndarray | None, list | None]:
+    """The best epoch's validation outputs and fold models a checkpoint carries (``None`` where
+    it has none), so a resumed trial's later checkpoints keep them."""
+    with checkpoint.as_directory() as folder:
+        outputs, models = Path(folder) / VAL_OUTPUTS_FILE, Path(folder) / FOLD_MODELS_FILE
+        return (np.load(outputs) if outputs.is_file() else None,
+                torch.load(models, weights_only=True, map_location="cpu") if models.is_file() else None)
+
+
+def restore_model(model: Model, state: Mapping[str, Any], config: Mapping[str, Any]) -> None:
+    """One model's weights, optimizers and schedules from ``state``, with the config's optimizer hyperparameters."""
     model.network.load_state_dict(state["network"])
     for optimizer, saved in zip(model.optimizers, [state["optimizer"], *state.get("optimizers", [])]):
         optimizer.load_state_dict(saved)
     for schedule, saved in zip(model.schedulers, [state.get("scheduler"), *state.get("schedulers", [])]):
         if schedule is not None and saved is not None:
             schedule.load_state_dict(saved)
-    if "torch_rng" in state:
-        torch.set_rng_state(state["torch_rng"])
-    if carried is not None:
-        carried.update(state.get("carried", {}))
     _, opt_params = split_params(config["optimizer"])
     for optimizer in model.optimizers:
         for group in optimizer.param_groups:
             for key, value in opt_params.items():
                 if key in group:
                     group[key] = value
-    return int(state["epoch"]), state["best"], int(state["best_epoch"])

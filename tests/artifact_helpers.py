@@ -13,6 +13,10 @@ from automl.plugins import load_registry
 from automl.refit import refit_and_test
 from automl.trial import Components
 
+# For an `automl search` subprocess of a test not about validation or ensembles: the costs and
+# leaderboards from before cross-validation (in-process searches get them from tests/conftest.py).
+HOLDOUT_NO_ENSEMBLE = ("--validation", "holdout", "--ensemble", "0")
+
 
 def mlp_config(task: str, seed: int = 0, dropout: bool = True) -> dict:
     """A small MLP trial config for ``task``."""
@@ -45,3 +49,14 @@ def build_artifact(frame, target: str | None, out_dir: Path, seed: int = 0, arch
         config["architecture"] = architecture
     record = TrialRecord("t0", config, {"best_epoch": 6}, "completed")
     return refit_and_test(record, prepared, components, Path(out_dir)).artifact_dir
+
+
+def two_scaler_space(epochs: int) -> str:
+    """A space of two fixed regression MLPs that differ only in their scaler (``--searcher grid``
+    tries both): they err differently, so their average beats either."""
+    return (
+        f"epochs: {epochs}\nbatch_size: 32\npreprocessing:\n  scaler: {{grid: [standard, robust]}}\n"
+        "architectures:\n  include: [mlp]\n  mlp: {depth: 2, width: 64, activation: relu, normalization: none}\n"
+        "optimizers:\n  include: [adam]\n  adam: {lr: 0.03, beta1: 0.9, schedule: constant, warmup: 0.0}\n"
+        "losses:\n  include: [mse]\nregularizers:\n  include: []\n"
+    )

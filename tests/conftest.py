@@ -42,6 +42,26 @@ def wandb_off_unless_a_test_tracks(monkeypatch):
         monkeypatch.setenv("WANDB_MODE", "disabled")
 
 
+@pytest.fixture(autouse=True)
+def holdout_and_no_ensemble_unless_a_test_asks(request, monkeypatch):
+    """Keep tests of other things at their pre-cross-validation cost.
+
+    ``--validation auto`` cross-validates every table the tests make (they are far under
+    ``AUTO_CV_MAX_ROWS``), which trains 5 models per trial, and ``--ensemble`` (default 10)
+    checkpoints every improving epoch. Here ``auto`` holds out and the default ensemble is
+    off; tests of those defaults carry ``@pytest.mark.real_defaults``, and a test that passes
+    ``validation=`` or ``ensemble=`` itself gets what it asks for.
+    """
+    if request.node.get_closest_marker("real_defaults"):
+        return
+    from dataclasses import replace
+
+    from automl.options import TASK_OPTIONS
+
+    monkeypatch.setattr("automl.data.folds.AUTO_CV_MAX_ROWS", 0)
+    monkeypatch.setitem(TASK_OPTIONS, "ensemble", replace(TASK_OPTIONS["ensemble"], default=0))
+
+
 @pytest.fixture(scope="session")
 def ray_session():
     """A local Ray instance shared by every test that runs trials (ray.init costs seconds)."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from search_log_helpers import trials_running_at_once
+from artifact_helpers import HOLDOUT_NO_ENSEMBLE
 
 RAY = str(Path(sys.executable).parent / "ray")
 
@@ -87,7 +88,8 @@ def test_a_search_through_address_runs_trials_on_both_nodes(two_node_cluster, bl
     run_dir = tmp_path / "cluster-run"
     done = subprocess.run(
         [sys.executable, "-m", "automl", "search", str(data), "--target", "species", "--space", str(space),
-         "--num-trials", "6", "--scheduler", "fifo", "--address", address, "--output", str(run_dir), "-q"],
+         "--num-trials", "6", "--scheduler", "fifo", "--address", address, "--output", str(run_dir), "-q",
+         *HOLDOUT_NO_ENSEMBLE],
         env=env, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -126,7 +128,7 @@ def test_fractional_gpus_pack_trials_onto_one_gpu(one_gpu_cluster, blobs_frame, 
         done = subprocess.run(
             [sys.executable, "-m", "automl", "search", str(data), "--target", "species", "--space", str(space),
              "--num-trials", "4", "--scheduler", "fifo", "--gpus-per-trial", fraction, "--cpus-per-trial", "1",
-             "--address", address, "--output", str(run_dir), "--no-wandb", "-q"],
+             "--address", address, "--output", str(run_dir), "--no-wandb", "-q", *HOLDOUT_NO_ENSEMBLE],
             env=env, capture_output=True, text=True, timeout=600,
         )
         assert done.returncode == 0, done.stderr[-3000:]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from artifact_helpers import mlp_config, prepare
+from artifact_helpers import mlp_config, prepare, two_scaler_space
 
 import automl
 from automl.cli import main
@@ -186,12 +186,7 @@ def noisy_regression_frame() -> pd.DataFrame:
 def test_an_ensemble_that_wins_is_refitted_predicts_exports_and_serves(noisy_regression_frame, tiny_space, ray_session, tmp_path):
     # Two fixed, equally good trials that differ only in their scaler (the grid tries both), so they
     # err differently: their average beats either (validation RMSE 0.53 and 0.54 alone, 0.46 together).
-    space = tiny_space(
-        "epochs: 10\nbatch_size: 32\npreprocessing:\n  scaler: {grid: [standard, robust]}\n"
-        "architectures:\n  include: [mlp]\n  mlp: {depth: 2, width: 64, activation: relu, normalization: none}\n"
-        "optimizers:\n  include: [adam]\n  adam: {lr: 0.03, beta1: 0.9, schedule: constant, warmup: 0.0}\n"
-        "losses:\n  include: [mse]\nregularizers:\n  include: []\n"
-    )
+    space = tiny_space(two_scaler_space(10))
     result = automl.AutoML(target="y", space=space, searcher="grid", num_trials=1, scheduler="fifo", ensemble=2,
                            output=tmp_path / "run").fit(noisy_regression_frame)
 

@@ -20,6 +20,7 @@ import pytest
 
 import fault_plugin
 from automl.cli import main
+from artifact_helpers import HOLDOUT_NO_ENSEMBLE
 
 EPOCHS = 3
 FAULT_EPOCH = 2
@@ -251,7 +252,8 @@ def start_search(data: Path, target: str, space: Path, run_dir: Path, *flags: st
     """``automl search`` in its own process."""
     return subprocess.Popen(
         [sys.executable, "-m", "automl", "search", str(data), "--target", target, "--space", str(space),
-         "--scheduler", "fifo", "--num-trials", "1", "--output", str(run_dir), "-q", "--no-wandb", *flags],
+         "--scheduler", "fifo", "--num-trials", "1", "--output", str(run_dir), "-q", "--no-wandb", *HOLDOUT_NO_ENSEMBLE,
+         *flags],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "WANDB_MODE": "disabled"},
     )
 

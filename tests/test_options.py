@@ -47,6 +47,8 @@ EXAMPLES = {
     "--delimiter": ["--delimiter", ";"],
     "--disable-plugin": ["--disable-plugin", "nothing"],
     "--ensemble": ["--ensemble", "3"],
+    "--validation": ["--validation", "cv:3"],
+    "--final-model": ["--final-model", "refit"],
     "--wandb-project": ["--wandb-project", "demo"],
     "--wandb-entity": ["--wandb-entity", "me"],
     "--no-report": ["--no-report"],
@@ -65,6 +67,8 @@ REFUSED = {
     "--input-kind": RANDOM_SPLITS,
     "--class-weights": ("regression", *RANDOM_SPLITS),
     "--ensemble": RANDOM_SPLITS,
+    "--validation": RANDOM_SPLITS,
+    "--final-model": RANDOM_SPLITS,
 }
 # Flags that steer the command line itself, not the search.
 CLI_ONLY = {"--help", "--resume", "--quiet"}

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from automl.cli import main
+from artifact_helpers import HOLDOUT_NO_ENSEMBLE
 
 SPACE = """
 epochs: 12
@@ -42,7 +43,7 @@ def search_command(run_dir: Path, space: Path, scheduler: str = "fifo") -> list[
     return [
         sys.executable, "-m", "automl", "search", "iris", "--space", str(space), "--num-trials", str(NUM_TRIALS),
         "--max-concurrent", "1", "--scheduler", scheduler, "--checkpoint-every", "1", "--no-wandb", "-q",
-        "--output", str(run_dir),
+        "--output", str(run_dir), *HOLDOUT_NO_ENSEMBLE,
     ]
 
 

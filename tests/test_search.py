@@ -13,6 +13,7 @@ import pytest
 from automl import AutoML
 from automl.cli import main
 from automl.predictor import load
+from artifact_helpers import HOLDOUT_NO_ENSEMBLE
 
 TINY_SPACE = """
 epochs: 4
@@ -167,7 +168,8 @@ def test_search_joins_an_existing_ray_cluster_with_address(ray_session, blobs_fr
     run_dir = tmp_path / "joined"
     completed = subprocess.run(
         [sys.executable, "-m", "automl", "search", str(data), "--target", "species", "--space",
-         str(tiny_space(TINY_SPACE)), "--num-trials", "2", "--address", address, "--output", str(run_dir), "-q"],
+         str(tiny_space(TINY_SPACE)), "--num-trials", "2", "--address", address, "--output", str(run_dir), "-q",
+         *HOLDOUT_NO_ENSEMBLE],
         capture_output=True, text=True, timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]

@@ -1,6 +1,6 @@
 """Turn a loaded dataset into the arrays the trials train on, without leaking evaluation rows.
 
-load → validate → infer task → split → choose the view of a table (features or series, see
+load → validate → infer task → split (and, with cross-validation, fold the training rows) → choose the view of a table (features or series, see
 ``automl/data/layout.py``) → profile the training rows → fit preprocessing on the training rows (one variant per imputer × scaler the search space asks for) → arrays.
 
 Input kinds and their arrays: ``tabular`` (N, F) float32; ``image`` (N, C, H, W) float32;
@@ -21,7 +21,8 @@ from automl.config import DataConfig
 from automl.data.arrays import ArrayStandardizer, wide_table_to_sequences
 from automl.data.layout import InputView, choose_view
 from automl.data.load import BUILTIN_DATASETS, BUILTIN_TARGET, RawData, load_data
-from automl.data.prepared import PreparedData, PreprocessingVariant, preview_columns
+from automl.data.folds import fold_count, fold_indices
+from automl.data.prepared import Fold, PreparedData, PreprocessingVariant, preview_columns
 from automl.data.preprocess import FeaturePreprocessor, TargetEncoder
 from automl.data.profile import RowView, as_pixels, decisions_as_dicts, parse_datetimes, profile_columns
 from automl.data.report import build_report
@@ -68,6 +69,9 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None)
         raise AutoMLError("the data has no feature columns besides the target", "add feature columns")
 
     train_rows, val_rows = splits.train, splits.val
+    n_folds = fold_count(config.validation, len(train_rows) + len(val_rows))
+    if n_folds:  # the test split stays; the folds divide train ∪ val
+        train_rows, val_rows = np.sort(np.concatenate([train_rows, val_rows])), val_rows[:0]
     if test_frame is not None:
         all_features = pd.concat([features, test_frame.drop(columns=[target, *used_for_split])], ignore_index=True)
         all_target = pd.concat([frame[target], test_frame[target]], ignore_index=True)
@@ -91,19 +95,31 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None)
         if config.image_shape:
             decisions = as_pixels(decisions)
         fitted = _fit_table(train, decisions, config, variants, kind)
-        del train
+    if n_folds and fitted.input_kind == "text":
+        if config.validation != "auto":
+            raise AutoMLError(f"--validation {config.validation} does not work with text input: each fold would learn its own "
+                              "vocabulary", "use --validation holdout")
+        return prepare_data(source, replace(config, validation="holdout"), variants)
     rows = {"train": train_rows, "val": val_rows, "test": test_rows}
     fitted_variants = {
         key: PreprocessingVariant(key, pre, *(transform(pre, all_features, raw, rows[s], fitted.input_shape) for s in ("train", "val", "test")))
         for key, pre in fitted.preprocessors.items()
     }
     default = next(iter(fitted_variants.values()))
+    folds = []
+    if n_folds:
+        positions = fold_indices(all_target.iloc[train_rows], task, n_folds, config.seed,
+                                 None if groups is None else groups.iloc[train_rows],
+                                 None if times is None else times.iloc[train_rows], explicit=config.validation != "auto")
+        folds = [_fit_fold(fit, val, train_rows, test_rows, all_features, raw, config, variants, decisions, kind, fitted)
+                 for fit, val in positions]
     weights = class_weights(y["train"], target_encoder.output_size, config.class_weights) if task in ("binary", "multiclass") else None
     report = build_report(
         name=raw.name, raw=raw, rows=len(frame), n_missing_target=n_missing_target, task=task, input_kind=fitted.input_kind,
         input_shape=fitted.input_shape, decisions=decisions_as_dicts(decisions), used_for_split=used_for_split,
         splits={"train": len(train_rows), "val": len(val_rows), "test": len(test_rows)},
-        split_method=splits.method + (" (test rows from --test-data)" if test_frame is not None else ""),
+        split_method=splits.method + (" (test rows from --test-data)" if test_frame is not None else "")
+        + (f"; {len(folds)}-fold cross-validation of the training rows" if folds else ""),
         preprocessing={k: v.features.summary() for k, v in fitted_variants.items()},
         class_weights=None if weights is None else {str(c): round(float(w), 4) for c, w in zip(target_encoder.classes_, weights)},
         input_view=view.reason,
@@ -114,7 +130,25 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None)
         default.features, target_encoder, report,
         variants=fitted_variants if fitted.input_kind == "tabular" else {},
         vocab_size=fitted.vocab_size, embedding_cardinalities=fitted.embedding_cardinalities, class_weights=weights,
+        folds=folds,
     )
+
+
+def _fit_fold(fit: np.ndarray, val: np.ndarray, train_rows: np.ndarray, test_rows: np.ndarray, all_features: pd.DataFrame,
+              raw: RawData, config: DataConfig, variants, decisions, kind: str, whole: "_Fitted") -> Fold:
+    """One fold: its preprocessing fitted on its fit rows only (the matrix layout from all
+    training rows, see :meth:`FeaturePreprocessor.fit`), applied to its fit, validation and test rows."""
+    fit_rows, val_rows = train_rows[fit], train_rows[val]
+    if kind == "arrays":
+        fitted = _fit_arrays(raw, config, all_features, fit_rows)
+    else:
+        layout = RowView(all_features, train_rows)
+        fitted = _fit_table(RowView(all_features, fit_rows), decisions, config, variants, whole.input_kind, layout)
+    fold_variants = {
+        key: PreprocessingVariant(key, pre, *(transform(pre, all_features, raw, r, whole.input_shape) for r in (fit_rows, val_rows, test_rows)))
+        for key, pre in fitted.preprocessors.items()
+    }
+    return Fold(fit, val, fold_variants)
 
 
 @dataclass
@@ -212,7 +246,7 @@ def _fit_arrays(raw: RawData, config: DataConfig, features: pd.DataFrame, train_
     return _Fitted(raw.array_kind, tuple(raw.X.shape[1:]), {DEFAULT_VARIANT: standardizer})
 
 
-def _fit_table(train: RowView, decisions, config: DataConfig, variants, kind: str) -> _Fitted:
+def _fit_table(train: RowView, decisions, config: DataConfig, variants, kind: str, layout: RowView | None = None) -> _Fitted:
     text_columns = [d.column for d in decisions if d.kind == "text"]
     kept = [d for d in decisions if d.kept]
     if kind == "sequence":
@@ -227,7 +261,7 @@ def _fit_table(train: RowView, decisions, config: DataConfig, variants, kind: st
     preprocessors = {}
     for choice in variants or [{}]:
         pre = FeaturePreprocessor(choice.get("imputer", config.imputer), choice.get("scaler", config.scaler), config.clip_quantile)
-        preprocessors[variant_key({"imputer": pre.imputer, "scaler": pre.scaler})] = pre.fit(train, decisions)
+        preprocessors[variant_key({"imputer": pre.imputer, "scaler": pre.scaler})] = pre.fit(train, decisions, layout)
     width = next(iter(preprocessors.values())).output_width
     if config.image_shape:
         if math.prod(config.image_shape) != width:

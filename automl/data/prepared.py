@@ -25,11 +25,30 @@ class PreprocessingVariant:
 
 
 @dataclass
+class Fold:
+    """One cross-validation fold: positions into the training split of the rows it fits on and
+    of those it validates on, and every preprocessing variant fitted on its fit rows alone
+    (``X_train``, ``X_val``, ``X_test``: its fit rows, its validation rows, the test split)."""
+
+    train: np.ndarray
+    val: np.ndarray
+    variants: dict[str, PreprocessingVariant]
+
+    def variant(self, choice: dict | None) -> PreprocessingVariant:
+        """The fold's variant of a trial config's preprocessing choice (default: the first)."""
+        if choice and len(self.variants) > 1:
+            return self.variants[variant_key(choice)]
+        return next(iter(self.variants.values()))
+
+
+@dataclass
 class PreparedData:
     """The three splits as arrays, the fitted preprocessing, and what the search needs to know.
 
     ``X_*`` and ``features`` are those of the default preprocessing variant; ``variants`` holds
     every fitted variant by key (``"median/standard"``), see :meth:`with_preprocessing`.
+    With ``folds``, ``X_train`` holds every training row (preprocessing fitted on all of them,
+    for a refit) and ``X_val`` none.
     ``vocab_size`` is set for text input; ``embedding_cardinalities`` lists, for the last
     columns of a tabular matrix, how many codes each high-cardinality categorical column has.
     """
@@ -54,6 +73,9 @@ class PreparedData:
     class_weights: np.ndarray | None = None
     # The training split's original columns (ranges, dtypes, labels); set for unsupervised tasks.
     column_space: Any = None
+    # Cross-validation (``--validation cv:K``, or ``auto`` on small tables): the folds of the
+    # training split; ``X_val`` is then empty, every training row validates in one fold.
+    folds: list[Fold] = field(default_factory=list)
 
     @property
     def output_size(self) -> int:

@@ -77,8 +77,17 @@ class FeaturePreprocessor:
         self.clip_quantile = clip_quantile
 
     # ── fitting ────────────────────────────────────────────────────────────────────────────
-    def fit(self, frame: pd.DataFrame | RowView, decisions: list[ColumnDecision] | None = None) -> "FeaturePreprocessor":
-        """Learn every statistic from ``frame`` (the training rows only)."""
+    def fit(self, frame: pd.DataFrame | RowView, decisions: list[ColumnDecision] | None = None,
+            layout: pd.DataFrame | RowView | None = None) -> "FeaturePreprocessor":
+        """Learn every statistic from ``frame`` (the training rows only).
+
+        ``layout`` (default: ``frame``) fixes the matrix's columns: which date parts vary, which
+        numbers get a missing indicator, the category and word vocabularies. A cross-validation
+        fold passes all training rows there, so every fold's matrix has the same columns (and
+        its models can be bagged and exported as one), while the imputer, clipper and scaler
+        see the fold's own training rows only.
+        """
+        layout = frame if layout is None else layout
         self.decisions_ = decisions if decisions is not None else profile_columns(frame)
         kinds = {d.column: d.kind for d in self.decisions_}
         by_kind = lambda *wanted: [c for c in map(str, frame.columns) if kinds.get(c) in wanted]  # noqa: E731
@@ -89,7 +98,7 @@ class FeaturePreprocessor:
         self.categorical_columns_ = by_kind("categorical")
         self.text_columns_ = by_kind("text")
         self.embedding_columns_ = by_kind("embedding")
-        self.datetime_parts_ = {c: self._varying_parts(frame[c]) for c in self.datetime_columns_}
+        self.datetime_parts_ = {c: self._varying_parts(layout[c]) for c in self.datetime_columns_}
 
         self.numeric_items_ = (
             [(c, "numeric", "") for c in self.numeric_columns_] + [(c, "boolean", "") for c in self.boolean_columns_]
@@ -103,17 +112,18 @@ class FeaturePreprocessor:
         for group in self.numeric_groups_:
             numbers = self._numbers(frame, [self.numeric_items_[i] for i in group])
             self.numeric_pipelines_.append(self._numeric_pipeline().fit(numbers))
-            indicator = MissingIndicator(features="missing-only").fit(numbers)
+            indicator = MissingIndicator(features="missing-only").fit(
+                numbers if layout is frame else self._numbers(layout, [self.numeric_items_[i] for i in group]))
             self.missing_indicators_.append(indicator if len(indicator.features_) else None)
             del numbers
         # Encoders learn only the set of categories, so fitting them on the distinct values is exact and light.
-        self.one_hot_ = {c: OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float32).fit(_distinct(frame[c])) for c in self.categorical_columns_}
+        self.one_hot_ = {c: OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float32).fit(_distinct(layout[c])) for c in self.categorical_columns_}
         self.ordinal_ = {
-            c: OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float32).fit(_distinct(frame[c], keep_missing=False))
+            c: OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float32).fit(_distinct(layout[c], keep_missing=False))
             for c in self.embedding_columns_
         }
         self.vectorizers_ = {
-            c: CountVectorizer(max_features=TEXT_FEATURES_PER_COLUMN, dtype=np.float32).fit(_texts(frame[c]))
+            c: CountVectorizer(max_features=TEXT_FEATURES_PER_COLUMN, dtype=np.float32).fit(_texts(layout[c]))
             for c in self.text_columns_
         }
         self.feature_names_ = self._feature_names()
