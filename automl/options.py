@@ -50,7 +50,8 @@ class OptionUse:
     these declarations. ``tasks`` are the tasks that use a value other than the default
     (``values``: only these values, when the others work for every task); ``why`` says what
     the option does, for the message that refuses it. A boolean whose default is ``True`` is
-    the flag ``--no-...``; a tuple default is a repeatable flag.
+    the flag ``--no-...``; a tuple default is a repeatable flag. ``everywhere`` are values that
+    every task takes (an option's "off" value, such as ``--ensemble 0``).
     """
 
     flag: str
@@ -64,9 +65,12 @@ class OptionUse:
     tasks: tuple[str, ...] = TASKS
     values: tuple[Any, ...] | None = None
     why: str = ""
+    everywhere: tuple[Any, ...] = ()
 
     def used_by(self, task: str, value: Any) -> bool:
         """Whether ``task`` uses this option set to ``value``."""
+        if isinstance(value, (str, int, float)) and value in self.everywhere:
+            return True
         return task in self.tasks or (self.values is not None and value not in self.values)
 
     def argparse_keywords(self, name: str) -> dict[str, Any]:
@@ -144,14 +148,15 @@ TASK_OPTIONS: dict[str, OptionUse] = {
                             "(K-fold cross-validation of the training rows, stratified, by --group-column or in "
                             "--time-column order; the test split stays held out), or auto (default: cv:5 up to "
                             f"{AUTO_CV_MAX_ROWS:,} training rows, holdout above)", type=VALIDATION, metavar="auto|holdout|cv:K",
-                            tasks=SUPERVISED_TASKS, why="cluster, generate and multilabel validate on a hold-out split"),
+                            tasks=SUPERVISED_TASKS, why="cluster, generate and multilabel validate on a hold-out split",
+                            everywhere=("holdout",)),
     "final_model": OptionUse("--final-model", "bag", "with cross-validation, the final model: bag (the K fold models of the "
                              "winner, predictions averaged, no refit; default) or refit (retrained on all training rows)",
                              choices=("bag", "refit"), tasks=SUPERVISED_TASKS, why="only cross-validated trials have fold models"),
     "ensemble": OptionUse("--ensemble", 10, "greedy ensemble selection over the top K trials' out-of-fold (or hold-out "
                           "validation) predictions; the ensemble is the final model only if it wins (default 10; 0: off)",
                           type=ENSEMBLE_SIZE, metavar="K", tasks=SUPERVISED_TASKS,
-                          why="it averages the predictions of classifiers or regressors"),
+                          why="it averages the predictions of classifiers or regressors", everywhere=(0,)),
     "wandb_project": OptionUse("--wandb-project", "automl", "W&B project (default: automl)", metavar="NAME"),
     "wandb_entity": OptionUse("--wandb-entity", metavar="NAME", help="W&B entity: your user or team (default: your default entity)"),
     "report": OptionUse("--no-report", True, "write no report.html (the leaderboard files stay)"),

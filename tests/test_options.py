@@ -156,3 +156,13 @@ def test_a_flag_the_input_kind_would_ignore_is_refused(flag, value, no_search, c
     assert main(["search", "data.csv", "--target", "y", "--input-kind", "sequence", flag, value, "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"{flag} / " in err[0] and "--input-kind" in err[0]
+
+
+@pytest.mark.parametrize("task", UNSUPERVISED + ("multilabel",))
+def test_the_off_values_of_ensemble_and_validation_work_with_every_task(task):
+    # "--ensemble 0" and "--validation holdout" ask for what these tasks do anyway: no mistake.
+    AutoML(task=task, ensemble=0, validation="holdout")
+    with pytest.raises(AutoMLError, match=rf"--ensemble / ensemble=3 does not work with task {task}"):
+        AutoML(task=task, ensemble=3)
+    with pytest.raises(AutoMLError, match=rf"--validation / validation='cv:3' does not work with task {task}"):
+        AutoML(task=task, validation="cv:3")
