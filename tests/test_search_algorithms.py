@@ -75,8 +75,10 @@ def test_time_budget_ends_a_search_before_its_trial_count(ray_session, blobs_fra
 
     blobs_frame.to_csv(tmp_path / "blobs.csv", index=False)
     space = tiny_space(TWO_OPTIMIZERS.replace("epochs: 3", "epochs: 3000"))  # each trial alone outlasts the budget
+    # 40 s: the budget counts from the search's start, and at load 4-5 a trial actor took 17-25 s
+    # to start and import torch (with 20 s no trial finished an epoch there).
     code = main(["search", str(tmp_path / "blobs.csv"), "--target", "species", "--space", str(space), "--scheduler", "fifo",
-                 "--num-trials", "30", "--time-budget", "20", "--no-wandb", "-q", "--output", str(tmp_path / "run")])
+                 "--num-trials", "30", "--time-budget", "40", "--no-wandb", "-q", "--output", str(tmp_path / "run")])
     assert code == 0
     leaderboard = pd.read_csv(tmp_path / "run" / "leaderboard.csv")
     # Trials the budget never started are left out; the ones it cut are ranked on the epochs they finished.
