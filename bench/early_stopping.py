@@ -59,7 +59,7 @@ def main(argv=None) -> dict:
     from automl.trial import Components, TrainingSet
     from bench.common import machine, ray_running
 
-    prepared = prepare_data("digits", DataConfig(seed=args.seed))
+    prepared = prepare_data("digits", DataConfig(validation="holdout", seed=args.seed))
     registry = load_registry()
     space = build_search_space(registry, yaml.safe_load(SPACE.format(epochs=args.epochs)), prepared.task, prepared.input_kind)
     components = Components({f: {n: registry.get(f, n).spec for n in space.names(f)} for f in space.components})

@@ -129,7 +129,7 @@ def main(argv=None) -> dict:
 
     X, y = make_classification(n_samples=args.rows, n_features=64, n_informative=32, n_classes=4, random_state=0)
     frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).assign(target=y)
-    prepared = prepare_data(frame, DataConfig(target="target"))
+    prepared = prepare_data(frame, DataConfig(validation="holdout", target="target"))
     registry = load_registry()
     space = build_search_space(registry, yaml.safe_load(SPACE.format(epochs=args.epochs)), prepared.task, prepared.input_kind)
     components = Components({f: {n: registry.get(f, n).spec for n in space.names(f)} for f in space.components})

@@ -222,7 +222,7 @@ def main(argv=None) -> dict:
     from bench.common import machine
 
     torch.set_num_threads(1)
-    prepared = prepare_data("digits", DataConfig())
+    prepared = prepare_data("digits", DataConfig(validation="holdout"))
     registry = load_registry()
     probe_spec = yaml.safe_load(SPACE.format(epochs=3))
     space = build_search_space(registry, probe_spec, prepared.task, prepared.input_kind)

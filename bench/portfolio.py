@@ -148,7 +148,7 @@ def score_candidates(group: str, seeds: list[int], epochs: int) -> dict[str, dic
         frame = dev_frame(dataset)
         for seed in seeds:
             task = "regression" if group == "regression" else None
-            prepared = prepare_data(frame, DataConfig(target="target", task=task, seed=seed))
+            prepared = prepare_data(frame, DataConfig(validation="holdout", target="target", task=task, seed=seed))
             space = build_search_space(registry, spec, prepared.task, prepared.input_kind, source)
             for name in TABLE_CANDIDATES:
                 config = complete_entry(candidate_entry(name, group), space, seed)

@@ -84,11 +84,13 @@ class Outcome:
 
 
 def prepare(dataset: Dataset, seed: int):
-    """The split and preprocessing the platform itself makes for this dataset and seed."""
+    """The split and preprocessing the platform itself makes for this dataset and seed, with a
+    hold-out validation split for the contenders (the test rows are the same with folds)."""
     from automl.config import DataConfig
     from automl.data import prepare_data
 
-    return prepare_data(dataset.source, DataConfig(target=dataset.target, seed=seed, image_shape=dataset.image_shape))
+    config = DataConfig(validation="holdout", target=dataset.target, seed=seed, image_shape=dataset.image_shape)
+    return prepare_data(dataset.source, config)
 
 
 def test_metrics(prepared, outputs: np.ndarray) -> dict:
