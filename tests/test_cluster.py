@@ -89,7 +89,9 @@ def test_a_search_through_address_runs_trials_on_both_nodes(two_node_cluster, bl
     done = subprocess.run(
         [sys.executable, "-m", "automl", "search", str(data), "--target", "species", "--space", str(space),
          "--num-trials", "6", "--scheduler", "fifo", "--address", address, "--output", str(run_dir), "-q",
-         *HOLDOUT_NO_ENSEMBLE],
+         # Random search: Tune keeps one trial pending for a search algorithm such as TPE, so 6
+         # one-second trials could all run one after another on the first node.
+         "--searcher", "random", *HOLDOUT_NO_ENSEMBLE],
         env=env, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -128,7 +130,7 @@ def test_fractional_gpus_pack_trials_onto_one_gpu(one_gpu_cluster, blobs_frame, 
         done = subprocess.run(
             [sys.executable, "-m", "automl", "search", str(data), "--target", "species", "--space", str(space),
              "--num-trials", "4", "--scheduler", "fifo", "--gpus-per-trial", fraction, "--cpus-per-trial", "1",
-             "--address", address, "--output", str(run_dir), "--no-wandb", "-q", *HOLDOUT_NO_ENSEMBLE],
+             "--address", address, "--output", str(run_dir), "--no-wandb", "-q", "--searcher", "random", *HOLDOUT_NO_ENSEMBLE],
             env=env, capture_output=True, text=True, timeout=600,
         )
         assert done.returncode == 0, done.stderr[-3000:]
