@@ -72,7 +72,7 @@ def faulty_space(path: Path, faults: list[str], epochs: int, at_epoch: int, stat
 def search(data: Path, space: Path, run_dir: Path, *flags: str) -> int:
     """``automl search`` in this process (it joins the session's Ray)."""
     return main(["search", str(data), "--target", "species", "--space", str(space), "--scheduler", "fifo",
-                 "--num-trials", "1", "--output", str(run_dir), "-q", "--no-wandb", *flags])
+                 "--num-trials", "1", "--output", str(run_dir), "-q", "--no-wandb", *HOLDOUT_NO_ENSEMBLE, *flags])
 
 
 def read_trials(run_dir: Path) -> dict[str, dict]:
