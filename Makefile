@@ -33,7 +33,7 @@ test-fast: install
 wheel-smoke: install
 	PYTHON=$(PYTHON) DEPS_VENV=$(abspath $(VENV)) bash .ci/wheel_smoke
 
-# The bench extra (aeon: its bundled time-series sets and MiniRocket) for the sequence section.
+# The bench extra: aeon (its bundled time-series sets and MiniRocket) and FLAML (the peer AutoML).
 $(VENV)/.automl-bench-installed: $(STAMP)
 	$(BIN)/python -m pip install -e '.[bench]'
 	touch $@

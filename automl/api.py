@@ -284,7 +284,8 @@ class AutoML:
             precision=self.resource_config.precision, task=task, final_model=self.search_config.final_model,
         )
         emit("test", {"test_metrics": refit.test_metrics, "artifact": str(refit.artifact_dir)})
-        best = {"trial_id": best_record.trial_id, "config": best_record.config, f"val_{metric}": leaderboard.loc[0, f"val_{metric}"], "refit_epochs": refit.epochs}
+        best = {"trial_id": best_record.trial_id, "config": best_record.config, f"val_{metric}": leaderboard.loc[0, f"val_{metric}"], "refit_epochs": refit.epochs,
+                "final_model": refit.description}
         summary = {"best": best, "test_metrics": refit.test_metrics, "metric": metric, "mode": mode}
         write_text_atomic(run_dir / "result.json", json.dumps(summary, indent=2, default=str))
         tracked = tracking.finish(leaderboard, summary, refit.artifact_dir)

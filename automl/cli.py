@@ -207,7 +207,8 @@ def _resume(run_dir: Path, quiet: bool, verbose: bool) -> int:
 def _print_result(result) -> int:
     print(_summary_table(result.leaderboard, result.metric))
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items())
-    print(f"\nbest: trial {result.best['trial_id']}, refit on train+val for {result.best['refit_epochs']} epochs")
+    final = result.best.get("final_model") or f"refit on train+val for {result.best['refit_epochs']} epochs"
+    print(f"\nfinal model (trial {result.best['trial_id']}): {final}")
     print(f"test: {metrics}")
     print(f"run directory: {result.run_dir}   model: {result.artifact_dir}   report: {result.report_path}")
     if result.wandb_sync_command:

@@ -72,8 +72,9 @@ naming them as keyword parameters; a fact is passed only to builders whose signa
 - ``class_weights``: classification with ``--class-weights balanced`` only; one float per class
   (``n / (C * n_c)`` on the training split, 0 for a class absent there), computed once per
   run. It is the only class weighting: the platform does not wrap or re-weight the loss;
-- ``epochs`` and ``steps_per_epoch``: the trial's configured epochs and batches per epoch
-  (the horizon of a learning-rate schedule);
+- ``epochs`` and ``steps_per_epoch``: the trial's configured epochs and optimizer steps per
+  epoch (the horizon of a learning-rate schedule; an epoch is at least the space's
+  ``min_steps_per_epoch`` steps, default 32: on small data several passes over the rows);
 - ``monitor`` and ``mode``: the validation metric that ranks trials (``"val_accuracy"``,
   ``"max"``), for stop rules such as early stopping.
 
@@ -197,7 +198,7 @@ def automl_optimizers() -> list:
     ``lr_scheduler.step()`` after every batch (express per-epoch schedules in batches). Name
     ``epochs`` and ``steps_per_epoch`` parameters to get the horizon: the trial's configured
     epochs (also during the refit, which stops early at the winning epoch, so its
-    learning-rate curve matches the trial's) times its batches per epoch.
+    learning-rate curve matches the trial's) times its optimizer steps per epoch.
 
     Name the learning rate ``lr`` in ``space``: ``--scheduler pbt`` (Population Based
     Training) mutates ``lr`` (within the union of the offered optimizers' ``lr`` ranges)

@@ -120,6 +120,7 @@ def complete_entry(entry: Mapping[str, Any], space: SearchSpace, seed: int = 0, 
     config: dict[str, Any] = {"seed": seed}
     config["epochs"] = _fixed(entry, "epochs", space.epochs, "epochs", default=space.max_epochs())
     config["batch_size"] = _fixed(entry, "batch_size", space.batch_size, "batch_size")
+    config["min_steps_per_epoch"] = space.min_steps_per_epoch
     for family, key in CONFIG_KEY.items():
         offered = space.components[family]
         block = dict(entry.get(key) or {})

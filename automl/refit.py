@@ -20,7 +20,7 @@ from automl.fitted_state import PREPROCESSING_FILE, dump_preprocessing
 from automl.components import CLASSIFICATION_TASKS
 from automl.tasks import Task, task_named
 from automl.tasks.ensemble import EnsembleNetwork, member_inputs
-from automl.trial import FOLD_MODELS_FILE, Components, DataFacts, Model, build_model, train_epochs, trial_device
+from automl.trial import FOLD_MODELS_FILE, Components, DataFacts, Model, build_model, min_steps_of, train_epochs, trial_device
 
 ARTIFACT_FILES = ("weights.pt", "model.json", PREPROCESSING_FILE, "metrics.json", "versions.json")
 
@@ -33,6 +33,7 @@ class RefitResult:
     epochs: int
     test_metrics: dict[str, float]
     artifact_dir: Path
+    description: str = ""  # how it was made, for the terminal: "the bag of its 5 fold models ..."
 
 
 def refit_and_test(
@@ -86,7 +87,18 @@ def refit_and_test(
     test_metrics, evaluation, fitted = task.test_once(first_model, network, data, best.metrics, X_fit, int(config.get("seed", 0)))
     save_artifact(artifact_dir, network.cpu(), config, data, epochs, test_metrics, evaluation, {**state, **fitted},
                   components)
-    return RefitResult(network, epochs, test_metrics, artifact_dir)
+    return RefitResult(network, epochs, test_metrics, artifact_dir, describe_final_model(members, bagged, len(prepared.folds), epochs))
+
+
+def describe_final_model(members: list[dict], bagged: bool, folds: int, epochs: int) -> str:
+    """One phrase: what the final model is and how it was trained."""
+    what = f"an ensemble of {len(members)} trials" if len(members) > 1 else "the best trial"
+    if bagged:
+        return f"{what}, each the bag of its {folds} fold models at its best epoch (no refit)"
+    rows = "every training row" if folds else "train+val"
+    if len(members) > 1:
+        return f"{what}, each refit on {rows} for its own best epoch count"
+    return f"{what}, refit on {rows} for {epochs} epochs"
 
 
 def fold_models_file(checkpoint: str | None) -> Path | None:
@@ -137,7 +149,7 @@ def fit_on_train_and_val(
     model = build_model(config, components, prepared.input_shape, prepared.output_size, device, facts, task.parameter_groups)
     trained = train_epochs(model, X, y if task.supervised else None, epochs, int(config["batch_size"]), device,
                            int(config.get("seed", 0)), precision=precision, batch_losses=task.batch_losses,
-                           loss_keys=task.loss_keys)
+                           loss_keys=task.loss_keys, min_steps=min_steps_of(config))
     for epoch, metrics in enumerate(trained, start=1):
         if on_epoch:
             on_epoch(epoch, epochs, metrics)

@@ -12,6 +12,8 @@ optimizer brings only its own hyperparameters::
 YAML schema (``search_spaces/default.yaml`` is the reference)::
 
     epochs: 20                         # a constant or a domain; ASHA's budget dimension
+    min_steps_per_epoch: 32            # optional constant: on small data an epoch is as many
+                                       # passes over the rows as make this many optimizer steps
     batch_size: {choice: [32, 64]}
     preprocessing:                     # optional; tabular input only (automl/variants.py)
       imputer: {choice: [median, most_frequent]}
@@ -54,7 +56,10 @@ DOMAIN_ARITY = {
     "choice": None, "grid": None, "uniform": 2, "loguniform": 2, "randint": 2,
     "quniform": 3, "qloguniform": 3, "qrandint": 3,
 }
-TOP_LEVEL_KEYS = ("epochs", "batch_size", "preprocessing", *FAMILIES)
+TOP_LEVEL_KEYS = ("epochs", "min_steps_per_epoch", "batch_size", "preprocessing", *FAMILIES)
+# The budget unit: an epoch is one pass over the training rows, or on small data as many passes
+# as make this many optimizer steps (so 42 rows do not mean a first ASHA rung after two steps).
+MIN_STEPS_PER_EPOCH = 32
 FAMILY_KEYS = ("include", "exclude")
 CONFIG_KEY = {"architectures": "architecture", "losses": "loss", "optimizers": "optimizer"}
 
@@ -162,6 +167,7 @@ class SearchSpace:
     components: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     source: str = ""
     preprocessing: dict[str, list[str]] = field(default_factory=dict)
+    min_steps_per_epoch: int = MIN_STEPS_PER_EPOCH
 
     def names(self, family: str) -> list[str]:
         return list(self.components[family])
@@ -189,6 +195,7 @@ class SearchSpace:
         param_space: dict[str, Any] = {
             "seed": seed,
             "epochs": convert(self.epochs),
+            "min_steps_per_epoch": self.min_steps_per_epoch,
             "batch_size": convert(self.batch_size),
         }
         for family, key in CONFIG_KEY.items():
@@ -231,7 +238,7 @@ class DefineByRun:
 
     def __call__(self, trial) -> dict:
         space = self.space
-        constants: dict[str, Any] = {"seed": self.seed}
+        constants: dict[str, Any] = {"seed": self.seed, "min_steps_per_epoch": space.min_steps_per_epoch}
         for key in ("epochs", "batch_size"):
             value = suggest(trial, key, getattr(space, key))
             if not is_domain(getattr(space, key)):
@@ -403,6 +410,7 @@ def build_search_space(
     space = SearchSpace(epochs=spec.get("epochs", 20), batch_size=spec.get("batch_size", 64), source=str(source))
     validate_domain(space.epochs, source.at("epochs"))
     validate_domain(space.batch_size, source.at("batch_size"))
+    space.min_steps_per_epoch = _positive_constant(spec.get("min_steps_per_epoch", MIN_STEPS_PER_EPOCH), source.at("min_steps_per_epoch"))
     if spec.get("preprocessing") and input_kind == "tabular":
         from automl.variants import preprocessing_options
 
@@ -413,6 +421,13 @@ def build_search_space(
             raise AutoMLError(f"{source.at(family)}: '{family}' must be a mapping", f"write {family}: {{include: [..]}}")
         space.components[family] = _resolve_family(registry, family, block, task, input_kind, source)
     return space
+
+
+def _positive_constant(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise AutoMLError(f"{where}: must be a whole number of optimizer steps, at least 1 (got {value!r})",
+                          "write e.g. min_steps_per_epoch: 32 (1: an epoch is always one pass)")
+    return value
 
 
 def _resolve_family(registry, family, block, task, input_kind, source: SpaceSource) -> dict[str, dict[str, Any]]:

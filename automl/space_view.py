@@ -55,6 +55,7 @@ def space_record(space: SearchSpace, task: str, input_kind: str) -> dict[str, An
         "task": task,
         "input_kind": input_kind,
         "epochs": space.epochs,
+        "min_steps_per_epoch": space.min_steps_per_epoch,
         "batch_size": space.batch_size,
         "preprocessing": dict(space.preprocessing),
         "components": {family: dict(space.components[family]) for family in FAMILIES},
@@ -75,7 +76,7 @@ def format_space(record: dict[str, Any]) -> str:
     """The resolved space: its source, epochs and batch size, then every component's domains."""
     lines = [
         f"search space {record['source']} for task {record['task']}, {record['input_kind']} input",
-        f"epochs: {describe_domain(record['epochs'])}",
+        f"epochs: {describe_domain(record['epochs'])} (each at least {record['min_steps_per_epoch']} optimizer steps)",
         f"batch_size: {describe_domain(record['batch_size'])}",
     ]
     lines += [f"preprocessing {key}: {describe_domain({'choice': list(options)})}" for key, options in record["preprocessing"].items()]

@@ -2,6 +2,11 @@
 mini-batch epochs, and report validation metrics every epoch.
 
 ``train_epochs`` is the single training loop: Ray Tune trials and the final refit both use it.
+
+An epoch, the unit of every budget (``epochs``, the schedulers' rungs, early stopping's
+patience), is one pass over the training rows or, on data too small for the space's
+``min_steps_per_epoch`` batches (default 32), as many passes as make that many optimizer
+steps: on 42 rows a pass is two batches, and a first rung after two gradient steps judges nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +26,28 @@ from automl.errors import AutoMLError
 from automl.failures import DIVERGED_KEY, TrainingDiverged, check_loss
 from automl.metrics import DEFAULT_METRICS, DIRECTIONS, is_better, score
 from automl.reporting import ReportPlan, epoch_reporter
+
+
+def batches_per_pass(rows: int, batch_size: int) -> int:
+    """The optimizer steps of one pass over ``rows`` (a last batch of one row is skipped)."""
+    full, rest = divmod(rows, batch_size)
+    return max(1, full + (1 if rest >= 2 or full == 0 else 0))
+
+
+def passes_per_epoch(rows: int, batch_size: int, min_steps: int = 1) -> int:
+    """Passes over the training rows per epoch: enough for ``min_steps`` optimizer steps."""
+    return math.ceil(min_steps / batches_per_pass(rows, batch_size))
+
+
+def steps_per_epoch(rows: int, batch_size: int, min_steps: int = 1) -> int:
+    return passes_per_epoch(rows, batch_size, min_steps) * batches_per_pass(rows, batch_size)
+
+
+def min_steps_of(config: Mapping[str, Any]) -> int:
+    """A trial config's budget unit. Spaces write it into every config (default
+    ``MIN_STEPS_PER_EPOCH``); a config without it (saved before it existed, or written by hand)
+    trains one pass per epoch."""
+    return int(config.get("min_steps_per_epoch", 1))
 
 
 @dataclass
@@ -117,9 +144,10 @@ class DataFacts:
         weights = None if class_weights is None else tuple(float(w) for w in class_weights)
         return cls(task, input_kind, output_size, vocab_size, counts, len(y_train), weights, metric, mode)
 
-    def for_builders(self, epochs: int | None = None, batch_size: int | None = None) -> dict[str, Any]:
+    def for_builders(self, epochs: int | None = None, batch_size: int | None = None,
+                     min_steps: int = 1) -> dict[str, Any]:
         """The keyword facts offered to builders; ``None`` values are never passed."""
-        steps = math.ceil(self.train_rows / batch_size) if batch_size and self.train_rows else None
+        steps = steps_per_epoch(self.train_rows, batch_size, min_steps) if batch_size and self.train_rows else None
         metric = self.metric or DEFAULT_METRICS.get(self.task)  # a search names it; else the task's default
         return {
             "task": self.task, "input_kind": self.input_kind, "output_size": self.output_size,
@@ -239,7 +267,7 @@ def build_model(
     (``--class-weights balanced``) and applies it itself.
     """
     torch.manual_seed(int(config.get("seed", 0)))
-    offered = facts.for_builders(int(config["epochs"]), int(config["batch_size"])) if facts else {}
+    offered = facts.for_builders(int(config["epochs"]), int(config["batch_size"]), min_steps_of(config)) if facts else {}
     network, regularizers = build_network(config, components, input_shape, output_size, offered)
     network = network.to(device)
     loss_name, loss_params = split_params(config["loss"])
@@ -272,9 +300,11 @@ def supervised_losses(model: Model, inputs: torch.Tensor, targets) -> Iterator[t
 def train_epochs(
     model: Model, X: np.ndarray, y: np.ndarray | None, epochs: int, batch_size: int, device, seed: int,
     evaluate=None, first_epoch: int = 0, precision: str = "fp32", batch_losses=supervised_losses,
-    loss_keys: tuple[str, ...] = ("train_loss",),
+    loss_keys: tuple[str, ...] = ("train_loss",), min_steps: int = 1,
 ) -> Iterator[dict[str, Any]]:
     """Train epochs ``first_epoch+1 .. epochs``; yield ``{"train_loss", ...evaluate()}`` after each.
+An epoch is ``passes_per_epoch`` shuffled passes over ``X``: one, unless ``X`` has fewer than
+``min_steps`` batches.
 
     The one training loop of every task. ``batch_losses(model, inputs, targets)`` (the task's)
     yields ``(optimizer index, loss)`` pairs; each optimizer steps on its loss before the next
@@ -289,35 +319,37 @@ def train_epochs(
     X_t = torch.as_tensor(X, device=device)
     y_t = None if y is None else torch.as_tensor(y, device=device)
     network = model.network
+    passes = passes_per_epoch(len(X_t), batch_size, min_steps)
     for epoch in range(first_epoch, epochs):
         network.train()
         # Seeded per epoch, so a run resumed from a checkpoint sees the same batches and noise.
         generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
         model.noise = torch.Generator().manual_seed(seed * 100_003 + epoch + 1)
-        order = torch.randperm(len(X_t), generator=generator).to(device)
         totals, count = [0.0] * len(model.optimizers), 0
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            if len(rows) < 2 and len(order) > 1:
-                continue  # a batch of one breaks batch norm and adds only noise
-            inputs, targets = X_t[rows], None if y_t is None else y_t[rows]
-            if y_t is not None:
-                for regularizer in model.regularizers:
-                    inputs, targets = regularizer.transform_batch(inputs, targets)
-            losses = batch_losses(model, inputs, targets)
-            while True:
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                    player, loss = next(losses, (None, None))
-                if player is None:
-                    break
-                if player == 0:
-                    loss = with_penalties(loss, model)
-                step(loss, player, model)
-                # The one host sync per loss, after the step: the check costs no extra sync.
-                value = float(loss.detach())
-                check_loss(value, epoch + 1)
-                totals[player] += value * len(rows)
-            count += len(rows)
+        for _ in range(passes):
+            order = torch.randperm(len(X_t), generator=generator).to(device)
+            for start in range(0, len(order), batch_size):
+                rows = order[start : start + batch_size]
+                if len(rows) < 2 and len(order) > 1:
+                    continue  # a batch of one breaks batch norm and adds only noise
+                inputs, targets = X_t[rows], None if y_t is None else y_t[rows]
+                if y_t is not None:
+                    for regularizer in model.regularizers:
+                        inputs, targets = regularizer.transform_batch(inputs, targets)
+                losses = batch_losses(model, inputs, targets)
+                while True:
+                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                        player, loss = next(losses, (None, None))
+                    if player is None:
+                        break
+                    if player == 0:
+                        loss = with_penalties(loss, model)
+                    step(loss, player, model)
+                    # The one host sync per loss, after the step: the check costs no extra sync.
+                    value = float(loss.detach())
+                    check_loss(value, epoch + 1)
+                    totals[player] += value * len(rows)
+                count += len(rows)
         metrics: dict[str, Any] = {key: total / max(count, 1) for key, total in zip(loss_keys, totals)}
         if evaluate is not None:
             metrics.update(evaluate(network))
@@ -421,7 +453,7 @@ def train_trial(
     folds = [
         train_epochs(model, X_train, s.y_train if task.supervised else None, epochs, batch_size, device, seed,
                      task.evaluator(model, s, X_train, X_val, device, seed), first_epoch, precision, task.batch_losses,
-                     task.loss_keys)
+                     task.loss_keys, min_steps_of(config))
         for model, s, (X_train, X_val) in zip(models, sets, arrays)
     ]
     with epoch_reporter(report_plan) as reporter:

@@ -1,12 +1,19 @@
-"""Search quality under a fixed wall budget: the platform against scikit-learn baselines and a
-plain Ray Tune random search over a plain PyTorch MLP, on identical train / val / test rows.
+"""Search quality under a fixed wall budget: the platform against scikit-learn baselines, a peer
+AutoML (FLAML) and a plain Ray Tune random search over a plain PyTorch MLP, on identical
+train / val / test rows.
 
 For each dataset and seed, the platform's data layer (``automl.data.prepare_data``, the same
 DataConfig and seed the API uses) splits and preprocesses the data once; every contender sees
 those rows and features:
 
 - ``automl``: ``AutoML(space=default|image, time_budget_s=B, seed=s).fit(...)``, the whole flow
-  (search, refit of the best on train+val, one test evaluation);
+  with the platform's defaults (on these small tables: 5-fold cross-validated trials over
+  train ∪ val, the portfolio first, TPE, an out-of-fold ensemble, the bag of fold models as
+  final model; one test evaluation). Its ``optimism`` is the winning validation score
+  (out of fold) minus the test score;
+- ``flaml``: ``flaml.AutoML().fit(train ∪ val, task, metric=accuracy|r2, time_budget=B, seed=s)``
+  with FLAML's defaults otherwise (its estimators, its own choice of hold-out or CV, and its
+  retrain of the best on all the rows it was given), scored once on test;
 - scikit-learn with default parameters, fitted on train+val, scored once on test:
   SVC / SVR in a StandardScaler pipeline, HistGradientBoosting, LogisticRegression / Ridge in
   a StandardScaler pipeline (LogisticRegression with max_iter=1000, so it converges);
@@ -17,7 +24,8 @@ those rows and features:
 Reports accuracy (classification) or R² and RMSE (regression), mean ± std over seeds, and wall
 seconds per contender.
 
-    python -m bench.quality [--budget 20] [--seeds 0 1 2] [--datasets wine diabetes] [--smoke]
+    python -m bench.quality [--budget 120] [--seeds 0 1 2 3 4] [--datasets wine diabetes]
+                            [--contenders automl flaml sklearn plain_tune] [--smoke]
 """
 
 from __future__ import annotations
@@ -164,18 +172,48 @@ def run_platform(dataset: Dataset, seed: int, budget_s: float, prepared, max_tri
                            detail={"note": str(error)})
         wall = time.perf_counter() - started
     splits = result.data_report.get("split_rows")
-    expected = {"train": len(prepared.y_train), "val": len(prepared.y_val), "test": len(prepared.y_test)}
-    if splits != expected:  # every contender must see the rows the platform saw
+    seen = {"train ∪ val": splits["train"] + splits["val"], "test": splits["test"]}
+    expected = {"train ∪ val": len(prepared.y_train) + len(prepared.y_val), "test": len(prepared.y_test)}
+    if seen != expected:  # every contender must see the rows the platform saw (folds divide train ∪ val)
         raise RuntimeError(f"{dataset.name}: the platform split {splits}, the baselines {expected}")
     metrics = {k: float(result.test_metrics[k]) for k in test_metrics_keys(prepared.task)}
+    main = test_metrics_keys(prepared.task)[0]
+    validation = float(result.best[f"val_{result.metric}"]) if result.metric == main else float("nan")
     best = result.leaderboard.iloc[0]
     return Outcome(dataset.name, prepared.task, seed, "automl", metrics, wall, trials=len(result.leaderboard),
-                   detail={"best_architecture": str(best.get("architecture", "")), "refit_epochs": int(result.best["refit_epochs"])})
+                   detail={"best_architecture": str(best.get("architecture", "")), "refit_epochs": int(result.best["refit_epochs"]),
+                           "validation": validation, "optimism": validation - metrics[main],
+                           "folds": splits["val"] == 0})
 
 
 def test_metrics_keys(task: str) -> tuple[str, ...]:
     """The test metrics reported for a task."""
     return ("accuracy",) if task in ("binary", "multiclass") else ("r2", "rmse")
+
+
+def flaml_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("flaml") is not None
+
+
+def run_flaml(dataset: str, seed: int, budget_s: float, prepared, max_trials: int | None = None) -> Outcome:
+    """FLAML's AutoML with its defaults on train ∪ val (it chooses hold-out or CV itself and
+    retrains its best on every row given), the same wall budget, scored once on test."""
+    from flaml import AutoML as FLAML
+
+    classification = prepared.task in ("binary", "multiclass")
+    X_fit = np.concatenate([flat(prepared.X_train), flat(prepared.X_val)])
+    y_fit = np.concatenate([prepared.y_train, prepared.y_val]).ravel()
+    started = time.perf_counter()
+    automl = FLAML()
+    limits = {"max_iter": max_trials} if max_trials else {"time_budget": budget_s}
+    automl.fit(X_fit, y_fit, task="classification" if classification else "regression",
+               metric="accuracy" if classification else "r2", seed=seed, verbose=0, **limits)
+    predicted = automl.predict(flat(prepared.X_test))
+    wall = time.perf_counter() - started
+    return Outcome(dataset, prepared.task, seed, "flaml", test_metrics(prepared, predicted), wall,
+                   trials=len(automl.config_history), detail={"best_estimator": str(automl.best_estimator)})
 
 
 def run_plain_tune(dataset: str, seed: int, budget_s: float, prepared, max_trials: int | None = None) -> Outcome:
@@ -199,7 +237,11 @@ def run_plain_tune(dataset: str, seed: int, budget_s: float, prepared, max_trial
 # ---- running and summarising
 
 
-def run(datasets: list[str], seeds: list[int], budget_s: float, max_trials: int | None = None) -> list[Outcome]:
+CONTENDERS = ("automl", "flaml", "sklearn", "plain_tune")
+
+
+def run(datasets: list[str], seeds: list[int], budget_s: float, max_trials: int | None = None,
+        contenders: tuple[str, ...] = CONTENDERS) -> list[Outcome]:
     """Every contender on every dataset and seed, in one Ray session."""
     import logging
 
@@ -213,15 +255,22 @@ def run(datasets: list[str], seeds: list[int], budget_s: float, max_trials: int 
             dataset = load_dataset(name)
             for seed in seeds:
                 prepared = prepare(dataset, seed)
-                outcomes += run_baselines(name, seed, prepared)
-                outcomes.append(run_plain_tune(name, seed, budget_s, prepared, max_trials))
-                outcomes.append(run_platform(dataset, seed, budget_s, prepared, max_trials))
-                for outcome in outcomes[-5:]:
-                    print(f"{name} seed {seed} {outcome.contender}: {outcome.metrics} ({outcome.wall_s:.1f} s)", flush=True)
+                done = len(outcomes)
+                if "sklearn" in contenders:
+                    outcomes += run_baselines(name, seed, prepared)
+                if "flaml" in contenders:
+                    outcomes.append(run_flaml(name, seed, budget_s, prepared, max_trials))
+                if "plain_tune" in contenders:
+                    outcomes.append(run_plain_tune(name, seed, budget_s, prepared, max_trials))
+                if "automl" in contenders:
+                    outcomes.append(run_platform(dataset, seed, budget_s, prepared, max_trials))
+                for outcome in outcomes[done:]:
+                    print(f"{name} seed {seed} {outcome.contender}: {outcome.metrics} ({outcome.wall_s:.1f} s) {outcome.detail}",
+                          flush=True)
     return outcomes
 
 
-CONTENDER_ORDER = ("automl", "plain_tune_mlp", "svc", "svr", "hist_gradient_boosting", "logistic_regression", "ridge")
+CONTENDER_ORDER = ("automl", "flaml", "plain_tune_mlp", "svc", "svr", "hist_gradient_boosting", "logistic_regression", "ridge")
 
 
 def summarise(outcomes: list[Outcome]) -> list[dict]:
@@ -239,6 +288,8 @@ def summarise(outcomes: list[Outcome]) -> list[dict]:
         row["wall_s_mean"], row["wall_s_std"] = mean_std([o.wall_s for o in group])
         trials = [o.trials for o in group if o.trials is not None]
         row["trials_mean"] = mean_std(trials)[0] if trials else None
+        optimism = [o.detail["optimism"] for o in group if "optimism" in o.detail]
+        row["optimism_mean"], row["optimism_std"] = mean_std(optimism) if optimism else (None, None)
         rows.append(row)
     return rows
 
@@ -269,7 +320,7 @@ def to_markdown(figures: dict) -> str:
 
     searches = (f"Smoke size: each search ran {figures['max_trials']} trial(s) without a time budget"
                 if figures.get("max_trials") else
-                f"Budget: {figures['budget_s']:g} s of search per dataset and seed for both searches (automl and plain Ray Tune)")
+                f"Budget: {figures['budget_s']:g} s of search per dataset and seed for every search (automl, FLAML, plain Ray Tune)")
     lines = [
         f"{searches}; seeds {figures['seeds']}; mean ± std (ddof=1) over seeds; wall time includes refit and test "
         "(and, for automl, its data preparation), not `ray.init`.",
@@ -279,8 +330,9 @@ def to_markdown(figures: dict) -> str:
         rows = [r for r in figures["summary"] if (r["task"] in ("binary", "multiclass")) == (task == "classification")]
         if not rows:
             continue
-        header = ["dataset", "contender", *[f"test {m}" for m in metrics], "wall s", "trials"]
+        header = ["dataset", "contender", *[f"test {m}" for m in metrics], "optimism (val − test)", "wall s", "trials"]
         body = [[r["dataset"], r["contender"], *[f"{r[m + '_mean']:.4f} ± {r[m + '_std']:.4f}" for m in metrics],
+                 "" if r.get("optimism_mean") is None else f"{r['optimism_mean']:+.4f} ± {r['optimism_std']:.4f}",
                  f"{r['wall_s_mean']:.1f} ± {r['wall_s_std']:.1f}", "" if r["trials_mean"] is None else f"{r['trials_mean']:.1f}"]
                 for r in rows]
         lines += [f"**{task.capitalize()}**", "", markdown_table(header, body), ""]
@@ -292,15 +344,16 @@ def to_markdown(figures: dict) -> str:
         lines += ["", "Searches without a result: " + "; ".join(notes) + "."]
     lines += ["", "Per seed: " + "; ".join(
         f"{o['dataset']}/{o['seed']}/{o['contender']} {json.dumps(o['metrics'])}" for o in figures["outcomes"]
-        if o["contender"] in ("automl", "plain_tune_mlp")) + " (searches only)."]
+        if o["contender"] in ("automl", "flaml", "plain_tune_mlp")) + " (searches only)."]
     return "\n".join(lines)
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--budget", type=float, default=30.0, help="search seconds per dataset and seed, for both searches")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--budget", type=float, default=120.0, help="search seconds per dataset and seed, for every search")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    parser.add_argument("--contenders", nargs="+", default=list(CONTENDERS), choices=CONTENDERS)
     parser.add_argument("--smoke", action="store_true", help="two small datasets, one seed, 1 trial per search")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -310,11 +363,14 @@ def main(argv=None) -> dict:
 
     from bench.common import machine
 
-    outcomes = run(args.datasets, args.seeds, args.budget, max_trials)
+    if "flaml" in args.contenders and not flaml_installed():
+        print("flaml: not measured: FLAML is not installed (pip install -e '.[bench]')", flush=True)
+        args.contenders = [c for c in args.contenders if c != "flaml"]
+    outcomes = run(args.datasets, args.seeds, args.budget, max_trials, tuple(args.contenders))
     summary = summarise(outcomes)
     figures = {
         "machine": machine(), "budget_s": args.budget, "seeds": args.seeds, "datasets": args.datasets,
-        "max_trials": max_trials, "outcomes": [o.__dict__ for o in outcomes], "summary": summary,
+        "contenders": args.contenders, "max_trials": max_trials, "outcomes": [o.__dict__ for o in outcomes], "summary": summary,
     }
     print(to_markdown(figures))
     return figures

@@ -2,7 +2,7 @@
 
 Every schedule is a multiplier of the optimizer's base learning rate as a function of the
 batch step, wrapped in ``torch.optim.lr_scheduler.LambdaLR`` and stepped after every batch.
-The horizon is the trial's configured epochs times its batches per epoch, so a refit that
+The horizon is the trial's configured epochs times its optimizer steps per epoch, so a refit that
 stops at the winning epoch follows the same learning-rate curve as the trial did.
 """
 

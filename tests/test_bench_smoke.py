@@ -20,8 +20,9 @@ def test_quality_compares_every_contender_on_the_same_rows(ray_session):
     from bench import quality
 
     figures = quality.main(["--smoke"])
-    contenders = {"classification": {"automl", "plain_tune_mlp", "svc", "hist_gradient_boosting", "logistic_regression"},
-                  "regression": {"automl", "plain_tune_mlp", "svr", "hist_gradient_boosting", "ridge"}}
+    peer = {"flaml"} if quality.flaml_installed() else set()  # FLAML comes with the bench extra
+    contenders = {"classification": {"automl", "plain_tune_mlp", "svc", "hist_gradient_boosting", "logistic_regression", *peer},
+                  "regression": {"automl", "plain_tune_mlp", "svr", "hist_gradient_boosting", "ridge", *peer}}
     assert {row["dataset"] for row in figures["summary"]} == {"wine", "diabetes"}
     assert {r["contender"] for r in figures["summary"] if r["dataset"] == "wine"} == contenders["classification"]
     assert {r["contender"] for r in figures["summary"] if r["dataset"] == "diabetes"} == contenders["regression"]
@@ -29,8 +30,10 @@ def test_quality_compares_every_contender_on_the_same_rows(ray_session):
         metrics = ("accuracy",) if row["dataset"] == "wine" else ("r2", "rmse")
         assert_finite(*(row[f"{m}_{s}"] for m in metrics for s in ("mean", "std")), row["wall_s_mean"])
         assert row["seeds"] == 1
-    searches = [r for r in figures["summary"] if r["contender"] in ("automl", "plain_tune_mlp")]
+    searches = [r for r in figures["summary"] if r["contender"] in ("automl", "flaml", "plain_tune_mlp")]
     assert all(r["trials_mean"] >= 1 for r in searches)
+    platform = next(o for o in figures["outcomes"] if o["contender"] == "automl" and o["dataset"] == "wine")
+    assert platform["detail"]["optimism"] == pytest.approx(platform["detail"]["validation"] - platform["metrics"]["accuracy"])
     table = quality.to_markdown(figures)
     assert "| wine | automl |" in table and "| diabetes | ridge |" in table
 

@@ -10,7 +10,8 @@ import torch.nn.functional as F
 
 from automl.plugins import load_registry
 from automl.space import build_search_space
-from automl.trial import DataFacts, call_builder
+from automl.space import MIN_STEPS_PER_EPOCH
+from automl.trial import DataFacts, build_model, call_builder, steps_per_epoch, train_epochs
 from automl_plugins.schedules import lr_multiplier
 from catalogue_helpers import (  # noqa: F401 (one_torch_thread is an autouse fixture)
     first_values, loss_before_and_after, make_config, one_torch_thread, registry_components, tiny_data,
@@ -180,7 +181,30 @@ def test_schedule_steps_every_batch_over_the_configured_epochs(registry):
                          optimizer={"name": "sgd", "lr": 0.1, "schedule": "cosine", "warmup": 0.0}, epochs=3)
     _, _, model, _ = loss_before_and_after(config, "tabular")
     assert model.optimizer.param_groups[0]["lr"] < 1e-3
-    assert model.scheduler.last_epoch == 3 * math.ceil(96 / 16)
+    assert model.scheduler.last_epoch == 3 * math.ceil(96 / 16)  # a config without min_steps_per_epoch: one pass
+
+
+@pytest.mark.parametrize("rows,batch_size,passes", [(42, 32, 16), (96, 16, 6), (640, 16, 1)])
+def test_an_epoch_is_at_least_the_minimum_of_optimizer_steps_and_whole_passes(registry, rows, batch_size, passes):
+    """On 42 rows an epoch is not two gradient steps: it repeats whole shuffled passes until it
+    has made MIN_STEPS_PER_EPOCH steps; on data with enough batches it stays one pass."""
+    X = torch.randn(rows, 4).numpy()
+    y = (X[:, 0] > 0).astype("int64")
+    config = make_config({"name": "linear"}, optimizer={"name": "sgd", "lr": 0.01, "schedule": "constant", "warmup": 0.0},
+                         epochs=2, batch_size=batch_size)
+    config["min_steps_per_epoch"] = MIN_STEPS_PER_EPOCH  # what every space writes into its trial configs
+    model = build_model(config, registry_components(), (4,), 2, torch.device("cpu"), DataFacts.of("multiclass", "tabular", 2, y))
+    seen: list[int] = []
+    model.network.register_forward_pre_hook(lambda module, args: seen.append(len(args[0])) if module.training else None)
+    history = list(train_epochs(model, X, y, 2, batch_size, torch.device("cpu"), 0, min_steps=MIN_STEPS_PER_EPOCH))
+    assert len(history) == 2
+    batches = len(seen) // 2
+    assert batches >= MIN_STEPS_PER_EPOCH or passes == 1
+    assert sum(seen) == 2 * passes * rows - 2 * passes * (rows % batch_size == 1)  # every row once per pass
+    assert batches == steps_per_epoch(rows, batch_size, MIN_STEPS_PER_EPOCH)
+    # The schedule's horizon (a builder's steps_per_epoch) is those steps.
+    facts = DataFacts.of("multiclass", "tabular", 2, y).for_builders(2, batch_size, MIN_STEPS_PER_EPOCH)
+    assert facts["steps_per_epoch"] == batches
 
 
 def test_builders_without_facts_keep_the_plain_contract():

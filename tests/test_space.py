@@ -89,6 +89,28 @@ def test_yaml_overrides_a_plugins_space_and_fixes_a_regularizer_on(registry, tin
         assert config["epochs"] == 3
 
 
+def test_every_sampler_and_the_portfolio_carry_the_spaces_budget_unit(registry):
+    """``min_steps_per_epoch`` reaches every trial config: random / grid, Optuna, portfolio."""
+    import optuna
+
+    from automl.portfolio import complete_entry
+    from automl.space import MIN_STEPS_PER_EPOCH
+
+    default = build_search_space(registry, {"architectures": {"include": ["mlp"]}}, "multiclass", "tabular")
+    assert all(c["min_steps_per_epoch"] == MIN_STEPS_PER_EPOCH == 32 for c in sample_configs(default, 3))
+    space = build_search_space(registry, {"min_steps_per_epoch": 1, "architectures": {"include": ["mlp"]}}, "multiclass", "tabular")
+    assert all(c["min_steps_per_epoch"] == 1 for c in sample_configs(space, 3))
+    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
+    assert space.define_by_run(0)(trial)["min_steps_per_epoch"] == 1
+    assert complete_entry({"architecture": {"name": "mlp"}}, space)["min_steps_per_epoch"] == 1
+
+
+@pytest.mark.parametrize("value", [0, 2.5, {"choice": [8, 32]}, True])
+def test_a_budget_unit_that_is_not_a_positive_whole_number_is_refused(registry, value):
+    with pytest.raises(AutoMLError, match=r"min_steps_per_epoch.*whole number of optimizer steps"):
+        build_search_space(registry, {"min_steps_per_epoch": value}, "multiclass", "tabular")
+
+
 def test_an_unknown_component_is_named_with_the_known_ones(registry):
     with pytest.raises(AutoMLError, match=r"unknown architecture .transformerz.*use one of: .*mlp"):
         build_search_space(registry, {"architectures": {"include": ["transformerz"]}}, "multiclass", "tabular")

@@ -170,6 +170,7 @@ def test_refit_with_folds_trains_one_model_on_every_training_row(blobs_frame, tm
     info = json.loads((tmp_path / "model" / "model.json").read_text())
     assert info["config"]["final_model"] == "refit" and "ensemble" not in info["config"]
     assert not isinstance(refit.network, automl.tasks.ensemble.EnsembleNetwork)
+    assert refit.description == "the best trial, refit on every training row for 2 epochs"
 
 
 def test_a_checkpoint_holds_and_restores_every_fold_model(tmp_path):
@@ -208,6 +209,7 @@ def test_an_out_of_fold_ensemble_wins_and_is_the_final_bag(noisy_frame, tiny_spa
     assert all(t["metrics"]["folds"] == 3 for t in trials if t["trial_id"] != "ensemble")
     config = json.loads((result.artifact_dir / "model.json").read_text())["config"]
     assert config["final_model"] == "bag" and len(config["ensemble"]) == 6  # 2 trials × 3 fold models
+    assert result.best["final_model"] == "an ensemble of 2 trials, each the bag of its 3 fold models at its best epoch (no refit)"
     predictions = automl.load(result.run_dir).predict(noisy_frame.drop(columns=["y"]).head(10))
     assert predictions.shape == (10,) and np.isfinite(predictions).all()
 
