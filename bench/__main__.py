@@ -1,7 +1,8 @@
 """`python -m bench` (or `make bench`): run every benchmark at full size and write its figures
 into bench/RESULTS.md (one generated block per benchmark; the rest of the file is kept).
 
-    python -m bench [--only quality scale] [--quality-budget 30] [--sequence-budget 60] [--results bench/RESULTS.md] [--smoke]
+    python -m bench [--only quality scale] [--quality-budget 120] [--quality-datasets wine] [--quality-seeds 0 1]
+                    [--quality-contenders automl flaml sklearn] [--sequence-budget 60] [--results bench/RESULTS.md] [--smoke]
 
 `--smoke` runs each at tiny size and writes nothing unless `--results` is given (the test
 suite does this so the code cannot rot).
@@ -32,6 +33,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), default=list(BENCHMARKS))
     parser.add_argument("--quality-budget", type=float, help="search seconds per dataset and seed (bench.quality --budget)")
+    parser.add_argument("--quality-datasets", nargs="+", help="datasets of bench.quality (default: all six)")
+    parser.add_argument("--quality-seeds", type=int, nargs="+", help="seeds of bench.quality (default 0 1 2 3 4)")
+    parser.add_argument("--quality-contenders", nargs="+", help="contenders of bench.quality (default: all)")
     parser.add_argument("--sequence-budget", type=float, help="search seconds per time-series set and seed (bench.sequence --budget)")
     parser.add_argument("--sequence-datasets", nargs="+", help="time-series sets of bench.sequence (default: all five)")
     parser.add_argument("--sequence-seeds", type=int, nargs="+", help="seeds of bench.sequence (default 0 1 2)")
@@ -55,6 +59,9 @@ def main(argv: list[str]) -> int:
         module_args = ["--smoke"] if args.smoke else []
         if name == "quality" and args.quality_budget is not None:
             module_args += ["--budget", str(args.quality_budget)]
+        for option in ("datasets", "seeds", "contenders"):
+            if name == "quality" and getattr(args, f"quality_{option}"):
+                module_args += [f"--{option}", *map(str, getattr(args, f"quality_{option}"))]
         if name == "sequence" and args.sequence_budget is not None:
             module_args += ["--budget", str(args.sequence_budget)]
         if name == "sequence" and args.sequence_seeds:
