@@ -22,7 +22,7 @@ from automl.errors import AutoMLError
 from automl.flags import validation_value
 from automl.options import (
     TASK_OPTIONS, check_combinations, check_task_options, default_options, explicit_options, given_keywords, options_signature,
-    searcher_for,
+    searcher_for, settings,
 )
 
 logger = logging.getLogger(__name__)
@@ -123,21 +123,12 @@ class AutoML:
         if o["ensemble"] == 1 or o["ensemble"] < 0:
             raise AutoMLError(f"ensemble is {o['ensemble']}: no ensemble has one member", "pass 2 or more trials, or 0 for no ensemble")
         self.metric, self.n_clusters = o["metric"], o["n_clusters"]
-        self.data_config = DataConfig(
-            o["target"], o["task"], o["val_fraction"], o["test_fraction"], o["seed"], o["image_shape"], test_data=o["test_data"],
-            group_column=o["group_column"], time_column=o["time_column"], input_kind=o["input_kind"],
-            clip_quantile=o["clip_quantile"], class_weights=o["class_weights"], delimiter=o["delimiter"],
-            validation=o["validation"],
-        )
-        self.search_config = SearchConfig(
-            o["space"], o["num_trials"], o["time_budget_s"], o["scheduler"], searcher_for(o), o["max_concurrent"], o["seed"],
-            checkpoint_every=o["checkpoint_every"], ensemble_size=o["ensemble"], max_failures=o["max_failures"],
-            final_model=o["final_model"],
-        )
-        self.resource_config = ResourceConfig(o["cpus_per_trial"], o["gpus_per_trial"], o["address"], o["storage"], o["precision"])
+        self.data_config = settings(DataConfig, o)
+        self.search_config = settings(SearchConfig, o, searcher=searcher_for(o))
+        self.resource_config = settings(ResourceConfig, o)
+        self.tracking_config = settings(TrackingConfig, o)
         self.output, self.overwrite, self.verbose = o["output"], o["overwrite"], o["verbose"]
         self.disable_plugins = tuple(o["disable_plugins"])
-        self.tracking_config = TrackingConfig(o["wandb"], o["wandb_project"], o["wandb_entity"], o["report"])
         self.callbacks = list(callbacks)
 
     # The keywords are the options of automl.options.TASK_OPTIONS, declared there once.

@@ -1,10 +1,29 @@
-"""One frozen settings record per concern, built once by the CLI or the Python API and passed down."""
+"""One frozen settings record per concern, built once by the CLI or the Python API and passed down.
+
+A field takes the value of the search option of its name (:data:`automl.options.TASK_OPTIONS`,
+where each option is declared once); ``option()`` names a differently named one. The defaults
+here equal the options' defaults (a test checks), so code that builds a record directly gets
+what a user who passes nothing gets. Fields that are not options (``imputer``, ``scaler``:
+what the data layer uses when a space does not search them) say so with ``not_an_option``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+OPTION = "option"  # the field metadata key naming a field's search option
+
+
+def option(name: str, default: Any) -> Any:
+    """A field whose search option has another name."""
+    return field(default=default, metadata={OPTION: name})
+
+
+def not_an_option(default: Any) -> Any:
+    """A field that no search option sets."""
+    return field(default=default, metadata={OPTION: None})
 
 
 @dataclass(frozen=True)
@@ -30,8 +49,8 @@ class DataConfig:
     group_column: str | None = None
     time_column: str | None = None
     input_kind: str | None = None
-    imputer: str = "median"
-    scaler: str = "standard"
+    imputer: str = not_an_option("median")
+    scaler: str = not_an_option("standard")
     clip_quantile: float | None = None
     class_weights: str = "none"
     delimiter: str | None = None
@@ -50,7 +69,7 @@ class SearchConfig:
     max_concurrent: int | None = None
     seed: int = 0
     checkpoint_every: int = 0  # epochs; 0 = only where the scheduler needs it (HyperBand, PBT)
-    ensemble_size: int = 0  # greedy ensemble selection over the top K trials; 0 or 1: off
+    ensemble_size: int = option("ensemble", 10)  # greedy ensemble selection over the top K trials; 0: off
     max_failures: int = 0  # retries of a crashed trial, from its latest checkpoint; -1: no limit
     final_model: str = "bag"  # with folds: "bag" of the fold models, or "refit" on all training rows
 
@@ -76,6 +95,6 @@ class TrackingConfig:
     """
 
     wandb: bool = True
-    project: str = "automl"
-    entity: str | None = None
+    project: str = option("wandb_project", "automl")
+    entity: str | None = option("wandb_entity", None)
     report: bool = True

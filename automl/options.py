@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
 from automl.components import CLASSIFICATION_TASKS, SUPERVISED_TASKS, TASKS
+from automl.config import OPTION
 from automl.errors import AutoMLError
 from automl.flags import (
     CLUSTER_COUNT, ENSEMBLE_SIZE, FRACTION, IMAGE_SHAPE, INTEGER, NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT,
@@ -256,6 +257,17 @@ def check_task_options(task: str | None, given: Mapping[str, Any]) -> None:
                 f"{_shown(name, use.flag, value)} does not work with task {task}{why}",
                 f"use {instead}, or use it with task {tasks}",
             )
+
+
+def settings(record: type, options: Mapping[str, Any], **computed: Any) -> Any:
+    """The settings record (:mod:`automl.config`) of ``options``: each field takes the option
+    of its name (or of the name its metadata gives); ``computed`` values win."""
+    values = {}
+    for f in fields(record):
+        name = f.metadata.get(OPTION, f.name)
+        if name is not None and f.name not in computed:
+            values[f.name] = options[name]
+    return record(**values, **computed)
 
 
 def searcher_for(options: Mapping[str, Any]) -> str:

@@ -166,3 +166,38 @@ def test_the_off_values_of_ensemble_and_validation_work_with_every_task(task):
         AutoML(task=task, ensemble=3)
     with pytest.raises(AutoMLError, match=rf"--validation / validation='cv:3' does not work with task {task}"):
         AutoML(task=task, validation="cv:3")
+
+
+@pytest.mark.real_defaults
+def test_every_settings_field_comes_from_its_option_with_the_same_default():
+    """The settings records (automl/config.py) are filled from the option table alone, and a
+    record built directly defaults to what a user who passes nothing gets."""
+    from dataclasses import MISSING, fields
+
+    from automl.config import OPTION, DataConfig, ResourceConfig, SearchConfig, TrackingConfig
+    from automl.options import default_options, settings
+
+    defaults = default_options()
+    covered = set()
+    for record in (DataConfig, SearchConfig, ResourceConfig, TrackingConfig):
+        for f in fields(record):
+            name = f.metadata.get(OPTION, f.name)
+            if name is None:
+                continue  # declared not an option (the data layer's imputer and scaler)
+            assert name in TASK_OPTIONS, f"{record.__name__}.{f.name} has no option {name!r}"
+            covered.add(name)
+            if name != "searcher":  # computed from the scheduler (searcher_for)
+                assert f.default is not MISSING and f.default == defaults[name], f"{record.__name__}.{f.name}"
+    # Every option reaches a record, but those that only the API itself reads.
+    assert set(TASK_OPTIONS) - covered == {"metric", "n_clusters", "output", "overwrite", "disable_plugins", "verbose"}
+    given = {**defaults, "ensemble": 3, "wandb_project": "p", "validation": "cv:3", "precision": "bf16"}
+    assert settings(SearchConfig, given, searcher="random").ensemble_size == 3
+    assert settings(TrackingConfig, given).project == "p"
+    assert settings(DataConfig, given).validation == "cv:3" and settings(ResourceConfig, given).precision == "bf16"
+
+
+def test_the_api_builds_its_settings_from_the_keywords():
+    automl = AutoML(ensemble=0, validation="holdout", cpus_per_trial=2.0, wandb_entity="team", time_budget_s=5.0)
+    assert automl.search_config.ensemble_size == 0 and automl.search_config.time_budget_s == 5.0
+    assert automl.data_config.validation == "holdout" and automl.resource_config.cpus_per_trial == 2.0
+    assert automl.tracking_config.entity == "team" and automl.search_config.searcher == "tpe"
