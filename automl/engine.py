@@ -154,13 +154,28 @@ def pbt_mutations(space: SearchSpace) -> dict:
     return {"optimizer": {"lr": tune.loguniform(low, high)}}
 
 
+def trial_slots(resources: ResourceConfig) -> int:
+    """How many trials the Ray cluster can run at once with each trial's CPUs and GPUs."""
+    import ray
+
+    available = ray.cluster_resources()
+    slots = int(available.get("CPU", 1.0) // resources.cpus_per_trial) if resources.cpus_per_trial else 1
+    if resources.gpus_per_trial:
+        slots = min(slots, int(available.get("GPU", 0.0) // resources.gpus_per_trial))
+    return max(1, slots)
+
+
 def make_searcher(
     name: str, space: SearchSpace, metric: str, mode: str, seed: int, max_concurrent: int | None, portfolio: list[dict] = (),
+    slots: int = 1,
 ):
     """A Ray Tune search algorithm; Optuna's samplers follow the conditional space define-by-run.
 
     ``portfolio`` (complete trial configs, :mod:`automl.portfolio`) runs first, in order, as
     Ray Tune's ``points_to_evaluate``; the grid searcher ignores it (a grid is exhaustive).
+    An Optuna searcher runs in a ``ConcurrencyLimiter`` of ``max_concurrent`` or else ``slots``
+    (the trials the cluster holds at once): Ray Tune keeps as many trials pending as that
+    limit, and one alone without it, so short trials would start one after another.
     """
     from ray.tune.search import ConcurrencyLimiter
     from ray.tune.search.basic_variant import BasicVariantGenerator
@@ -188,7 +203,7 @@ def make_searcher(
         searcher = searcher_class(
             space=space.define_by_run(seed), metric=f"val_{metric}", mode=mode, sampler=sampler, points_to_evaluate=points,
         )
-        return ConcurrencyLimiter(searcher, max_concurrent) if max_concurrent else searcher
+        return ConcurrencyLimiter(searcher, max_concurrent or slots)
     raise AutoMLError(f"unknown searcher '{name}'", f"use one of: {', '.join(SEARCHERS)}")
 
 
@@ -307,7 +322,8 @@ def run_trials(
         metric=f"val_{metric}",
         mode=mode,
         scheduler=scheduler,
-        search_alg=make_searcher(search.searcher, space, metric, mode, search.seed, search.max_concurrent, portfolio.configs),
+        search_alg=make_searcher(search.searcher, space, metric, mode, search.seed, search.max_concurrent, portfolio.configs,
+                                 trial_slots(resources)),
         num_samples=num_trials,
         time_budget_s=time_budget_s,
         reuse_actors=True,

@@ -89,9 +89,9 @@ def test_a_search_through_address_runs_trials_on_both_nodes(two_node_cluster, bl
     done = subprocess.run(
         [sys.executable, "-m", "automl", "search", str(data), "--target", "species", "--space", str(space),
          "--num-trials", "6", "--scheduler", "fifo", "--address", address, "--output", str(run_dir), "-q",
-         # Random search: Tune keeps one trial pending for a search algorithm such as TPE, so 6
-         # one-second trials could all run one after another on the first node.
-         "--searcher", "random", *HOLDOUT_NO_ENSEMBLE],
+         # The default searcher (TPE): without a concurrency limit Tune keeps one trial pending
+         # for a search algorithm, and 6 one-second trials ran one after another on one node.
+         *HOLDOUT_NO_ENSEMBLE],
         env=env, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]

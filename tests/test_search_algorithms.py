@@ -173,3 +173,24 @@ def test_a_bad_domain_names_key_line_and_allowed_values(tiny_space):
     message = str(raised.value)
     assert "line 4 (optimizers.adam.lr)" in message
     assert "choice" in message and "loguniform" in message and "quniform" in message
+
+
+def test_an_optuna_searcher_keeps_as_many_trials_pending_as_the_cluster_runs(ray_session, registry_space):
+    """Ray Tune keeps one trial pending for a search algorithm without a concurrency limit, so
+    TPE's trials started one at a time (6 short trials of a 2-node search ran on one node)."""
+    from ray.tune.execution.tune_controller import _get_max_pending_trials
+    from ray.tune.search import SearchGenerator
+
+    from automl.config import ResourceConfig
+    from automl.engine import make_searcher, trial_slots
+
+    assert trial_slots(ResourceConfig(cpus_per_trial=1.0)) == 2  # the session's 2 CPUs
+    assert trial_slots(ResourceConfig(cpus_per_trial=0.5)) == 4
+    for searcher, given, expected in (("tpe", None, 2), ("gp", None, 2), ("tpe", 1, 1)):
+        search_alg = SearchGenerator(make_searcher(searcher, registry_space, "accuracy", "max", 0, given, slots=2))
+        assert _get_max_pending_trials(search_alg) == expected
+
+
+@pytest.fixture
+def registry_space():
+    return build_search_space(load_registry(), {"architectures": {"include": ["mlp"]}}, "multiclass", "tabular")
