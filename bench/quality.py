@@ -9,8 +9,9 @@ those rows and features:
 - ``automl``: ``AutoML(space=default|image, time_budget_s=B, seed=s).fit(...)``, the whole flow
   with the platform's defaults (on these small tables: 5-fold cross-validated trials over
   train ∪ val, the portfolio first, TPE, an out-of-fold ensemble, the bag of fold models as
-  final model; one test evaluation). Its ``optimism`` is the winning validation score
-  (out of fold) minus the test score;
+  final model; one test evaluation). Its ``optimism`` is how much better the winner scored on
+  validation (out of fold) than on test, in the ranking metric: validation − test accuracy,
+  or test − validation RMSE for regression;
 - ``flaml``: ``flaml.AutoML().fit(train ∪ val, task, metric=accuracy|r2, time_budget=B, seed=s)``
   with FLAML's defaults otherwise (its estimators, its own choice of hold-out or CV, and its
   retrain of the best on all the rows it was given), scored once on test;
@@ -177,12 +178,15 @@ def run_platform(dataset: Dataset, seed: int, budget_s: float, prepared, max_tri
     if seen != expected:  # every contender must see the rows the platform saw (folds divide train ∪ val)
         raise RuntimeError(f"{dataset.name}: the platform split {splits}, the baselines {expected}")
     metrics = {k: float(result.test_metrics[k]) for k in test_metrics_keys(prepared.task)}
-    main = test_metrics_keys(prepared.task)[0]
-    validation = float(result.best[f"val_{result.metric}"]) if result.metric == main else float("nan")
+    # Optimism: how much better the winner looked on validation than it is on test, in the
+    # ranking metric (accuracy: validation − test; RMSE, lower is better: test − validation).
+    validation = float(result.best[f"val_{result.metric}"])
+    tested = float(result.test_metrics.get(result.metric, float("nan")))
+    optimism = validation - tested if result.metric == "accuracy" else tested - validation
     best = result.leaderboard.iloc[0]
     return Outcome(dataset.name, prepared.task, seed, "automl", metrics, wall, trials=len(result.leaderboard),
                    detail={"best_architecture": str(best.get("architecture", "")), "refit_epochs": int(result.best["refit_epochs"]),
-                           "validation": validation, "optimism": validation - metrics[main],
+                           "validation": validation, "optimism": optimism, "optimism_metric": result.metric,
                            "folds": splits["val"] == 0})
 
 
@@ -330,7 +334,7 @@ def to_markdown(figures: dict) -> str:
         rows = [r for r in figures["summary"] if (r["task"] in ("binary", "multiclass")) == (task == "classification")]
         if not rows:
             continue
-        header = ["dataset", "contender", *[f"test {m}" for m in metrics], "optimism (val − test)", "wall s", "trials"]
+        header = ["dataset", "contender", *[f"test {m}" for m in metrics], "optimism" if task == "classification" else "optimism (RMSE)", "wall s", "trials"]
         body = [[r["dataset"], r["contender"], *[f"{r[m + '_mean']:.4f} ± {r[m + '_std']:.4f}" for m in metrics],
                  "" if r.get("optimism_mean") is None else f"{r['optimism_mean']:+.4f} ± {r['optimism_std']:.4f}",
                  f"{r['wall_s_mean']:.1f} ± {r['wall_s_std']:.1f}", "" if r["trials_mean"] is None else f"{r['trials_mean']:.1f}"]
