@@ -92,4 +92,4 @@ def _fmt(value) -> str:
 
 
 def _jsonable(value):
-    return json.loads(pd.Series([value]).to_json(orient="values", default_handler=str))[0]
+    return json.loads(pd.Series([value]).to_json(orient="values", double_precision=15, default_handler=str))[0]

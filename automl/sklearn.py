@@ -173,9 +173,11 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLEstimator):
         return self.classes_[indices]
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, shape ``(n_rows, n_classes)``, columns in the order of ``classes_``."""
+        """Class probabilities, shape ``(n_rows, n_classes)``, columns in the order of ``classes_``,
+        as float32: the network computes in float32, so a row's probabilities may differ by
+        float32 rounding with the other rows of its batch (BLAS blocks by matrix size)."""
         frame = self._outputs_frame(X)
-        return self.predictor_.predict_proba(frame).astype(np.float64)
+        return np.asarray(self.predictor_.predict_proba(frame), dtype=np.float32)
 
     def predict_log_proba(self, X) -> np.ndarray:
         """Natural logarithm of :meth:`predict_proba`."""

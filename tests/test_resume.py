@@ -182,7 +182,7 @@ def test_a_search_killed_during_a_trial_keeps_its_finished_trials_unchanged(kill
     saved = saved_trials(run_dir)
     for trial_id, results in finished.items():
         final = results[-1]
-        # trials.jsonl keeps 10 significant digits
+        # trials.jsonl keeps 15 decimals (pandas' most)
         assert saved[trial_id]["metrics"]["best_val_accuracy"] == pytest.approx(final["best_val_accuracy"], rel=1e-9)
         assert saved[trial_id]["metrics"]["epoch"] == final["epoch"]
         assert [row["val_loss"] for row in saved[trial_id]["history"]] == pytest.approx([row["val_loss"] for row in results], rel=1e-9)
