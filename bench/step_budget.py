@@ -50,12 +50,14 @@ def search(files, space: Path, seed: int, budget_s: float | None, trials: int | 
                     ensemble=0, wandb=False, report=False, output=output, overwrite=True).fit(train)
     wall = time.perf_counter() - started
     rows = result.data_report["split_rows"]["train"]
-    fold_rows = rows - rows // 5 if result.data_report["split_rows"]["val"] == 0 else rows
     records = {r["trial_id"]: r for r in map(json.loads, (result.run_dir / "trials.jsonl").read_text().splitlines())}
     board = result.leaderboard
     steps, scores = [], []
     for _, row in board.iterrows():
-        config = records[row["trial_id"]]["config"]
+        record = records[row["trial_id"]]
+        folds = int(record["metrics"].get("folds") or 1)  # each fold model fits on the other folds' rows
+        fold_rows = rows - rows // folds if folds > 1 else rows
+        config = record["config"]
         per_epoch = steps_per_epoch(fold_rows, int(config["batch_size"]), int(config.get("min_steps_per_epoch", 1)))
         steps.append(int(row["epochs_run"]) * per_epoch)
         scores.append(float(row["val_accuracy"]))
