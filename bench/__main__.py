@@ -2,7 +2,7 @@
 into bench/RESULTS.md (one generated block per benchmark; the rest of the file is kept).
 
     python -m bench [--only quality scale] [--quality-budget 120] [--quality-datasets wine] [--quality-seeds 0 1]
-                    [--quality-contenders automl flaml sklearn] [--sequence-budget 60] [--results bench/RESULTS.md] [--smoke]
+                    [--quality-contenders automl flaml sklearn] [--sequence-budget 60] [--results bench/RESULTS.md] [--block NAME] [--smoke]
 
 `--smoke` runs each at tiny size and writes nothing unless `--results` is given (the test
 suite does this so the code cannot rot).
@@ -41,6 +41,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--sequence-seeds", type=int, nargs="+", help="seeds of bench.sequence (default 0 1 2)")
     parser.add_argument("--results", type=Path, help="the RESULTS.md to update (default: bench/RESULTS.md, not with --smoke)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes; writes nothing unless --results is given")
+    parser.add_argument("--block", help="with one --only: write into the generated block of this name instead of the "
+                                        "benchmark's own (a partial run kept beside the full one)")
     return parser.parse_args(argv)
 
 
@@ -49,6 +51,9 @@ def main(argv: list[str]) -> int:
                                update_section)
 
     args = parse_args(argv)
+    if args.block and len(args.only) != 1:
+        print(f"python -m bench: --block {args.block} needs exactly one --only benchmark", file=sys.stderr)
+        return 2
     results = args.results or (None if args.smoke else RESULTS_PATH)
     command = shlex.join(["python", "-m", "bench", *argv])
     full_run = set(args.only) == set(BENCHMARKS)
@@ -77,7 +82,7 @@ def main(argv: list[str]) -> int:
             if not full_run:
                 measured += f" ({machine_description()}; versions: {library_versions()})"
             body = f"{measured}; load average at the start: {started_load}.\n\n{module.to_markdown(figures)}"
-            update_section(results, name, body, heading)
+            update_section(results, args.block or name, body, heading)
     return 0
 
 

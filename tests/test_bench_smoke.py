@@ -134,3 +134,16 @@ def test_bench_rewrites_only_its_generated_blocks(tmp_path):
     assert "old figures" not in text and text.count("<!-- generated:gpu start -->") == 1
     assert "python -m bench --smoke --only gpu" in text and "versions: automl" in text
     assert "generated:run" not in text  # the header describes full runs only
+
+
+def test_a_partial_run_can_write_beside_the_full_run_s_block(tmp_path, capsys):
+    from bench.__main__ import main
+
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Benchmark results\n\n## GPU\n\n<!-- generated:gpu start -->\nfull run\n<!-- generated:gpu end -->\n\n"
+                       "<!-- generated:gpu_extra start -->\nold extra\n<!-- generated:gpu_extra end -->\n")
+    assert main(["--smoke", "--only", "gpu", "--block", "gpu_extra", "--results", str(results)]) == 0
+    text = results.read_text()
+    assert "full run" in text and "old extra" not in text and text.count("generated:gpu_extra start") == 1
+    assert main(["--smoke", "--only", "gpu", "quality", "--block", "x", "--results", str(results)]) == 2
+    assert "--block x needs exactly one --only benchmark" in capsys.readouterr().err
