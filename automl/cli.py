@@ -226,36 +226,36 @@ def _summary_table(frame, metric: str) -> str:
 def run_predict(args: argparse.Namespace) -> int:
     """``automl predict``: predictions (and class probabilities) for a table, as CSV."""
     from automl.data.load import load_prediction_input
-    from automl.files import write_text_atomic
     from automl.predictor import load
 
     predictor = load(args.artifact, disabled=args.disable_plugin)
     predictions = predictor.predict_frame(load_prediction_input(args.data))
-    if args.output:
-        if args.output.exists() and args.output.resolve() == Path(args.data).resolve():
-            raise AutoMLError(f"--output {args.output} is the input file", "write predictions to another file")
-        write_text_atomic(args.output, predictions.to_csv(index=False))
-        print(f"wrote {len(predictions)} predictions to {args.output}")
-    else:
-        print(predictions.to_csv(index=False), end="")
+    if args.output and args.output.exists() and args.output.resolve() == Path(args.data).resolve():
+        raise AutoMLError(f"--output {args.output} is the input file", "write predictions to another file")
+    _write_csv(predictions, args.output, "predictions")
     return 0
 
 
 def run_sample(args: argparse.Namespace) -> int:
     """``automl sample``: rows from a generative model, in the original columns, as CSV."""
-    from automl.files import write_text_atomic
     from automl.predictor import load
 
     predictor = load(args.artifact, disabled=args.disable_plugin)
     if not hasattr(predictor, "sample"):
         raise AutoMLError(f"{args.artifact} is a {predictor.task} model, it cannot sample", "pass the model of a --task generate run")
-    rows = predictor.sample(args.num_rows, seed=args.seed)
-    if args.output:
-        write_text_atomic(args.output, rows.to_csv(index=False))
-        print(f"wrote {len(rows)} generated rows to {args.output}")
-    else:
-        print(rows.to_csv(index=False), end="")
+    _write_csv(predictor.sample(args.num_rows, seed=args.seed), args.output, "generated rows")
     return 0
+
+
+def _write_csv(frame, output: Path | None, what: str) -> None:
+    """``frame`` as CSV into ``output`` (atomically), or to stdout without one."""
+    from automl.files import write_text_atomic
+
+    if output is None:
+        print(frame.to_csv(index=False), end="")
+        return
+    write_text_atomic(output, frame.to_csv(index=False))
+    print(f"wrote {len(frame)} {what} to {output}")
 
 
 def run_plugins(args: argparse.Namespace) -> int:

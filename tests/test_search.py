@@ -139,6 +139,12 @@ def test_cli_search_then_predict(ray_session, blobs_frame, tiny_space, tmp_path,
     frame = pd.read_csv(predictions)
     assert len(frame) == 10 and "predicted_species" in frame.columns
     assert {"probability_ant", "probability_bee", "probability_cat"} <= set(frame.columns)
+    capsys.readouterr()
+    assert main(["predict", str(run_dir / "model"), str(new_rows)]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == predictions.read_text().splitlines()[1:]
+    original = new_rows.read_text()
+    assert main(["predict", str(run_dir / "model"), str(new_rows), "-o", str(new_rows)]) == 2
+    assert "is the input file" in capsys.readouterr().err and new_rows.read_text() == original
 
 
 def test_an_existing_run_directory_is_not_overwritten(ray_session, blobs_frame, tiny_space, tmp_path, capsys):

@@ -85,14 +85,6 @@ def load_data(source: Any, delimiter: str | None = None) -> RawData:
     return RawData(path.stem, frame=read_table(path, delimiter))
 
 
-def load_table(source: Any, delimiter: str | None = None) -> tuple[pd.DataFrame, str]:
-    """Return ``(frame, dataset_name)`` for a DataFrame, a table file or a built-in name."""
-    raw = load_data(source, delimiter)
-    if not raw.is_table:
-        raise AutoMLError(f"{raw.name} holds arrays, not a table", "pass a CSV, Parquet or JSON Lines file")
-    return raw.frame, raw.name
-
-
 def read_table(path: Path, delimiter: str | None = None) -> pd.DataFrame:
     """A CSV (delimiter and encoding detected), Parquet or JSON Lines file as a DataFrame."""
     suffix = path.suffix.lower()

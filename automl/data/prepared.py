@@ -81,10 +81,6 @@ class PreparedData:
     def output_size(self) -> int:
         return self.target_encoder.output_size
 
-    def to_model_input(self, matrix: np.ndarray) -> np.ndarray:
-        """Reshape a preprocessed feature matrix to the model's input shape."""
-        return matrix.reshape((len(matrix), *self.input_shape))
-
     def with_preprocessing(self, choice: dict | None) -> "PreparedData":
         """The same data with the arrays and fitted preprocessing of a trial config's choice."""
         if not choice or not self.variants:
