@@ -7,8 +7,9 @@ Each dataset keeps its official train/test split. The platform gets what a user 
   column), with no ``--input-kind``: the data layer must detect the layout itself, and the
   default space then follows the input kind (``search_spaces/sequence.yaml``);
 - a multivariate set as an ``.npz`` of ``(N, T, F)`` arrays;
-- the official test split as ``test_data`` (``--test-data``); validation rows are carved from
-  the official training rows (15 %, stratified), so the model is refitted on all of them.
+- the official test split as ``test_data`` (``--test-data``); the platform validates on the
+  official training rows as it would on any file of that size (``--validation auto``: K-fold
+  cross-validation on these small sets, out-of-fold scores rank the trials).
 
 ``AutoML(time_budget_s=B, seed=s).fit(...)`` runs the whole flow (search, refit, one test
 evaluation); its wall time includes data preparation and refit, not ``ray.init``.
@@ -107,9 +108,12 @@ def run_platform(name: str, seed: int, budget_s: float, files, max_trials: int |
     return Outcome(name, result.data_report["task"], seed, "automl", {"accuracy": float(result.test_metrics["accuracy"])}, wall,
                    len(board), {
         "best_architecture": str(best.get("architecture", "")), "refit_epochs": int(result.best["refit_epochs"]),
+        "final_model": str(result.best.get("final_model", "")),
         "input_kind": report["input_kind"], "input_view": report.get("input_view", ""),
         # What the search could see and spend: why a miss is a miss.
-        "val_rows": int(report["split_rows"]["val"]), "best_val_accuracy": float(best["val_accuracy"]),
+        # With folds every training row is scored out of fold; with a hold-out, the validation rows.
+        "ranking_rows": int(report["split_rows"]["val"] or report["split_rows"]["train"]),
+        "validation": report["split_method"], "best_val_accuracy": float(best["val_accuracy"]),
         "epochs_total": int(board["epochs_run"].sum()), "tsc_trials": len(tsc),
         "tsc_epochs_max": int(tsc["epochs_run"].max()) if len(tsc) else 0,
     })
@@ -209,20 +213,24 @@ def to_markdown(figures: dict) -> str:
             "yes" if r["automl_mean"] >= r["target"] else "no",
         ])
     lines += [markdown_table(header, body), ""]
-    searched = [o for o in figures["outcomes"] if o["contender"] == "automl" and "val_rows" in o["detail"]]
+    searched = [o for o in figures["outcomes"] if o["contender"] == "automl" and "ranking_rows" in o["detail"]]
     if searched:
-        lines += ["What each search had (mean over seeds): validation rows that rank the trials, trials, epochs "
-                  "trained by all trials together, trials of FCN/ResNet/InceptionTime and the most epochs one of them "
-                  "ran, the best trial's validation accuracy and the epochs its refit trained.", ""]
+        lines += ["What each search had (mean over seeds): the rows whose (out-of-fold or validation) scores rank "
+                  "the trials, trials, epochs trained by all trials together, trials of FCN/ResNet/InceptionTime and "
+                  "the most epochs one of them ran, the best trial's validation accuracy and the epochs of its final "
+                  "model (the best epoch of a bag of fold models, or the epochs of a refit).", ""]
         diagnostics = []
         for name in dict.fromkeys(o["dataset"] for o in searched):
             group = [o["detail"] for o in searched if o["dataset"] == name]
             mean = lambda key: sum(d[key] for d in group) / len(group)  # noqa: E731
-            diagnostics.append([name, f"{mean('val_rows'):.0f}", f"{sum(o['trials'] for o in searched if o['dataset'] == name) / len(group):.1f}",
+            diagnostics.append([name, f"{mean('ranking_rows'):.0f}", f"{sum(o['trials'] for o in searched if o['dataset'] == name) / len(group):.1f}",
                                 f"{mean('epochs_total'):.0f}", f"{mean('tsc_trials'):.1f}", f"{mean('tsc_epochs_max'):.1f}",
                                 f"{mean('best_val_accuracy'):.3f}", f"{mean('refit_epochs'):.1f}"])
-        lines += [markdown_table(["dataset", "val rows", "trials", "epochs, all trials", "FCN/ResNet/Inception trials",
-                                  "their most epochs", "best val accuracy", "refit epochs"], diagnostics), ""]
+        lines += [markdown_table(["dataset", "ranking rows", "trials", "epochs, all trials", "FCN/ResNet/Inception trials",
+                                  "their most epochs", "best val accuracy", "final model epochs"], diagnostics), ""]
+    validated = sorted({f"{o['dataset']}: {o['detail']['validation']}" for o in searched if o["detail"].get("validation")})
+    if validated:
+        lines += ["How each search split its rows: " + "; ".join(validated) + ".", ""]
     views = sorted({f"{o['dataset']}: {o['detail']['input_view']}" for o in figures["outcomes"]
                     if o["contender"] == "automl" and o["detail"].get("input_view")})
     if views:
@@ -232,7 +240,8 @@ def to_markdown(figures: dict) -> str:
         lines += ["Searches without a result: " + "; ".join(notes) + ".", ""]
     lines += ["Per seed: " + "; ".join(
         f"{o['dataset']}/{o['seed']}/{o['contender']} {o['metrics']['accuracy']:.4f}"
-        + (f" ({o['detail'].get('best_architecture', '')}, {o['trials']} trials)" if o["contender"] == "automl" else "")
+        + (f" ({o['detail'].get('best_architecture', '')}, {o['trials']} trials; final model: "
+           f"{o['detail'].get('final_model') or 'refit'})" if o["contender"] == "automl" else "")
         for o in figures["outcomes"]) + "."]
     return "\n".join(lines)
 

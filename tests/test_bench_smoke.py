@@ -51,6 +51,8 @@ def test_sequence_compares_the_platform_with_minirocket_on_the_official_splits(r
     # The univariate CSV is detected as series with no --input-kind; the 3-D arrays are series anyway.
     assert platform["GunPoint"]["input_kind"] == "sequence" and platform["GunPoint"]["input_view"].startswith("sequence view")
     assert platform["BasicMotions"]["input_kind"] == "sequence"
+    # 50 official training series: cross-validated, every one of them scores the trials out of fold.
+    assert platform["GunPoint"]["ranking_rows"] == 50 and "cross-validation" in platform["GunPoint"]["validation"]
     assert "| GunPoint |" in sequence.to_markdown(figures)
 
 
