@@ -36,6 +36,44 @@ def test_quality_compares_every_contender_on_the_same_rows(ray_session):
     assert platform["detail"]["optimism"] == pytest.approx(platform["detail"]["validation"] - platform["metrics"]["accuracy"])
     table = quality.to_markdown(figures)
     assert "| wine | automl |" in table and "| diabetes | ridge |" in table
+    # Each scikit-learn default is also scored as the platform's validation would score it.
+    baselines = [o for o in figures["outcomes"] if o["contender"] in ("svc", "logistic_regression", "svr", "ridge")]
+    assert baselines and all(math.isfinite(o["detail"]["validation"]) for o in baselines)
+    # The small tables are cross-validated, so each baseline's fold models are also scored as a bag.
+    assert all(math.isfinite(o["detail"]["bag_test"]) for o in baselines)
+
+
+def test_quality_says_which_model_validation_and_test_each_preferred():
+    from bench import quality
+
+    def outcome(contender, seed, validation, test):
+        return {"dataset": "wine", "task": "multiclass", "seed": seed, "contender": contender,
+                "metrics": {"accuracy": test}, "wall_s": 1.0, "detail": {"validation": validation}}
+
+    # Seed 0: validation prefers the platform, test the baseline; seed 1: both prefer the baseline.
+    outcomes = [outcome("automl", 0, 0.99, 0.96), outcome("svc", 0, 0.97, 1.0),
+                outcome("automl", 1, 0.95, 0.96), outcome("svc", 1, 0.98, 1.0),
+                outcome("hist_gradient_boosting", 0, 0.999, 0.90), outcome("hist_gradient_boosting", 1, 0.999, 0.90)]
+    figures = {"seeds": [0, 1], "outcomes": outcomes,
+               "summary": quality.summarise([quality.Outcome(**o) for o in outcomes])}
+    rows = quality.selection_rows(figures)
+    # Only the baseline whose mean beats the platform's is compared, seed by seed.
+    assert [(r[1], r[3], r[6], r[9]) for r in rows] == [(0, "svc", "automl", "svc"), (1, "svc", "svc", "svc")]
+    assert "| wine | 0 | accuracy | svc | 0.9900 | 0.9700 | automl | 0.9600 | 1.0000 | svc |  |" in quality.to_markdown(
+        {**figures, "budget_s": 1, "max_trials": None})
+
+
+def test_quality_compares_regression_by_the_rmse_the_search_ranks_by():
+    from bench import quality
+
+    outcomes = [quality.Outcome("diabetes", "regression", 0, "automl", {"r2": 0.40, "rmse": 55.0}, 1.0,
+                                detail={"validation": 53.0}),
+                quality.Outcome("diabetes", "regression", 0, "ridge", {"r2": 0.42, "rmse": 54.0}, 1.0,
+                                detail={"validation": 54.5, "bag_test": 54.2})]
+    figures = {"seeds": [0], "outcomes": [o.__dict__ for o in outcomes], "summary": quality.summarise(outcomes)}
+    (row,) = quality.selection_rows(figures)
+    # Lower RMSE is better: validation prefers the platform (53.0 < 54.5), test the ridge (54.0 < 55.0).
+    assert row[2:] == ["rmse", "ridge", "53.0000", "54.5000", "automl", "55.0000", "54.0000", "ridge", "54.2000"]
 
 
 @pytest.mark.slow
