@@ -423,9 +423,10 @@ def restore_tuner(experiment: str, trainable, tune_config, run_config, run_dir: 
     """
     from ray import tune
 
-    from automl.resume import finished_trials_stopper, refill_deleted_checkpoints, restore_scheduler
+    from automl.resume import check_searcher_state, finished_trials_stopper, refill_deleted_checkpoints, restore_scheduler
 
     if "://" not in experiment:
+        check_searcher_state(Path(experiment), run_dir)
         refill_deleted_checkpoints(Path(experiment))
     tuner = tune.Tuner.restore(experiment, trainable=trainable, resume_unfinished=True, resume_errored=False)
     internal = getattr(tuner, "_local_tuner", None)

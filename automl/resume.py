@@ -317,6 +317,37 @@ def finished_trials_stopper(finished: set[str]):
     return FinishedTrials()
 
 
+def cut_searcher_state(experiment: Path) -> list[Path]:
+    """The files of the searcher's saved state that a kill cut short (empty or partial pickles).
+
+    Ray Tune writes the searcher's state (``searcher-state-*.pkl`` and ``search_gen_state-*.json``,
+    a pickle too) in place, not atomically: a kill during the write leaves an empty or partial
+    file, and Tune's restore then fails as a whole, logs it and starts an empty run, losing every
+    finished trial. The pickles are parsed here, not loaded.
+    """
+    import pickletools
+
+    def whole(path: Path) -> bool:
+        try:
+            operations = list(pickletools.genops(path.read_bytes()))
+        except Exception:  # a cut pickle raises ValueError, or fails to decode an argument
+            return False
+        return bool(operations) and operations[-1][0].name == "STOP"
+
+    files = sorted([*experiment.glob("searcher-state-*.pkl"), *experiment.glob("search_gen_state-*.json")])
+    return [path for path in files if not whole(path)]
+
+
+def check_searcher_state(experiment: Path, run_dir: Path) -> None:
+    """Refuse, with the reason, to resume a search whose searcher state the kill cut short."""
+    cut = cut_searcher_state(experiment)
+    if cut:
+        raise AutoMLError(
+            f"Ray Tune's searcher state {cut[0]} was cut short when the search was killed, so Tune cannot resume it",
+            f"search again into a new --output folder; the finished trials of this one stay in {Path(run_dir) / SEARCH_LOG_FILE}",
+        )
+
+
 def refill_deleted_checkpoints(experiment: Path) -> None:
     """Give Ray Tune back, as empty folders, the old checkpoints the killed driver deleted.
 

@@ -132,6 +132,8 @@ def validation_scores(model, selection) -> dict:
     def outputs(fitted, X):
         if not classification:
             return fitted.predict(X)
+        if not hasattr(fitted, "decision_function"):
+            return fitted.predict_proba(X)
         scores = fitted.decision_function(X)
         return np.stack([-scores, scores], axis=1) if scores.ndim == 1 else scores
 
