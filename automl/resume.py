@@ -334,8 +334,9 @@ def cut_searcher_state(experiment: Path) -> list[Path]:
             return False
         return bool(operations) and operations[-1][0].name == "STOP"
 
-    files = sorted([*experiment.glob("searcher-state-*.pkl"), *experiment.glob("search_gen_state-*.json")])
-    return [path for path in files if not whole(path)]
+    # Tune reads the newest of each by name (one per driver that ran the search).
+    newest = [max(files) for files in (list(experiment.glob("searcher-state-*.pkl")), list(experiment.glob("search_gen_state-*.json"))) if files]
+    return [path for path in newest if not whole(path)]
 
 
 def check_searcher_state(experiment: Path, run_dir: Path) -> None:
