@@ -43,24 +43,31 @@ def labelled(name: str):
     return frame, frame["label"].to_numpy()
 
 
-def kmeans_baseline(frame, labels, seed: int) -> dict:
-    """KMeans on standardized features, k in 2..8 by silhouette; ARI against the labels."""
+def kmeans_by_silhouette(X: np.ndarray, seed: int):
+    """``(fitted KMeans, its silhouette)`` for the k in 2..8 whose clustering of ``X`` has the best silhouette."""
     from sklearn.cluster import KMeans
-    from sklearn.metrics import adjusted_rand_score, silhouette_score
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.metrics import silhouette_score
 
-    X = StandardScaler().fit_transform(frame.drop(columns="label").to_numpy(dtype=float))
     fits = {k: KMeans(n_clusters=k, n_init=4, random_state=seed).fit(X) for k in range(2, 9)}
     scores = {k: silhouette_score(X, fit.labels_) for k, fit in fits.items()}
     k = max(scores, key=scores.get)
-    return {"ari": float(adjusted_rand_score(labels, fits[k].labels_)), "k": k, "silhouette": float(scores[k])}
+    return fits[k], float(scores[k])
+
+
+def kmeans_baseline(frame, labels, seed: int) -> dict:
+    """KMeans on standardized features, k in 2..8 by silhouette; ARI against the labels."""
+    from sklearn.metrics import adjusted_rand_score
+    from sklearn.preprocessing import StandardScaler
+
+    X = StandardScaler().fit_transform(frame.drop(columns="label").to_numpy(dtype=float))
+    fit, silhouette = kmeans_by_silhouette(X, seed)
+    return {"ari": float(adjusted_rand_score(labels, fit.labels_)), "k": fit.n_clusters, "silhouette": silhouette}
 
 
 def kmeans_same_rows(name: str, seed: int) -> dict:
     """KMeans, k in 2..8 by silhouette, fitted on the platform's prepared train+val rows of the
     same split; ARI of every row's assigned cluster against the labels."""
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import adjusted_rand_score, silhouette_score
+    from sklearn.metrics import adjusted_rand_score
 
     from automl.config import DataConfig
     from automl.data import prepare_data
@@ -68,11 +75,9 @@ def kmeans_same_rows(name: str, seed: int) -> dict:
     frame, labels = labelled(name)
     prepared = prepare_data(frame, DataConfig(target="label", task="cluster", seed=seed))
     X = np.concatenate([prepared.X_train, prepared.X_val]).reshape(-1, int(np.prod(prepared.input_shape))).astype(np.float64)
-    fits = {k: KMeans(n_clusters=k, n_init=4, random_state=seed).fit(X) for k in range(2, 9)}
-    scores = {k: silhouette_score(X, fit.labels_) for k, fit in fits.items()}
-    k = max(scores, key=scores.get)
+    fit, silhouette = kmeans_by_silhouette(X, seed)
     every_row = prepared.features.transform(frame.drop(columns="label")).reshape(len(frame), -1).astype(np.float64)
-    return {"ari": float(adjusted_rand_score(labels, fits[k].predict(every_row))), "k": k, "silhouette": float(scores[k])}
+    return {"ari": float(adjusted_rand_score(labels, fit.predict(every_row))), "k": fit.n_clusters, "silhouette": silhouette}
 
 
 def cluster_run(name: str, seed: int, trials: int, out: str) -> dict:
