@@ -7,6 +7,9 @@ k in 2..8 chosen by the silhouette, the same ARI of every row's cluster id: on t
 standardized features of every row (``kmeans``: it fits on the test rows too), and on the
 platform's own split (``kmeans_same_rows``: fitted on the platform's prepared train+val rows,
 then every row's prepared features assigned to its clusters, as the platform's model does).
+Each run also reports the silhouette of its clustering of every row on those prepared features
+(``silhouette_every_row``): the label-free measure the cluster task ranks by, on the same rows
+for the platform and ``kmeans_same_rows``.
 
 Generation: ``AutoML(task="generate")`` with ``--space generate``; its test metric is the
 classifier two-sample AUC of ``automl/tasks/generate.py`` (``two_sample_test``) between its
@@ -67,7 +70,7 @@ def kmeans_baseline(frame, labels, seed: int) -> dict:
 def kmeans_same_rows(name: str, seed: int) -> dict:
     """KMeans, k in 2..8 by silhouette, fitted on the platform's prepared train+val rows of the
     same split; ARI of every row's assigned cluster against the labels."""
-    from sklearn.metrics import adjusted_rand_score
+    from sklearn.metrics import adjusted_rand_score, silhouette_score
 
     from automl.config import DataConfig
     from automl.data import prepare_data
@@ -76,14 +79,23 @@ def kmeans_same_rows(name: str, seed: int) -> dict:
     prepared = prepare_data(frame, DataConfig(target="label", task="cluster", seed=seed))
     X = np.concatenate([prepared.X_train, prepared.X_val]).reshape(-1, int(np.prod(prepared.input_shape))).astype(np.float64)
     fit, silhouette = kmeans_by_silhouette(X, seed)
-    every_row = prepared.features.transform(frame.drop(columns="label")).reshape(len(frame), -1).astype(np.float64)
-    return {"ari": float(adjusted_rand_score(labels, fit.predict(every_row))), "k": fit.n_clusters, "silhouette": silhouette}
+    every_row = prepared_rows(prepared, frame)
+    assigned = fit.predict(every_row)
+    return {"ari": float(adjusted_rand_score(labels, assigned)), "k": fit.n_clusters, "silhouette": silhouette,
+            "silhouette_every_row": float(silhouette_score(every_row, assigned))}
+
+
+def prepared_rows(prepared, frame) -> np.ndarray:
+    """Every row of ``frame`` (its label set aside) in the prepared feature space, flattened."""
+    return prepared.features.transform(frame.drop(columns="label")).reshape(len(frame), -1).astype(np.float64)
 
 
 def cluster_run(name: str, seed: int, trials: int, out: str) -> dict:
-    from sklearn.metrics import adjusted_rand_score
+    from sklearn.metrics import adjusted_rand_score, silhouette_score
 
     from automl import AutoML
+    from automl.config import DataConfig
+    from automl.data import prepare_data
 
     frame, labels = labelled(name)
     started = time.perf_counter()
@@ -91,8 +103,10 @@ def cluster_run(name: str, seed: int, trials: int, out: str) -> dict:
                     report=False, max_concurrent=1).fit(frame)
     predicted = result.predict(frame.drop(columns="label"))
     board = result.leaderboard
+    prepared = prepare_data(frame, DataConfig(target="label", task="cluster", seed=seed))
     return {
         "ari": float(adjusted_rand_score(labels, predicted)), "k": int(result.test_metrics["n_clusters"]),
+        "silhouette_every_row": float(silhouette_score(prepared_rows(prepared, frame), predicted)),
         "architecture": str(board.loc[0, "architecture"]), "seconds": round(time.perf_counter() - started, 1),
         "best_by_architecture": board.groupby("architecture")["val_silhouette"].max().round(3).to_dict(),
     }
@@ -184,13 +198,15 @@ def main() -> None:
                 print(json.dumps({"generate": run}), flush=True)
                 rows.setdefault(("generate", name), []).append(run)
 
-    print("\n| set | platform ARI | KMeans ARI, same rows | KMeans ARI, every row | platform k | KMeans k, same rows "
-          "| winning architectures |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| set | platform ARI | KMeans ARI, same rows | KMeans ARI, every row | platform silhouette "
+          "| KMeans silhouette, same rows | platform k | KMeans k, same rows | winning architectures |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for (kind, name), runs in rows.items():
         if kind == "cluster":
             print(f"| {name} | {mean_std([r['platform']['ari'] for r in runs])} "
                   f"| {mean_std([r['kmeans_same_rows']['ari'] for r in runs])} | {mean_std([r['kmeans']['ari'] for r in runs])} "
+                  f"| {mean_std([r['platform']['silhouette_every_row'] for r in runs])} "
+                  f"| {mean_std([r['kmeans_same_rows']['silhouette_every_row'] for r in runs])} "
                   f"| {' '.join(str(r['platform']['k']) for r in runs)} "
                   f"| {' '.join(str(r['kmeans_same_rows']['k']) for r in runs)} "
                   f"| {', '.join(r['platform']['architecture'] for r in runs)} |")

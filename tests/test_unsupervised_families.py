@@ -103,6 +103,28 @@ def test_cluster_task_scores_every_embedding_on_the_features_and_the_views_recov
     assert max(scores["features"], scores["pca"]) >= scores["autoencoder"]
 
 
+def test_a_clustering_that_sets_one_outlying_row_apart_is_not_chosen_for_it(blobs):
+    """One row far out (as a pixel lit in one image becomes after standardization) gives a
+    "that row against the rest" split the highest silhouette; it groups nothing. The row is scored
+    as an outlier instead, and the search finds the three groups beside it."""
+    from sklearn.metrics import adjusted_rand_score, silhouette_score
+
+    from automl.tasks.cluster import best_clustering, fit_kmeans
+
+    X, labels = blobs
+    outlier = np.zeros((1, X.shape[1]), dtype=np.float32)
+    outlier[0, 0] = 90.0
+    rows = np.concatenate([X, outlier])
+    split = fit_kmeans(rows, 2, seed=0).labels_
+    assert np.bincount(split).min() == 1 and silhouette_score(rows, split) > 0.9  # what the plain silhouette prefers
+    k, score, _ = best_clustering(rows, rows, None, seed=0, val_features=rows)
+    found = fit_kmeans(rows, k, seed=0).labels_
+    assert k == 4 and np.bincount(found).min() == 1 and score > 0.5  # three groups and the outlier on its own
+    assert adjusted_rand_score(labels, found[:-1]) > 0.95
+    # Asked for 2 clusters, the only split KMeans finds is the outlier against the rest: the worst score.
+    assert best_clustering(rows, rows, 2, seed=0, val_features=rows)[:2] == (2, -1.0)
+
+
 def test_mixture_vae_trains_on_its_elbo_with_one_optimizer_and_samples_rows(registry, blobs):
     X, _ = blobs
     spec = registry.get("architectures", "mixture_vae").spec
