@@ -186,7 +186,6 @@ def make_searcher(
         return _portfolio_first_generator()(points_to_evaluate=list(portfolio), random_state=seed, max_concurrent=max_concurrent or 0)
     if name in ("tpe", "gp"):
         import optuna
-        from ray.tune.search.optuna import OptunaSearch
 
         from automl.space import define_by_run_point
 

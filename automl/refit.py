@@ -22,9 +22,6 @@ from automl.tasks import Task, task_named
 from automl.tasks.ensemble import EnsembleNetwork, member_inputs
 from automl.trial import FOLD_MODELS_FILE, Components, DataFacts, Model, build_model, min_steps_of, train_epochs, trial_device
 
-ARTIFACT_FILES = ("weights.pt", "model.json", PREPROCESSING_FILE, "metrics.json", "versions.json")
-
-
 @dataclass
 class RefitResult:
     """The final model: its network, the epochs it was trained for, its test metrics and where it is saved."""

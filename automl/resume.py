@@ -27,7 +27,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from automl.errors import AutoMLError
 from automl.files import write_text_atomic
@@ -37,7 +37,6 @@ REQUEST_FILE = "request.json"
 STATE_FILE = "search_state.json"
 SEARCH_LOG_FILE = "search_log.jsonl"
 SCHEDULER_STATE_FILE = "scheduler_state.json"
-STAGES = ("searching", "refitting", "done")
 IN_MEMORY = "in memory"
 HISTORY_PREFIXES = ("val_", "train_", "epoch", "best_")
 
@@ -127,6 +126,17 @@ def _jsonable_option(value):
     return IN_MEMORY
 
 
+def _log_entries(run_dir: Path) -> Iterator[dict]:
+    """The entries of ``search_log.jsonl`` in order; a line cut short by a kill is skipped."""
+    path = Path(run_dir) / SEARCH_LOG_FILE
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                continue
+
+
 def read_search_log(run_dir: Path) -> tuple[dict[str, list[dict]], dict[str, dict]]:
     """``(results per trial, end of each finished trial)`` from ``search_log.jsonl``.
 
@@ -135,14 +145,7 @@ def read_search_log(run_dir: Path) -> tuple[dict[str, list[dict]], dict[str, dic
     """
     results: dict[str, list[dict]] = {}
     ends: dict[str, dict] = {}
-    path = Path(run_dir) / SEARCH_LOG_FILE
-    if not path.is_file():
-        return results, ends
-    for line in path.read_text().splitlines():
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+    for entry in _log_entries(run_dir):
         if entry.get("event") == "result":
             _append_epoch(results.setdefault(entry["trial_id"], []), entry["result"])
         elif entry.get("event") == "end":
@@ -152,15 +155,10 @@ def read_search_log(run_dir: Path) -> tuple[dict[str, list[dict]], dict[str, dic
 
 def logged_timeline(run_dir: Path, metric_key: str) -> tuple[float, list[dict]]:
     """``(search seconds spent, timeline rows)`` an interrupted search logged; ``(0, [])`` for a new one."""
-    path = Path(run_dir) / SEARCH_LOG_FILE
-    if not path.is_file():
+    if not (Path(run_dir) / SEARCH_LOG_FILE).is_file():
         return 0.0, []
     rows = []
-    for line in path.read_text().splitlines():
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+    for entry in _log_entries(run_dir):
         if entry.get("event") == "result" and "wall_s" in entry:
             result = entry["result"]
             rows.append({"trial_id": entry["trial_id"], "epoch": result.get("epoch"), "wall_s": entry["wall_s"], "value": result.get(metric_key)})
@@ -197,10 +195,6 @@ def make_search_log(run_dir: Path, scheduler, spent_s: float = 0.0):
             self.results, self.ends = read_search_log(self.run_dir)
             self.started = time.monotonic()
             self.last_state_write = 0.0
-
-        @property
-        def histories(self) -> dict[str, list[dict]]:
-            return {trial_id: history_rows(rows) for trial_id, rows in self.results.items()}
 
         def spent_seconds(self) -> float:
             return self.spent_before + time.monotonic() - self.started

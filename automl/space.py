@@ -116,21 +116,9 @@ def to_tune(value: Any) -> Any:
     if not is_domain(value):
         return value
     kind, args = next(iter(value.items()))
-    if kind == "choice":
-        return tune.choice(list(args))
-    if kind == "grid":
-        return tune.grid_search(list(args))
-    if kind == "uniform":
-        return tune.uniform(*args)
-    if kind == "loguniform":
-        return tune.loguniform(*args)
-    if kind == "randint":
-        return tune.randint(*args)
-    if kind == "qrandint":
-        return tune.qrandint(*args)
-    if kind == "qloguniform":
-        return tune.qloguniform(*args)
-    return tune.quniform(*args)
+    if kind in ("choice", "grid"):
+        return (tune.choice if kind == "choice" else tune.grid_search)(list(args))
+    return getattr(tune, kind)(*args)  # every other kind of DOMAIN_ARITY is the Tune function of that name
 
 
 def to_tune_grid(value: Any) -> Any:

@@ -165,7 +165,7 @@ def generate_run(name: str, seed: int, trials: int, out: str, space: str) -> dic
 
 def mean_std(values) -> str:
     values = np.asarray(values, dtype=float)
-    return f"{values.mean():.3f} ± {values.std():.3f}" if len(values) > 1 else f"{values[0]:.3f}"
+    return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}" if len(values) > 1 else f"{values[0]:.3f}"
 
 
 def main() -> None:

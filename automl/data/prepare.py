@@ -26,7 +26,7 @@ from automl.data.prepared import Fold, PreparedData, PreprocessingVariant, previ
 from automl.data.preprocess import FeaturePreprocessor, TargetEncoder
 from automl.data.profile import RowView, as_pixels, decisions_as_dicts, parse_datetimes, profile_columns
 from automl.data.report import build_report
-from automl.data.split import SplitIndices, split_rows
+from automl.data.split import split_rows
 from automl.data.task import infer_task
 from automl.data.text import TextTokenizer
 from automl.data.unlabelled import prepare_unlabelled

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-CLASS_WEIGHT_MODES = ("none", "balanced")
-
 
 def class_weights(y_train: np.ndarray, n_classes: int, mode: str = "balanced") -> np.ndarray | None:
     """``n / (k * count_c)`` per class (scikit-learn's "balanced"), or ``None`` for ``mode="none"``."""

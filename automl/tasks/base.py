@@ -22,6 +22,13 @@ from automl.errors import AutoMLError
 from automl.trial import supervised_losses
 
 
+def seeded_subset(rows: np.ndarray, limit: int, seed: int) -> np.ndarray:
+    """``rows``, or a seeded random ``limit`` of them when there are more (cheap scoring on large splits)."""
+    if len(rows) <= limit:
+        return rows
+    return rows[np.random.default_rng(seed).choice(len(rows), limit, replace=False)]
+
+
 class Task:
     """One task. Subclass it, set the class attributes, override what differs.
 

@@ -40,7 +40,7 @@ import torch
 from automl.errors import AutoMLError
 from automl.metrics import DEFAULT_METRICS, directions
 from automl.predictor import Predictor
-from automl.tasks.base import Task
+from automl.tasks.base import Task, seeded_subset
 
 MAX_CLUSTERS = 8
 # Per-epoch scoring stays cheap on large tables: KMeans fits and silhouettes use at most this
@@ -76,12 +76,6 @@ def clustering_score(rows: np.ndarray, labels: np.ndarray, seed: int = 0) -> flo
     return silhouette(rows[kept], labels[kept], seed) * float(kept.mean())
 
 
-def _subset(rows: np.ndarray, seed: int) -> np.ndarray:
-    if len(rows) <= MAX_SCORING_ROWS:
-        return rows
-    return rows[np.random.default_rng(seed).choice(len(rows), MAX_SCORING_ROWS, replace=False)]
-
-
 def flat(rows: np.ndarray) -> np.ndarray:
     """Rows as ``(N, values)`` float64 (images flattened), the space the silhouette ranks in."""
     return rows.reshape(len(rows), -1).astype(np.float64)
@@ -92,7 +86,7 @@ def best_clustering(train_embeddings: np.ndarray, val_embeddings: np.ndarray, n_
     """``(k, silhouette, embedding silhouette)`` of the best k: KMeans fitted on the train
     embeddings, the validation rows' clusters scored on ``val_features`` (the prepared features;
     the embeddings themselves when ``None``) and, for the record, in the embedding."""
-    train_embeddings = _subset(train_embeddings, seed)
+    train_embeddings = seeded_subset(train_embeddings, MAX_SCORING_ROWS, seed)
     space = val_embeddings if val_features is None else flat(val_features)
     largest = min(MAX_CLUSTERS, len(train_embeddings) - 1, len(val_embeddings) - 1)
     candidates = [n_clusters] if n_clusters else range(2, max(largest, 2) + 1)
@@ -138,7 +132,7 @@ class ClusterTask(Task):
         # a small table is a few dozen rows (27 on wine), too few to tell k=3 from k=4 reliably.
         # No label is involved and KMeans fits the embeddings, not the silhouette, so the training
         # rows add no leak; the test split stays out.
-        scored = np.concatenate([_subset(X_train, seed + 1), X_val])
+        scored = np.concatenate([seeded_subset(X_train, MAX_SCORING_ROWS, seed + 1), X_val])
 
         def evaluate(network) -> dict[str, float]:
             val_loss = reconstruction_loss(network, model.loss, X_val, device)

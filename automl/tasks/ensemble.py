@@ -13,15 +13,12 @@ import numpy as np
 import torch
 
 from automl.components import CLASSIFICATION_TASKS
+from automl.metrics import softmax
 
 
 def member_predictions(task: str, outputs: np.ndarray) -> np.ndarray:
     """What the ensemble averages: class probabilities (softmax of logits) or values."""
-    if task in CLASSIFICATION_TASKS:
-        shifted = outputs - outputs.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        return exp / exp.sum(axis=1, keepdims=True)
-    return outputs
+    return softmax(outputs) if task in CLASSIFICATION_TASKS else outputs
 
 
 def combined_outputs(task: str, predictions: np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ import torch
 from automl.errors import AutoMLError
 from automl.metrics import DEFAULT_METRICS, directions
 from automl.predictor import Predictor
-from automl.tasks.base import Task
+from automl.tasks.base import Task, seeded_subset
 
 
 @torch.no_grad()
@@ -73,9 +73,7 @@ MAX_TEST_ROWS = 2000
 
 def held_out_rows(rows: np.ndarray, seed: int) -> np.ndarray:
     """The real rows a two-sample test uses: all of them, or a seeded subset of a large split."""
-    if len(rows) <= MAX_TEST_ROWS:
-        return rows
-    return rows[np.random.default_rng(seed).choice(len(rows), MAX_TEST_ROWS, replace=False)]
+    return seeded_subset(rows, MAX_TEST_ROWS, seed)
 
 
 def generated_like(network, column_space, real: np.ndarray, seed: int) -> np.ndarray:
