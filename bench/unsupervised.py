@@ -7,9 +7,9 @@ k in 2..8 chosen by the silhouette, the same ARI of every row's cluster id: on t
 standardized features of every row (``kmeans``: it fits on the test rows too), and on the
 platform's own split (``kmeans_same_rows``: fitted on the platform's prepared train+val rows,
 then every row's prepared features assigned to its clusters, as the platform's model does).
-Each run also reports the silhouette of its clustering of every row on those prepared features
-(``silhouette_every_row``): the label-free measure the cluster task ranks by, on the same rows
-for the platform and ``kmeans_same_rows``.
+Each run also reports the score of its clustering of every row (``silhouette_every_row``): the
+label-free measure the cluster task ranks by (``clustering_score`` in ``ranking_space``, the
+prepared features clipped), on the same rows for the platform and ``kmeans_same_rows``.
 
 Generation: ``AutoML(task="generate")`` with ``--space generate``; its test metric is the
 classifier two-sample AUC of ``automl/tasks/generate.py`` (``two_sample_test``) between its
@@ -70,7 +70,7 @@ def kmeans_baseline(frame, labels, seed: int) -> dict:
 def kmeans_same_rows(name: str, seed: int) -> dict:
     """KMeans, k in 2..8 by silhouette, fitted on the platform's prepared train+val rows of the
     same split; ARI of every row's assigned cluster against the labels."""
-    from sklearn.metrics import adjusted_rand_score, silhouette_score
+    from sklearn.metrics import adjusted_rand_score
 
     from automl.config import DataConfig
     from automl.data import prepare_data
@@ -82,7 +82,14 @@ def kmeans_same_rows(name: str, seed: int) -> dict:
     every_row = prepared_rows(prepared, frame)
     assigned = fit.predict(every_row)
     return {"ari": float(adjusted_rand_score(labels, assigned)), "k": fit.n_clusters, "silhouette": silhouette,
-            "silhouette_every_row": float(silhouette_score(every_row, assigned))}
+            "silhouette_every_row": every_row_score(every_row, assigned)}
+
+
+def every_row_score(rows: np.ndarray, assigned: np.ndarray) -> float:
+    """The cluster task's ranking measure of a clustering of every row."""
+    from automl.tasks.cluster import clustering_score, ranking_space
+
+    return clustering_score(ranking_space(rows), assigned)
 
 
 def prepared_rows(prepared, frame) -> np.ndarray:
@@ -91,7 +98,7 @@ def prepared_rows(prepared, frame) -> np.ndarray:
 
 
 def cluster_run(name: str, seed: int, trials: int, out: str) -> dict:
-    from sklearn.metrics import adjusted_rand_score, silhouette_score
+    from sklearn.metrics import adjusted_rand_score
 
     from automl import AutoML
     from automl.config import DataConfig
@@ -106,7 +113,7 @@ def cluster_run(name: str, seed: int, trials: int, out: str) -> dict:
     prepared = prepare_data(frame, DataConfig(target="label", task="cluster", seed=seed))
     return {
         "ari": float(adjusted_rand_score(labels, predicted)), "k": int(result.test_metrics["n_clusters"]),
-        "silhouette_every_row": float(silhouette_score(prepared_rows(prepared, frame), predicted)),
+        "silhouette_every_row": every_row_score(prepared_rows(prepared, frame), predicted),
         "architecture": str(board.loc[0, "architecture"]), "seconds": round(time.perf_counter() - started, 1),
         "best_by_architecture": board.groupby("architecture")["val_silhouette"].max().round(3).to_dict(),
     }

@@ -125,6 +125,25 @@ def test_a_clustering_that_sets_one_outlying_row_apart_is_not_chosen_for_it(blob
     assert best_clustering(rows, rows, 2, seed=0, val_features=rows)[:2] == (2, -1.0)
 
 
+def test_rows_set_apart_by_rare_values_do_not_outscore_the_groups(blobs):
+    """Six rows, each with its own rare column lit (as rare pixels stand 30-90 standard
+    deviations out after standardization): the plain silhouette prefers "those rows against the
+    rest" to the three groups; in the clipped space the clusterings are ranked in, the groups win."""
+    from sklearn.metrics import silhouette_score
+
+    from automl.tasks.cluster import clustering_score, ranking_space
+
+    X, labels = blobs
+    lit = np.random.default_rng(0).choice(len(X), 6, replace=False)
+    rare = np.zeros((len(X), 6), dtype=np.float32)
+    rare[lit, np.arange(6)] = 40.0
+    rows = np.concatenate([X, rare], axis=1)
+    set_apart = np.isin(np.arange(len(X)), lit).astype(int)
+    assert silhouette_score(rows, set_apart) > silhouette_score(rows, labels) + 0.3
+    space = ranking_space(rows)
+    assert clustering_score(space, labels) > 0.7 and clustering_score(space, set_apart) < 0.1
+
+
 def test_mixture_vae_trains_on_its_elbo_with_one_optimizer_and_samples_rows(registry, blobs):
     X, _ = blobs
     spec = registry.get("architectures", "mixture_vae").spec
