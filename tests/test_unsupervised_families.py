@@ -126,7 +126,7 @@ def test_a_clustering_that_sets_one_outlying_row_apart_is_not_chosen_for_it(blob
 
 
 def test_rows_set_apart_by_rare_values_do_not_outscore_the_groups(blobs):
-    """Six rows, each with its own rare column lit (as rare pixels stand 30-90 standard
+    """Six rows, each with its own rare column lit (as rare pixels stand 18-90 standard
     deviations out after standardization): the plain silhouette prefers "those rows against the
     rest" to the three groups; in the clipped space the clusterings are ranked in, the groups win."""
     from sklearn.metrics import silhouette_score
