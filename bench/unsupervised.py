@@ -7,7 +7,7 @@ k in 2..8 chosen by the silhouette, the same ARI of every row's cluster id: on t
 standardized features of every row (``kmeans``: it fits on the test rows too), and on the
 platform's own split (``kmeans_same_rows``: fitted on the platform's prepared train+val rows,
 then every row's prepared features assigned to its clusters, as the platform's model does).
-Each run also reports the score of its clustering of every row (``silhouette_every_row``): the
+Each run also reports the score of its clustering of every row (``score_every_row``): the
 label-free measure the cluster task ranks by (``clustering_score`` in ``ranking_space``, the
 prepared features clipped), on the same rows for the platform and ``kmeans_same_rows``.
 
@@ -67,22 +67,26 @@ def kmeans_baseline(frame, labels, seed: int) -> dict:
     return {"ari": float(adjusted_rand_score(labels, fit.labels_)), "k": fit.n_clusters, "silhouette": silhouette}
 
 
-def kmeans_same_rows(name: str, seed: int) -> dict:
+def same_split(name: str, task: str, seed: int):
+    """The platform's prepared split of a built-in set: the rows and preprocessing its search uses."""
+    from automl.config import DataConfig
+    from automl.data import prepare_data
+
+    return prepare_data(labelled(name)[0], DataConfig(target="label", task=task, seed=seed))
+
+
+def kmeans_same_rows(name: str, seed: int, prepared) -> dict:
     """KMeans, k in 2..8 by silhouette, fitted on the platform's prepared train+val rows of the
     same split; ARI of every row's assigned cluster against the labels."""
     from sklearn.metrics import adjusted_rand_score
 
-    from automl.config import DataConfig
-    from automl.data import prepare_data
-
     frame, labels = labelled(name)
-    prepared = prepare_data(frame, DataConfig(target="label", task="cluster", seed=seed))
     X = np.concatenate([prepared.X_train, prepared.X_val]).reshape(-1, int(np.prod(prepared.input_shape))).astype(np.float64)
     fit, silhouette = kmeans_by_silhouette(X, seed)
     every_row = prepared_rows(prepared, frame)
     assigned = fit.predict(every_row)
     return {"ari": float(adjusted_rand_score(labels, assigned)), "k": fit.n_clusters, "silhouette": silhouette,
-            "silhouette_every_row": every_row_score(every_row, assigned)}
+            "score_every_row": every_row_score(every_row, assigned)}
 
 
 def every_row_score(rows: np.ndarray, assigned: np.ndarray) -> float:
@@ -97,12 +101,10 @@ def prepared_rows(prepared, frame) -> np.ndarray:
     return prepared.features.transform(frame.drop(columns="label")).reshape(len(frame), -1).astype(np.float64)
 
 
-def cluster_run(name: str, seed: int, trials: int, out: str) -> dict:
+def cluster_run(name: str, seed: int, trials: int, out: str, prepared) -> dict:
     from sklearn.metrics import adjusted_rand_score
 
     from automl import AutoML
-    from automl.config import DataConfig
-    from automl.data import prepare_data
 
     frame, labels = labelled(name)
     started = time.perf_counter()
@@ -110,10 +112,9 @@ def cluster_run(name: str, seed: int, trials: int, out: str) -> dict:
                     report=False, max_concurrent=1).fit(frame)
     predicted = result.predict(frame.drop(columns="label"))
     board = result.leaderboard
-    prepared = prepare_data(frame, DataConfig(target="label", task="cluster", seed=seed))
     return {
         "ari": float(adjusted_rand_score(labels, predicted)), "k": int(result.test_metrics["n_clusters"]),
-        "silhouette_every_row": every_row_score(prepared_rows(prepared, frame), predicted),
+        "score_every_row": every_row_score(prepared_rows(prepared, frame), predicted),
         "architecture": str(board.loc[0, "architecture"]), "seconds": round(time.perf_counter() - started, 1),
         "best_by_architecture": board.groupby("architecture")["val_silhouette"].max().round(3).to_dict(),
     }
@@ -123,12 +124,9 @@ def mixture_baseline(name: str, seed: int) -> dict:
     """GaussianMixture (1..5 components by BIC) on the platform's prepared train+val rows."""
     from sklearn.mixture import GaussianMixture
 
-    from automl.config import DataConfig
-    from automl.data import prepare_data
     from automl.tasks.generate import held_out_rows, two_sample_test
 
-    frame, _ = labelled(name)
-    prepared = prepare_data(frame, DataConfig(target="label", task="generate", seed=seed))
+    prepared = same_split(name, "generate", seed)
     X = np.concatenate([prepared.X_train, prepared.X_val]).astype(np.float64)
     fits = [GaussianMixture(k, covariance_type="full", reg_covar=1e-4, random_state=seed).fit(X) for k in range(1, 6)]
     best = min(fits, key=lambda fit: fit.bic(X))
@@ -193,8 +191,9 @@ def main() -> None:
     with ray_running(num_cpus=1), tempfile.TemporaryDirectory() as out:
         for name in args.cluster_sets:
             for seed in args.seeds:
-                run = {"set": name, "seed": seed, "platform": cluster_run(name, seed, args.cluster_trials, out),
-                       "kmeans": kmeans_baseline(*labelled(name), seed), "kmeans_same_rows": kmeans_same_rows(name, seed)}
+                prepared = same_split(name, "cluster", seed)
+                run = {"set": name, "seed": seed, "platform": cluster_run(name, seed, args.cluster_trials, out, prepared),
+                       "kmeans": kmeans_baseline(*labelled(name), seed), "kmeans_same_rows": kmeans_same_rows(name, seed, prepared)}
                 print(json.dumps({"cluster": run}), flush=True)
                 rows.setdefault(("cluster", name), []).append(run)
         space = generate_space(out, args.generate_epochs, args.generate_architectures)
@@ -205,15 +204,15 @@ def main() -> None:
                 print(json.dumps({"generate": run}), flush=True)
                 rows.setdefault(("generate", name), []).append(run)
 
-    print("\n| set | platform ARI | KMeans ARI, same rows | KMeans ARI, every row | platform silhouette "
-          "| KMeans silhouette, same rows | platform k | KMeans k, same rows | winning architectures |")
+    print("\n| set | platform ARI | KMeans ARI, same rows | KMeans ARI, every row | platform score "
+          "| KMeans score, same rows | platform k | KMeans k, same rows | winning architectures |")
     print("|---|---|---|---|---|---|---|---|---|")
     for (kind, name), runs in rows.items():
         if kind == "cluster":
             print(f"| {name} | {mean_std([r['platform']['ari'] for r in runs])} "
                   f"| {mean_std([r['kmeans_same_rows']['ari'] for r in runs])} | {mean_std([r['kmeans']['ari'] for r in runs])} "
-                  f"| {mean_std([r['platform']['silhouette_every_row'] for r in runs])} "
-                  f"| {mean_std([r['kmeans_same_rows']['silhouette_every_row'] for r in runs])} "
+                  f"| {mean_std([r['platform']['score_every_row'] for r in runs])} "
+                  f"| {mean_std([r['kmeans_same_rows']['score_every_row'] for r in runs])} "
                   f"| {' '.join(str(r['platform']['k']) for r in runs)} "
                   f"| {' '.join(str(r['kmeans_same_rows']['k']) for r in runs)} "
                   f"| {', '.join(r['platform']['architecture'] for r in runs)} |")

@@ -53,6 +53,7 @@ MAX_CLUSTERS = 8
 # many rows (a seeded random subset); the refit's KMeans uses every row.
 MAX_SCORING_ROWS = 3000
 MIN_CLUSTER_SHARE = 0.01
+RANKING_CLIP_QUANTILE = 0.01
 
 
 def fit_kmeans(embeddings: np.ndarray, k: int, seed: int):
@@ -78,7 +79,7 @@ def ranking_space(rows: np.ndarray, reference: np.ndarray | None = None) -> np.n
     from automl.data.preprocess import QuantileClipper
 
     flat_rows = flat(rows)
-    return QuantileClipper(0.01).fit(flat_rows if reference is None else flat(reference)).transform(flat_rows)
+    return QuantileClipper(RANKING_CLIP_QUANTILE).fit(flat_rows if reference is None else flat(reference)).transform(flat_rows)
 
 
 def clustering_score(rows: np.ndarray, labels: np.ndarray, seed: int = 0) -> float:
