@@ -183,6 +183,7 @@ class AutoML:
         # Every data check runs here, before the run directory exists.
         prepared = prepare_data(data, self.data_config, preprocessing_variants(spec.get("preprocessing"), source))
         check_task_options(prepared.task, self.given_options)
+        prepared = replace(prepared, n_clusters=self.n_clusters)
         emit("data", prepared.report)
         kind_space = space_for_input_kind(self.search_config.space, prepared.input_kind)
         if kind_space != self.search_config.space:  # `default` follows the input kind
@@ -219,7 +220,7 @@ class AutoML:
             prepared.task, prepared.input_shape, prepared.output_size,
             prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val,
             getattr(prepared.target_encoder, "std_", 1.0),
-            n_clusters=self.n_clusters, column_space=prepared.column_space,
+            n_clusters=prepared.n_clusters, column_space=prepared.column_space,
             input_kind=prepared.input_kind, vocab_size=prepared.vocab_size,
             variants={key: (v.X_train, v.X_val) for key, v in prepared.variants.items()},
             class_weights=prepared.class_weights, metric=metric, mode=mode,

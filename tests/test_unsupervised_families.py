@@ -125,6 +125,29 @@ def test_a_clustering_that_sets_one_outlying_row_apart_is_not_chosen_for_it(blob
     assert best_clustering(rows, rows, 2, seed=0, val_features=rows)[:2] == (2, -1.0)
 
 
+def test_the_refit_chooses_k_again_on_its_own_embedding_unless_the_user_fixed_it(registry, blobs):
+    """The refitted network is a new embedding: the k its trial validated (here 2) need not suit
+    it, so the refit chooses k by the trial's rule on the rows it trained on. A k the user fixed
+    (``--n-clusters``) stays."""
+    from types import SimpleNamespace
+
+    from sklearn.metrics import adjusted_rand_score
+
+    X, labels = blobs
+    task = ClusterTask()
+    model, _ = trained(registry, task, {"name": "features"}, "reconstruction_mse", X[:120])
+    trial_metrics = {"best_n_clusters": 2, "val_n_clusters": 2}
+
+    searched = SimpleNamespace(n_clusters=None, X_test=X[120:])
+    metrics, _, fitted = task.test_once(model, model.network, searched, trial_metrics, X[:120], seed=0)
+    assert metrics["n_clusters"] == fitted["kmeans"].n_clusters == 3
+    assert adjusted_rand_score(labels[120:], fitted["kmeans"].predict(X[120:].astype(np.float64))) > 0.95
+
+    fixed = SimpleNamespace(n_clusters=2, X_test=X[120:])
+    metrics, _, fitted = task.test_once(model, model.network, fixed, trial_metrics, X[:120], seed=0)
+    assert metrics["n_clusters"] == fitted["kmeans"].n_clusters == 2
+
+
 def test_rows_set_apart_by_rare_values_do_not_outscore_the_groups(blobs):
     """Six rows, each with its own rare column lit (as rare pixels stand 18-90 standard
     deviations out after standardization): the plain silhouette prefers "those rows against the

@@ -73,6 +73,7 @@ class PreparedData:
     class_weights: np.ndarray | None = None
     # The training split's original columns (ranges, dtypes, labels); set for unsupervised tasks.
     column_space: Any = None
+    n_clusters: int | None = None  # the cluster count the user fixed (``--n-clusters``); else searched
     # Cross-validation (``--validation cv:K``, or ``auto`` on small tables): the folds of the
     # training split; ``X_val`` is then empty, every training row validates in one fold.
     folds: list[Fold] = field(default_factory=list)
