@@ -45,7 +45,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import yaml
 
@@ -217,7 +217,8 @@ class DefineByRun:
     Parameter names are unique per component (``architecture/mlp.width``) so that two
     components' hyperparameters never share a distribution; :func:`strip_component_prefixes`
     turns the suggestion back into the nested config the trials read. A class rather than a
-    closure, so that Ray can pickle the searcher's state.
+    closure, so that Ray can pickle the searcher's state. Returns the constants; Ray adds the
+    suggested values.
     """
 
     def __init__(self, space: SearchSpace, seed: int) -> None:
@@ -225,34 +226,9 @@ class DefineByRun:
         self.seed = seed
 
     def __call__(self, trial) -> dict:
-        space = self.space
-        constants: dict[str, Any] = {"seed": self.seed, "min_steps_per_epoch": space.min_steps_per_epoch}
-        for key in ("epochs", "batch_size"):
-            value = suggest(trial, key, getattr(space, key))
-            if not is_domain(getattr(space, key)):
-                constants[key] = value
-        for family, key in CONFIG_KEY.items():
-            names = list(space.components[family])
-            name = trial.suggest_categorical(f"{key}/name", names) if len(names) > 1 else names[0]
-            constants[f"{key}/name"] = name
-            for param, value in space.components[family][name].items():
-                drawn = suggest(trial, f"{key}/{name}.{param}", value)
-                if not is_domain(value):
-                    constants[f"{key}/{name}.{param}"] = drawn
-        for key, options in space.preprocessing.items():
-            constants[f"preprocessing/{key}"] = (
-                trial.suggest_categorical(f"preprocessing/{key}", list(options)) if len(options) > 1 else options[0]
-            )
-        for name, params in space.components["regularizers"].items():
-            enabled = suggest(trial, f"regularizers/{name}/enabled", params["enabled"])
-            constants[f"regularizers/{name}/enabled"] = enabled
-            if enabled:
-                for param, value in params.items():
-                    if param != "enabled":
-                        drawn = suggest(trial, f"regularizers/{name}/{param}", value)
-                        if not is_domain(value):
-                            constants[f"regularizers/{name}/{param}"] = drawn
-        return constants
+        drawn = flat_parameters(self.space, lambda name, domain, path: suggest(trial, name, domain))
+        constants = {name: value for name, (value, searched) in drawn.items() if not searched}
+        return {"seed": self.seed, "min_steps_per_epoch": self.space.min_steps_per_epoch, **constants}
 
 
 def define_by_run_point(config: Mapping[str, Any], space: SearchSpace) -> dict:
@@ -260,30 +236,44 @@ def define_by_run_point(config: Mapping[str, Any], space: SearchSpace) -> dict:
     Optuna sees), for Optuna's ``enqueue_trial`` (Ray Tune's ``points_to_evaluate``): the
     inverse of :func:`strip_component_prefixes` after Ray's ``unflatten_dict``. Constants of
     the space are left out: Optuna suggests no value for them."""
-    point: dict[str, Any] = {}
+
+    def value_in_config(name, domain, path):
+        node = config
+        for key in path:
+            node = node[key]
+        return node
+
+    return {name: value for name, (value, searched) in flat_parameters(space, value_in_config).items() if searched}
+
+
+def flat_parameters(space: SearchSpace, draw: Callable[[str, Any, tuple], Any]) -> dict[str, tuple[Any, bool]]:
+    """Every parameter of one trial config as Optuna names it, in drawing order:
+    ``{name: (value, searched)}``. ``draw(name, domain, path)`` gives a searched parameter's
+    value (``path``: its keys in the nested config); a parameter drawn decides which follow
+    (a component's own, a regularizer's when enabled)."""
+    drawn: dict[str, tuple[Any, bool]] = {}
+
+    def take(name: str, value: Any, path: tuple) -> Any:
+        drawn[name] = (draw(name, value, path), True) if is_domain(value) else (value, False)
+        return drawn[name][0]
+
+    def one_of(values: list) -> Any:
+        return {"choice": list(values)} if len(values) > 1 else values[0]
+
     for key in ("epochs", "batch_size"):
-        if is_domain(getattr(space, key)):
-            point[key] = config[key]
+        take(key, getattr(space, key), (key,))
     for family, key in CONFIG_KEY.items():
-        block = config[key]
-        name = block["name"]
-        if len(space.components[family]) > 1:
-            point[f"{key}/name"] = name
-        for param, domain in space.components[family][name].items():
-            if is_domain(domain):
-                point[f"{key}/{name}.{param}"] = block[param]
+        name = take(f"{key}/name", one_of(list(space.components[family])), (key, "name"))
+        for param, value in space.components[family][name].items():
+            take(f"{key}/{name}.{param}", value, (key, param))
     for option, values in space.preprocessing.items():
-        if len(values) > 1:
-            point[f"preprocessing/{option}"] = config["preprocessing"][option]
+        take(f"preprocessing/{option}", one_of(values), ("preprocessing", option))
     for name, params in space.components["regularizers"].items():
-        block = config["regularizers"][name]
-        if is_domain(params["enabled"]):
-            point[f"regularizers/{name}/enabled"] = block["enabled"]
-        if block["enabled"]:
-            for param, domain in params.items():
-                if param != "enabled" and is_domain(domain):
-                    point[f"regularizers/{name}/{param}"] = block[param]
-    return point
+        if take(f"regularizers/{name}/enabled", params["enabled"], ("regularizers", name, "enabled")):
+            for param, value in params.items():
+                if param != "enabled":
+                    take(f"regularizers/{name}/{param}", value, ("regularizers", name, param))
+    return drawn
 
 
 def strip_component_prefixes(config: dict) -> dict:
