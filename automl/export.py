@@ -112,16 +112,15 @@ class ArrayEncoder(torch.nn.Module):
 class ExportedModel(torch.nn.Module):
     """Fitted preprocessing + network + output decoding, in torch, for tables.
 
-    A single model has one :class:`FeatureEncoder`; an ensemble has one per member (each
-    member's own fitted pipeline) and its network reads their stacked outputs
-    (``automl.ensemble.EnsembleNetwork``).
+    A single model has one encoder; an ensemble has one per member (each member's own fitted
+    pipeline) and its network reads their stacked outputs (``automl.ensemble.EnsembleNetwork``).
     """
 
-    def __init__(self, network, steps: list[dict], input_shape: list[int], task: str, target_mean: float,
-                 target_std: float, ensemble: bool = False):
+    def __init__(self, network, encoders: list[torch.nn.Module], task: str, target_mean: float, target_std: float,
+                 ensemble: bool = False):
         super().__init__()
         self.network = network
-        self.encoders = torch.nn.ModuleList([FeatureEncoder(member_steps, input_shape) for member_steps in steps])
+        self.encoders = torch.nn.ModuleList(encoders)
         self.ensemble = ensemble
         self.classification = task in ("binary", "multiclass")
         self.multilabel = task == "multilabel"
@@ -130,45 +129,31 @@ class ExportedModel(torch.nn.Module):
 
     def forward(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
         """Class probabilities or target values for raw ``numeric`` features and ``categorical`` codes."""
-        inputs: List[torch.Tensor] = []
+        encoded: List[torch.Tensor] = []
         for encoder in self.encoders:
-            inputs.append(encoder(numeric, categorical))
-        outputs = self.network(torch.stack(inputs, dim=1) if self.ensemble else inputs[0])
-        return decode_outputs(outputs, self.classification, self.target_mean, self.target_std, self.multilabel)
+            encoded.append(encoder(numeric, categorical))
+        return self.decode(encoded)
+
+    def decode(self, encoded: List[torch.Tensor]) -> torch.Tensor:
+        """Class probabilities, per-label probabilities (multilabel), or values in the target's
+        units, for the members' encoded inputs."""
+        outputs = self.network(torch.stack(encoded, dim=1) if self.ensemble else encoded[0])
+        if self.multilabel:
+            return torch.sigmoid(outputs)
+        if self.classification:
+            return torch.softmax(outputs, dim=1)
+        return outputs * self.target_std + self.target_mean
 
 
-class ExportedArrayModel(torch.nn.Module):
-    """:class:`ArrayEncoder` (one per ensemble member) + network + output decoding, for image and
-    sequence arrays."""
-
-    def __init__(self, network, member_features: list, task: str, target_mean: float, target_std: float,
-                 ensemble: bool = False):
-        super().__init__()
-        self.network = network
-        self.encoders = torch.nn.ModuleList([ArrayEncoder(features) for features in member_features])
-        self.ensemble = ensemble
-        self.classification = task in ("binary", "multiclass")
-        self.multilabel = task == "multilabel"
-        self.target_mean = float(target_mean)
-        self.target_std = float(target_std)
+class ExportedArrayModel(ExportedModel):
+    """:class:`ExportedModel` for image and sequence arrays, an :class:`ArrayEncoder` per member."""
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Class probabilities or target values for raw ``(N, *input_shape)`` float32 arrays."""
         encoded: List[torch.Tensor] = []
         for encoder in self.encoders:
             encoded.append(encoder(inputs))
-        outputs = self.network(torch.stack(encoded, dim=1) if self.ensemble else encoded[0])
-        return decode_outputs(outputs, self.classification, self.target_mean, self.target_std, self.multilabel)
-
-
-def decode_outputs(outputs: torch.Tensor, classification: bool, target_mean: float, target_std: float,
-                   multilabel: bool = False) -> torch.Tensor:
-    """Network outputs as class probabilities, per-label probabilities (multilabel), or values in the target's units."""
-    if multilabel:
-        return torch.sigmoid(outputs)
-    if classification:
-        return torch.softmax(outputs, dim=1)
-    return outputs * target_std + target_mean
+        return self.decode(encoded)
 
 
 def check_exportable(predictor) -> None:
@@ -277,7 +262,8 @@ def export_artifact(artifact, output: str | Path, fmt: str = "torchscript", disa
     encoder = predictor.target_encoder
     target_mean, target_std = getattr(encoder, "mean_", 0.0), getattr(encoder, "std_", 1.0)
     if isinstance(predictor.features, ArrayStandardizer):
-        module = ExportedArrayModel(predictor.network, members, predictor.task, target_mean, target_std, ensemble).eval()
+        module = ExportedArrayModel(predictor.network, [ArrayEncoder(features) for features in members], predictor.task,
+                                    target_mean, target_std, ensemble).eval()
         example = (torch.zeros((3, *predictor.info["input_shape"]), dtype=torch.float32),)
         inputs = array_inputs(predictor.features)
     else:
@@ -287,8 +273,8 @@ def export_artifact(artifact, output: str | Path, fmt: str = "torchscript", disa
             if any(other[key] != steps[key] for key in ENCODED_ROWS):
                 raise AutoMLError("cannot export this ensemble: its members encode the raw columns differently",
                                   "use `automl predict` or `automl serve` for this model")
-        module = ExportedModel(predictor.network, member_steps, predictor.info["input_shape"], predictor.task,
-                               target_mean, target_std, ensemble).eval()
+        encoders = [FeatureEncoder(member, predictor.info["input_shape"]) for member in member_steps]
+        module = ExportedModel(predictor.network, encoders, predictor.task, target_mean, target_std, ensemble).eval()
         example = example_inputs(steps, rows=3)
         inputs = table_inputs(steps)
     output = Path(output)
