@@ -83,7 +83,6 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("artifact", type=Path, help="the model/ folder of a run (or the run directory)")
     predict.add_argument("data", help="CSV, Parquet or JSON Lines file with the feature columns, an .npz with X, or a folder of images")
     predict.add_argument("-o", "--output", type=Path, help="write predictions to this CSV (default: print them)")
-    predict.add_argument("--disable-plugin", action="append", default=[], metavar="NAME", help=DISABLE_PLUGIN_HELP)
     predict.set_defaults(handler=run_predict)
 
     sample = commands.add_parser("sample", help="write new rows from a saved generate model")
@@ -91,7 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("-n", "--num-rows", type=POSITIVE_INT, default=100, help="rows to generate (default 100)")
     sample.add_argument("-o", "--output", type=Path, help="write the rows to this CSV (default: print them)")
     sample.add_argument("--seed", type=INTEGER, default=0, help="seed of the generator's noise (default 0)")
-    sample.add_argument("--disable-plugin", action="append", default=[], metavar="NAME", help=DISABLE_PLUGIN_HELP)
     sample.set_defaults(handler=run_sample)
 
     plugins = commands.add_parser("plugins", help="list every installed component and its plugin; `plugins check PATH_OR_MODULE` runs the plugin contract")
@@ -104,7 +102,6 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.add_argument("--family", choices=list(FAMILIES))
     plugins.add_argument("--space", action="store_true", help="show each matching component's own hyperparameter space")
     plugins.add_argument("--format", default="table", choices=["table", "json"], help="output format (default: table)")
-    plugins.add_argument("--disable-plugin", action="append", default=[], metavar="NAME")
     plugins.set_defaults(handler=run_plugins)
 
     space = commands.add_parser("space", help="inspect search spaces")
@@ -114,7 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--task", required=True, choices=list(TASKS), help="the task the space is resolved for")
     show.add_argument("--input-kind", default="tabular", choices=list(INPUT_KINDS), help="the input kind (default: tabular)")
     show.add_argument("--format", default="table", choices=["table", "json"], help="output format (default: table)")
-    show.add_argument("--disable-plugin", action="append", default=[], metavar="NAME")
     show.set_defaults(handler=run_space_show)
 
     leaderboard = commands.add_parser("leaderboard", help="print the leaderboard of a run directory")
@@ -141,7 +137,6 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", default="torchscript", choices=["torchscript", "torch-export"],
                         help="torchscript (torch.jit) or torch-export (torch.export, where the architecture allows)")
     export.add_argument("-o", "--output", type=Path, help="folder for the exported files (default: ARTIFACT/../export)")
-    export.add_argument("--disable-plugin", action="append", default=[], metavar="NAME", help=DISABLE_PLUGIN_HELP)
     export.set_defaults(handler=run_export)
 
     serve = commands.add_parser("serve", help="serve predictions of a saved model over HTTP (JSON)")
@@ -150,8 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
     serve.add_argument("--max-body-bytes", type=POSITIVE_INT, default=1 << 20, help="largest request body accepted (default 1 MiB)")
     serve.add_argument("--max-rows", type=POSITIVE_INT, default=10_000, help="most rows per request (default 10000)")
-    serve.add_argument("--disable-plugin", action="append", default=[], metavar="NAME", help=DISABLE_PLUGIN_HELP)
     serve.set_defaults(handler=run_serve)
+    for loads_plugins in (predict, sample, plugins, show, export, serve):
+        loads_plugins.add_argument("--disable-plugin", action="append", default=[], metavar="NAME", help=DISABLE_PLUGIN_HELP)
     return parser
 
 
