@@ -166,7 +166,7 @@ class AutoML:
 
     def _run(self, data, on_event, resumed=None) -> SearchResult:
         from automl.data import prepare_data
-        from automl.engine import check_search_space, ensure_ray, run_trials
+        from automl.engine import check_search_space, ensure_ray, run_trials, search_portfolio
         from automl.files import prepare_run_dir, write_text_atomic
         from automl.leaderboard import rank_trials, save_leaderboard
         from automl.plugins import load_registry
@@ -196,7 +196,9 @@ class AutoML:
             # `grid` domains mean every value is tried: random search enumerates them, TPE would not.
             self.search_config = replace(self.search_config, searcher="random")
         check_search_space(self.search_config, space)
-        portfolio = self._portfolio(space, prepared, registry)
+        portfolio = search_portfolio(space, prepared.task, prepared.input_kind, self.search_config, registry)
+        if portfolio.summary():
+            logger.info(portfolio.summary())
         components = Components.of(registry, {family: space.names(family) for family in space.components})
         if prepared.class_weights is not None:
             check_losses_apply_class_weights(components)
@@ -287,18 +289,6 @@ class AutoML:
             leaderboard, best, refit.test_metrics, run_dir, refit.artifact_dir, metric, prepared.report,
             tracked.report, tracked.sync_command,
         )
-
-    def _portfolio(self, space, prepared, registry):
-        """The portfolio entries this search tries first (none for grid search), logged once."""
-        from automl.portfolio import Portfolio, resolve_portfolio
-
-        if self.search_config.searcher == "grid":
-            return Portfolio()
-        portfolio = resolve_portfolio(space, prepared.task, prepared.input_kind, self.search_config.seed, registry=registry)
-        portfolio = portfolio.first(self.search_config.num_trials)
-        if portfolio.summary():
-            logger.info(portfolio.summary())
-        return portfolio
 
 
 def default_run_dir(dataset_name: str) -> Path:

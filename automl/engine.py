@@ -262,6 +262,20 @@ def _portfolio_first_generator():
     return PortfolioFirstGenerator
 
 
+def trial_count(search: SearchConfig) -> int:
+    """Ray Tune's ``num_samples`` for a search (-1: until the time budget)."""
+    if search.searcher == "grid":
+        return search.num_trials or 1  # each sample is one full pass over the grid
+    return search.num_trials or (-1 if search.time_budget_s else DEFAULT_NUM_TRIALS)
+
+
+def search_portfolio(space: SearchSpace, task: str, input_kind: str, search: SearchConfig, registry=None) -> Portfolio:
+    """The portfolio entries a search runs first, cut to its trial count (none for grid search)."""
+    if search.searcher == "grid":
+        return Portfolio()
+    return resolve_portfolio(space, task, input_kind, search.seed, registry=registry).first(trial_count(search))
+
+
 def run_trials(
     data: TrainingSet,
     space: SearchSpace,
@@ -277,9 +291,7 @@ def run_trials(
 ) -> list[TrialRecord]:
     """Run the search on Ray Tune and return one record per trial.
 
-    The ``portfolio`` (default: the shipped one for the task and input kind, resolved against
-    ``space``; see :mod:`automl.portfolio`) runs first, cut to the trial count; grid search
-    runs none.
+    The ``portfolio`` (default: :func:`search_portfolio`) runs first.
 
     ``callbacks`` are Ray Tune callbacks (tracking, progress display) passed in by the API layer.
     ``resume_spent_s`` (seconds the search already ran) continues the interrupted search of
@@ -293,15 +305,8 @@ def run_trials(
     check_resources(resources)
     task = task or task_named(data.task)
     metric, mode = task.ranking(data.metric)
-    if search.searcher == "grid":
-        num_trials = search.num_trials or 1  # each sample is one full pass over the grid
-    else:
-        num_trials = search.num_trials or (-1 if search.time_budget_s else DEFAULT_NUM_TRIALS)
-    if search.searcher == "grid":
-        portfolio = Portfolio()
-    elif portfolio is None:
-        portfolio = resolve_portfolio(space, data.task, data.input_kind, search.seed)
-    portfolio = portfolio.first(num_trials)
+    num_trials = trial_count(search)
+    portfolio = search_portfolio(space, data.task, data.input_kind, search) if portfolio is None else portfolio
     checkpoint_every = search.checkpoint_every or (1 if search.scheduler in CHECKPOINTING_SCHEDULERS else 0)
     # Bound to the trainable once: Ray puts `data` in the object store a single time.
     trainable = tune.with_parameters(
