@@ -11,7 +11,7 @@ are not (there is no target).
 
 k is fixed by ``n_clusters`` or searched inside each trial (2 to ``MAX_CLUSTERS``): KMeans is
 fitted on the training embeddings and k chosen by the validation silhouette, so a trial's
-score is that of its best k.
+score is that of its best k. The refit, a new embedding, chooses its k again the same way.
 
 The silhouette that chooses k and ranks trials is measured on the prepared features
 (standardized numbers, one-hot blocks) of the validation and training rows, whatever space the
