@@ -36,7 +36,7 @@ class Task:
     mapped to ``"max"`` or ``"min"``; ``default_metric`` ranks unless ``--metric`` names
     another. ``supervised``: trials train on targets (batch transforms such as mixup apply).
     ``carry``: validation metrics (beyond the ranking one) kept as ``best_<key>`` at the best
-    epoch, for the refit (e.g. the cluster count). ``loss_keys``: the per-epoch training loss
+    epoch, in the trial's record (e.g. the cluster count it validated). ``loss_keys``: the per-epoch training loss
     of each optimizer, in optimizer order.
     """
 
