@@ -148,6 +148,20 @@ def test_the_refit_chooses_k_again_on_its_own_embedding_unless_the_user_fixed_it
     assert metrics["n_clusters"] == fitted["kmeans"].n_clusters == 2
 
 
+def test_trials_are_scored_on_held_out_rows_when_there_are_enough():
+    """Training rows flatter an embedding trained on them (a digits autoencoder: 0.208 with them,
+    0.113 without), so a validation split of 200 rows or more is scored alone; a small table's
+    few dozen validation rows are scored with the training rows."""
+    from automl.tasks.cluster import scored_rows
+
+    rng = np.random.default_rng(0)
+    X_train = rng.normal(size=(300, 4))
+    large, small = rng.normal(size=(200, 4)), rng.normal(size=(27, 4))
+    assert scored_rows(X_train, large, seed=0) is large
+    joined = scored_rows(X_train, small, seed=0)
+    assert len(joined) == 327 and np.array_equal(joined[-27:], small)
+
+
 def test_rows_set_apart_by_rare_values_do_not_outscore_the_groups(blobs):
     """Six rows, each with its own rare column lit (as rare pixels stand 18-90 standard
     deviations out after standardization): the plain silhouette prefers "those rows against the
