@@ -291,7 +291,7 @@ def run_trials(
 ) -> list[TrialRecord]:
     """Run the search on Ray Tune and return one record per trial.
 
-    The ``portfolio`` (default: :func:`search_portfolio`) runs first.
+    The ``portfolio`` (default: :func:`search_portfolio`) runs first, cut to the trial count.
 
     ``callbacks`` are Ray Tune callbacks (tracking, progress display) passed in by the API layer.
     ``resume_spent_s`` (seconds the search already ran) continues the interrupted search of
@@ -306,7 +306,7 @@ def run_trials(
     task = task or task_named(data.task)
     metric, mode = task.ranking(data.metric)
     num_trials = trial_count(search)
-    portfolio = search_portfolio(space, data.task, data.input_kind, search) if portfolio is None else portfolio
+    portfolio = search_portfolio(space, data.task, data.input_kind, search) if portfolio is None else portfolio.first(num_trials)
     checkpoint_every = search.checkpoint_every or (1 if search.scheduler in CHECKPOINTING_SCHEDULERS else 0)
     # Bound to the trainable once: Ray puts `data` in the object store a single time.
     trainable = tune.with_parameters(
