@@ -300,7 +300,7 @@ def run_trials(
     """
     from ray import tune
 
-    from automl.resume import make_search_log
+    from automl.resume import journal_checkpointed_epochs, make_search_log
 
     check_resources(resources)
     task = task or task_named(data.task)
@@ -316,6 +316,10 @@ def run_trials(
     )
     trainable = tune.with_resources(trainable, {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
     scheduler = make_scheduler(search.scheduler, space, search.seed)
+    experiment = experiment_path(run_dir, resources)
+    resuming = resume_spent_s is not None and tune.Tuner.can_restore(experiment)
+    if resuming and "://" not in experiment:
+        journal_checkpointed_epochs(Path(experiment), run_dir)
     # Journals every result into the run directory: histories and finished trials survive a kill.
     search_log = make_search_log(run_dir, scheduler, resume_spent_s or 0.0)
     time_budget_s = search.time_budget_s
@@ -345,8 +349,7 @@ def run_trials(
         callbacks=[search_log, *(callbacks or [])],
     )
     param_space = {} if search.searcher in ("tpe", "gp") else space.to_tune(search.seed, grid=search.searcher == "grid")
-    experiment = experiment_path(run_dir, resources)
-    if resume_spent_s is not None and tune.Tuner.can_restore(experiment):
+    if resuming:
         tuner = restore_tuner(experiment, trainable, tune_config, run_config, run_dir, set(search_log.ends))
     else:
         tuner = tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)

@@ -31,7 +31,7 @@ from typing import Any, Iterator
 
 from automl.errors import AutoMLError
 from automl.files import write_text_atomic
-from automl.reporting import epoch_results, seconds_before_latest
+from automl.reporting import checkpointed_epochs, epoch_results, json_value, seconds_before_latest
 
 REQUEST_FILE = "request.json"
 STATE_FILE = "search_state.json"
@@ -238,13 +238,9 @@ def make_search_log(run_dir: Path, scheduler, spent_s: float = 0.0):
 
         def _append(self, entry: dict) -> None:
             with open(self.run_dir / SEARCH_LOG_FILE, "a") as handle:
-                handle.write(json.dumps(entry, default=_plain) + "\n")
+                handle.write(json.dumps(entry, default=json_value) + "\n")
 
     return SearchLog()
-
-
-def _plain(value):
-    return value.item() if hasattr(value, "item") else str(value)
 
 
 def scheduler_state(scheduler) -> dict | None:
@@ -356,6 +352,28 @@ def refill_deleted_checkpoints(experiment: Path) -> None:
         indices = sorted(int(p.name.rsplit("_", 1)[1]) for p in trial_dir.glob("checkpoint_*") if p.name.rsplit("_", 1)[1].isdigit())
         for index in range(indices[-1] if indices else 0):
             (trial_dir / f"checkpoint_{index:06d}").mkdir(exist_ok=True)
+
+
+def journal_checkpointed_epochs(experiment: Path, run_dir: Path) -> None:
+    """Journal the epochs a trial checkpointed but the killed driver never took.
+
+    A trial's process writes its checkpoint before the driver takes the report that carries
+    it, and a resumed trial goes on from its newest checkpoint: without this, the epochs of
+    that last report would be missing from its history. They are journaled without a
+    ``wall_s`` (the search time at which they ended died with the driver).
+    """
+    results, ends = read_search_log(run_dir)
+    for trial_dir in Path(experiment).iterdir():
+        checkpoints = sorted(trial_dir.glob("checkpoint_*")) if trial_dir.is_dir() else []
+        epochs = next((rows for rows in map(checkpointed_epochs, reversed(checkpoints)) if rows), [])
+        trial_id = trial_dir.name  # named by trial id (automl.engine.run_trials)
+        last = max((row.get("epoch") or 0 for row in results.get(trial_id, [])), default=0)
+        missed = [row for row in epochs if (row.get("epoch") or 0) > last]
+        if trial_id in ends or not missed:
+            continue
+        with open(Path(run_dir) / SEARCH_LOG_FILE, "a") as handle:
+            for row in missed:
+                handle.write(json.dumps({"event": "result", "trial_id": trial_id, "result": row}, default=json_value) + "\n")
 
 
 def remove_empty_checkpoints(experiment: Path) -> None:

@@ -499,7 +499,7 @@ def train_trial(
                     np.save(Path(folder) / VAL_OUTPUTS_FILE, best_val_outputs)
                 if best_fold_states is not None:
                     torch.save(best_fold_states, Path(folder) / FOLD_MODELS_FILE)
-                reporter.add(report, checkpoint=tune.Checkpoint.from_directory(folder))
+                reporter.add(report, checkpoint_dir=folder)
 
 
 def fold_mean_epochs(folds: list[Iterator[dict[str, Any]]]) -> Iterator[dict[str, Any]]:

@@ -312,6 +312,38 @@ def test_a_trial_handed_a_deleted_checkpoint_restarts_from_its_newest_real_one(t
     assert training_state_file(tmp_path / "checkpoint_000010") == tmp_path / "checkpoint_000010" / CHECKPOINT_FILE
 
 
+def test_epochs_only_a_trial_checkpoint_holds_are_journaled_when_the_search_resumes(tmp_path, monkeypatch):
+    # A trial writes its checkpoint before the driver takes the report that carries it. A driver
+    # killed in between never journals those epochs, and the resumed trial goes on after them.
+    from ray import tune
+
+    from automl.reporting import ReportPlan, epoch_reporter
+    from automl.resume import SEARCH_LOG_FILE, journal_checkpointed_epochs, read_search_log
+
+    monkeypatch.setattr(tune, "report", lambda result, checkpoint=None: None)
+    experiment, run_dir = tmp_path / "trials", tmp_path / "run"
+    run_dir.mkdir()
+    rows = {trial_id: [{"epoch": e, "val_loss": 1 / e, "train_loss": 2 / e} for e in range(1, 5)] for trial_id in ("a", "b")}
+    for trial_id, trial_rows in rows.items():
+        with epoch_reporter(ReportPlan(frozenset(), interval_s=3600)) as reporter:
+            for row in trial_rows:
+                folder = experiment / trial_id / f"checkpoint_{row['epoch'] // 2 - 1:06d}" if row["epoch"] % 2 == 0 else None
+                if folder:
+                    folder.mkdir(parents=True)
+                reporter.add(row, checkpoint_dir=folder)
+    # The driver took epochs 1-2 of both trials, and saw trial b end (its end is what counts).
+    journal = [{"event": "result", "trial_id": t, "wall_s": 0.1, "result": row} for t in rows for row in rows[t][:2]]
+    journal.append({"event": "end", "trial_id": "b", "status": "terminated", "config": {}})
+    (run_dir / SEARCH_LOG_FILE).write_text("".join(json.dumps(entry) + "\n" for entry in journal))
+
+    journal_checkpointed_epochs(experiment, run_dir)
+    journal_checkpointed_epochs(experiment, run_dir)  # a second resume adds nothing
+    results, _ = read_search_log(run_dir)
+    assert results["a"] == rows["a"]  # epochs 3 and 4, from checkpoint_000001
+    assert results["b"] == rows["b"][:2]
+    assert len(search_log(run_dir)) == len(journal) + 2
+
+
 def test_asha_bookkeeping_is_saved_as_json_and_a_restored_scheduler_stops_the_same_trials(tmp_path):
     from types import SimpleNamespace
 
