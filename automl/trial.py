@@ -15,6 +15,7 @@ import inspect
 import math
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -553,12 +554,14 @@ def training_state_file(folder: Path) -> Path:
 
     A resumed search can hand a trial an empty placeholder: Ray Tune's saved state named a
     checkpoint that the killed driver deleted after writing newer ones (see
-    ``automl.resume.refill_deleted_checkpoints``). The trial then restarts from its newest real one.
+    ``automl.resume.refill_deleted_checkpoints``). The trial then restarts from its newest whole
+    one: the kill can cut short the one being written (``torch.save`` writes a zip, whose
+    directory comes last).
     """
     path = folder / CHECKPOINT_FILE
     if path.is_file():
         return path
-    newer = sorted(p for p in folder.parent.glob(f"checkpoint_*/{CHECKPOINT_FILE}") if p.parent.name > folder.name)
+    newer = sorted(p for p in folder.parent.glob(f"checkpoint_*/{CHECKPOINT_FILE}") if p.parent.name > folder.name and zipfile.is_zipfile(p))
     return newer[-1] if newer else path
 
 

@@ -302,12 +302,17 @@ def test_a_search_killed_while_refitting_refits_again_without_searching(space, t
 def test_a_trial_handed_a_deleted_checkpoint_restarts_from_its_newest_real_one(tmp_path):
     # Tune's saved state can lag behind a kill: it names checkpoint 9 as the latest, which the
     # killed driver had already replaced by 10 and 11 (num_to_keep=2) and deleted.
+    # The kill cut short checkpoint 12 as the trial wrote it.
+    import torch
+
     from automl.trial import CHECKPOINT_FILE, training_state_file
 
-    for index in (9, 10, 11):
+    for index in (9, 10, 11, 12):
         (tmp_path / f"checkpoint_{index:06d}").mkdir()
-    for index in (10, 11):
-        (tmp_path / f"checkpoint_{index:06d}" / CHECKPOINT_FILE).write_bytes(b"state")
+    for index in (10, 11, 12):
+        torch.save({"epoch": index}, tmp_path / f"checkpoint_{index:06d}" / CHECKPOINT_FILE)
+    whole = (tmp_path / "checkpoint_000012" / CHECKPOINT_FILE).read_bytes()
+    (tmp_path / "checkpoint_000012" / CHECKPOINT_FILE).write_bytes(whole[: len(whole) // 2])
     assert training_state_file(tmp_path / "checkpoint_000009") == tmp_path / "checkpoint_000011" / CHECKPOINT_FILE
     assert training_state_file(tmp_path / "checkpoint_000010") == tmp_path / "checkpoint_000010" / CHECKPOINT_FILE
 
