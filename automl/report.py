@@ -184,11 +184,16 @@ def _score_by_architecture(run: RunFiles) -> Plot | None:
 
 
 def hyperparameter_table(trials: list[dict], metric: str) -> pd.DataFrame:
-    """One row per scored trial: its flattened hyperparameters that vary, and its score."""
+    """One row per scored trial: its flattened hyperparameters that vary, and its score.
+
+    The ensemble is no point of the search space: it has a row on the leaderboard, not here.
+    """
+    from automl.ensemble import ENSEMBLE_ID
+
     rows = []
     for trial in trials:
         value = (trial.get("metrics") or {}).get(f"best_val_{metric}")
-        if value is None or trial.get("error"):  # failed trials have no score
+        if value is None or trial.get("error") or trial.get("trial_id") == ENSEMBLE_ID:  # failed trials have no score
             continue
         rows.append({**_flatten(trial.get("config") or {}), "score": value})
     frame = pd.DataFrame(rows)

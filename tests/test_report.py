@@ -140,3 +140,21 @@ def test_report_loads_in_chromium_without_console_errors_and_every_plot_is_visib
         shot = np.asarray(Image.open(io.BytesIO(img.screenshot_as_png)).convert("RGB"))
         inked = (shot < 200).any(axis=2).mean()  # share of pixels that are not near-white
         assert len(np.unique(shot.reshape(-1, 3), axis=0)) > 20 and inked > 0.02, img.get_attribute("alt")
+
+
+def test_the_hyperparameter_effects_leave_out_the_ensemble_and_show_only_what_the_trials_varied():
+    # The ensemble's row lacked every hyperparameter, which made each look varied, and its
+    # member list became a tick label 1,500 characters long.
+    from automl.ensemble import ENSEMBLE_ID
+    from automl.report import hyperparameter_table
+
+    def trial(trial_id: str, lr: float, score: float) -> dict:
+        config = {"architecture": {"name": "mlp", "width": 32}, "optimizer": {"name": "adam", "lr": lr}, "seed": 0}
+        return {"trial_id": trial_id, "config": config, "metrics": {"best_val_accuracy": score}}
+
+    ensemble = {"trial_id": ENSEMBLE_ID, "metrics": {"best_val_accuracy": 0.97},
+                "config": {"architecture": {"name": ENSEMBLE_ID, "members": "0.5×a + 0.5×b"},
+                           "ensemble": [{"trial_id": "a", "weight": 0.5}, {"trial_id": "b", "weight": 0.5}]}}
+    table = hyperparameter_table([trial("a", 0.01, 0.95), trial("b", 0.001, 0.9), ensemble], "accuracy")
+    assert list(table.columns) == ["optimizer.lr", "score"]
+    assert table["score"].tolist() == [0.95, 0.9]
