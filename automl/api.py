@@ -255,7 +255,7 @@ class AutoML:
             # Out-of-fold outputs cover the training rows; hold-out outputs the validation rows.
             y_selection = prepared.y_train if prepared.folds else prepared.y_val
             ensemble = ensemble_record(records, self.search_config.ensemble_size, prepared.task, y_selection, training_set.target_scale, metric,
-                                       oof=bool(prepared.folds))
+                                       fold_rows=[fold.val for fold in prepared.folds])
             if ensemble is not None:
                 records.append(ensemble)  # ranked last among equals: it must win strictly
         leaderboard = rank_trials(records, metric, mode)

@@ -94,12 +94,15 @@ def load_validation_outputs(record) -> np.ndarray | None:
 
 
 def ensemble_record(records: list, size: int, task: str, y_val: np.ndarray, target_scale: float = 1.0,
-                    metric: str | None = None, oof: bool = False):
+                    metric: str | None = None, fold_rows: list[np.ndarray] | None = None):
     """Select an ensemble from the best ``size`` trials: a leaderboard record, or ``None`` when
     fewer than two trials have validation outputs or selection keeps only the best trial.
 
-    ``y_val`` are the targets of the rows the outputs predict: the validation split, or
-    (``oof``, cross-validation) every training row."""
+    ``y_val`` are the targets of the rows the outputs predict: the validation split, or, with
+    cross-validation, every training row (the outputs are out of fold; ``fold_rows`` are the
+    rows each fold validates). A trial's cross-validated score is the mean of its folds'
+    scores, so the ensemble's leaderboard score is too: a score of the pooled rows differs by
+    the folds' sizes alone, which decided ties between the ensemble and the best trial."""
     from automl.engine import TrialRecord
 
     metric, mode = task_named(task).ranking(metric)
@@ -113,6 +116,7 @@ def ensemble_record(records: list, size: int, task: str, y_val: np.ndarray, targ
             predictions[record.trial_id] = member_predictions(task, outputs)
     if len(predictions) < 2:
         return None
+    every_row, y_every_row = predictions, y_val
     # Out-of-fold outputs of time-ordered folds leave the earliest rows unscored (NaN): select on the others.
     scored_rows = np.all([np.isfinite(p.reshape(len(p), -1)).all(axis=1) for p in predictions.values()], axis=0)
     if not scored_rows.all():
@@ -121,6 +125,10 @@ def ensemble_record(records: list, size: int, task: str, y_val: np.ndarray, targ
     selection = select_ensemble(predictions, y_val, task, target_scale, metric=metric)
     if len(selection.weights) < 2:
         return None  # selection kept only the best trial: nothing to add to the leaderboard
+    if fold_rows:
+        outputs = combined_outputs(task, sum(w * every_row[t] for t, w in selection.weights.items()))
+        per_fold = [score(task, outputs[rows], y_every_row[rows], target_scale) for rows in fold_rows]
+        selection.val_metrics = {k: float(np.mean([m[k] for m in per_fold])) for k in per_fold[0]}
     by_id = {r.trial_id: r for r in scored}
     members = [
         {"trial_id": t, "weight": w, "config": by_id[t].config,
@@ -136,6 +144,6 @@ def ensemble_record(records: list, size: int, task: str, y_val: np.ndarray, targ
         "params": sum(int(by_id[m["trial_id"]].metrics.get("params", 0)) for m in members),
         "train_time_s": sum(float(by_id[m["trial_id"]].metrics.get("train_time_s", 0.0)) for m in members),
     }
-    rows = "out-of-fold" if oof else "validation"
+    rows = "out-of-fold" if fold_rows else "validation"
     return TrialRecord(ENSEMBLE_ID, config, metrics, f"ensemble of {len(members)} of the top {len(predictions)}, "
                        f"selected on their {rows} predictions")

@@ -55,6 +55,32 @@ def test_regression_selection_averages_independent_errors():
     assert selection.val_metrics["rmse"] < 0.75 * single
 
 
+def test_an_out_of_fold_ensemble_is_scored_as_the_mean_of_its_folds_like_the_trials(tmp_path):
+    # Both trials predict the same labels (5 rows wrong, all in the last 25-row fold); the second
+    # is less sure, so blending it in lowers the log-loss and selection keeps it. Scored on the
+    # pooled 127 rows (122/127 = 0.9606) the ensemble looked better than the best trial's mean of
+    # folds (0.96) and won without predicting one label differently.
+    from automl.ensemble import VAL_OUTPUTS_FILE, ensemble_record
+    from automl.leaderboard import rank_trials
+
+    y = np.array([0, 1] * 63 + [0])
+    fold_rows = np.array_split(np.arange(len(y)), 5)  # 26, 26, 25, 25, 25 rows
+    labels = y.copy()
+    labels[fold_rows[4][:5]] = 1 - y[fold_rows[4][:5]]
+    records = []
+    for trial_id, confidence in (("sure", 0.99), ("unsure", 0.6)):
+        folder = tmp_path / trial_id
+        folder.mkdir()
+        np.save(folder / VAL_OUTPUTS_FILE, np.log(one_hot_probabilities(labels, 2, confidence)))
+        fold_mean = np.mean([np.mean(labels[rows] == y[rows]) for rows in fold_rows])
+        records.append(TrialRecord(trial_id, {"epochs": 3}, {"best_val_accuracy": fold_mean, "best_epoch": 3}, "completed",
+                                   checkpoint=str(folder)))
+    ensemble = ensemble_record(records, 10, "binary", y, metric="accuracy", fold_rows=fold_rows)
+    assert ensemble is not None and len(ensemble.config["ensemble"]) == 2
+    assert ensemble.metrics["best_val_accuracy"] == pytest.approx(0.96)
+    assert rank_trials([*records, ensemble], "accuracy", "max").loc[0, "trial_id"] == "sure"
+
+
 def test_ensemble_artifact_averages_members_refitted_on_their_own_preprocessing_and_exports(blobs_frame, tmp_path):
     standard, minmax = {"imputer": "median", "scaler": "standard"}, {"imputer": "median", "scaler": "minmax"}
     prepared, components = prepare(blobs_frame, "species", variants=[standard, minmax])
