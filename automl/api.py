@@ -250,18 +250,14 @@ class AutoML:
 
                     ray.shutdown()
         if self.search_config.ensemble_size > 1 and task.ensembles and not any(r.trial_id == "ensemble" for r in records):
-            from automl.ensemble import ensemble_record
+            from automl.ensemble import ensemble_record, rank_with_ensemble
 
             # Out-of-fold outputs cover the training rows; hold-out outputs the validation rows.
             y_selection = prepared.y_train if prepared.folds else prepared.y_val
             ensemble = ensemble_record(records, self.search_config.ensemble_size, prepared.task, y_selection, training_set.target_scale, metric,
                                        fold_rows=[fold.val for fold in prepared.folds])
-            if ensemble is not None:
-                records.append(ensemble)  # ranked last among equals: it must win strictly
-        leaderboard = rank_trials(records, metric, mode)
-        if not leaderboard.empty and leaderboard.loc[0, "trial_id"] == "ensemble":
-            winner = next(r for r in records if r.trial_id == "ensemble")
-            winner.status += ": the final model (it wins on validation)"
+            records, leaderboard = rank_with_ensemble(records, ensemble, metric, mode)
+        else:  # no ensemble, or the one a resumed refit saved (first among the records, as ranked)
             leaderboard = rank_trials(records, metric, mode)
         save_leaderboard(leaderboard, records, run_dir)
         emit("leaderboard", {"leaderboard": leaderboard, "seconds": search_seconds, "metric": metric})

@@ -17,7 +17,9 @@ for classification, values for regression); keep the best ensemble seen. A trial
 ``n`` times weighs ``n / total``. Accuracy ties are broken by the lower validation log-loss.
 
 The ensemble becomes its own leaderboard row, ranked with the trials on the same validation
-score. It wins only if it is strictly better than the best single trial; then each member
+score (:func:`rank_with_ensemble`). It wins unless the best single trial is strictly better:
+selection kept it only for beating that trial on the same rows, by the metric or, at an equal
+one, by the lower log-loss, and a tie on the leaderboard goes the same way. Then each member
 is refitted on train+val (or, with folds and ``--final-model bag``, bagged from its fold
 models) for its own best epoch count with the preprocessing variant it was
 selected with, the weighted ensemble is evaluated once on test and saved as one artifact
@@ -35,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from automl.components import CLASSIFICATION_TASKS
 from automl.metrics import score
@@ -85,6 +88,24 @@ def select_ensemble(
             best_metrics, best_key, best_counts = metrics, key, dict(counts)
     size = sum(best_counts.values())
     return Selection({t: c / size for t, c in best_counts.items()}, best_metrics)
+
+
+def rank_with_ensemble(records: list, ensemble, metric: str, mode: str) -> tuple[list, pd.DataFrame]:
+    """``(records, leaderboard)`` with the ``ensemble`` record (``None``: none formed) among the trials.
+
+    The ensemble ranks first among equal scores (see the module docstring); ranked first, it is
+    the final model, and its status says so.
+    """
+    from automl.leaderboard import rank_trials
+
+    if ensemble is None:
+        return records, rank_trials(records, metric, mode)
+    records = [ensemble, *records]  # the leaderboard's sort is stable: first among equals
+    leaderboard = rank_trials(records, metric, mode)
+    if leaderboard.loc[0, "trial_id"] == ENSEMBLE_ID:
+        ensemble.status += ": the final model (it wins on validation)"
+        leaderboard = rank_trials(records, metric, mode)
+    return records, leaderboard
 
 
 def load_validation_outputs(record) -> np.ndarray | None:

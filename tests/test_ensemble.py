@@ -55,13 +55,15 @@ def test_regression_selection_averages_independent_errors():
     assert selection.val_metrics["rmse"] < 0.75 * single
 
 
-def test_an_out_of_fold_ensemble_is_scored_as_the_mean_of_its_folds_like_the_trials(tmp_path):
+def test_an_out_of_fold_ensemble_is_scored_as_the_mean_of_its_folds_and_wins_the_tie_selection_kept_it_for(tmp_path):
     # Both trials predict the same labels (5 rows wrong, all in the last 25-row fold); the second
     # is less sure, so blending it in lowers the log-loss and selection keeps it. Scored on the
     # pooled 127 rows (122/127 = 0.9606) the ensemble looked better than the best trial's mean of
-    # folds (0.96) and won without predicting one label differently.
-    from automl.ensemble import VAL_OUTPUTS_FILE, ensemble_record
-    from automl.leaderboard import rank_trials
+    # folds (0.96); scored as the trials are, it ties, and wins the tie by the log-loss that
+    # selection kept it for.
+    from dataclasses import replace
+
+    from automl.ensemble import VAL_OUTPUTS_FILE, ensemble_record, rank_with_ensemble
 
     y = np.array([0, 1] * 63 + [0])
     fold_rows = np.array_split(np.arange(len(y)), 5)  # 26, 26, 25, 25, 25 rows
@@ -78,7 +80,13 @@ def test_an_out_of_fold_ensemble_is_scored_as_the_mean_of_its_folds_like_the_tri
     ensemble = ensemble_record(records, 10, "binary", y, metric="accuracy", fold_rows=fold_rows)
     assert ensemble is not None and len(ensemble.config["ensemble"]) == 2
     assert ensemble.metrics["best_val_accuracy"] == pytest.approx(0.96)
-    assert rank_trials([*records, ensemble], "accuracy", "max").loc[0, "trial_id"] == "sure"
+    assert ensemble.metrics["val_log_loss"] < score("binary", np.log(one_hot_probabilities(labels, 2, 0.99)), y)["log_loss"]
+
+    behind = replace(ensemble, metrics={**ensemble.metrics, "best_val_accuracy": 0.95}, status=ensemble.status)
+    ranked_records, board = rank_with_ensemble(records, behind, "accuracy", "max")
+    assert board.loc[0, "trial_id"] == "sure" and "final model" not in behind.status and len(ranked_records) == 3
+    _, board = rank_with_ensemble(records, ensemble, "accuracy", "max")
+    assert board.loc[0, "trial_id"] == ENSEMBLE_ID and ensemble.status.endswith("the final model (it wins on validation)")
 
 
 def test_ensemble_artifact_averages_members_refitted_on_their_own_preprocessing_and_exports(blobs_frame, tmp_path):
@@ -157,7 +165,7 @@ def test_search_with_ensemble_ranks_it_from_saved_validation_outputs(hard_frame,
     assert ensemble_row.val_accuracy >= trials.val_accuracy.max()
     assert ensemble_row.hyperparameters.count("×") >= 2
     assert any(r["trial_id"] == ENSEMBLE_ID for r in records)
-    # The final model is the ensemble exactly when it ranks first (ties go to the single trial).
+    # The final model is the ensemble exactly when it ranks first (ties go to the ensemble).
     final_config = json.loads((result.artifact_dir / "model.json").read_text())["config"]
     assert ("ensemble" in final_config) == (board.loc[0, "trial_id"] == ENSEMBLE_ID)
     assert len(automl.load(result.run_dir).predict(hard_frame.head(5))) == 5
