@@ -1,0 +1,34 @@
+"""Named settings that tests pass to a search in their own arguments.
+
+A search in a test runs the shipped defaults (``--validation auto``: 5-fold cross-validation
+on the small tables tests make; ``--ensemble 10``; TPE after the portfolio) unless the test
+passes one of these. Each preset exists twice: as ``AutoML(...)`` / estimator keywords
+(``HOLDOUT_NO_ENSEMBLE``) and as ``automl search`` flags (``HOLDOUT_NO_ENSEMBLE_FLAGS``), so a
+reader sees at the call what each test runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+
+def as_flags(preset: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ``automl search`` flags of a preset's keywords (``{"ensemble": 0}`` -> ``--ensemble 0``)."""
+    flags: list[str] = []
+    for key, value in preset.items():
+        flags += [f"--{key.replace('_', '-')}", str(value)]
+    return tuple(flags)
+
+
+# One model per trial trained on a hold-out split, no ensemble after the search: for tests of
+# something other than validation or ensembles, at the cost they had before cross-validation.
+HOLDOUT_NO_ENSEMBLE: dict[str, Any] = {"validation": "holdout", "ensemble": 0}
+HOLDOUT_NO_ENSEMBLE_FLAGS = as_flags(HOLDOUT_NO_ENSEMBLE)
+
+# A hold-out split, with the shipped ensemble after the search (selected on validation outputs).
+HOLDOUT: dict[str, Any] = {"validation": "holdout"}
+HOLDOUT_FLAGS = as_flags(HOLDOUT)
+
+# The shipped defaults, named so that a test that runs them says so.
+SHIPPED_DEFAULTS: dict[str, Any] = {}
+SHIPPED_DEFAULTS_FLAGS: tuple[str, ...] = ()
