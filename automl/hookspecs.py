@@ -70,8 +70,9 @@ naming them as keyword parameters; a fact is passed only to builders whose signa
   architecture that claims ``text`` must take it, e.g. for ``nn.Embedding``);
 - ``class_counts``: classification only; training rows per class;
 - ``class_weights``: classification with ``--class-weights balanced`` only; one float per class
-  (``n / (C * n_c)`` on the training split, 0 for a class absent there), computed once per
-  run. It is the only class weighting: the platform does not wrap or re-weight the loss;
+  (``n / (C * n_c)`` on the rows the model fits on, 0 for a class absent there: the training
+  split, or with cross-validation the fold's fit rows). It is the only class weighting: the
+  platform does not wrap or re-weight the loss;
 - ``epochs`` and ``steps_per_epoch``: the trial's configured epochs and optimizer steps per
   epoch (the horizon of a learning-rate schedule; an epoch is at least the space's
   ``min_steps_per_epoch`` steps, default 32: on small data several passes over the rows);

@@ -74,7 +74,7 @@ def refit_and_test(
     config, data, network, state = best.config, parts[0][2], parts[0][1], {}
     if len(parts) > 1:
         network = EnsembleNetwork([net.cpu() for _, net, _ in parts], [m["weight"] for m, _, _ in parts],
-                                  prepared.task in CLASSIFICATION_TASKS)
+                                  prepared.task in CLASSIFICATION_TASKS, [m.get("output_map") for m, _, _ in parts])
         config = {"ensemble": [{k: v for k, v in m.items() if k != "checkpoint"} for m, _, _ in parts]}
         data = replace(data, X_test=member_inputs([d.X_test for _, _, d in parts]))
         state = {"member_features": [d.features for _, _, d in parts]}
@@ -106,7 +106,9 @@ def fold_models_file(checkpoint: str | None) -> Path | None:
 
 def bag_parts(member: dict, prepared: PreparedData, components: Components, task: Task) -> list[tuple[dict, torch.nn.Module, PreparedData]]:
     """``(member record, network, data)`` of each fold model of a trial: its weights at the
-    trial's best epoch, and the data as that fold's preprocessing encodes it."""
+    trial's best epoch, and the data as that fold's preprocessing encodes it. The record's
+    ``output_map`` (regression) puts the fold model's outputs, standardized as its fold's fit
+    rows were, in the encoding of every training row that the artifact's one target encoder decodes."""
     states = torch.load(fold_models_file(member["checkpoint"]), weights_only=True, map_location="cpu")
     if len(states) != len(prepared.folds):
         raise RuntimeError(f"trial {member.get('trial_id')} saved {len(states)} fold models, the data has {len(prepared.folds)} folds")
@@ -115,13 +117,14 @@ def bag_parts(member: dict, prepared: PreparedData, components: Components, task
     for i, (fold, weights) in enumerate(zip(prepared.folds, states)):
         variant = fold.variant(config.get("preprocessing"))
         y_fit = prepared.y_train[fold.train]
-        facts = DataFacts.of(prepared.task, prepared.input_kind, prepared.output_size, y_fit, prepared.vocab_size, prepared.class_weights)
+        facts = DataFacts.of(prepared.task, prepared.input_kind, prepared.output_size, fold.y_train, prepared.vocab_size, fold.class_weights)
         model = build_model(config, components, prepared.input_shape, prepared.output_size, torch.device("cpu"), facts,
                             task.parameter_groups)
         model.network.load_state_dict(weights)
         data = replace(prepared, features=variant.features, X_train=variant.X_train, y_train=y_fit, X_val=variant.X_val,
                        y_val=prepared.y_train[fold.val], X_test=variant.X_test)
-        record = {"config": config, "weight": weight, "epochs": member["epochs"], "trial_id": member.get("trial_id"), "fold": i + 1}
+        record = {"config": config, "weight": weight, "epochs": member["epochs"], "trial_id": member.get("trial_id"), "fold": i + 1,
+                  **({"output_map": list(fold.output_map)} if fold.output_map is not None else {})}
         parts.append((record, model.network, data))
     return parts
 

@@ -82,6 +82,9 @@ class TrainingSet:
     # ``X_train`` / ``y_train`` (every training row), where its out-of-fold outputs go.
     folds: list["TrainingSet"] = field(default_factory=list)
     fold_rows: list[np.ndarray] = field(default_factory=list)
+    # A fold's ``(a, b)``: ``a * output + b`` is its model's output in the encoding of every
+    # training row (the fold standardized a regression target on its fit rows alone).
+    output_map: tuple[float, float] | None = None
 
     def fold_sets(self) -> list["TrainingSet"]:
         """What a trial trains one model on each of: the folds, or (hold-out) the data itself."""
@@ -95,6 +98,13 @@ class TrainingSet:
 
         return self.variants[variant_key(preprocessing)]
 
+    def out_of_fold_outputs(self, outputs: list[np.ndarray]) -> np.ndarray:
+        """The fold models' validation outputs (in fold order) as one array over every training
+        row, all in the encoding of ``y_train``."""
+        mapped = [o if s.output_map is None else o * np.float32(s.output_map[0]) + np.float32(s.output_map[1])
+                  for s, o in zip(self.folds, outputs)]
+        return out_of_fold(mapped, self.fold_rows, len(self.y_train))
+
     def facts(self) -> "DataFacts":
         return DataFacts.of(self.task, self.input_kind, self.output_size, self.y_train, self.vocab_size, self.class_weights,
                             self.metric, self.mode)
@@ -102,15 +112,17 @@ class TrainingSet:
 
 def with_folds(data: TrainingSet, prepared) -> TrainingSet:
     """``data`` with one :class:`TrainingSet` per cross-validation fold of ``prepared``
-    (an :class:`automl.data.PreparedData`; none with a hold-out)."""
+    (an :class:`automl.data.PreparedData`; none with a hold-out): each with what its fold
+    fitted on its fit rows alone (features, target encoding, class weights)."""
     if not prepared.folds:
         return data
     folds = []
     for fold in prepared.folds:
         default = fold.variant(None)
         folds.append(replace(
-            data, X_train=default.X_train, y_train=prepared.y_train[fold.train], X_val=default.X_val,
-            y_val=prepared.y_train[fold.val], variants={k: (v.X_train, v.X_val) for k, v in fold.variants.items()} if data.variants else {},
+            data, X_train=default.X_train, y_train=fold.y_train, X_val=default.X_val, y_val=fold.y_val,
+            target_scale=getattr(fold.target_encoder, "std_", 1.0), class_weights=fold.class_weights, output_map=fold.output_map,
+            variants={k: (v.X_train, v.X_val) for k, v in fold.variants.items()} if data.variants else {},
         ))
     return replace(data, folds=folds, fold_rows=[fold.val for fold in prepared.folds])
 
@@ -483,7 +495,7 @@ def train_trial(
                 break
             if keep_val_outputs and improved:
                 outputs = [task.validation_outputs(m.network, X_val, device) for m, (_, X_val) in zip(models, arrays)]
-                best_val_outputs = out_of_fold(outputs, data.fold_rows, len(data.y_train)) if data.folds else outputs[0]
+                best_val_outputs = data.out_of_fold_outputs(outputs) if data.folds else outputs[0]
             if keep_fold_models and improved:
                 best_fold_states = [{k: v.detach().cpu().clone() for k, v in m.network.state_dict().items()} for m in models]
             save_state = checkpoint_every and (epoch % checkpoint_every == 0 or epoch == epochs)

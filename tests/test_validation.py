@@ -13,11 +13,12 @@ from artifact_helpers import mlp_config, prepare, two_scaler_space
 import automl
 from automl.cli import main
 from automl.data.folds import fold_count, fold_indices
+from automl.data.weights import class_weights
 from automl.engine import TrialRecord
 from automl.errors import AutoMLError
 from automl.export import encode_rows
 from automl.refit import refit_and_test
-from automl.trial import FOLD_MODELS_FILE, DataFacts, build_model, out_of_fold, train_epochs
+from automl.trial import FOLD_MODELS_FILE, DataFacts, TrainingSet, build_model, out_of_fold, train_epochs, with_folds
 
 
 def labelled(n: int = 60, seed: int = 0) -> pd.DataFrame:
@@ -25,6 +26,21 @@ def labelled(n: int = 60, seed: int = 0) -> pd.DataFrame:
     label = rng.integers(0, 2, n)
     return pd.DataFrame({"x": label + rng.normal(0, 0.5, n), "z": rng.normal(0, 1, n), "g": np.arange(n) // 6,
                          "t": rng.permutation(n), "y": np.array(["a", "b"])[label]})
+
+
+def easy_regression(n: int = 150, seed: int = 0) -> pd.DataFrame:
+    """A nearly linear regression table in large units (mean about 1000, std about 45)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, (n, 2))
+    return pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "y": 1000 + 40 * x[:, 0] - 20 * x[:, 1] + rng.normal(0, 2, n)})
+
+
+def fold_training_sets(prepared) -> TrainingSet:
+    """What the search hands its trials: the training split with one set per fold."""
+    data = TrainingSet(prepared.task, prepared.input_shape, prepared.output_size, prepared.X_train, prepared.y_train,
+                       prepared.X_val, prepared.y_val, getattr(prepared.target_encoder, "std_", 1.0),
+                       class_weights=prepared.class_weights)
+    return with_folds(data, prepared)
 
 
 def assert_partition(folds, n: int) -> None:
@@ -93,6 +109,45 @@ def test_a_folds_preprocessing_never_sees_its_validation_rows():
         assert fold.variant(None).X_train.shape[1] == prepared.X_train.shape[1]  # one layout for every fold
 
 
+def test_a_folds_target_scaler_never_sees_its_validation_rows():
+    prepared, _ = prepare(easy_regression(), "y", validation="cv:4")
+    whole = prepared.target_encoder
+    y = whole.decode(prepared.y_train)  # every training row, in the target's units
+    for fold, fold_set in zip(prepared.folds, fold_training_sets(prepared).folds):
+        scaler = fold.target_encoder
+        assert scaler.mean_ == pytest.approx(y[fold.train].mean(), rel=1e-6)
+        assert scaler.std_ == pytest.approx(y[fold.train].std(), rel=1e-5)
+        assert scaler.mean_ != pytest.approx(whole.mean_, rel=1e-4) and scaler.std_ != pytest.approx(whole.std_, rel=1e-4)
+        # The fold's model trains on its fit rows standardized by them alone, and its
+        # validation metrics come back in the target's units by the same scaler.
+        assert fold_set.y_train.mean() == pytest.approx(0, abs=1e-5) and fold_set.y_train.std() == pytest.approx(1, rel=1e-5)
+        np.testing.assert_allclose(scaler.decode(fold_set.y_val), y[fold.val], rtol=1e-6)
+        assert fold_set.target_scale == scaler.std_
+
+
+def test_a_folds_class_weights_come_from_its_fit_rows_and_the_refit_keeps_every_rows():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(0, 1, 71), "y": np.repeat(["common", "rare", "scarce"], [47, 15, 9])})
+    prepared, _ = prepare(frame, "y", validation="cv:3", class_weights="balanced")
+    assert prepared.class_weights is not None
+    np.testing.assert_allclose(prepared.class_weights, class_weights(prepared.y_train, 3))  # the refit's: every training row
+    differs = []
+    for fold, fold_set in zip(prepared.folds, fold_training_sets(prepared).folds):
+        own = class_weights(prepared.y_train[fold.train], 3)
+        np.testing.assert_allclose(fold_set.facts().class_weights, own)  # what the fold's loss builder receives
+        differs.append(not np.allclose(own, prepared.class_weights, rtol=1e-6, atol=0))
+    assert any(differs), "the table must tell the fit rows' weights from every row's"
+    assert prepared.report["class_weights"] == {c: round(float(w), 4) for c, w in zip(["common", "rare", "scarce"], prepared.class_weights)}
+    assert prepared.report["class_weights_in_folds"]
+
+
+def test_out_of_fold_outputs_share_the_encoding_of_every_training_row():
+    prepared, _ = prepare(easy_regression(), "y", validation="cv:3")
+    exact = [fold.y_val for fold in prepared.folds]  # each fold model's perfect outputs, in its fold's encoding
+    pooled = fold_training_sets(prepared).out_of_fold_outputs(exact)
+    np.testing.assert_allclose(pooled, prepared.y_train, atol=1e-5)  # what ensemble selection scores against
+
+
 def test_holdout_keeps_the_split_and_the_test_rows_are_the_same_either_way():
     frame = labelled(80).drop(columns=["g", "t"])
     holdout, _ = prepare(frame, "y", validation="holdout")
@@ -124,10 +179,9 @@ def bagged_artifact(frame: pd.DataFrame, target: str, folder, epochs: int = 3):
     states = []
     for fold in prepared.folds:
         variant = fold.variant(None)
-        y_fit = prepared.y_train[fold.train]
-        facts = DataFacts.of(prepared.task, prepared.input_kind, prepared.output_size, y_fit)
+        facts = DataFacts.of(prepared.task, prepared.input_kind, prepared.output_size, fold.y_train)
         model = build_model(config, components, prepared.input_shape, prepared.output_size, "cpu", facts)
-        for _ in train_epochs(model, variant.X_train, y_fit, epochs, 32, "cpu", 0):
+        for _ in train_epochs(model, variant.X_train, fold.y_train, epochs, 32, "cpu", 0):
             pass
         states.append(model.network.state_dict())
     checkpoint = folder / "checkpoint"
@@ -161,6 +215,35 @@ def test_a_bag_of_fold_models_predicts_and_exports_after_save_and_load(blobs_fra
     with torch.no_grad():
         exported = module(*encode_rows(rows, preprocessing)).numpy()
     np.testing.assert_allclose(exported, expected, atol=1e-5)
+
+
+def test_a_regression_bag_predicts_exports_and_serves_in_the_targets_units(tmp_path):
+    from serve_helpers import post, serving
+
+    frame = easy_regression()
+    prepared, _, _ = bagged_artifact(frame, "y", tmp_path, epochs=20)
+    bag = automl.load(tmp_path / "model")
+    assert bag.target_encoder.mean_ == prepared.target_encoder.mean_  # one encoder: every training row's
+    rows = frame.drop(columns=["y"])
+    predicted = bag.predict(rows)
+    # Each fold model's outputs, decoded by the target scaler its fold fitted, averaged.
+    with torch.no_grad():
+        alone = [fold.target_encoder.decode(member(torch.as_tensor(features.transform(rows))).numpy())
+                 for member, features, fold in zip(bag.network.members, bag.member_features, prepared.folds)]
+    np.testing.assert_allclose(predicted, np.mean(alone, axis=0), rtol=1e-6)
+    assert np.sqrt(np.mean((predicted - frame.y) ** 2)) < 0.3 * frame.y.std()
+    for fmt, file in (("torchscript", "model.torchscript.pt"), ("torch-export", "model.pt2")):
+        assert main(["export", str(tmp_path / "model"), "--format", fmt, "-o", str(tmp_path / fmt)]) == 0
+        preprocessing = json.loads((tmp_path / fmt / "preprocessing.json").read_text())
+        path = str(tmp_path / fmt / file)
+        module = torch.jit.load(path) if fmt == "torchscript" else torch.export.load(path).module()
+        with torch.no_grad():
+            exported = module(*encode_rows(rows, preprocessing)).numpy().reshape(-1)
+        np.testing.assert_allclose(exported, predicted, rtol=1e-6)
+    with serving(tmp_path / "model") as url:
+        status, answer = post(url, json.loads(rows.head(5).to_json(orient="records")))
+    assert status == 200
+    np.testing.assert_allclose(answer["predictions"], predicted[:5], rtol=1e-6)
 
 
 def test_refit_with_folds_trains_one_model_on_every_training_row(blobs_frame, tmp_path):

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.components import MULTILABEL_TASKS, UNSUPERVISED_TASKS
+from automl.components import CLASSIFICATION_TASKS, MULTILABEL_TASKS, UNSUPERVISED_TASKS
 from automl.config import DataConfig
 from automl.data.arrays import ArrayStandardizer, wide_table_to_sequences
 from automl.data.layout import InputView, choose_view
@@ -111,9 +111,10 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None)
         positions = fold_indices(all_target.iloc[train_rows], task, n_folds, config.seed,
                                  None if groups is None else groups.iloc[train_rows],
                                  None if times is None else times.iloc[train_rows], explicit=config.validation != "auto")
-        folds = [_fit_fold(fit, val, train_rows, test_rows, all_features, raw, config, variants, decisions, kind, fitted)
+        folds = [_fit_fold(fit, val, train_rows, test_rows, all_features, all_target, raw, config, variants, decisions, kind,
+                           fitted, target_encoder)
                  for fit, val in positions]
-    weights = class_weights(y["train"], target_encoder.output_size, config.class_weights) if task in ("binary", "multiclass") else None
+    weights = _class_weights(y["train"], target_encoder, config.class_weights)
     report = build_report(
         name=raw.name, raw=raw, rows=len(frame), n_missing_target=n_missing_target, task=task, input_kind=fitted.input_kind,
         input_shape=fitted.input_shape, decisions=decisions_as_dicts(decisions), used_for_split=used_for_split,
@@ -122,6 +123,7 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None)
         + (f"; {len(folds)}-fold cross-validation of the training rows" if folds else ""),
         preprocessing={k: v.features.summary() for k, v in fitted_variants.items()},
         class_weights=None if weights is None else {str(c): round(float(w), 4) for c, w in zip(target_encoder.classes_, weights)},
+        class_weights_in_folds=bool(folds) and weights is not None,
         input_view=view.reason,
     )
     return PreparedData(
@@ -135,10 +137,14 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None)
 
 
 def _fit_fold(fit: np.ndarray, val: np.ndarray, train_rows: np.ndarray, test_rows: np.ndarray, all_features: pd.DataFrame,
-              raw: RawData, config: DataConfig, variants, decisions, kind: str, whole: "_Fitted") -> Fold:
+              all_target: pd.Series, raw: RawData, config: DataConfig, variants, decisions, kind: str, whole: "_Fitted",
+              whole_target: TargetEncoder) -> Fold:
     """One fold: its preprocessing fitted on its fit rows only (the matrix layout from all
-    training rows, see :meth:`FeaturePreprocessor.fit`), applied to its fit, validation and test rows."""
+    training rows, see :meth:`FeaturePreprocessor.fit`), applied to its fit, validation and test
+    rows; its target encoding and class weights fitted on its fit rows only too."""
     fit_rows, val_rows = train_rows[fit], train_rows[val]
+    target_encoder = whole_target.for_fold(all_target.iloc[fit_rows])
+    y_fit = target_encoder.encode(all_target.iloc[fit_rows])
     if kind == "arrays":
         fitted = _fit_arrays(raw, config, all_features, fit_rows)
     else:
@@ -148,7 +154,15 @@ def _fit_fold(fit: np.ndarray, val: np.ndarray, train_rows: np.ndarray, test_row
         key: PreprocessingVariant(key, pre, *(transform(pre, all_features, raw, r, whole.input_shape) for r in (fit_rows, val_rows, test_rows)))
         for key, pre in fitted.preprocessors.items()
     }
-    return Fold(fit, val, fold_variants)
+    return Fold(fit, val, fold_variants, target_encoder, y_fit, target_encoder.encode(all_target.iloc[val_rows]),
+                _class_weights(y_fit, target_encoder, config.class_weights), target_encoder.output_map_to(whole_target))
+
+
+def _class_weights(y: np.ndarray, target_encoder: TargetEncoder, mode: str) -> np.ndarray | None:
+    """The ``--class-weights`` vector of the rows whose encoded targets are ``y`` (classification only)."""
+    if target_encoder.task not in CLASSIFICATION_TASKS:
+        return None
+    return class_weights(y, target_encoder.output_size, mode)
 
 
 @dataclass

@@ -27,12 +27,25 @@ class PreprocessingVariant:
 @dataclass
 class Fold:
     """One cross-validation fold: positions into the training split of the rows it fits on and
-    of those it validates on, and every preprocessing variant fitted on its fit rows alone
-    (``X_train``, ``X_val``, ``X_test``: its fit rows, its validation rows, the test split)."""
+    of those it validates on, and everything fitted on its fit rows alone: every preprocessing
+    variant (``X_train``, ``X_val``, ``X_test``: its fit rows, its validation rows, the test
+    split), the target encoding (a regression target standardized by the fit rows' mean and
+    std; ``y_train``, ``y_val``: its fit and validation rows encoded by it) and the
+    ``--class-weights`` vector.
+
+    ``output_map`` is ``(a, b)`` such that ``a * output + b`` puts a fold model's output in the
+    training split's target encoding (:attr:`PreparedData.target_encoder`, fitted on every
+    training row), where out-of-fold outputs and a bag of fold models meet; ``None`` where
+    the encodings agree (classes)."""
 
     train: np.ndarray
     val: np.ndarray
     variants: dict[str, PreprocessingVariant]
+    target_encoder: TargetEncoder
+    y_train: np.ndarray
+    y_val: np.ndarray
+    class_weights: np.ndarray | None = None
+    output_map: tuple[float, float] | None = None
 
     def variant(self, choice: dict | None) -> PreprocessingVariant:
         """The fold's variant of a trial config's preprocessing choice (default: the first)."""

@@ -362,6 +362,25 @@ class TargetEncoder:
             self.mean_, self.std_ = float(values.mean()), float(values.std() or 1.0)
         return self
 
+    def for_fold(self, fit_target: pd.Series) -> "TargetEncoder":
+        """The encoder of a cross-validation fold whose fit rows hold ``fit_target``.
+
+        Regression standardizes by the fit rows' own mean and std, as the fold's features are
+        scaled, so a fold never learns from its validation rows. Classes keep this encoder's
+        indices: every fold's outputs must mean the same classes, and a fold's fit rows may
+        lack one.
+        """
+        if self.task in CLASSIFICATION_TASKS:
+            return self
+        return TargetEncoder(self.task).fit(fit_target)
+
+    def output_map_to(self, other: "TargetEncoder") -> tuple[float, float] | None:
+        """``(a, b)`` such that ``a * encoded + b`` is the same value in ``other``'s encoding, or
+        ``None`` where the two encode alike (classes)."""
+        if self.task in CLASSIFICATION_TASKS:
+            return None
+        return self.std_ / other.std_, (self.mean_ - other.mean_) / other.std_
+
     @property
     def output_size(self) -> int:
         return len(self.classes_) if self.task in CLASSIFICATION_TASKS else 1

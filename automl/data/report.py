@@ -25,6 +25,9 @@ def build_report(**facts: Any) -> dict:
         "split_method": facts["split_method"],
         "preprocessing": facts["preprocessing"],
         "class_weights": facts["class_weights"],
+        # With folds, the vector above is every training row's (the refit's); each fold's loss
+        # weighs by its own fit rows' class counts.
+        "class_weights_in_folds": "each fold's own, from its fit rows" if facts.get("class_weights_in_folds") else None,
         "input_view": facts.get("input_view", ""),
     }
     if raw.details:
@@ -55,5 +58,6 @@ def short_summary(report: dict) -> list[str]:
     for column, reason in report.get("dropped_columns", {}).items():
         lines.append(f"      column '{column}' {reason}")
     if report.get("class_weights"):
-        lines.append(f"      class weights: {report['class_weights']}")
+        folds = " (every training row's, for the refit; each fold's from its own fit rows)" if report.get("class_weights_in_folds") else ""
+        lines.append(f"      class weights: {report['class_weights']}{folds}")
     return lines

@@ -1,7 +1,9 @@
-"""Class imbalance: the ``--class-weights`` vector, computed once on the training split.
+"""Class imbalance: the ``--class-weights`` vector, computed on the rows a model fits on.
 
-Trials and the refit hand it to the loss builder as the ``class_weights`` fact (see
-``automl/hookspecs.py``); the loss applies it, once.
+That is the training split for a hold-out trial and for the refit; with cross-validation,
+each fold's fit rows for that fold's model (its validation rows never count). Trials and the
+refit hand it to the loss builder as the ``class_weights`` fact (see ``automl/hookspecs.py``);
+the loss applies it, once.
 """
 
 from __future__ import annotations
