@@ -9,9 +9,10 @@ import os
 # is on, and SciPy reads this once, when first imported.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+
+import frames  # noqa: E402
 
 
 # The scikit-learn checks (about 90 fits, each a search whose trial actor is a fresh process
@@ -42,26 +43,6 @@ def wandb_off_unless_a_test_tracks(monkeypatch):
         monkeypatch.setenv("WANDB_MODE", "disabled")
 
 
-@pytest.fixture(autouse=True)
-def holdout_and_no_ensemble_unless_a_test_asks(request, monkeypatch):
-    """Keep tests of other things at their pre-cross-validation cost.
-
-    ``--validation auto`` cross-validates every table the tests make (they are far under
-    ``AUTO_CV_MAX_ROWS``), which trains 5 models per trial, and ``--ensemble`` (default 10)
-    checkpoints every improving epoch. Here ``auto`` holds out and the default ensemble is
-    off; tests of those defaults carry ``@pytest.mark.real_defaults``, and a test that passes
-    ``validation=`` or ``ensemble=`` itself gets what it asks for.
-    """
-    if request.node.get_closest_marker("real_defaults"):
-        return
-    from dataclasses import replace
-
-    from automl.options import TASK_OPTIONS
-
-    monkeypatch.setattr("automl.data.folds.AUTO_CV_MAX_ROWS", 0)
-    monkeypatch.setitem(TASK_OPTIONS, "ensemble", replace(TASK_OPTIONS["ensemble"], default=0))
-
-
 @pytest.fixture(scope="session")
 def ray_session():
     """A local Ray instance shared by every test that runs trials (ray.init costs seconds)."""
@@ -84,27 +65,12 @@ def ray_session():
 @pytest.fixture
 def blobs_frame() -> pd.DataFrame:
     """A small, easily separable 3-class table with a numeric and a categorical feature."""
-    rng = np.random.default_rng(0)
-    n = 240
-    label = rng.integers(0, 3, n)
-    frame = pd.DataFrame(
-        {
-            "x1": label * 2.0 + rng.normal(0, 0.4, n),
-            "x2": -label * 1.5 + rng.normal(0, 0.4, n),
-            "colour": np.where(label == 0, "red", np.where(label == 1, "green", "blue")),
-            "noise": rng.normal(0, 1, n),
-        }
-    )
-    frame["species"] = np.array(["ant", "bee", "cat"])[label]
-    return frame
+    return frames.blobs()
 
 
 @pytest.fixture
 def regression_frame() -> pd.DataFrame:
-    rng = np.random.default_rng(1)
-    n = 240
-    x = rng.normal(0, 1, (n, 3))
-    return pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": 3 * x[:, 0] - 2 * x[:, 1] + 0.1 * rng.normal(size=n) + 50})
+    return frames.linear_regression()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import yaml
 from automl.cli import main
 from automl.plugins import load_registry
 from automl.space import build_search_space, load_space_file
+from presets import HOLDOUT_NO_ENSEMBLE
 
 CATALOGUE = {
     "architecture": ["mlp", "cnn2d", "cnn1d", "rnn", "lstm", "gru", "transformer", "ft_transformer",
@@ -50,7 +51,8 @@ losses: {include: [cross_entropy]}
 optimizers: {include: [sgd], sgd: {lr: 1.0e-9, momentum: 0.0, schedule: constant, warmup: 0.0}}
 regularizers: {include: [early_stopping], early_stopping: {enabled: true, patience: 2}}
 """)
-    result = AutoML(target="species", space=space, num_trials=1, scheduler="fifo", output=tmp_path / "run").fit(blobs_frame)
+    result = AutoML(target="species", space=space, num_trials=1, scheduler="fifo", output=tmp_path / "run",
+                    **HOLDOUT_NO_ENSEMBLE).fit(blobs_frame)
     row = result.leaderboard.iloc[0]
     assert row["status"] == "early stopping: no val_accuracy improvement in 2 epochs"
     assert row["epochs_run"] == 3
@@ -68,7 +70,8 @@ def test_digits_as_images_search_trains_a_cnn_and_predicts(ray_session, tmp_path
     spec["architectures"]["cnn2d"].update(blocks=2, channels=16)
     path = tmp_path / "image-tiny.yaml"
     path.write_text(yaml.safe_dump(spec))
-    result = AutoML(space=path, num_trials=1, image_shape=(1, 8, 8), scheduler="fifo", output=tmp_path / "run").fit("digits")
+    result = AutoML(space=path, num_trials=1, image_shape=(1, 8, 8), scheduler="fifo", output=tmp_path / "run",
+                    **HOLDOUT_NO_ENSEMBLE).fit("digits")
     assert result.leaderboard.loc[0, "architecture"] == "cnn2d"
     assert result.data_report["input_kind"] == "image"
     assert result.test_metrics["accuracy"] > 0.5

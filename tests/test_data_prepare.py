@@ -125,7 +125,7 @@ def test_prediction_with_an_uncastable_value_names_the_column():
 
 def test_classification_split_is_stratified():
     frame = mixed_frame(300)
-    prepared = prepare_data(frame, DataConfig(target="y"))
+    prepared = prepare_data(frame, DataConfig(target="y", validation="holdout"))
     for y in (prepared.y_train, prepared.y_val, prepared.y_test):
         shares = np.bincount(y, minlength=3) / len(y)
         assert np.allclose(shares, np.bincount(prepared.y_train, minlength=3) / len(prepared.y_train), atol=0.05)
@@ -162,12 +162,12 @@ def test_time_column_splits_in_time_order():
     splits = split_rows(frame["y"], "multiclass", 0.15, 0.15, 0, times=days)
     assert days.iloc[splits.train].max() < days.iloc[splits.val].min()
     assert days.iloc[splits.val].max() < days.iloc[splits.test].min()
-    prepared = prepare_data(frame, DataConfig(target="y", time_column="day"))
+    prepared = prepare_data(frame, DataConfig(target="y", time_column="day", validation="holdout"))
     assert prepared.report["split_method"] == "time order by 'day'"
 
 
 def test_split_fractions_set_split_sizes():
-    prepared = prepare_data(mixed_frame(400), DataConfig(target="y", val_fraction=0.25, test_fraction=0.1))
+    prepared = prepare_data(mixed_frame(400), DataConfig(target="y", val_fraction=0.25, test_fraction=0.1, validation="holdout"))
     assert prepared.report["split_rows"] == {"train": 260, "val": 100, "test": 40}
 
 

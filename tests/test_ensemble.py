@@ -147,7 +147,7 @@ def test_search_with_ensemble_ranks_it_from_saved_validation_outputs(hard_frame,
         # loss) leave 3-epoch trials so uneven that one wins alone and no ensemble forms.
         "losses:\n  include: [cross_entropy]\nregularizers:\n  include: [dropout]\n"
     )
-    result = automl.AutoML(target="label", space=space, num_trials=4, scheduler="fifo", ensemble=3,
+    result = automl.AutoML(target="label", space=space, num_trials=4, scheduler="fifo", ensemble=3, validation="holdout",
                            output=tmp_path / "run").fit(hard_frame)
     board = result.leaderboard
     trials = board[board.trial_id != ENSEMBLE_ID]
@@ -200,11 +200,12 @@ def _trial_records(result):
     return out
 
 
-def test_search_command_takes_an_ensemble_size():
+def test_search_command_takes_an_ensemble_size_and_ensembles_ten_trials_by_default():
     from automl.cli import build_parser
 
     assert build_parser().parse_args(["search", "data.csv", "--ensemble", "5"]).ensemble == 5
-    assert build_parser().parse_args(["search", "data.csv"]).ensemble == 0
+    assert build_parser().parse_args(["search", "data.csv"]).ensemble == 10
+    assert build_parser().parse_args(["search", "data.csv", "--ensemble", "0"]).ensemble == 0
 
 
 @pytest.fixture
@@ -222,7 +223,7 @@ def test_an_ensemble_that_wins_is_refitted_predicts_exports_and_serves(noisy_reg
     # err differently: their average beats either (validation RMSE 0.53 and 0.54 alone, 0.46 together).
     space = tiny_space(two_scaler_space(10))
     result = automl.AutoML(target="y", space=space, searcher="grid", num_trials=1, scheduler="fifo", ensemble=2,
-                           output=tmp_path / "run").fit(noisy_regression_frame)
+                           validation="holdout", output=tmp_path / "run").fit(noisy_regression_frame)
 
     board = result.leaderboard
     assert list(board.trial_id).count(ENSEMBLE_ID) == 1 and len(board) == 3

@@ -12,6 +12,7 @@ import pytest
 
 from automl import AutoML
 from automl.plugins import load_registry
+from presets import HOLDOUT_NO_ENSEMBLE
 
 PLUGIN_DIR = Path(__file__).resolve().parent.parent / "examples" / "automl-example-plugin"
 
@@ -39,7 +40,8 @@ def test_the_installed_plugin_is_offered_and_trained_in_a_search(installed_examp
         "epochs: 3\nbatch_size: 32\narchitectures:\n  include: [mlp, resmlp]\n  mlp: {depth: 1, width: 16}\n"
         "optimizers:\n  include: [adam]\n  adam: {lr: 0.01}\nregularizers:\n  include: []\n"
     )
-    result = AutoML(target="species", space=space, num_trials=4, scheduler="fifo", output=tmp_path / "run").fit(blobs_frame)
+    result = AutoML(target="species", space=space, num_trials=4, scheduler="fifo", output=tmp_path / "run",
+                    **HOLDOUT_NO_ENSEMBLE).fit(blobs_frame)
     resmlp = result.leaderboard[result.leaderboard["architecture"] == "resmlp"]
     assert len(resmlp) >= 1
     assert (resmlp["status"] == "completed").all() and (resmlp["val_accuracy"] > 0.8).all()

@@ -33,9 +33,9 @@ def test_task_can_be_overridden_and_a_mismatch_is_explained():
 
 
 def test_splits_are_disjoint_stratified_and_reproducible(blobs_frame):
-    first = prepare_data(blobs_frame, DataConfig(target="species", seed=3))
-    again = prepare_data(blobs_frame, DataConfig(target="species", seed=3))
-    other = prepare_data(blobs_frame, DataConfig(target="species", seed=4))
+    first = prepare_data(blobs_frame, DataConfig(target="species", seed=3, validation="holdout"))
+    again = prepare_data(blobs_frame, DataConfig(target="species", seed=3, validation="holdout"))
+    other = prepare_data(blobs_frame, DataConfig(target="species", seed=4, validation="holdout"))
     assert np.array_equal(first.X_test, again.X_test) and not np.array_equal(first.X_test, other.X_test)
     sizes = first.report["split_rows"]
     assert sizes["train"] + sizes["val"] + sizes["test"] == len(blobs_frame)
@@ -45,7 +45,7 @@ def test_splits_are_disjoint_stratified_and_reproducible(blobs_frame):
 
 
 def test_preprocessing_is_fitted_on_the_training_split_only(blobs_frame):
-    prepared = prepare_data(blobs_frame, DataConfig(target="species"))
+    prepared = prepare_data(blobs_frame, DataConfig(target="species", validation="holdout"))
     numeric = prepared.features.numeric_columns_
     assert len(numeric) <= len(prepared.features.numeric_groups_[0])  # one pipeline holds every numeric column
     scaler = prepared.features.numeric_pipelines_[0].named_steps["scale"]

@@ -168,7 +168,6 @@ def test_the_off_values_of_ensemble_and_validation_work_with_every_task(task):
         AutoML(task=task, validation="cv:3")
 
 
-@pytest.mark.real_defaults
 def test_every_settings_field_comes_from_its_option_with_the_same_default():
     """The settings records (automl/config.py) are filled from the option table alone, and a
     record built directly defaults to what a user who passes nothing gets."""

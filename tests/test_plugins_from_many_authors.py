@@ -20,6 +20,7 @@ from automl.errors import AutoMLError
 from automl.plugins import PluginClashWarning, load_registry
 from automl.predictor import load
 from automl.space import build_search_space
+from presets import HOLDOUT_NO_ENSEMBLE
 
 
 def test_a_clash_of_bare_names_warns_naming_both_packages_and_how_to_pick(rival_plugin):
@@ -98,7 +99,7 @@ def rival_artifact(rival_plugin_installed, ray_session, tmp_path_factory):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PluginClashWarning)
             result = AutoML(target="species", space=space, num_trials=1, scheduler="fifo", output=folder / "run",
-                            report=False, wandb=False).fit(frame)
+                            report=False, wandb=False, **HOLDOUT_NO_ENSEMBLE).fit(frame)
     rows = folder / "rows.csv"
     frame.drop(columns="species").head(12).to_csv(rows, index=False)
     return result, rows

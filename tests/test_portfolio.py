@@ -11,6 +11,7 @@ import yaml
 from automl.plugins import load_registry
 from automl.portfolio import complete_entry, load_portfolio, resolve_portfolio
 from automl.space import build_search_space, define_by_run_point, load_space_file, space_for_input_kind, strip_component_prefixes
+from presets import HOLDOUT_NO_ENSEMBLE
 
 TASKS = {"classification": ("binary", "multiclass"), "regression": ("regression",)}
 INPUT_SHAPES = {"tabular": (6,), "sequence": (24, 2), "image": (1, 8, 8)}
@@ -159,7 +160,7 @@ def test_a_search_runs_the_portfolio_first_then_explores(searcher, ray_session, 
     monkeypatch.setattr(automl.portfolio, "load_portfolio", lambda path=None: {"tabular": {"classification": ENTRIES}})
     space_path = tiny_space(TINY_SPACE)
     result = AutoML(target="species", space=space_path, num_trials=3, searcher=searcher, scheduler="fifo", max_concurrent=1,
-                    seed=3, wandb=False, report=False, output=tmp_path / "run").fit(blobs_frame)
+                    seed=3, wandb=False, report=False, output=tmp_path / "run", **HOLDOUT_NO_ENSEMBLE).fit(blobs_frame)
     records = [r for r in automl.api.load_records(result.run_dir)]
     records.sort(key=lambda r: r.metrics["timestamp"])
     space, _ = space_of(yaml.safe_load(TINY_SPACE), "multiclass")

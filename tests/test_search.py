@@ -13,7 +13,9 @@ import pytest
 from automl import AutoML
 from automl.cli import main
 from automl.predictor import load
-from artifact_helpers import HOLDOUT_NO_ENSEMBLE
+
+import frames
+from presets import HOLDOUT_NO_ENSEMBLE, HOLDOUT_NO_ENSEMBLE_FLAGS
 
 TINY_SPACE = """
 epochs: 4
@@ -29,10 +31,13 @@ regularizers:
 """
 
 
-@pytest.fixture
-def classification_run(ray_session, blobs_frame, tiny_space, tmp_path):
-    space = tiny_space(TINY_SPACE)
-    return AutoML(target="species", space=space, num_trials=3, output=tmp_path / "run").fit(blobs_frame)
+@pytest.fixture(scope="module")
+def classification_run(ray_session, tmp_path_factory):
+    """One hold-out search read by the tests below (the shipped defaults have tests/test_shipped_defaults.py)."""
+    root = tmp_path_factory.mktemp("classification")
+    space = root / "space.yaml"
+    space.write_text(TINY_SPACE)
+    return AutoML(target="species", space=space, num_trials=3, output=root / "run", **HOLDOUT_NO_ENSEMBLE).fit(frames.blobs())
 
 
 def test_a_search_ranks_every_trial_on_validation_and_saves_the_leaderboard(classification_run):
@@ -88,7 +93,8 @@ def test_a_changed_artifact_file_is_refused(classification_run, tmp_path):
 
 
 def test_regression_is_ranked_by_lowest_rmse(ray_session, regression_frame, tiny_space, tmp_path):
-    result = AutoML(target="y", space=tiny_space(TINY_SPACE), num_trials=2, output=tmp_path / "reg").fit(regression_frame)
+    result = AutoML(target="y", space=tiny_space(TINY_SPACE), num_trials=2, output=tmp_path / "reg",
+                    **HOLDOUT_NO_ENSEMBLE).fit(regression_frame)
     assert result.metric == "rmse"
     assert result.leaderboard["val_rmse"].is_monotonic_increasing
     assert result.test_metrics["rmse"] < regression_frame["y"].std()
@@ -97,7 +103,7 @@ def test_regression_is_ranked_by_lowest_rmse(ray_session, regression_frame, tiny
 def test_metric_chooses_what_ranks_the_trials_with_its_direction_from_the_task(ray_session, blobs_frame, tiny_space, tmp_path):
     run_dir = tmp_path / "by-log-loss"
     result = AutoML(target="species", metric="log_loss", space=tiny_space(TINY_SPACE), num_trials=3,
-                    output=run_dir).fit(blobs_frame)
+                    output=run_dir, **HOLDOUT_NO_ENSEMBLE).fit(blobs_frame)
     assert result.metric == "log_loss"
     assert result.leaderboard["val_log_loss"].is_monotonic_increasing  # lower is better
     summary = json.loads((run_dir / "result.json").read_text())
@@ -108,8 +114,10 @@ def test_metric_chooses_what_ranks_the_trials_with_its_direction_from_the_task(r
 def test_asha_stops_poor_trials_early_and_fifo_does_not(ray_session, blobs_frame, tiny_space, tmp_path):
     space = tiny_space(TINY_SPACE.replace("epochs: 4", "epochs: 9").replace(
         "{loguniform: [3.0e-3, 3.0e-2]}", "{choice: [1.0e-6, 1.0e-2]}"))
-    asha = AutoML(target="species", space=space, num_trials=6, max_concurrent=1, output=tmp_path / "asha").fit(blobs_frame)
-    fifo = AutoML(target="species", space=space, num_trials=2, scheduler="fifo", output=tmp_path / "fifo").fit(blobs_frame)
+    asha = AutoML(target="species", space=space, num_trials=6, max_concurrent=1, output=tmp_path / "asha",
+                  **HOLDOUT_NO_ENSEMBLE).fit(blobs_frame)
+    fifo = AutoML(target="species", space=space, num_trials=2, scheduler="fifo", output=tmp_path / "fifo",
+                  **HOLDOUT_NO_ENSEMBLE).fit(blobs_frame)
     assert (asha.leaderboard["status"] == "stopped early").any()
     assert (asha.leaderboard.loc[asha.leaderboard["status"] == "stopped early", "epochs_run"] < 9).all()
     assert (fifo.leaderboard["status"] == "completed").all()
@@ -128,7 +136,7 @@ def test_cli_search_then_predict(ray_session, blobs_frame, tiny_space, tmp_path,
     blobs_frame.to_csv(data, index=False)
     run_dir = tmp_path / "cli-run"
     code = main(["search", str(data), "--target", "species", "--space", str(tiny_space(TINY_SPACE)),
-                 "--num-trials", "2", "--output", str(run_dir)])
+                 "--num-trials", "2", "--output", str(run_dir), *HOLDOUT_NO_ENSEMBLE_FLAGS])
     out = capsys.readouterr().out
     assert code == 0
     assert "| rank | trial_id | architecture |" in out and "test: accuracy" in out
@@ -175,7 +183,7 @@ def test_search_joins_an_existing_ray_cluster_with_address(ray_session, blobs_fr
     completed = subprocess.run(
         [sys.executable, "-m", "automl", "search", str(data), "--target", "species", "--space",
          str(tiny_space(TINY_SPACE)), "--num-trials", "2", "--address", address, "--output", str(run_dir), "-q",
-         *HOLDOUT_NO_ENSEMBLE],
+         *HOLDOUT_NO_ENSEMBLE_FLAGS],
         capture_output=True, text=True, timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]

@@ -13,6 +13,7 @@ from automl import AutoML
 from automl.errors import AutoMLError
 from automl.plugins import load_registry
 from automl.space import build_search_space, load_space_file
+from presets import HOLDOUT_NO_ENSEMBLE, HOLDOUT_NO_ENSEMBLE_FLAGS
 
 TWO_OPTIMIZERS = """
 epochs: 3
@@ -42,7 +43,7 @@ def assert_conditional(records):
 
 @pytest.mark.parametrize("searcher", ["random", "tpe", "gp"])
 def test_each_searcher_samples_the_conditional_space(searcher, ray_session, blobs_frame, tiny_space, tmp_path):
-    result = AutoML(target="species", space=tiny_space(TWO_OPTIMIZERS), searcher=searcher, num_trials=4,
+    result = AutoML(**HOLDOUT_NO_ENSEMBLE, target="species", space=tiny_space(TWO_OPTIMIZERS), searcher=searcher, num_trials=4,
                     scheduler="fifo", output=tmp_path / searcher).fit(blobs_frame)
     records = trials(result)
     assert len(records) == 4 and all(r["status"] == "completed" for r in records)
@@ -55,7 +56,7 @@ def test_grid_search_tries_every_discrete_combination_once(ray_session, blobs_fr
         "regularizers:", "losses:\n  include: [cross_entropy]\nregularizers:").replace(
         "{loguniform: [1.0e-2, 1.0e-1]}", "0.05").replace("include: [adam, sgd]", "include: [adam]").replace(
         "normalization: none", "normalization: none, activation: relu"))
-    result = AutoML(target="species", space=space, searcher="grid", scheduler="fifo", output=tmp_path / "grid").fit(blobs_frame)
+    result = AutoML(**HOLDOUT_NO_ENSEMBLE, target="species", space=space, searcher="grid", scheduler="fifo", output=tmp_path / "grid").fit(blobs_frame)
     combos = {(r["config"]["architecture"]["width"], r["config"]["loss"]["label_smoothing"],
                r["config"]["optimizer"]["beta1"], r["config"]["batch_size"]) for r in trials(result)}
     assert len(result.leaderboard) == len(combos) == 2 * 2 * 2  # width × label smoothing × beta1
@@ -64,7 +65,7 @@ def test_grid_search_tries_every_discrete_combination_once(ray_session, blobs_fr
 @pytest.mark.parametrize("scheduler", ["fifo", "asha", "hyperband"])
 def test_each_scheduler_runs_a_search_to_a_full_leaderboard(scheduler, ray_session, blobs_frame, tiny_space, tmp_path):
     space = tiny_space(TWO_OPTIMIZERS.replace("epochs: 3", "epochs: 4"))
-    result = AutoML(target="species", space=space, scheduler=scheduler, num_trials=4, output=tmp_path / scheduler).fit(blobs_frame)
+    result = AutoML(**HOLDOUT_NO_ENSEMBLE, target="species", space=space, scheduler=scheduler, num_trials=4, output=tmp_path / scheduler).fit(blobs_frame)
     assert len(result.leaderboard) == 4
     assert result.leaderboard["status"].isin(["completed", "stopped early"]).all()
     assert result.test_metrics["accuracy"] > 0.8
@@ -78,7 +79,8 @@ def test_time_budget_ends_a_search_before_its_trial_count(ray_session, blobs_fra
     # 40 s: the budget counts from the search's start, and at load 4-5 a trial actor took 17-25 s
     # to start and import torch (with 20 s no trial finished an epoch there).
     code = main(["search", str(tmp_path / "blobs.csv"), "--target", "species", "--space", str(space), "--scheduler", "fifo",
-                 "--num-trials", "30", "--time-budget", "40", "--no-wandb", "-q", "--output", str(tmp_path / "run")])
+                 "--num-trials", "30", "--time-budget", "40", "--no-wandb", "-q", "--output", str(tmp_path / "run"),
+                 *HOLDOUT_NO_ENSEMBLE_FLAGS])
     assert code == 0
     leaderboard = pd.read_csv(tmp_path / "run" / "leaderboard.csv")
     # Trials the budget never started are left out; the ones it cut are ranked on the epochs they finished.
@@ -88,13 +90,13 @@ def test_time_budget_ends_a_search_before_its_trial_count(ray_session, blobs_fra
 
 
 def test_max_concurrent_runs_trials_one_after_another(ray_session, blobs_frame, tiny_space, tmp_path):
-    result = AutoML(target="species", space=tiny_space(TWO_OPTIMIZERS.replace("epochs: 3", "epochs: 20")), num_trials=3,
+    result = AutoML(**HOLDOUT_NO_ENSEMBLE, target="species", space=tiny_space(TWO_OPTIMIZERS.replace("epochs: 3", "epochs: 20")), num_trials=3,
                     max_concurrent=1, scheduler="fifo", output=tmp_path / "one").fit(blobs_frame)  # 2 CPUs free
     assert trials_running_at_once(result.run_dir) == 1 and len(result.leaderboard) == 3
 
 
 def test_cpus_per_trial_gives_each_trial_its_cpus_as_torch_threads(ray_session, blobs_frame, tiny_space, tmp_path):
-    result = AutoML(target="species", space=tiny_space(TWO_OPTIMIZERS.replace("epochs: 3", "epochs: 20")), num_trials=2,
+    result = AutoML(**HOLDOUT_NO_ENSEMBLE, target="species", space=tiny_space(TWO_OPTIMIZERS.replace("epochs: 3", "epochs: 20")), num_trials=2,
                     cpus_per_trial=2, scheduler="fifo", output=tmp_path / "two").fit(blobs_frame)
     records = trials(result)
     assert [r["metrics"]["threads"] for r in records] == [2, 2]
@@ -111,7 +113,7 @@ def test_pbt_restores_the_weights_of_the_trial_it_exploits(ray_session, blobs_fr
         " schedule: constant, warmup: 0.0}\n"
         "regularizers:\n  include: []\n"
     )
-    result = AutoML(target="species", space=space, searcher="grid", scheduler="pbt", output=tmp_path / "pbt").fit(blobs_frame)
+    result = AutoML(**HOLDOUT_NO_ENSEMBLE, target="species", space=space, searcher="grid", scheduler="pbt", output=tmp_path / "pbt").fit(blobs_frame)
     records = {r["trial_id"]: r for r in trials(result)}
     assert len(records) == 2
     # The grid started one trial at lr 1e-7; PBT must have replaced it with a clone of the other.
@@ -146,7 +148,7 @@ def test_a_checkpoint_restores_weights_and_applies_the_new_config(tmp_path):
 
 def test_storage_puts_trial_results_where_all_nodes_can_reach(ray_session, blobs_frame, tiny_space, tmp_path):
     storage = tmp_path / "shared-storage"
-    result = AutoML(target="species", space=tiny_space(TWO_OPTIMIZERS), num_trials=2, storage=str(storage),
+    result = AutoML(**HOLDOUT_NO_ENSEMBLE, target="species", space=tiny_space(TWO_OPTIMIZERS), num_trials=2, storage=str(storage),
                     output=tmp_path / "run").fit(blobs_frame)
     assert (storage / "run").is_dir() and any((storage / "run").iterdir())
     assert not (result.run_dir / "trials").exists()
@@ -154,7 +156,7 @@ def test_storage_puts_trial_results_where_all_nodes_can_reach(ray_session, blobs
 
 
 def test_bf16_mixed_precision_trains(ray_session, blobs_frame, tiny_space, tmp_path):
-    result = AutoML(target="species", space=tiny_space(TWO_OPTIMIZERS), num_trials=2, precision="bf16",
+    result = AutoML(**HOLDOUT_NO_ENSEMBLE, target="species", space=tiny_space(TWO_OPTIMIZERS), num_trials=2, precision="bf16",
                     scheduler="fifo", output=tmp_path / "bf16").fit(blobs_frame)
     assert result.leaderboard["val_accuracy"].iloc[0] > 0.8
 

@@ -36,7 +36,6 @@ EXPECTED_FAILED: dict[str, str] = {}
     expected_failed_checks=lambda estimator: EXPECTED_FAILED,
 )
 @pytest.mark.slow
-@pytest.mark.real_defaults  # the checks compare get_params with the signature's own defaults
 def test_estimator_passes_scikit_learn_checks(estimator, check, ray_session):
     check(estimator)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from artifact_helpers import HOLDOUT_NO_ENSEMBLE
+from presets import HOLDOUT_NO_ENSEMBLE_FLAGS
 
 from automl.cli import main
 from automl.tracking.records import find_offline_runs, read_offline_run
@@ -63,7 +63,7 @@ def cli_search(ray_session, offline_env, tmp_path_factory):
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
         code = main(["search", "iris", "--space", str(space), "--num-trials", "3", "--time-budget", "300",
-                     "--output", str(run_dir), "--wandb-project", "automl-tests", *HOLDOUT_NO_ENSEMBLE])
+                     "--output", str(run_dir), "--wandb-project", "automl-tests", *HOLDOUT_NO_ENSEMBLE_FLAGS])
     assert code == 0, stdout.getvalue()
     return run_dir, stdout.getvalue()
 
@@ -189,7 +189,7 @@ def test_no_wandb_and_quiet_search_prints_only_results_and_writes_no_runs(ray_se
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
         code = main(["search", "iris", "--space", str(space), "--num-trials", "1", "--output", str(tmp_path / "run"),
-                     "--no-wandb", "-q"])
+                     "--no-wandb", "-q", *HOLDOUT_NO_ENSEMBLE_FLAGS])
     assert code == 0
     assert not (tmp_path / "run" / "wandb").exists()
     text = stdout.getvalue()

@@ -305,7 +305,6 @@ def noisy_frame() -> pd.DataFrame:
     return frame
 
 
-@pytest.mark.real_defaults
 def test_by_default_a_small_table_is_cross_validated_and_ensembled():
     from automl.options import default_options
 
