@@ -19,10 +19,9 @@ import pandas as pd
 
 from automl.config import DataConfig, ResourceConfig, SearchConfig, TrackingConfig
 from automl.errors import AutoMLError
-from automl.flags import validation_value
 from automl.options import (
-    TASK_OPTIONS, check_combinations, check_task_options, default_options, explicit_options, given_keywords, options_signature,
-    searcher_for, settings,
+    TASK_OPTIONS, check_combinations, check_task_options, checked_options, default_options, explicit_options, given_keywords,
+    options_signature, searcher_for, settings,
 )
 
 logger = logging.getLogger(__name__)
@@ -74,6 +73,10 @@ class AutoML:
     ``diabetes``). ``task="cluster"`` and ``task="generate"`` need no target
     (a given one is set aside, unused); ``n_clusters`` fixes k for clustering (else searched).
 
+    Every value is checked by the rule of its ``automl search`` flag (``num_trials`` a whole
+    number of 1 or more, ``cpus_per_trial`` a positive number, ``scheduler`` one of its names,
+    a string where a number is wanted refused): a value the CLI refuses raises
+    :class:`AutoMLError` naming the keyword and the fix, before any work.
     An option the task would ignore (``class_weights`` for regression, ``test_data`` for
     clustering; the table is :data:`automl.options.TASK_OPTIONS`) or a pair Ray Tune refuses
     (``searcher="tpe"`` with ``scheduler="pbt"``) raises :class:`AutoMLError` here, before any
@@ -104,7 +107,8 @@ class AutoML:
     def __init__(self, callbacks: Sequence = (), **options: Any) -> None:
         given_keywords("AutoML", options, TASK_OPTIONS)
         # Every setting but the live callbacks: a resumed search is rebuilt from them (request.json).
-        self.options = {**default_options(), **options}
+        # Each value is checked by its flag's rule, so AutoML(...) refuses what `automl search` refuses.
+        self.options = {**default_options(), **checked_options(options)}
         o = self.options
         # Every option a search would ignore or Ray Tune would refuse fails here, before any work.
         self.given_options = explicit_options(o, default_options())
@@ -114,14 +118,6 @@ class AutoML:
             from automl.plugins import load_registry
 
             load_registry(disabled=o["disable_plugins"]).task(o["task"]).ranking(o["metric"])  # a metric the task lacks fails here
-        if o["n_clusters"] is not None and o["n_clusters"] < 2:
-            raise AutoMLError(f"n_clusters is {o['n_clusters']}", "pass at least 2 clusters")
-        if validation_value(o["validation"]) is None:
-            raise AutoMLError(f"validation is {o['validation']!r}", "pass 'auto', 'holdout' or 'cv:K' with K of 2 or more")
-        if o["final_model"] not in ("bag", "refit"):
-            raise AutoMLError(f"final_model is {o['final_model']!r}", "pass 'bag' or 'refit'")
-        if o["ensemble"] == 1 or o["ensemble"] < 0:
-            raise AutoMLError(f"ensemble is {o['ensemble']}: no ensemble has one member", "pass 2 or more trials, or 0 for no ensemble")
         self.metric, self.n_clusters = o["metric"], o["n_clusters"]
         self.data_config = settings(DataConfig, o)
         self.search_config = settings(SearchConfig, o, searcher=searcher_for(o))
