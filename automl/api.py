@@ -166,7 +166,7 @@ class AutoML:
         from automl.files import prepare_run_dir, write_text_atomic
         from automl.leaderboard import rank_trials, save_leaderboard
         from automl.plugins import load_registry
-        from automl.refit import refit_and_test
+        from automl.refit import bag_fallback, refit_and_test
         from automl.resume import split_fingerprint, write_request, write_state
         from automl.space import build_search_space, load_space_file, space_for_input_kind
         from automl.tracking.search import SearchTracking
@@ -246,14 +246,16 @@ class AutoML:
 
                     ray.shutdown()
         if self.search_config.ensemble_size > 1 and task.ensembles and not any(r.trial_id == "ensemble" for r in records):
-            from automl.ensemble import ensemble_record, rank_with_ensemble
+            from automl.ensemble import choose_ensemble, rank_with_ensemble
 
             # Out-of-fold outputs cover the training rows; hold-out outputs the validation rows.
             y_selection = prepared.y_train if prepared.folds else prepared.y_val
-            ensemble = ensemble_record(records, self.search_config.ensemble_size, prepared.task, y_selection, training_set.target_scale, metric,
-                                       fold_rows=[fold.val for fold in prepared.folds])
-            records, leaderboard = rank_with_ensemble(records, ensemble, metric, mode)
+            ensemble = choose_ensemble(records, self.search_config.ensemble_size, prepared.task, y_selection, training_set.target_scale,
+                                       metric, fold_rows=[fold.val for fold in prepared.folds])
+            emit("ensemble", {"note": ensemble.note, "skipped": ensemble.skipped, "formed": ensemble.record is not None})
+            records, leaderboard = rank_with_ensemble(records, ensemble.record, metric, mode)
         else:  # no ensemble, or the one a resumed refit saved (first among the records, as ranked)
+            ensemble = None
             leaderboard = rank_trials(records, metric, mode)
         save_leaderboard(leaderboard, records, run_dir)
         emit("leaderboard", {"leaderboard": leaderboard, "seconds": search_seconds, "metric": metric})
@@ -263,6 +265,9 @@ class AutoML:
             raise SearchFailed(failure_reasons(records) or Counter(["no trial finished an epoch"]), run_dir)
         best_record = next(r for r in records if r.trial_id == leaderboard.loc[0, "trial_id"])
         write_state(run_dir, "refitting", search_seconds)
+        fallback = bag_fallback(best_record, prepared, self.search_config.final_model)
+        if fallback:
+            emit("final_model", {"note": fallback})
 
         refit = refit_and_test(
             best_record, prepared, components, run_dir / "model",
@@ -271,8 +276,10 @@ class AutoML:
         )
         emit("test", {"test_metrics": refit.test_metrics, "artifact": str(refit.artifact_dir)})
         best = {"trial_id": best_record.trial_id, "config": best_record.config, f"val_{metric}": leaderboard.loc[0, f"val_{metric}"], "refit_epochs": refit.epochs,
-                "final_model": refit.description}
+                "final_model": refit.description, "final_model_note": refit.note}
         summary = {"best": best, "test_metrics": refit.test_metrics, "metric": metric, "mode": mode}
+        if ensemble is not None:
+            summary["ensemble"] = {"formed": ensemble.record is not None, "note": ensemble.note, "skipped": ensemble.skipped}
         write_text_atomic(run_dir / "result.json", json.dumps(summary, indent=2, default=str))
         tracked = tracking.finish(leaderboard, summary, refit.artifact_dir)
         write_state(run_dir, "done", search_seconds)
