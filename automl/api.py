@@ -19,10 +19,9 @@ import pandas as pd
 
 from automl.config import DataConfig, ResourceConfig, SearchConfig, TrackingConfig
 from automl.errors import AutoMLError
-from automl.flags import validation_value
 from automl.options import (
-    TASK_OPTIONS, check_combinations, check_task_options, default_options, explicit_options, given_keywords, options_signature,
-    searcher_for, settings,
+    TASK_OPTIONS, check_combinations, check_task_options, checked_options, default_options, explicit_options, given_keywords,
+    options_signature, searcher_for, settings,
 )
 
 logger = logging.getLogger(__name__)
@@ -74,6 +73,10 @@ class AutoML:
     ``diabetes``). ``task="cluster"`` and ``task="generate"`` need no target
     (a given one is set aside, unused); ``n_clusters`` fixes k for clustering (else searched).
 
+    Every value is checked by the rule of its ``automl search`` flag (``num_trials`` a whole
+    number of 1 or more, ``cpus_per_trial`` a positive number, ``scheduler`` one of its names,
+    a string where a number is wanted refused): a value the CLI refuses raises
+    :class:`AutoMLError` naming the keyword and the fix, before any work.
     An option the task would ignore (``class_weights`` for regression, ``test_data`` for
     clustering; the table is :data:`automl.options.TASK_OPTIONS`) or a pair Ray Tune refuses
     (``searcher="tpe"`` with ``scheduler="pbt"``) raises :class:`AutoMLError` here, before any
@@ -104,7 +107,8 @@ class AutoML:
     def __init__(self, callbacks: Sequence = (), **options: Any) -> None:
         given_keywords("AutoML", options, TASK_OPTIONS)
         # Every setting but the live callbacks: a resumed search is rebuilt from them (request.json).
-        self.options = {**default_options(), **options}
+        # Each value is checked by its flag's rule, so AutoML(...) refuses what `automl search` refuses.
+        self.options = {**default_options(), **checked_options(options)}
         o = self.options
         # Every option a search would ignore or Ray Tune would refuse fails here, before any work.
         self.given_options = explicit_options(o, default_options())
@@ -114,14 +118,6 @@ class AutoML:
             from automl.plugins import load_registry
 
             load_registry(disabled=o["disable_plugins"]).task(o["task"]).ranking(o["metric"])  # a metric the task lacks fails here
-        if o["n_clusters"] is not None and o["n_clusters"] < 2:
-            raise AutoMLError(f"n_clusters is {o['n_clusters']}", "pass at least 2 clusters")
-        if validation_value(o["validation"]) is None:
-            raise AutoMLError(f"validation is {o['validation']!r}", "pass 'auto', 'holdout' or 'cv:K' with K of 2 or more")
-        if o["final_model"] not in ("bag", "refit"):
-            raise AutoMLError(f"final_model is {o['final_model']!r}", "pass 'bag' or 'refit'")
-        if o["ensemble"] == 1 or o["ensemble"] < 0:
-            raise AutoMLError(f"ensemble is {o['ensemble']}: no ensemble has one member", "pass 2 or more trials, or 0 for no ensemble")
         self.metric, self.n_clusters = o["metric"], o["n_clusters"]
         self.data_config = settings(DataConfig, o)
         self.search_config = settings(SearchConfig, o, searcher=searcher_for(o))
@@ -170,7 +166,7 @@ class AutoML:
         from automl.files import prepare_run_dir, write_text_atomic
         from automl.leaderboard import rank_trials, save_leaderboard
         from automl.plugins import load_registry
-        from automl.refit import refit_and_test
+        from automl.refit import bag_fallback, refit_and_test
         from automl.resume import split_fingerprint, write_request, write_state
         from automl.space import build_search_space, load_space_file, space_for_input_kind
         from automl.tracking.search import SearchTracking
@@ -250,14 +246,16 @@ class AutoML:
 
                     ray.shutdown()
         if self.search_config.ensemble_size > 1 and task.ensembles and not any(r.trial_id == "ensemble" for r in records):
-            from automl.ensemble import ensemble_record, rank_with_ensemble
+            from automl.ensemble import choose_ensemble, rank_with_ensemble
 
             # Out-of-fold outputs cover the training rows; hold-out outputs the validation rows.
             y_selection = prepared.y_train if prepared.folds else prepared.y_val
-            ensemble = ensemble_record(records, self.search_config.ensemble_size, prepared.task, y_selection, training_set.target_scale, metric,
-                                       fold_rows=[fold.val for fold in prepared.folds])
-            records, leaderboard = rank_with_ensemble(records, ensemble, metric, mode)
+            ensemble = choose_ensemble(records, self.search_config.ensemble_size, prepared.task, y_selection, training_set.target_scale,
+                                       metric, fold_rows=[fold.val for fold in prepared.folds])
+            emit("ensemble", {"note": ensemble.note, "skipped": ensemble.skipped, "formed": ensemble.record is not None})
+            records, leaderboard = rank_with_ensemble(records, ensemble.record, metric, mode)
         else:  # no ensemble, or the one a resumed refit saved (first among the records, as ranked)
+            ensemble = None
             leaderboard = rank_trials(records, metric, mode)
         save_leaderboard(leaderboard, records, run_dir)
         emit("leaderboard", {"leaderboard": leaderboard, "seconds": search_seconds, "metric": metric})
@@ -267,6 +265,9 @@ class AutoML:
             raise SearchFailed(failure_reasons(records) or Counter(["no trial finished an epoch"]), run_dir)
         best_record = next(r for r in records if r.trial_id == leaderboard.loc[0, "trial_id"])
         write_state(run_dir, "refitting", search_seconds)
+        fallback = bag_fallback(best_record, prepared, self.search_config.final_model)
+        if fallback:
+            emit("final_model", {"note": fallback})
 
         refit = refit_and_test(
             best_record, prepared, components, run_dir / "model",
@@ -275,8 +276,10 @@ class AutoML:
         )
         emit("test", {"test_metrics": refit.test_metrics, "artifact": str(refit.artifact_dir)})
         best = {"trial_id": best_record.trial_id, "config": best_record.config, f"val_{metric}": leaderboard.loc[0, f"val_{metric}"], "refit_epochs": refit.epochs,
-                "final_model": refit.description}
+                "final_model": refit.description, "final_model_note": refit.note}
         summary = {"best": best, "test_metrics": refit.test_metrics, "metric": metric, "mode": mode}
+        if ensemble is not None:
+            summary["ensemble"] = {"formed": ensemble.record is not None, "note": ensemble.note, "skipped": ensemble.skipped}
         write_text_atomic(run_dir / "result.json", json.dumps(summary, indent=2, default=str))
         tracked = tracking.finish(leaderboard, summary, refit.artifact_dir)
         write_state(run_dir, "done", search_seconds)

@@ -205,6 +205,8 @@ def _print_result(result) -> int:
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items())
     final = result.best.get("final_model") or f"refit on train+val for {result.best['refit_epochs']} epochs"
     print(f"\nfinal model (trial {result.best['trial_id']}): {final}")
+    if result.best.get("final_model_note"):
+        print(f"note: {result.best['final_model_note']}")
     print(f"test: {metrics}")
     print(f"run directory: {result.run_dir}   model: {result.artifact_dir}   report: {result.report_path}")
     if result.wandb_sync_command:

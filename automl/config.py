@@ -70,7 +70,7 @@ class SearchConfig:
     seed: int = 0
     checkpoint_every: int = 0  # epochs; 0 = only where the scheduler needs it (HyperBand, PBT)
     ensemble_size: int = option("ensemble", 10)  # greedy ensemble selection over the top K trials; 0: off
-    max_failures: int = 0  # retries of a crashed trial, from its latest checkpoint; -1: no limit
+    max_failures: int = 0  # retries of a crashed trial, from its latest checkpoint
     final_model: str = "bag"  # with folds: "bag" of the fold models, or "refit" on all training rows
 
 

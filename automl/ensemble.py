@@ -16,6 +16,11 @@ addition gives the best validation score of the averaged predictions (class prob
 for classification, values for regression); keep the best ensemble seen. A trial chosen
 ``n`` times weighs ``n / total``. Accuracy ties are broken by the lower validation log-loss.
 
+A trial among the top K that selection cannot use (it failed, saved no validation outputs,
+saved outputs of another shape, or has NaN outputs on rows selection scores) is left out by
+name, with the reason, in the ensemble's status and record (``config["skipped"]``), and the
+search shows the same line (:class:`EnsembleOutcome`), also when no ensemble forms.
+
 The ensemble becomes its own leaderboard row, ranked with the trials on the same validation
 score (:func:`rank_with_ensemble`). It wins unless the best single trial is strictly better:
 selection kept it only for beating that trial on the same rows, by the metric or, at an equal
@@ -114,41 +119,62 @@ def load_validation_outputs(record) -> np.ndarray | None:
     return np.load(path) if record.checkpoint and path.is_file() else None
 
 
-def ensemble_record(records: list, size: int, task: str, y_val: np.ndarray, target_scale: float = 1.0,
-                    metric: str | None = None, fold_rows: list[np.ndarray] | None = None):
-    """Select an ensemble from the best ``size`` trials: a leaderboard record, or ``None`` when
-    fewer than two trials have validation outputs or selection keeps only the best trial.
+@dataclass
+class EnsembleOutcome:
+    """What ensemble selection did after a search: the ensemble's leaderboard record (``None``
+    when none formed), each candidate trial it left out with the reason, and one line that says
+    all of it (for the screen and ``result.json``)."""
+
+    record: object | None  # an automl.engine.TrialRecord
+    skipped: dict[str, str]
+    note: str
+
+
+def choose_ensemble(records: list, size: int, task: str, y_val: np.ndarray, target_scale: float = 1.0,
+                    metric: str | None = None, fold_rows: list[np.ndarray] | None = None) -> EnsembleOutcome:
+    """Select an ensemble from the top ``size`` trials of the leaderboard. No ensemble forms when
+    fewer than two of them have usable validation outputs or selection keeps only the best trial.
 
     ``y_val`` are the targets of the rows the outputs predict: the validation split, or, with
     cross-validation, every training row (the outputs are out of fold; ``fold_rows`` are the
-    rows each fold validates). A trial's cross-validated score is the mean of its folds'
-    scores, so the ensemble's leaderboard score is too: a score of the pooled rows differs by
-    the folds' sizes alone, which decided ties between the ensemble and the best trial."""
+    rows each fold validates, and rows no fold validates, the earliest block of time-ordered
+    folds, are left out of selection). A candidate is left out, by name and with the reason,
+    when it failed or has no score, saved no validation outputs, saved outputs of another
+    shape, or has NaN or infinite outputs on rows selection scores.
+
+    A trial's cross-validated score is the mean of its folds' scores, so the ensemble's
+    leaderboard score is too: a score of the pooled rows differs by the folds' sizes alone,
+    which decided ties between the ensemble and the best trial."""
     from automl.engine import TrialRecord
 
     metric, mode = task_named(task).ranking(metric)
     key = f"best_val_{metric}"
     scored = [r for r in records if not r.failed and np.isfinite(r.metrics.get(key, np.nan))]
     scored.sort(key=lambda r: r.metrics[key], reverse=(mode == "max"))
-    predictions = {}
-    for record in scored[:size]:
-        outputs = load_validation_outputs(record)
-        if outputs is not None and len(outputs) == len(y_val):
-            predictions[record.trial_id] = member_predictions(task, outputs)
-    if len(predictions) < 2:
-        return None
-    every_row, y_every_row = predictions, y_val
-    # Out-of-fold outputs of time-ordered folds leave the earliest rows unscored (NaN): select on the others.
-    scored_rows = np.all([np.isfinite(p.reshape(len(p), -1)).all(axis=1) for p in predictions.values()], axis=0)
-    if not scored_rows.all():
-        predictions = {t: p[scored_rows] for t, p in predictions.items()}
-        y_val = y_val[scored_rows]
-    selection = select_ensemble(predictions, y_val, task, target_scale, metric=metric)
+    ranked = {r.trial_id for r in scored}
+    unscored = [r for r in records if r.trial_id not in ranked]  # failed trials rank last, as on the leaderboard
+    selected_rows = np.zeros(len(y_val), dtype=bool)
+    for validated in fold_rows or [np.arange(len(y_val))]:
+        selected_rows[validated] = True
+    every_row, skipped = {}, {}
+    for record in (scored + unscored)[:size]:
+        predictions, why = _usable_predictions(record, task, key, len(y_val), selected_rows, every_row)
+        if why:
+            skipped[record.trial_id] = why
+        else:
+            every_row[record.trial_id] = predictions
+    candidates = len(every_row) + len(skipped)
+    if len(every_row) < 2:
+        return EnsembleOutcome(None, skipped, _note(f"no ensemble: {len(every_row)} of the top {candidates} trials have "
+                                                    "usable validation outputs, and an ensemble needs 2", skipped))
+    predictions = {t: p[selected_rows] for t, p in every_row.items()}
+    selection = select_ensemble(predictions, y_val[selected_rows], task, target_scale, metric=metric)
     if len(selection.weights) < 2:
-        return None  # selection kept only the best trial: nothing to add to the leaderboard
+        return EnsembleOutcome(None, skipped, _note(f"no ensemble: selection kept only the best trial, as adding any of the "
+                                                    f"other {len(every_row) - 1} did not improve val {metric}", skipped))
     if fold_rows:
         outputs = combined_outputs(task, sum(w * every_row[t] for t, w in selection.weights.items()))
-        per_fold = [score(task, outputs[rows], y_every_row[rows], target_scale) for rows in fold_rows]
+        per_fold = [score(task, outputs[rows], y_val[rows], target_scale) for rows in fold_rows]
         selection.val_metrics = {k: float(np.mean([m[k] for m in per_fold])) for k in per_fold[0]}
     by_id = {r.trial_id: r for r in scored}
     members = [
@@ -158,7 +184,7 @@ def ensemble_record(records: list, size: int, task: str, y_val: np.ndarray, targ
         for t, w in selection.weights.items()
     ]
     summary = " + ".join(f"{m['weight']:.2f}×{m['trial_id']}" for m in members)
-    config = {"architecture": {"name": ENSEMBLE_ID, "members": summary}, "ensemble": members}
+    config = {"architecture": {"name": ENSEMBLE_ID, "members": summary}, "ensemble": members, "skipped": skipped}
     metrics = {
         key: selection.val_metrics[metric],
         **{f"val_{k}": v for k, v in selection.val_metrics.items()},
@@ -166,5 +192,35 @@ def ensemble_record(records: list, size: int, task: str, y_val: np.ndarray, targ
         "train_time_s": sum(float(by_id[m["trial_id"]].metrics.get("train_time_s", 0.0)) for m in members),
     }
     rows = "out-of-fold" if fold_rows else "validation"
-    return TrialRecord(ENSEMBLE_ID, config, metrics, f"ensemble of {len(members)} of the top {len(predictions)}, "
-                       f"selected on their {rows} predictions")
+    status = _note(f"ensemble of {len(members)} of the top {len(every_row)}, selected on their {rows} predictions", skipped)
+    return EnsembleOutcome(TrialRecord(ENSEMBLE_ID, config, metrics, status), skipped, status)
+
+
+def _usable_predictions(record, task: str, key: str, rows: int, selected_rows: np.ndarray,
+                        usable: dict[str, np.ndarray]) -> tuple[np.ndarray | None, str]:
+    """``(predictions, "")`` of a candidate trial, or ``(None, why selection must leave it out)``;
+    ``usable`` are the candidates taken so far (better ranked), whose shape it must share."""
+    if record.failed:
+        return None, f"it failed ({record.error})"
+    if not np.isfinite(record.metrics.get(key, np.nan)):
+        return None, "it has no validation score"
+    outputs = load_validation_outputs(record)
+    if outputs is None:
+        return None, "it saved no validation outputs" + ("" if record.checkpoint else " (it has no checkpoint)")
+    if len(outputs) != rows:
+        return None, f"its validation outputs cover {len(outputs)} rows, not the {rows} that selection scores"
+    predictions = member_predictions(task, outputs)
+    shape = next(iter(usable.values())).shape[1:] if usable else predictions.shape[1:]
+    if predictions.shape[1:] != shape:
+        return None, f"its validation outputs have {predictions.shape[1:]} values per row, the better trials' {shape}"
+    broken = ~np.isfinite(predictions.reshape(rows, -1)).all(axis=1) & selected_rows
+    if broken.any():
+        return None, f"its validation outputs are NaN or infinite on {broken.sum()} of the {selected_rows.sum()} rows selection scores"
+    return predictions, ""
+
+
+def _note(line: str, skipped: dict[str, str]) -> str:
+    """``line``, then each trial left out and why."""
+    if not skipped:
+        return line
+    return f"{line}; left out {len(skipped)}: " + "; ".join(f"trial {t}: {why}" for t, why in skipped.items())

@@ -37,13 +37,20 @@ Text models, cluster and generate models, and tables with dates, free text or hi
 (embedding) categories are refused: those steps are not in the module, and export says so,
 naming the input kind, task or column (``automl predict`` and ``automl serve`` take them all).
 
+TorchScript scripts the module. An architecture with Python-only code is traced instead, and a
+trace records only the path its example inputs took, so the traced module is checked against
+the saved model on varied sample rows and export is refused, naming why scripting failed and
+how the trace differs, when they disagree (``captured_by`` in ``preprocessing.json`` says which
+capture was used).
+
 The exported module gives the same predictions as ``automl predict`` on the same rows (up to
 float32 rounding); ``tests/test_export.py`` checks it.
 """
 
 import json
+import warnings
 from pathlib import Path
-from typing import List
+from typing import Any, Callable, List
 
 import numpy as np
 import pandas as pd
@@ -53,6 +60,13 @@ from automl.errors import AutoMLError
 
 FORMATS = {"torchscript": "model.torchscript.pt", "torch-export": "model.pt2"}
 PREPROCESSING_FILE = "preprocessing.json"
+# A traced module is checked on this many sample rows: not the 3 it was traced on, so a batch
+# size frozen into the graph shows too.
+CHECK_ROWS = 16
+# How close a traced module's outputs must be to the saved model's (float32 arithmetic in another
+# order): probabilities absolutely, values absolutely in standard deviations of the target.
+ABSOLUTE_TOLERANCE = 1e-4
+RELATIVE_TOLERANCE = 1e-3
 MISSING_CODE = -2
 # What preprocessing.json says of the rows → tensors step: the same for every member of an ensemble.
 ENCODED_ROWS = ("numeric_columns", "boolean_columns", "categorical_columns", "categories")
@@ -245,17 +259,19 @@ def _numeric_group_steps(pipeline, width: int) -> dict:
             "multipliers": as_list(multiplier), "offsets": as_list(offset)}
 
 
-def export_artifact(artifact, output: str | Path, fmt: str = "torchscript", disabled=()) -> Path:
+def export_artifact(artifact, output: str | Path, fmt: str = "torchscript", disabled=(), registry=None) -> Path:
     """Write the exported model and ``preprocessing.json`` to ``output``; return the model file.
 
-    Loads only the plugins the model needs (``disabled`` as ``--disable-plugin``, see
-    :func:`automl.predictor.load`)."""
+    Loads only the plugins the model needs (``disabled`` as ``--disable-plugin``; ``registry``,
+    e.g. with plugins registered in code, replaces that loading: see :func:`automl.predictor.load`).
+    A module TorchScript can only trace is kept only if it predicts what the saved model
+    predicts on sample rows (:func:`capture_module`)."""
     from automl.data.arrays import ArrayStandardizer
     from automl.predictor import load
 
     if fmt not in FORMATS:
         raise AutoMLError(f"unknown export format '{fmt}'", f"use one of: {', '.join(FORMATS)}")
-    predictor = load(artifact, disabled=disabled)
+    predictor = load(artifact, disabled=disabled, registry=registry)
     check_exportable(predictor)
     members = predictor.member_features or [predictor.features]
     ensemble = predictor.member_features is not None
@@ -266,6 +282,8 @@ def export_artifact(artifact, output: str | Path, fmt: str = "torchscript", disa
                                     target_mean, target_std, ensemble).eval()
         example = (torch.zeros((3, *predictor.info["input_shape"]), dtype=torch.float32),)
         inputs = array_inputs(predictor.features)
+        rows = sample_arrays(predictor.features, CHECK_ROWS, seed=0)
+        sample = (rows, (torch.from_numpy(rows),))
     else:
         member_steps = [preprocessing_steps(features) for features in members]
         steps = member_steps[0]
@@ -277,10 +295,12 @@ def export_artifact(artifact, output: str | Path, fmt: str = "torchscript", disa
         module = ExportedModel(predictor.network, encoders, predictor.task, target_mean, target_std, ensemble).eval()
         example = example_inputs(steps, rows=3)
         inputs = table_inputs(steps)
+        rows = sample_table_rows(steps, CHECK_ROWS, seed=0)
+        sample = (rows, encode_rows(rows, steps))
+    tolerance = ABSOLUTE_TOLERANCE * (max(1.0, abs(float(target_std))) if predictor.task == "regression" else 1.0)
     output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
     path = output / FORMATS[fmt]
-    captured_by = save_module(module, example, fmt, path)
+    captured_by = save_module(module, example, fmt, path, check=lambda traced: predictor_difference(traced, predictor, *sample, tolerance))
     info = {
         "format": fmt,
         "model_file": path.name,
@@ -296,15 +316,53 @@ def export_artifact(artifact, output: str | Path, fmt: str = "torchscript", disa
     return path
 
 
-def save_module(module: torch.nn.Module, example: tuple, fmt: str, path: Path) -> str:
-    """Capture ``module`` in ``fmt`` (batch size free) and save it to ``path``; return how it was captured."""
+def save_module(module: torch.nn.Module, example: tuple, fmt: str, path: Path,
+                check: Callable[[torch.nn.Module], str] | None = None) -> str:
+    """Capture ``module`` in ``fmt`` (:func:`capture_module`; without ``check``, a module that
+    can only be traced is refused) and save it to ``path``, its folder made only then; return
+    how it was captured."""
+    captured, captured_by = capture_module(module, example, fmt, check)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "torchscript":
+        torch.jit.save(captured, str(path))
+    else:
+        torch.export.save(captured, str(path))
+    return captured_by
+
+
+def capture_module(module: torch.nn.Module, example: tuple, fmt: str,
+                   check: Callable[[torch.nn.Module], str] | None = None) -> tuple[Any, str]:
+    """``(captured module, how it was captured)`` for ``fmt``, batch size free.
+
+    TorchScript scripts the module; an architecture with Python-only code is traced instead,
+    which records only the path ``example`` took through it (a branch on the data, a Python
+    number computed from a tensor and a batch size baked in are all frozen). So a traced module
+    is kept only when ``check`` finds no difference from the saved model (it returns ``""``),
+    else (or with no ``check``) export is refused with both reasons: why scripting failed and
+    how the trace differs.
+    """
     if fmt == "torchscript":
         try:
-            scripted, captured_by = torch.jit.script(module), "torch.jit.script"
-        except Exception:  # architectures with Python-only code: trace the graph these inputs take
-            scripted, captured_by = torch.jit.trace(module, example), "torch.jit.trace"
-        torch.jit.save(scripted, str(path))
-        return captured_by
+            return torch.jit.script(module), "torch.jit.script"
+        except Exception as exc:
+            why_not_scripted = _first_line(exc).rstrip(":")
+        with warnings.catch_warnings(record=True) as traced_warnings:
+            warnings.simplefilter("always", torch.jit.TracerWarning)
+            try:
+                traced = torch.jit.trace(module, example)
+            except Exception as exc:
+                raise AutoMLError(f"TorchScript can neither script this architecture ({why_not_scripted}) nor trace it "
+                                  f"({_first_line(exc)})", "use --format torch-export, or `automl predict` / `automl serve`") from None
+        difference = check(traced) if check is not None else "was not checked against the saved model"
+        if difference:
+            hints = [str(w.message).splitlines()[0] for w in traced_warnings if issubclass(w.category, torch.jit.TracerWarning)]
+            hint = f"; the tracer warned: {hints[0]}" if hints else ""
+            raise AutoMLError(
+                f"cannot export this architecture to TorchScript: scripting fails ({why_not_scripted}) and the traced "
+                f"module {difference}{hint}",
+                "use --format torch-export, or `automl predict` / `automl serve` for this model",
+            )
+        return traced, "torch.jit.trace"
     batch = torch.export.Dim("batch", min=1)
     try:
         program = torch.export.export(module, example, dynamic_shapes=tuple({0: batch} for _ in example))
@@ -313,8 +371,71 @@ def save_module(module: torch.nn.Module, example: tuple, fmt: str, path: Path) -
             f"torch.export cannot capture this architecture: {type(exc).__name__}: {str(exc).splitlines()[0]}",
             "use --format torchscript",
         ) from None
-    torch.export.save(program, str(path))
-    return "torch.export"
+    return program, "torch.export"
+
+
+def predictor_difference(captured, predictor, rows, inputs: tuple, tolerance: float) -> str:
+    """How ``captured`` (called on ``inputs``, the module's tensors for ``rows``) differs from
+    what ``predictor`` answers for ``rows`` (class probabilities, or values), or ``""``."""
+    try:
+        with torch.no_grad():
+            got = np.asarray(captured(*inputs), dtype=np.float64)
+    except Exception as exc:
+        return f"fails on {len(rows)} sample rows: {_first_line(exc)}"
+    task = predictor.task_impl
+    expected = predictor.predict_proba(rows) if task is not None and task.has_probabilities else predictor.predict(rows)
+    got, expected = got.reshape(len(got), -1), np.asarray(expected, dtype=np.float64).reshape(len(expected), -1)
+    if got.shape != expected.shape:
+        return f"returns outputs of shape {got.shape} for {len(rows)} sample rows, where `automl predict` gives {expected.shape}"
+    apart = ~np.isclose(got, expected, rtol=RELATIVE_TOLERANCE, atol=tolerance).all(axis=1)
+    if apart.any():
+        gap = np.nanmax(np.where(np.isnan(got - expected), np.inf, np.abs(got - expected)))
+        return (f"gives other outputs than `automl predict` on {apart.sum()} of {len(rows)} sample rows "
+                f"(largest difference {gap:.3g})")
+    return ""
+
+
+def sample_table_rows(steps: dict, rows: int, seed: int) -> pd.DataFrame:
+    """``rows`` varied raw rows for a table model: numbers spread around each column's training
+    fill value by its fitted scale (one row all missing), booleans 0/1, categories drawn from the
+    training ones (with a missing and an unseen value); seeded."""
+    from automl.data.preprocess import MISSING_CATEGORY
+
+    rng = np.random.default_rng(seed)
+    frame = {}
+    booleans = set(steps["boolean_columns"])
+    for j, column in enumerate(steps["numeric_columns"]):
+        if column in booleans:
+            values = rng.integers(0, 2, rows).astype(float)
+        else:
+            multiplier = abs(steps["multipliers"][j])
+            spread = 1.0 / multiplier if np.isfinite(multiplier) and multiplier > 0 else 1.0
+            values = steps["fills"][j] + spread * rng.standard_normal(rows)
+        values[0] = np.nan
+        frame[column] = values
+    for column, categories in zip(steps["categorical_columns"], steps["categories"]):
+        seen = [c for c in categories if c != MISSING_CATEGORY] or [None]
+        values = rng.choice(np.array(seen, dtype=object), rows).astype(object)
+        values[0], values[1 % rows] = None, "(a value unseen in training)"
+        frame[column] = values
+    return pd.DataFrame(frame)
+
+
+def sample_arrays(features, rows: int, seed: int) -> np.ndarray:
+    """``rows`` varied float32 arrays of the training shape, spread around each channel's
+    training mean by its deviation (a few values missing); seeded."""
+    rng = np.random.default_rng(seed)
+    shape = [1] * (len(features.input_shape_) + 1)
+    shape[features.channel_axis] = -1
+    mean, std = features.mean_.reshape(shape), features.std_.reshape(shape)
+    arrays = (mean + std * rng.standard_normal((rows, *features.input_shape_))).astype(np.float32)
+    arrays.reshape(rows, -1)[0, ::7] = np.nan
+    return arrays
+
+
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def table_inputs(steps: dict) -> dict:

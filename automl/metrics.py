@@ -21,7 +21,8 @@ DIRECTIONS: dict[str, str] = {
     # cluster: silhouette (-1 .. 1) of the validation rows' clusters, measured on the prepared
     # features (one space for every embedding) or in the embedding itself; reconstruction loss
     "silhouette": "max", "embedding_silhouette": "max", "loss": "min",
-    # generate: a classifier two-sample test; |AUC - 0.5| is 0 when generated rows pass for real
+    # generate: a classifier two-sample test; |AUC - 0.5| is 0 when generated rows pass for real,
+    # and the AUC is folded to max(AUC, 1 - AUC), so an anti-predicted generator ranks as badly
     "c2st_gap": "min", "c2st_auc": "min",
 }
 

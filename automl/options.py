@@ -4,7 +4,10 @@ options a search refuses.
 One table, :data:`TASK_OPTIONS`, declares every option of a search (type, default, help,
 allowed values): the flags of ``automl search``, the keywords of ``AutoML(...)``, the
 parameters of the scikit-learn estimators and ``request.json`` all come from it, with the
-tasks that use each option. An option given
+tasks that use each option. Each option's value rule is declared once too (its ``type``, a
+:class:`automl.flags.FlagValue`, or its ``choices``): the parser of ``automl search`` applies it
+to a flag's text and :func:`checked_options` to a value given in Python, so ``AutoML(...)`` and
+the estimators refuse every value the command line refuses. An option given
 explicitly (a value other than its default) that the task would ignore is refused before
 anything runs, with one line naming the flag and the task; :func:`check_combinations` does the
 same for pairs of options that cannot work together, such as a pair Ray Tune refuses.
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import inspect
 from dataclasses import dataclass, fields
+from os import PathLike
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -23,7 +27,7 @@ from automl.config import OPTION
 from automl.errors import AutoMLError
 from automl.flags import (
     CLUSTER_COUNT, ENSEMBLE_SIZE, FRACTION, IMAGE_SHAPE, INTEGER, NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT,
-    POSITIVE_INT, QUANTILE, VALIDATION,
+    POSITIVE_INT, QUANTILE, VALIDATION, FlagValue,
 )
 from automl.metrics import DIRECTIONS
 
@@ -90,6 +94,31 @@ class OptionUse:
             return not value
         return tuple(value) if isinstance(self.default, tuple) else value
 
+    def checked(self, name: str, value: Any) -> Any:
+        """``value`` given in Python as keyword ``name``, checked by the rule the flag's parser
+        applies to text: the plain value (a numpy integer becomes an ``int``), or an
+        :class:`AutoMLError` naming the flag and the keyword. The default is always accepted."""
+        if _is_default(value, self.default):
+            return value
+        if isinstance(self.type, FlagValue):
+            try:
+                return self.type.check(value)
+            except ValueError as refused:
+                raise AutoMLError(f"{self.flag} / {name}: {refused}",
+                                  f"pass {self.type.allowed}, e.g. {name}={self.type.python_example()}") from None
+        if self.choices is not None:
+            if not (isinstance(value, str) and value in self.choices):
+                raise AutoMLError(f"{self.flag} / {name}: must be one of {', '.join(self.choices)}, got {value!r}",
+                                  f"pass one of them, e.g. {name}={self.choices[0]!r}")
+            return value
+        if isinstance(self.default, bool):
+            if not isinstance(value, bool):
+                raise AutoMLError(f"{self.flag} / {name}: must be True or False, got {value!r}", f"pass {name}=True or {name}=False")
+            return value
+        if self.type is Path and not isinstance(value, (str, PathLike)):
+            raise AutoMLError(f"{self.flag} / {name}: must be a path, got {value!r}", f"pass a str or pathlib.Path as {name}")
+        return value
+
 
 SPLIT = "cluster, generate and multilabel split random rows"
 
@@ -112,8 +141,8 @@ TASK_OPTIONS: dict[str, OptionUse] = {
                           "multivariate TPE; random with --scheduler pbt, which takes no search algorithm, and with a space that has grid "
                           "domains, which random search enumerates); every one but grid "
                           "tries the portfolio (search_spaces/portfolio.yaml) first", choices=SEARCHERS),
-    "checkpoint_every": OptionUse("--checkpoint-every", 0, "checkpoint trials this often (default: only where the scheduler needs it)",
-                                  type=POSITIVE_INT, metavar="EPOCHS"),
+    "checkpoint_every": OptionUse("--checkpoint-every", 0, "checkpoint trials this often (default 0: only where the scheduler needs it)",
+                                  type=NON_NEGATIVE_INT, metavar="EPOCHS"),
     "max_concurrent": OptionUse("--max-concurrent", type=POSITIVE_INT, help="at most this many trials at once"),
     "max_failures": OptionUse("--max-failures", 0, "retry a crashed trial (it raised, ran out of memory or its worker died) up to N "
                               "times, from its latest checkpoint when it has one (see --checkpoint-every); default 0",
@@ -194,6 +223,13 @@ def options_signature(defaults: Mapping[str, Any] | None = None, names=None, ext
     parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
     parameters += [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=defaults[n]) for n in (names or TASK_OPTIONS)]
     return inspect.Signature(parameters + list(extra))
+
+
+def checked_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` given in Python (``AutoML(...)``, an estimator's parameters), each checked by
+    its flag's rule (:meth:`OptionUse.checked`): every value ``automl search`` refuses is
+    refused here, a string where a number is wanted included. Returns the plain values."""
+    return {name: TASK_OPTIONS[name].checked(name, value) for name, value in options.items()}
 
 
 def given_keywords(owner: str, keywords: Mapping[str, Any], names) -> None:
@@ -283,13 +319,9 @@ def searcher_for(options: Mapping[str, Any]) -> str:
 
 
 def check_combinations(options: Mapping[str, Any], given: Mapping[str, Any]) -> None:
-    """Refuse unknown scheduler or searcher names, pairs of options that cannot run together,
-    and options that do nothing without another one."""
+    """Refuse pairs of options that cannot run together, and options that do nothing without
+    another one (each value on its own is checked by :func:`checked_options`)."""
     scheduler, searcher = options.get("scheduler", "asha"), searcher_for(options)
-    if scheduler not in SCHEDULERS:
-        raise AutoMLError(f"unknown scheduler '{scheduler}'", f"use one of: {', '.join(SCHEDULERS)}")
-    if searcher not in SEARCHERS:
-        raise AutoMLError(f"unknown searcher '{searcher}'", f"use one of: {', '.join(SEARCHERS)}")
     refused = REFUSED_PAIRS.get((scheduler, searcher))
     if refused:
         workable = [s for s in SEARCHERS if (scheduler, s) not in REFUSED_PAIRS]

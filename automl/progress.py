@@ -3,7 +3,8 @@
 :class:`TrialProgress` is a Ray Tune callback that replaces Ray's raw status table with one
 panel: trials finished / running / failed / stopped early, the best score so far with its
 configuration, and elapsed time against the time budget. :class:`SearchDisplay` prints the
-stages of a search (data, search, refit with an epoch progress bar, test) from the API's
+stages of a search (data, search, ensemble selection with the trials it left out, a final model
+other than the one asked for, refit with an epoch progress bar, test) from the API's
 ``on_event`` calls and owns the trial panel. On a terminal the panel refreshes in place; on
 anything else (a pipe, a CI log) rich draws it once when the search ends, and each finished
 trial is printed as one plain line.
@@ -191,8 +192,12 @@ class SearchDisplay:
             print_(f"search: space {info['space']} ({comps})\n        run directory {info['run_dir']}", markup=False, highlight=False)
             if info.get("portfolio"):
                 print_(f"        {info['portfolio']}", markup=False, highlight=False)
+        elif stage == "ensemble":
+            print_(f"ensemble selection: {info['note']}", markup=False, highlight=False)
         elif stage == "leaderboard":
             print_(f"search finished: {len(info['leaderboard'])} trials in {info['seconds']:.1f} s", markup=False)
+        elif stage == "final_model":
+            print_(f"final model: {info['note']}", markup=False, highlight=False)
         elif stage == "refit_epoch":
             self._refit_epoch(info)
         elif stage == "tracking":

@@ -31,6 +31,7 @@ class RefitResult:
     test_metrics: dict[str, float]
     artifact_dir: Path
     description: str = ""  # how it was made, for the terminal: "the bag of its 5 fold models ..."
+    note: str = ""  # why it is not the final model that was asked for ("": it is), see bag_fallback
 
 
 def refit_and_test(
@@ -53,13 +54,14 @@ def refit_and_test(
     retraining), each fold model reading the rows through its fold's own fitted preprocessing.
     Several networks are saved as one :class:`automl.tasks.ensemble.EnsembleNetwork` keeping
     every member's fitted pipeline; a member of weight ``w`` bagged over K folds is K members
-    of weight ``w / K``.
+    of weight ``w / K``. A bag asked for whose members' checkpoints do not all hold fold models
+    is refit instead, never silently: the result's ``note`` names the trials and why
+    (:func:`bag_fallback`).
     """
     task = task or task_named(prepared.task)
-    ensemble = best.config.get("ensemble")
-    members = ensemble or [{"config": best.config, "epochs": refit_epochs(best.metrics, best.config), "weight": 1.0,
-                            "trial_id": best.trial_id, "checkpoint": best.checkpoint}]
-    bagged = bool(prepared.folds) and final_model == "bag" and all(fold_models_file(m.get("checkpoint")) for m in members)
+    members = final_members(best)
+    note = bag_fallback(best, prepared, final_model)
+    bagged = bool(prepared.folds) and final_model == "bag" and not note
     if bagged:
         parts = [part for m in members for part in bag_parts(m, prepared, components, task)]
         first_model = None
@@ -84,7 +86,29 @@ def refit_and_test(
     test_metrics, evaluation, fitted = task.test_once(first_model, network, data, best.metrics, X_fit, int(config.get("seed", 0)))
     save_artifact(artifact_dir, network.cpu(), config, data, epochs, test_metrics, evaluation, {**state, **fitted},
                   components)
-    return RefitResult(network, epochs, test_metrics, artifact_dir, describe_final_model(members, bagged, len(prepared.folds), epochs))
+    return RefitResult(network, epochs, test_metrics, artifact_dir, describe_final_model(members, bagged, len(prepared.folds), epochs),
+                       note)
+
+
+def final_members(best: TrialRecord) -> list[dict]:
+    """The trials the final model is made of: an ensemble's members, or the best trial alone."""
+    return best.config.get("ensemble") or [{"config": best.config, "epochs": refit_epochs(best.metrics, best.config),
+                                            "weight": 1.0, "trial_id": best.trial_id, "checkpoint": best.checkpoint}]
+
+
+def bag_fallback(best: TrialRecord, prepared: PreparedData, final_model: str) -> str:
+    """Why the bag of fold models that ``final_model="bag"`` asks for cannot be made, so the
+    final model is refit instead: the trials whose checkpoint holds no fold models, by name;
+    ``""`` when the bag can be made or was not asked for (a hold-out, or ``"refit"``)."""
+    if not prepared.folds or final_model != "bag":
+        return ""
+    lacking = [m for m in final_members(best) if fold_models_file(m.get("checkpoint")) is None]
+    if not lacking:
+        return ""
+    why = "; ".join(f"trial {m.get('trial_id')} saved no fold models "
+                    + (f"({FOLD_MODELS_FILE} is not in its checkpoint {m['checkpoint']})" if m.get("checkpoint") else "(it has no checkpoint)")
+                    for m in lacking)
+    return f"refit on every training row instead of the bag that --final-model bag asks for: {why}"
 
 
 def describe_final_model(members: list[dict], bagged: bool, folds: int, epochs: int) -> str:

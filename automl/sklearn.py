@@ -36,7 +36,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from automl.options import TASK_OPTIONS, given_keywords, options_signature
+from automl.options import TASK_OPTIONS, checked_options, given_keywords, options_signature
 
 TARGET_COLUMN = "__automl_target__"
 # The options of automl.options.TASK_OPTIONS that make sense per fit, and where the estimators'
@@ -66,6 +66,12 @@ class _AutoMLEstimator(BaseEstimator):
         return tags
 
     # -- fitting -----------------------------------------------------------------------------
+
+    def _check_params(self) -> None:
+        """Refuse, before the data is read, a parameter value that ``automl search`` refuses for
+        its flag (:func:`automl.options.checked_options`); scikit-learn checks parameters in
+        ``fit``, never in ``__init__``."""
+        checked_options({name: getattr(self, name) for name in ESTIMATOR_OPTIONS})
 
     def _search(self, frame: pd.DataFrame, y: np.ndarray) -> None:
         from automl.api import AutoML
@@ -153,6 +159,7 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLEstimator):
 
     def fit(self, X, y) -> "AutoMLClassifier":
         """Search, refit and keep the best model for ``X`` (table or array) and labels ``y``."""
+        self._check_params()
         frame = self._features(X, reset=True)
         y = self._target(y)
         self._check_rows(len(frame), len(y))
@@ -196,6 +203,7 @@ class AutoMLRegressor(RegressorMixin, _AutoMLEstimator):
 
     def fit(self, X, y) -> "AutoMLRegressor":
         """Search, refit and keep the best model for ``X`` (table or array) and values ``y``."""
+        self._check_params()
         frame = self._features(X, reset=True)
         y = self._target(y)
         self._check_rows(len(frame), len(y))

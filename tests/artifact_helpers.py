@@ -29,21 +29,22 @@ def mlp_config(task: str, seed: int = 0, dropout: bool = True) -> dict:
     }
 
 
-def prepare(frame, target: str | None, variants: list[dict] | None = None, **data_options):
-    """Prepared data and every installed component, as the search would see them
-    (``variants``: the preprocessing choices to fit, as a space's ``preprocessing`` block
-    asks; ``data_options``: further DataConfig fields, e.g. ``scaler="robust"``)."""
+def prepare(frame, target: str | None, variants: list[dict] | None = None, registry=None, **data_options):
+    """Prepared data and every installed component (or every one of ``registry``), as the
+    search would see them (``variants``: the preprocessing choices to fit, as a space's
+    ``preprocessing`` block asks; ``data_options``: further DataConfig fields, e.g. ``scaler="robust"``)."""
     prepared = prepare_data(frame, DataConfig(target=target, **data_options), variants)
-    registry = load_registry()
+    registry = registry or load_registry()
     components = Components.of(registry, {family: [c.key for c in registry.list(family)] for family in FAMILIES})
     return prepared, components
 
 
 def build_artifact(frame, target: str | None, out_dir: Path, seed: int = 0, architecture: dict | None = None,
-                   **data_options) -> Path:
-    """Refit a fixed MLP (or ``architecture``) on train+val, test it once and save it: a real
-    artifact folder. ``frame`` is anything ``prepare_data`` reads (a table, an .npz path...)."""
-    prepared, components = prepare(frame, target, **data_options)
+                   registry=None, **data_options) -> Path:
+    """Refit a fixed MLP (or ``architecture``, from ``registry`` if given) on train+val, test it
+    once and save it: a real artifact folder. ``frame`` is anything ``prepare_data`` reads (a
+    table, an .npz path...)."""
+    prepared, components = prepare(frame, target, registry=registry, **data_options)
     config = mlp_config(prepared.task, seed)
     if architecture is not None:
         config["architecture"] = architecture

@@ -63,7 +63,7 @@ def test_an_out_of_fold_ensemble_is_scored_as_the_mean_of_its_folds_and_wins_the
     # selection kept it for.
     from dataclasses import replace
 
-    from automl.ensemble import VAL_OUTPUTS_FILE, ensemble_record, rank_with_ensemble
+    from automl.ensemble import VAL_OUTPUTS_FILE, choose_ensemble, rank_with_ensemble
 
     y = np.array([0, 1] * 63 + [0])
     fold_rows = np.array_split(np.arange(len(y)), 5)  # 26, 26, 25, 25, 25 rows
@@ -77,7 +77,7 @@ def test_an_out_of_fold_ensemble_is_scored_as_the_mean_of_its_folds_and_wins_the
         fold_mean = np.mean([np.mean(labels[rows] == y[rows]) for rows in fold_rows])
         records.append(TrialRecord(trial_id, {"epochs": 3}, {"best_val_accuracy": fold_mean, "best_epoch": 3}, "completed",
                                    checkpoint=str(folder)))
-    ensemble = ensemble_record(records, 10, "binary", y, metric="accuracy", fold_rows=fold_rows)
+    ensemble = choose_ensemble(records, 10, "binary", y, metric="accuracy", fold_rows=fold_rows).record
     assert ensemble is not None and len(ensemble.config["ensemble"]) == 2
     assert ensemble.metrics["best_val_accuracy"] == pytest.approx(0.96)
     assert ensemble.metrics["val_log_loss"] < score("binary", np.log(one_hot_probabilities(labels, 2, 0.99)), y)["log_loss"]
@@ -87,6 +87,56 @@ def test_an_out_of_fold_ensemble_is_scored_as_the_mean_of_its_folds_and_wins_the
     assert board.loc[0, "trial_id"] == "sure" and "final model" not in behind.status and len(ranked_records) == 3
     _, board = rank_with_ensemble(records, ensemble, "accuracy", "max")
     assert board.loc[0, "trial_id"] == ENSEMBLE_ID and ensemble.status.endswith("the final model (it wins on validation)")
+
+
+def saved_trial(folder, trial_id: str, outputs, accuracy: float, error: str = "") -> TrialRecord:
+    """A finished trial whose checkpoint folder holds ``outputs`` as its validation outputs (none: ``None``)."""
+    from automl.ensemble import VAL_OUTPUTS_FILE
+
+    checkpoint = folder / trial_id
+    checkpoint.mkdir()
+    if outputs is not None:
+        np.save(checkpoint / VAL_OUTPUTS_FILE, outputs)
+    metrics = {} if error else {"best_val_accuracy": accuracy, "best_epoch": 3}
+    return TrialRecord(trial_id, {"epochs": 3}, metrics, "error" if error else "completed", error=error, checkpoint=str(checkpoint))
+
+
+def test_selection_names_each_trial_it_leaves_out_and_why_in_the_ensembles_record(tmp_path):
+    from automl.ensemble import choose_ensemble
+
+    y = np.array([0, 1] * 30)
+    labels = y.copy()
+    labels[:6] = 1 - y[:6]  # both usable trials err on the same rows; the unsure one lowers the log-loss
+    logits = lambda confidence: np.log(one_hot_probabilities(labels, 2, confidence))  # noqa: E731
+    with_nan = logits(0.9)
+    with_nan[7] = np.nan
+    records = [
+        saved_trial(tmp_path, "sure", logits(0.99), 0.9),
+        saved_trial(tmp_path, "unsure", logits(0.6), 0.9),
+        saved_trial(tmp_path, "silent", None, 0.85),
+        saved_trial(tmp_path, "short", logits(0.9)[:40], 0.85),
+        saved_trial(tmp_path, "three_classes", np.zeros((60, 3)), 0.85),
+        saved_trial(tmp_path, "nan_row", with_nan, 0.85),
+        saved_trial(tmp_path, "crashed", None, 0.0, error="RuntimeError: boom"),
+    ]
+    outcome = choose_ensemble(records, 10, "binary", y, metric="accuracy")
+    assert outcome.record is not None and [m["trial_id"] for m in outcome.record.config["ensemble"]] == ["sure", "unsure"]
+    assert outcome.skipped == {
+        "silent": "it saved no validation outputs",
+        "short": "its validation outputs cover 40 rows, not the 60 that selection scores",
+        "three_classes": "its validation outputs have (3,) values per row, the better trials' (2,)",
+        "nan_row": "its validation outputs are NaN or infinite on 1 of the 60 rows selection scores",
+        "crashed": "it failed (RuntimeError: boom)",
+    }
+    assert outcome.record.config["skipped"] == outcome.skipped
+    assert "left out 5: trial silent: it saved no validation outputs; trial short: " in outcome.record.status
+    assert outcome.note == outcome.record.status
+
+    # Left with one usable trial, no ensemble forms, and the line says why, naming the others.
+    alone = choose_ensemble([records[0], records[2]], 10, "binary", y, metric="accuracy")
+    assert alone.record is None and alone.skipped == {"silent": "it saved no validation outputs"}
+    assert alone.note == ("no ensemble: 1 of the top 2 trials have usable validation outputs, and an ensemble needs 2; "
+                          "left out 1: trial silent: it saved no validation outputs")
 
 
 def test_ensemble_artifact_averages_members_refitted_on_their_own_preprocessing_and_exports(blobs_frame, tmp_path):

@@ -10,7 +10,9 @@ import pytest
 import torch
 from artifact_helpers import build_artifact
 
+from automl import hookimpl
 from automl.cli import main
+from automl.components import ArchitectureSpec
 from automl.export import encode_rows
 
 
@@ -122,3 +124,94 @@ def test_export_names_a_date_column_it_cannot_reproduce_and_points_to_predict():
     with pytest.raises(AutoMLError) as error:
         preprocessing_steps(features)
     assert "'joined'" in str(error.value) and "automl predict" in str(error.value)
+
+
+# -- a module TorchScript can only trace ------------------------------------------------------------
+
+
+class _ScaledByTheBatch(torch.nn.Module):
+    """Divides its inputs by a Python number computed from the batch: a trace freezes the number
+    its example gave. Its forward takes ``*unused``, which TorchScript cannot script."""
+
+    def __init__(self, width: int, outputs: int) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(width, outputs)
+
+    def forward(self, x, *unused):
+        return self.linear(x / (1.0 + float(x.abs().max())))
+
+
+class _TraceableLinear(_ScaledByTheBatch):
+    """Straight-line code that TorchScript cannot script (``*unused``) but a trace captures whole."""
+
+    def forward(self, x, *unused):
+        return self.linear(x)
+
+
+class _TracedArchitectures:
+    @hookimpl
+    def automl_architectures(self):
+        build = lambda cls: lambda input_shape, output_size: cls(input_shape[0], output_size)  # noqa: E731
+        return [ArchitectureSpec(name="scaled_by_the_batch", build=build(_ScaledByTheBatch)),
+                ArchitectureSpec(name="traceable_linear", build=build(_TraceableLinear))]
+
+
+@pytest.fixture(scope="module")
+def traced_registry():
+    from automl.plugins import load_registry
+
+    return load_registry(extra_plugins=[("traced_architectures", _TracedArchitectures())])
+
+
+def test_a_trace_that_predicts_otherwise_than_the_model_is_refused_with_both_reasons(traced_registry, blobs_frame, tmp_path):
+    from automl.errors import AutoMLError
+    from automl.export import export_artifact
+
+    artifact = build_artifact(blobs_frame, "species", tmp_path / "model", architecture={"name": "scaled_by_the_batch"},
+                              registry=traced_registry)
+    with pytest.raises(AutoMLError) as refused:
+        export_artifact(artifact, tmp_path / "export", registry=traced_registry)
+    message = str(refused.value)
+    assert "scripting fails (" in message and "variable number of arguments" in message
+    assert "the traced module gives other outputs than `automl predict` on" in message and "sample rows" in message
+    assert "--format torch-export" in message
+    assert not (tmp_path / "export").exists()  # nothing written
+
+
+def test_a_trace_that_predicts_as_the_model_is_exported_and_says_it_was_traced(traced_registry, blobs_frame, rows_with_gaps,
+                                                                              tmp_path):
+    from automl.export import export_artifact
+    from automl.predictor import load
+
+    artifact = build_artifact(blobs_frame, "species", tmp_path / "model", architecture={"name": "traceable_linear"},
+                              registry=traced_registry)
+    path = export_artifact(artifact, tmp_path / "export", registry=traced_registry)
+    preprocessing = json.loads((tmp_path / "export" / "preprocessing.json").read_text())
+    assert preprocessing["captured_by"] == "torch.jit.trace"
+    with torch.no_grad():
+        probabilities = torch.jit.load(str(path))(*encode_rows(rows_with_gaps, preprocessing)).numpy()
+    expected = load(artifact, registry=traced_registry).predict_proba(rows_with_gaps)
+    np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor", "images"])
+def test_a_faithful_trace_passes_the_check_for_tables_values_and_arrays(kind, blobs_frame, regression_frame, monkeypatch, tmp_path):
+    # The check compares like with like (probabilities, values in the target's units, raw
+    # arrays): a model scripting would have captured, traced instead, is not refused.
+    from automl.data.load import load_data
+
+    if kind == "images":
+        digits = load_data("digits").frame.head(300)
+        data = str(tmp_path / "digits.npz")
+        np.savez(data, X=digits.drop(columns="target").to_numpy(np.float32).reshape(-1, 1, 8, 8), y=digits["target"].to_numpy())
+        artifact = build_artifact(data, None, tmp_path / "model")
+    else:
+        frame, target = (blobs_frame, "species") if kind == "classifier" else (regression_frame, "y")
+        artifact = build_artifact(frame, target, tmp_path / "model")
+
+    def unscriptable(module):
+        raise RuntimeError("no scripting in this test")
+
+    monkeypatch.setattr(torch.jit, "script", unscriptable)
+    assert main(["export", str(artifact), "-o", str(tmp_path / "export")]) == 0
+    assert json.loads((tmp_path / "export" / "preprocessing.json").read_text())["captured_by"] == "torch.jit.trace"

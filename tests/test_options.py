@@ -200,3 +200,117 @@ def test_the_api_builds_its_settings_from_the_keywords():
     assert automl.search_config.ensemble_size == 0 and automl.search_config.time_budget_s == 5.0
     assert automl.data_config.validation == "holdout" and automl.resource_config.cpus_per_trial == 2.0
     assert automl.tracking_config.entity == "team" and automl.search_config.searcher == "tpe"
+
+
+# -- one value rule per option, for the command line and the Python API ----------------------------
+
+# For every option with a value rule (a type or choices): a flag text `automl search` refuses, and
+# values AutoML(...) must refuse by the same rule, a wrong type among them.
+BAD_VALUES = {
+    "task": ("forecast", ["forecast", 3]),
+    "metric": ("precision", ["precision", 0]),
+    "n_clusters": ("1", [1, "3", 2.0]),
+    "num_trials": ("0", [0, -2, "20", 2.5, True]),
+    "time_budget_s": ("0", [0, -5.0, "300", float("nan")]),
+    "scheduler": ("bohb", ["bohb", 1]),
+    "searcher": ("bayes", ["bayes"]),
+    "checkpoint_every": ("-1", [-1, "2", 1.5]),
+    "max_concurrent": ("0", [0, "2"]),
+    "max_failures": ("-1", [-1, "1"]),
+    "cpus_per_trial": ("0", [0, 0.0, -1, "1"]),
+    "gpus_per_trial": ("-0.5", [-0.5, "0.5"]),
+    "precision": ("fp16", ["fp16"]),
+    "seed": ("x", ["3", 1.5]),
+    "val_fraction": ("1", [1.0, 0, "0.2"]),
+    "test_fraction": ("0", [0.0, 1.5, "0.1"]),
+    "image_shape": ("1,8", [(1, 8), (1, 0, 8), "1,8,8"]),
+    "input_kind": ("image", ["image"]),
+    "clip_quantile": ("0.5", [0.5, "0.01"]),
+    "class_weights": ("auto", ["auto", True]),
+    "validation": ("cv:1", ["cv:1", "kfold", 5]),
+    "final_model": ("best", ["best"]),
+    "ensemble": ("1", [1, -1, "3", 2.0]),
+}
+
+
+def ruled_options() -> set[str]:
+    from automl.flags import FlagValue
+
+    return {name for name, use in TASK_OPTIONS.items() if isinstance(use.type, FlagValue) or use.choices}
+
+
+def test_the_table_of_bad_values_covers_every_option_with_a_value_rule():
+    assert set(BAD_VALUES) == ruled_options()
+
+
+@pytest.fixture
+def no_ray(monkeypatch):
+    import ray
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("Ray was started")
+
+    monkeypatch.setattr(ray, "init", refuse)
+
+
+@pytest.mark.parametrize("name", sorted(BAD_VALUES))
+def test_a_value_the_cli_refuses_the_api_refuses_naming_the_keyword(name, no_ray, capsys):
+    flag, (text, values) = TASK_OPTIONS[name].flag, BAD_VALUES[name]
+    with pytest.raises(SystemExit) as exited:
+        main(["search", "data.csv", flag, text, "-q"])
+    assert exited.value.code == 2 and f"argument {flag}" in capsys.readouterr().err
+    for value in values:
+        with pytest.raises(AutoMLError) as refused:
+            AutoML(**{name: value})
+        assert f"{flag} / {name}: must be " in str(refused.value) and repr(value) in str(refused.value)
+
+
+def test_the_api_and_the_cli_give_the_same_reason_for_a_refused_number(capsys):
+    with pytest.raises(SystemExit):
+        main(["search", "data.csv", "--num-trials", "0", "-q"])
+    cli_reason = capsys.readouterr().err.splitlines()[0].split("--num-trials: ")[1]
+    with pytest.raises(AutoMLError) as refused:
+        AutoML(num_trials=0)
+    assert cli_reason == "must be a whole number of 1 or more, got 0"
+    assert refused.value.problem == f"--num-trials / num_trials: {cli_reason}"
+    assert refused.value.fix == "pass a whole number of 1 or more, e.g. num_trials=10"
+
+
+def test_every_default_passes_its_own_rule():
+    # A default the flag's rule refuses could not be asked for on the command line.
+    from automl.flags import FlagValue
+
+    for name, use in TASK_OPTIONS.items():
+        if isinstance(use.type, FlagValue) and use.default is not None:
+            assert use.type.check(use.default) == use.default, name
+            assert use.type(str(use.default)) == use.default, name
+
+
+def test_the_api_takes_numpy_numbers_and_a_listed_image_shape_as_the_cli_values_they_equal():
+    # A resumed search reads its options back from JSON (a list), and numpy numbers are common.
+    import numpy as np
+
+    automl = AutoML(num_trials=np.int64(3), cpus_per_trial=2, image_shape=[1, 2, 2], seed=np.int32(4))
+    assert automl.options["num_trials"] == 3 and type(automl.options["num_trials"]) is int
+    assert automl.options["cpus_per_trial"] == 2.0 and automl.options["image_shape"] == (1, 2, 2)
+    assert automl.resource_config.cpus_per_trial == 2.0 and automl.data_config.seed == 4
+
+
+def test_a_switch_or_a_path_of_the_wrong_type_is_refused():
+    with pytest.raises(AutoMLError, match=r"--overwrite / overwrite: must be True or False, got 'yes'"):
+        AutoML(overwrite="yes")
+    with pytest.raises(AutoMLError, match=r"--output / output: must be a path, got 3"):
+        AutoML(output=3)
+
+
+@pytest.mark.parametrize("estimator", ["AutoMLClassifier", "AutoMLRegressor"])
+@pytest.mark.parametrize("name, value", [("num_trials", 0), ("cpus_per_trial", 0), ("time_budget_s", "60"), ("ensemble", 1)])
+def test_the_estimators_refuse_the_same_values_in_fit_before_any_search(estimator, name, value, no_ray):
+    import numpy as np
+
+    import automl.sklearn
+
+    model = getattr(automl.sklearn, estimator)(**{name: value})  # scikit-learn: __init__ only stores
+    X, y = np.arange(40.0).reshape(20, 2), np.arange(20) % 2
+    with pytest.raises(AutoMLError, match=rf"{TASK_OPTIONS[name].flag} / {name}: must be "):
+        model.fit(X, y)

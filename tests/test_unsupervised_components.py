@@ -223,6 +223,41 @@ def test_two_sample_test_scores_same_distribution_near_half_and_a_shift_near_one
     assert shifted["c2st_auc"] > 0.9
 
 
+class _Replaying(torch.nn.Module):
+    """A stand-in generator (the contract's ``sample(n, noise)``) whose samples are given rows."""
+
+    def __init__(self, rows: np.ndarray) -> None:
+        super().__init__()
+        self.rows = torch.as_tensor(rows, dtype=torch.float32)
+
+    def sample(self, n: int, noise: torch.Generator) -> torch.Tensor:
+        return self.rows[:n]
+
+
+@pytest.mark.parametrize("metric", ["c2st_auc", "c2st_gap"])
+def test_a_generator_the_two_sample_test_anti_predicts_does_not_win(metric, registry):
+    from types import SimpleNamespace
+
+    from automl.engine import TrialRecord
+    from automl.leaderboard import rank_trials
+
+    rng = np.random.default_rng(0)
+    held_out = rng.normal(size=(120, 3))
+    # Copies of the held-out rows: out of fold the forest has learned each real row's twin as
+    # fake, so it calls the real rows fake, an AUC far below 0.5, as telling as one far above.
+    copying, honest = _Replaying(held_out[rng.permutation(120)]), _Replaying(rng.normal(size=(120, 3)))
+    task = registry.task("generate")
+    evaluate = task.evaluator(None, SimpleNamespace(column_space=None), held_out, held_out, "cpu", seed=0)
+    records, scores = [], {}
+    for trial_id, generator in (("copying", copying), ("honest", honest)):
+        scores[trial_id] = evaluate(generator)
+        records.append(TrialRecord(trial_id, {}, {f"best_{k}": v for k, v in scores[trial_id].items()}, "completed"))
+    assert scores["copying"]["val_c2st_gap"] > 0.2 > scores["honest"]["val_c2st_gap"]
+    board = rank_trials(records, *task.ranking(metric))
+    assert list(board.trial_id) == ["honest", "copying"]
+    assert scores["copying"]["val_c2st_auc"] == pytest.approx(0.5 + scores["copying"]["val_c2st_gap"])  # folded
+
+
 def test_plugins_command_lists_the_unsupervised_components(capsys):
     from automl.cli import main
 

@@ -256,6 +256,18 @@ def test_refit_with_folds_trains_one_model_on_every_training_row(blobs_frame, tm
     assert refit.description == "the best trial, refit on every training row for 2 epochs"
 
 
+def test_a_bag_without_fold_models_is_refit_and_the_result_names_the_trial_and_why(blobs_frame, tmp_path):
+    prepared, components = prepare(blobs_frame, "species", validation="cv:3")
+    record = TrialRecord("t0", {**mlp_config(prepared.task), "epochs": 2}, {"best_epoch": 2}, "completed")  # no checkpoint
+    refit = refit_and_test(record, prepared, components, tmp_path / "model", final_model="bag")
+    assert refit.note == ("refit on every training row instead of the bag that --final-model bag asks for: "
+                          "trial t0 saved no fold models (it has no checkpoint)")
+    assert refit.description == "the best trial, refit on every training row for 2 epochs"
+    assert json.loads((tmp_path / "model" / "model.json").read_text())["config"]["final_model"] == "refit"
+    # Asked for a refit, or without folds, there is nothing to explain.
+    assert refit_and_test(record, prepared, components, tmp_path / "asked", final_model="refit").note == ""
+
+
 def test_a_checkpoint_holds_and_restores_every_fold_model(tmp_path):
     from ray.tune import Checkpoint
 

@@ -26,6 +26,10 @@ The two-sample test: generated rows, first mapped to what a user would receive (
 original columns and encoded again, so one-hot blocks are exact and integers whole), are mixed
 with as many real rows; a random forest learns to tell them apart under 2-fold cross-validation.
 An out-of-fold AUC of 0.5 means it cannot: the ranking metric is ``|AUC - 0.5|``, lower better.
+An AUC below 0.5 tells the rows apart as well as its mirror image above (the classifier is
+consistently wrong, e.g. about fake rows that duplicate real ones: it learned each one's twin
+in the other fold as fake), so ``c2st_auc`` is the AUC folded to ``max(AUC, 1 - AUC)``:
+ranked by it, lower better, a generator is never rewarded for being anti-predicted.
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ def adversarial(network: torch.nn.Module) -> bool:
 
 
 def two_sample_test(real: np.ndarray, fake: np.ndarray, seed: int) -> dict[str, float]:
-    """``{"c2st_auc", "c2st_gap"}`` of a classifier telling ``fake`` rows from ``real`` ones."""
+    """``{"c2st_auc", "c2st_gap"}`` of a classifier telling ``fake`` rows from ``real`` ones:
+    its out-of-fold AUC folded to ``max(AUC, 1 - AUC)`` (0.5 to 1), and ``|AUC - 0.5|``."""
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -64,7 +69,9 @@ def two_sample_test(real: np.ndarray, fake: np.ndarray, seed: int) -> dict[str, 
     folds = StratifiedKFold(n_splits=2, shuffle=True, random_state=seed)
     scores = cross_val_predict(classifier, rows, is_fake, cv=folds, method="predict_proba")[:, 1]
     auc = float(roc_auc_score(is_fake, scores))
-    return {"c2st_auc": auc, "c2st_gap": abs(auc - 0.5)}
+    # Below 0.5 the classifier tells the rows apart as well, only the wrong way round (fake rows
+    # that duplicate real ones are anti-predicted out of fold): both metrics rank by |AUC - 0.5|.
+    return {"c2st_auc": max(auc, 1.0 - auc), "c2st_gap": abs(auc - 0.5)}
 
 
 # The test stays cheap on large tables: at most this many real rows (a seeded random subset).
