@@ -232,7 +232,7 @@ def _validation_labels(frame):
     from automl.config import DataConfig
     from automl.data import prepare_data
 
-    return prepare_data(frame, DataConfig(target="label")).y_val
+    return prepare_data(frame, DataConfig(target="label", validation="holdout")).y_val
 
 
 def _trial_records(result):
