@@ -41,6 +41,26 @@ def test_quality_compares_every_contender_on_the_same_rows(ray_session):
     assert baselines and all(math.isfinite(o["detail"]["validation"]) for o in baselines)
 
 
+def test_digits_is_also_searched_as_a_table_on_the_same_split_beside_the_same_baselines():
+    from bench import quality
+
+    images, table = quality.load_dataset("digits"), quality.load_dataset("digits_tabular")
+    assert (images.space, images.image_shape) == ("image", (1, 8, 8))
+    assert (table.source, table.space, table.image_shape) == ("digits", "default", None)
+    as_images, as_table = quality.prepare(images, 3), quality.prepare(table, 3)
+    assert as_images.input_kind == "image" and as_table.input_kind == "tabular"
+    for split in ("y_train", "y_val", "y_test"):  # the same rows in the same order, seed by seed
+        assert (getattr(as_images, split) == getattr(as_table, split)).all()
+    assert set(quality.sklearn_baselines(as_images)) == set(quality.sklearn_baselines(as_table))
+    outcomes = [quality.Outcome(name, "multiclass", 0, contender, {"accuracy": 0.98}, 1.0)
+                for name in ("digits", "digits_tabular") for contender in ("automl", "svc")]
+    figures = {"seeds": [0], "budget_s": 1, "outcomes": [o.__dict__ for o in outcomes], "summary": quality.summarise(outcomes)}
+    table_text = quality.to_markdown(figures)
+    # The rows sit side by side, and the image figure says the space it used was tuned on digits.
+    assert table_text.index("| digits | svc |") < table_text.index("| digits_tabular | automl |")
+    assert "chosen on digits itself" in table_text and "not a figure on unseen data" in table_text
+
+
 def test_quality_scores_a_baseline_out_of_fold_on_the_platform_s_folds_and_as_a_bag():
     from sklearn.neighbors import KNeighborsClassifier
 
