@@ -7,6 +7,7 @@ import math
 import os
 import time
 
+import numpy as np
 import pytest
 
 
@@ -39,6 +40,26 @@ def test_quality_compares_every_contender_on_the_same_rows(ray_session):
     # Each scikit-learn default is also scored as the platform's validation would score it.
     baselines = [o for o in figures["outcomes"] if o["contender"] in ("svc", "logistic_regression", "svr", "ridge")]
     assert baselines and all(math.isfinite(o["detail"]["validation"]) for o in baselines)
+
+
+def test_digits_is_also_searched_as_a_table_on_the_same_split_beside_the_same_baselines():
+    from bench import quality
+
+    images, table = quality.load_dataset("digits"), quality.load_dataset("digits_tabular")
+    assert (images.space, images.image_shape) == ("image", (1, 8, 8))
+    assert (table.source, table.space, table.image_shape) == ("digits", "default", None)
+    as_images, as_table = quality.prepare(images, 3), quality.prepare(table, 3)
+    assert as_images.input_kind == "image" and as_table.input_kind == "tabular"
+    for split in ("y_train", "y_val", "y_test"):  # the same rows in the same order, seed by seed
+        assert (getattr(as_images, split) == getattr(as_table, split)).all()
+    assert set(quality.sklearn_baselines(as_images)) == set(quality.sklearn_baselines(as_table))
+    outcomes = [quality.Outcome(name, "multiclass", 0, contender, {"accuracy": 0.98}, 1.0)
+                for name in ("digits", "digits_tabular") for contender in ("automl", "svc")]
+    figures = {"seeds": [0], "budget_s": 1, "outcomes": [o.__dict__ for o in outcomes], "summary": quality.summarise(outcomes)}
+    table_text = quality.to_markdown(figures)
+    # The rows sit side by side, and the image figure says the space it used was tuned on digits.
+    assert table_text.index("| digits | svc |") < table_text.index("| digits_tabular | automl |")
+    assert "chosen on digits itself" in table_text and "not a figure on unseen data" in table_text
 
 
 def test_digits_is_also_searched_as_a_table_on_the_same_split_beside_the_same_baselines():
@@ -138,6 +159,17 @@ def test_sequence_benchmark_says_not_measured_without_aeon(monkeypatch):
     monkeypatch.setitem(sys.modules, "aeon", None)  # import aeon raises ImportError
     figures = sequence.main(["--smoke"])
     assert "not measured: aeon is not installed" in sequence.to_markdown(figures)
+
+
+def test_blobs_are_a_fixed_family_of_unequal_stretched_blobs_one_draw_per_seed():
+    from bench import unsupervised
+
+    frame, labels = unsupervised.labelled("blobs", 0)
+    assert frame.shape == (1500, 9) and sorted(np.bincount(labels), reverse=True) == [600, 400, 250, 150, 100]
+    assert frame.equals(unsupervised.labelled("blobs", 0)[0]) and not frame.equals(unsupervised.labelled("blobs", 1)[0])
+    prepared = unsupervised.same_split("blobs", "cluster", 0)
+    # Read as a table, with enough validation rows that trials are scored on held-out rows alone.
+    assert prepared.input_kind == "tabular" and len(prepared.X_val) >= 200
 
 
 def test_overhead_reports_a_ratio_per_trial_length(ray_session):
