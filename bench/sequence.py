@@ -138,9 +138,10 @@ def run_platform(name: str, seed: int, budget_s: float, files, max_trials: int |
     train, test, target = files
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        automl = AutoML(target=target, test_data=test, space=space, time_budget_s=None if max_trials else budget_s,
+        narrowed = {"space": space} if space else {}  # else the default space, which follows the input kind
+        automl = AutoML(target=target, test_data=test, time_budget_s=None if max_trials else budget_s,
                         num_trials=max_trials, seed=seed, wandb=False, report=False, output=Path(folder) / "run",
-                        overwrite=True)
+                        overwrite=True, **narrowed)
         try:
             result = automl.fit(train)
         except AutoMLError as error:

@@ -147,8 +147,9 @@ def cluster_run(name: str, seed: int, trials: int, out: str, prepared, space: st
 
     frame, labels = labelled(name, seed)
     started = time.perf_counter()
-    result = AutoML(task="cluster", target="label", space=space, num_trials=trials, seed=seed,
-                    output=os.path.join(out, f"c-{name}-{seed}"), report=False, max_concurrent=1).fit(frame)
+    narrowed = {"space": space} if space else {}  # else the default space, chosen as a user's search chooses it
+    result = AutoML(task="cluster", target="label", num_trials=trials, seed=seed, output=os.path.join(out, f"c-{name}-{seed}"),
+                    report=False, max_concurrent=1, **narrowed).fit(frame)
     predicted = result.predict(frame.drop(columns="label"))
     board = result.leaderboard
     return {

@@ -161,6 +161,28 @@ def test_unsupervised_benchmark_writes_clustering_and_generation_tables_into_its
         assert_finite(*(float(cell.split(" ± ")[0]) for cell in row[1:5]))
 
 
+def test_full_size_searches_get_the_default_space_a_user_s_search_gets(monkeypatch):
+    from bench import sequence, unsupervised
+
+    asked = []
+
+    class Stop(Exception):
+        pass
+
+    def recording_automl(**settings):
+        asked.append(settings)
+        raise Stop
+
+    monkeypatch.setattr("automl.AutoML", recording_automl)
+    monkeypatch.setattr("automl.api.AutoML", recording_automl)
+    with pytest.raises(Stop):
+        unsupervised.cluster_run("iris", 0, 8, "unused", prepared=None)
+    with pytest.raises(Stop):
+        sequence.run_platform("GunPoint", 0, 120.0, ("train.csv", "test.csv", "label"))
+    # No space given: the search chooses it (for series, the sequence space), as without the bench.
+    assert ["space" in settings for settings in asked] == [False, False]
+
+
 def test_blobs_are_a_fixed_family_of_unequal_stretched_blobs_one_draw_per_seed():
     from bench import unsupervised
 
