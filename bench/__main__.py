@@ -1,8 +1,11 @@
 """`python -m bench` (or `make bench`): run every benchmark at full size and write its figures
-into bench/RESULTS.md (one generated block per benchmark; the rest of the file is kept).
+into bench/RESULTS.md (one generated block per benchmark; the rest of the file is kept). Each
+block names its command, the git commit it measured, the machine, the date and the versions.
 
     python -m bench [--only quality scale] [--quality-budget 120] [--quality-datasets wine] [--quality-seeds 0 1]
                     [--quality-contenders automl flaml sklearn] [--sequence-budget 60] [--results bench/RESULTS.md] [--block NAME] [--smoke]
+    python -m bench --only unsupervised [--unsupervised-cluster-sets breast_cancer blobs] [--unsupervised-generate-sets]
+                    [--unsupervised-seeds 0 1 2 3 4]     # on request only: not part of a full run
 
 `--smoke` runs each at tiny size and writes nothing unless `--results` is given (the test
 suite does this so the code cannot rot).
@@ -26,19 +29,34 @@ BENCHMARKS = {
     "scale": ("bench.scale", "Scale: 10k to 1M rows — `bench/scale.py`"),
     "gpu": ("bench.gpu", "GPU — `bench/gpu.py`"),
 }
+# Run only when named in --only: not part of a full run (`make bench`).
+ON_REQUEST = {
+    "unsupervised": ("bench.unsupervised", "Clustering and generation against scikit-learn — `bench/unsupervised.py`"),
+}
+# Each benchmark's options of this command → that benchmark's own flag.
+MODULE_OPTIONS = {
+    "quality": {"quality_budget": "--budget", "quality_datasets": "--datasets", "quality_seeds": "--seeds",
+                "quality_contenders": "--contenders"},
+    "sequence": {"sequence_budget": "--budget", "sequence_seeds": "--seeds", "sequence_datasets": "--datasets"},
+    "unsupervised": {"unsupervised_cluster_sets": "--cluster-sets", "unsupervised_generate_sets": "--generate-sets",
+                     "unsupervised_seeds": "--seeds"},
+}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), default=list(BENCHMARKS))
+    parser.add_argument("--only", nargs="+", choices=[*BENCHMARKS, *ON_REQUEST], default=list(BENCHMARKS))
     parser.add_argument("--quality-budget", type=float, help="search seconds per dataset and seed (bench.quality --budget)")
-    parser.add_argument("--quality-datasets", nargs="+", help="datasets of bench.quality (default: all six)")
+    parser.add_argument("--quality-datasets", nargs="+", help="datasets of bench.quality (default: all seven)")
     parser.add_argument("--quality-seeds", type=int, nargs="+", help="seeds of bench.quality (default 0 1 2 3 4)")
     parser.add_argument("--quality-contenders", nargs="+", help="contenders of bench.quality (default: all)")
     parser.add_argument("--sequence-budget", type=float, help="search seconds per time-series set and seed (bench.sequence --budget)")
     parser.add_argument("--sequence-datasets", nargs="+", help="time-series sets of bench.sequence (default: all five)")
     parser.add_argument("--sequence-seeds", type=int, nargs="+", help="seeds of bench.sequence (default 0 1 2)")
+    parser.add_argument("--unsupervised-cluster-sets", nargs="*", help="cluster sets of bench.unsupervised (none: no clustering)")
+    parser.add_argument("--unsupervised-generate-sets", nargs="*", help="generate sets of bench.unsupervised (none: no generation)")
+    parser.add_argument("--unsupervised-seeds", type=int, nargs="+", help="seeds of bench.unsupervised (default 0 1 2)")
     parser.add_argument("--results", type=Path, help="the RESULTS.md to update (default: bench/RESULTS.md, not with --smoke)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes; writes nothing unless --results is given")
     parser.add_argument("--block", help="with one --only: write into the generated block of this name instead of the "
@@ -47,7 +65,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> int:
-    from bench.results import (RESULTS_PATH, library_versions, load_average, machine_description, run_header,
+    from bench.results import (RESULTS_PATH, git_commit, library_versions, load_average, machine_description, run_header,
                                update_section)
 
     args = parse_args(argv)
@@ -56,31 +74,25 @@ def main(argv: list[str]) -> int:
         return 2
     results = args.results or (None if args.smoke else RESULTS_PATH)
     command = shlex.join(["python", "-m", "bench", *argv])
+    commit = git_commit(written=results)  # before the first block changes the results file
     full_run = set(args.only) == set(BENCHMARKS)
     if results is not None and full_run:  # a partial run leaves the last full run's header alone
-        update_section(results, "run", run_header(command), "Latest `python -m bench` run")
+        update_section(results, "run", run_header(command, commit), "Latest `python -m bench` run")
     for name in args.only:
-        module_name, heading = BENCHMARKS[name]
+        module_name, heading = {**BENCHMARKS, **ON_REQUEST}[name]
         module_args = ["--smoke"] if args.smoke else []
-        if name == "quality" and args.quality_budget is not None:
-            module_args += ["--budget", str(args.quality_budget)]
-        for option in ("datasets", "seeds", "contenders"):
-            if name == "quality" and getattr(args, f"quality_{option}"):
-                module_args += [f"--{option}", *map(str, getattr(args, f"quality_{option}"))]
-        if name == "sequence" and args.sequence_budget is not None:
-            module_args += ["--budget", str(args.sequence_budget)]
-        if name == "sequence" and args.sequence_seeds:
-            module_args += ["--seeds", *map(str, args.sequence_seeds)]
-        if name == "sequence" and args.sequence_datasets:
-            module_args += ["--datasets", *args.sequence_datasets]
+        for option, flag in MODULE_OPTIONS.get(name, {}).items():
+            value = getattr(args, option)
+            if value is not None:
+                module_args += [flag, *map(str, value if isinstance(value, list) else [value])]
         print(f"== {module_name} {' '.join(module_args)}", flush=True)
         started_load = load_average()
         module = importlib.import_module(module_name)
         figures = module.main(module_args)
         if results is not None:
-            measured = f"Measured by `{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
-            if not full_run:
-                measured += f" ({machine_description()}; versions: {library_versions()})"
+            # Each block names everything needed to re-run it, whichever run later rewrites the others.
+            measured = (f"Measured by `{command}` at commit {commit} on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
+                        f"({machine_description()}; versions: {library_versions()})")
             body = f"{measured}; load average at the start: {started_load}.\n\n{module.to_markdown(figures)}"
             update_section(results, args.block or name, body, heading)
     return 0

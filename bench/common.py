@@ -38,6 +38,21 @@ def ray_running(num_cpus: int | None = None):
         ray.shutdown()
 
 
+def narrowed_space(folder, name: str, changes: dict) -> str:
+    """A copy of the shipped space ``search_spaces/NAME.yaml`` in ``folder`` with ``changes``
+    to its top-level keys (fewer epochs for a smoke run, fewer architectures); its path."""
+    from pathlib import Path
+
+    import yaml
+
+    from automl.space import find_space_file
+
+    space = {**yaml.safe_load(find_space_file(name).read_text()), **changes}
+    path = Path(folder) / f"{name}_narrowed.yaml"
+    path.write_text(yaml.safe_dump(space))
+    return str(path)
+
+
 def small_mlp_space(batch_size: int) -> str:
     """A search space YAML over a 2-layer MLP (width 64 or 128, Adam's lr), with ``{epochs}`` left to fill."""
     return f"""

@@ -34,15 +34,39 @@ def update_section(path: Path, name: str, body: str, heading: str) -> None:
     path.write_text(text)
 
 
-def run_header(command: str) -> str:
-    """Machine, date and library versions of this run, for the top of RESULTS.md."""
+def run_header(command: str, commit: str) -> str:
+    """Machine, date, commit and library versions of this run, for the top of RESULTS.md."""
     return "\n".join([
         f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         f"- Command: `{command}`",
+        f"- Commit: {commit}",
         f"- Machine: {machine_description()}",
         f"- Load average at the start: {load_average()}",
         f"- Versions: {library_versions()}",
     ])
+
+
+def git_commit(written: Path | None = None, root: Path = Path(__file__).resolve().parent.parent) -> str:
+    """The commit of the code being measured: ``git rev-parse HEAD`` of the checkout at ``root``
+    (this one), with "+ uncommitted changes" when its tree differs from that commit (untracked
+    files count). ``written``, the results file this run rewrites, does not count: it is the
+    run's output, not its input, and a run that writes several blocks changes it before its
+    second one."""
+    import subprocess
+
+    root = root.resolve()
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
+
+    try:
+        commit = git("rev-parse", "HEAD").strip()
+        changed = git("status", "--porcelain", "-z").split("\0")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not run from a git checkout)"
+    ignored = {str(written.resolve().relative_to(root))} if written and written.resolve().is_relative_to(root) else set()
+    dirty = any(entry and entry[3:] not in ignored for entry in changed)
+    return commit + (" + uncommitted changes" if dirty else "")
 
 
 def machine_description() -> str:

@@ -7,6 +7,7 @@ import math
 import os
 import time
 
+import numpy as np
 import pytest
 
 
@@ -39,6 +40,26 @@ def test_quality_compares_every_contender_on_the_same_rows(ray_session):
     # Each scikit-learn default is also scored as the platform's validation would score it.
     baselines = [o for o in figures["outcomes"] if o["contender"] in ("svc", "logistic_regression", "svr", "ridge")]
     assert baselines and all(math.isfinite(o["detail"]["validation"]) for o in baselines)
+
+
+def test_digits_is_also_searched_as_a_table_on_the_same_split_beside_the_same_baselines():
+    from bench import quality
+
+    images, table = quality.load_dataset("digits"), quality.load_dataset("digits_tabular")
+    assert (images.space, images.image_shape) == ("image", (1, 8, 8))
+    assert (table.source, table.space, table.image_shape) == ("digits", "default", None)
+    as_images, as_table = quality.prepare(images, 3), quality.prepare(table, 3)
+    assert as_images.input_kind == "image" and as_table.input_kind == "tabular"
+    for split in ("y_train", "y_val", "y_test"):  # the same rows in the same order, seed by seed
+        assert (getattr(as_images, split) == getattr(as_table, split)).all()
+    assert set(quality.sklearn_baselines(as_images)) == set(quality.sklearn_baselines(as_table))
+    outcomes = [quality.Outcome(name, "multiclass", 0, contender, {"accuracy": 0.98}, 1.0)
+                for name in ("digits", "digits_tabular") for contender in ("automl", "svc")]
+    figures = {"seeds": [0], "budget_s": 1, "outcomes": [o.__dict__ for o in outcomes], "summary": quality.summarise(outcomes)}
+    table_text = quality.to_markdown(figures)
+    # The rows sit side by side, and the image figure says the space it used was tuned on digits.
+    assert table_text.index("| digits | svc |") < table_text.index("| digits_tabular | automl |")
+    assert "chosen on digits itself" in table_text and "not a figure on unseen data" in table_text
 
 
 def test_quality_scores_a_baseline_out_of_fold_on_the_platform_s_folds_and_as_a_bag():
@@ -92,22 +113,27 @@ def test_quality_compares_regression_by_the_rmse_the_search_ranks_by():
     assert row[2:] == ["rmse", "ridge", "53.0000", "54.5000", "automl", "55.0000", "54.0000", "ridge", "54.2000"]
 
 
-@pytest.mark.slow
-def test_sequence_compares_the_platform_with_minirocket_on_the_official_splits(ray_session):
-    pytest.importorskip("aeon", reason="the bench extra (pip install -e '.[bench]') is not installed")
+def test_sequence_benchmark_detects_series_and_ranks_trials_out_of_fold_on_every_training_series(ray_session):
     from bench import sequence
 
-    figures = sequence.main(["--smoke"])
-    assert [row["dataset"] for row in figures["summary"]] == ["GunPoint", "BasicMotions"]
+    # The benchmark runs the shipped defaults: on these few series, 5-fold cross-validation.
+    figures = sequence.main(["--smoke"])  # tiny sets the bench makes: no aeon needed
+    assert [row["dataset"] for row in figures["summary"]] == ["SmokeUnivariate", "SmokeMultivariate"]
     for row in figures["summary"]:
-        assert_finite(row["automl_mean"], row["minirocket_mean"], row["minirocket_wall_s"], row["inception_time_published"])
+        assert_finite(row["automl_mean"], row["automl_wall_s"])
     platform = {o["dataset"]: o["detail"] for o in figures["outcomes"] if o["contender"] == "automl"}
     # The univariate CSV is detected as series with no --input-kind; the 3-D arrays are series anyway.
-    assert platform["GunPoint"]["input_kind"] == "sequence" and platform["GunPoint"]["input_view"].startswith("sequence view")
-    assert platform["BasicMotions"]["input_kind"] == "sequence"
-    # 50 official training series: cross-validated, every one of them scores the trials out of fold.
-    assert platform["GunPoint"]["ranking_rows"] == 50 and "cross-validation" in platform["GunPoint"]["validation"]
-    assert "| GunPoint |" in sequence.to_markdown(figures)
+    univariate = platform["SmokeUnivariate"]
+    assert univariate["input_kind"] == "sequence" and univariate["input_view"].startswith("sequence view")
+    assert platform["SmokeMultivariate"]["input_kind"] == "sequence"
+    # 40 training series: every one of them scores the trials out of fold.
+    assert univariate["ranking_rows"] == 40 and "5-fold cross-validation" in univariate["validation"]
+    table = sequence.to_markdown(figures)
+    assert "| SmokeUnivariate |" in table
+    if not sequence.aeon_installed():  # MiniRocket comes with the bench extra
+        assert "MiniRocket: not measured: aeon is not installed" in table
+    else:
+        assert all(math.isfinite(row["minirocket_mean"]) for row in figures["summary"])
 
 
 def test_sequence_benchmark_says_not_measured_without_aeon(monkeypatch):
@@ -116,8 +142,56 @@ def test_sequence_benchmark_says_not_measured_without_aeon(monkeypatch):
     from bench import sequence
 
     monkeypatch.setitem(sys.modules, "aeon", None)  # import aeon raises ImportError
-    figures = sequence.main(["--smoke"])
+    figures = sequence.main(["--datasets", "GunPoint"])  # aeon's bundled sets
     assert "not measured: aeon is not installed" in sequence.to_markdown(figures)
+
+
+@pytest.mark.slow
+def test_unsupervised_benchmark_writes_clustering_and_generation_tables_into_its_block(ray_session, tmp_path):
+    from bench.__main__ import main
+
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Benchmark results\n")
+    assert main(["--smoke", "--only", "unsupervised", "--block", "cluster_check", "--results", str(results)]) == 0
+    text = results.read_text()
+    assert text.count("<!-- generated:cluster_check start -->") == 1 and "at commit " in text
+    rows = [line.split(" | ") for line in text.splitlines() if line.startswith(("| blobs |", "| iris |"))]
+    assert [row[0] for row in rows] == ["| blobs", "| iris"]
+    for row in rows:  # every mean is a number: ARI, KMeans' ARI, scores (clustering); AUCs and gaps (generation)
+        assert_finite(*(float(cell.split(" ± ")[0]) for cell in row[1:5]))
+
+
+def test_full_size_searches_get_the_default_space_a_user_s_search_gets(monkeypatch):
+    from bench import sequence, unsupervised
+
+    asked = []
+
+    class Stop(Exception):
+        pass
+
+    def recording_automl(**settings):
+        asked.append(settings)
+        raise Stop
+
+    monkeypatch.setattr("automl.AutoML", recording_automl)
+    monkeypatch.setattr("automl.api.AutoML", recording_automl)
+    with pytest.raises(Stop):
+        unsupervised.cluster_run("iris", 0, 8, "unused", prepared=None)
+    with pytest.raises(Stop):
+        sequence.run_platform("GunPoint", 0, 120.0, ("train.csv", "test.csv", "label"))
+    # No space given: the search chooses it (for series, the sequence space), as without the bench.
+    assert ["space" in settings for settings in asked] == [False, False]
+
+
+def test_blobs_are_a_fixed_family_of_unequal_stretched_blobs_one_draw_per_seed():
+    from bench import unsupervised
+
+    frame, labels = unsupervised.labelled("blobs", 0)
+    assert frame.shape == (1500, 9) and sorted(np.bincount(labels), reverse=True) == [600, 400, 250, 150, 100]
+    assert frame.equals(unsupervised.labelled("blobs", 0)[0]) and not frame.equals(unsupervised.labelled("blobs", 1)[0])
+    prepared = unsupervised.same_split("blobs", "cluster", 0)
+    # Read as a table, with enough validation rows that trials are scored on held-out rows alone.
+    assert prepared.input_kind == "tabular" and len(prepared.X_val) >= 200
 
 
 def test_overhead_reports_a_ratio_per_trial_length(ray_session):
@@ -189,7 +263,39 @@ def test_bench_rewrites_only_its_generated_blocks(tmp_path):
     assert "Hand-written note that must survive." in text and "Earlier GPU note." in text
     assert "old figures" not in text and text.count("<!-- generated:gpu start -->") == 1
     assert "python -m bench --smoke --only gpu" in text and "versions: automl" in text
+    assert f"at commit {git_commit()}" in text
     assert "generated:run" not in text  # the header describes full runs only
+
+
+def git_commit() -> str:
+    import subprocess
+
+    return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_a_block_names_its_commit_and_says_when_the_measured_tree_had_uncommitted_changes(tmp_path, tmp_path_factory):
+    import subprocess
+
+    from bench.results import git_commit as measured_commit
+
+    def git(*args):
+        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path,
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    git("init", "-q")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    (tmp_path / "RESULTS.md").write_text("# results\n")
+    git("add", ".")
+    git("commit", "-q", "-m", "code")
+    head = git("rev-parse", "HEAD")
+    assert measured_commit(root=tmp_path) == head
+    # The results file the run is writing is its output, not the code it measured.
+    (tmp_path / "RESULTS.md").write_text("# results\nnew block\n")
+    assert measured_commit(tmp_path / "RESULTS.md", root=tmp_path) == head
+    assert measured_commit(root=tmp_path) == f"{head} + uncommitted changes"
+    (tmp_path / "scratch.py").write_text("y = 2\n")  # an untracked file could change what runs
+    assert measured_commit(tmp_path / "RESULTS.md", root=tmp_path) == f"{head} + uncommitted changes"
+    assert measured_commit(root=tmp_path_factory.mktemp("no_repo")) == "unknown (not run from a git checkout)"
 
 
 def test_a_partial_run_can_write_beside_the_full_run_s_block(tmp_path, capsys):
