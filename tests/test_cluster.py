@@ -122,7 +122,8 @@ def test_fractional_gpus_pack_trials_onto_one_gpu(one_gpu_cluster, blobs_frame, 
     address, env = one_gpu_cluster
     data = tmp_path / "d.csv"
     blobs_frame.to_csv(data, index=False)
-    space = tiny_space("epochs: 600\nbatch_size: 32\narchitectures:\n  include: [mlp]\n  mlp: {depth: 1, width: 16}\n"
+    # Trials of about ten seconds each: long enough to overlap however their actors start.
+    space = tiny_space("epochs: 100\nbatch_size: 32\narchitectures:\n  include: [mlp]\n  mlp: {depth: 1, width: 16}\n"
                        "optimizers:\n  include: [adam]\nregularizers:\n  include: []\n")
     at_once = {}
     for fraction in ("0.25", "0.5"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -63,6 +65,7 @@ def test_changing_only_test_rows_leaves_every_fitted_statistic_identical(blobs_f
 
 @pytest.mark.slow
 def test_changing_only_test_rows_leaves_the_leaderboard_identical(ray_session, blobs_frame, tmp_path):
+    """Under the shipped defaults: cross-validated trials, their ensemble, the bag."""
     from automl.api import AutoML
 
     space = tmp_path / "space.yaml"
@@ -72,10 +75,25 @@ def test_changing_only_test_rows_leaves_the_leaderboard_identical(ray_session, b
     for i, frame in enumerate((blobs_frame, _with_extreme_test_rows(blobs_frame, test_rows))):
         result = AutoML(target="species", space=space, num_trials=2, scheduler="fifo", output=tmp_path / f"run{i}").fit(frame)
         columns = [c for c in result.leaderboard.columns if c.startswith(("val_", "best_epoch", "architecture", "optimizer"))]
-        boards.append((result.leaderboard[columns].reset_index(drop=True), result.best["config"]))
+        boards.append((result.leaderboard[columns].reset_index(drop=True), final_config_by_rank(result)))
         if i == 0:
             reordered = frame.drop(columns="species")[["noise", "colour", "x2", "x1"]].assign(extra=0).head(5)
             assert len(result.predict(reordered)) == 5
     pd.testing.assert_frame_equal(boards[0][0], boards[1][0])
     assert boards[0][1] == boards[1][1]
-    assert {"standard", "robust"} >= {r["preprocessing"]["scaler"] for r in [boards[0][1]]}
+    final = json.loads(boards[0][1])
+    configs = [member["config"] for member in final["ensemble"]] if "ensemble" in final else [final]
+    assert {"standard", "robust"} >= {config["preprocessing"]["scaler"] for config in configs}
+
+
+def final_config_by_rank(result) -> str:
+    """The final model's config as JSON, each trial id written as its rank on the leaderboard
+    (Ray Tune draws new ids for every search), without its members' checkpoint folders."""
+    config = dict(result.best["config"])
+    if "ensemble" in config:
+        config["ensemble"] = [{k: v for k, v in member.items() if k != "checkpoint"} for member in config["ensemble"]]
+    text = json.dumps(config, sort_keys=True)
+    for rank, trial_id in enumerate(result.leaderboard["trial_id"], start=1):
+        if trial_id != "ensemble":
+            text = text.replace(str(trial_id), f"rank {rank}")
+    return text
