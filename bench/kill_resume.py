@@ -1,0 +1,283 @@
+"""Kills at random moments, then resume: does every killed search finish and keep what it had?
+
+Searches with the shipped defaults (cross-validation, the ensemble, the bag, TPE after the
+portfolio) on small built-in sets run as a real ``automl search`` process in its own process
+group; the whole group (the driver and its local Ray) gets SIGKILL at a seeded random moment of
+a chosen stage, then ``automl resume`` goes on, which may be killed again. The stages, aimed at
+by watching the run directory's files:
+
+- ``trial``: while trials train (a random moment after a trial's first epoch);
+- ``between``: as a trial ends (its end just journaled);
+- ``ensemble``: as the trials are over (the journal's last line), when the ranking and the
+  ensemble selection run;
+- ``final model``: while the final model is built (refit or bag; stage ``refitting``);
+- ``report``: while the report and tracking are written (``result.json`` is there, the stage
+  is not ``done``).
+
+Checked after each search's last resume: it exits 0; every trial the journal showed ended at a
+kill is on the final leaderboard with the same score; no trial that was running at a kill ended
+in an error.
+
+    python -m bench.kill_resume [--kills 20] [--budget 40] [--datasets wine iris diabetes] [--seed 0] [--smoke]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STAGES = ("trial", "between", "ensemble", "final model", "report")
+# The kills aimed at one search, in the order its stages come.
+KILLS_PER_SEARCH = ("trial", "between", "ensemble", "final model", "report")
+WAIT_S = 900  # the longest a stage may take to come
+
+
+@dataclass
+class Snapshot:
+    """What the journal showed at a kill: each ended trial's score, and the trials running."""
+
+    stage: str
+    ended: dict[str, float]
+    running: list[str]
+
+
+@dataclass
+class SearchOutcome:
+    dataset: str
+    kills: list[Snapshot] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)  # stages the search had passed before the kill came
+    resumes: int = 0
+    final_exit: int | None = None
+    ended_checked: int = 0
+    ended_lost: list[str] = field(default_factory=list)  # missing from the leaderboard, or another score
+    running_checked: int = 0
+    running_failed: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+def journal(run_dir: Path) -> list[dict]:
+    path = run_dir / "search_log.jsonl"
+    entries = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError:
+                pass  # the line being written
+    return entries
+
+
+def stage_of(run_dir: Path) -> str:
+    try:
+        return json.loads((run_dir / "search_state.json").read_text())["stage"]
+    except (OSError, ValueError, KeyError):
+        return ""
+
+
+def snapshot(run_dir: Path, stage: str) -> Snapshot:
+    """The ended trials' scores (their best ``val_<metric>``) and the running trials, as journaled."""
+    from automl.resume import read_journal
+
+    found = read_journal(run_dir)
+    ended = {}
+    for trial_id, end in found.ends.items():
+        rows = found.results.get(trial_id) or []
+        score = next((v for k, v in (rows[-1] if rows else {}).items() if k.startswith("best_val_")), None)
+        if end.get("status") != "error" and isinstance(score, (int, float)):
+            ended[trial_id] = float(score)
+    return Snapshot(stage, ended, found.unfinished() if not found.search_ended else [])
+
+
+def kill_point(stage: str, run_dir: Path, rng: random.Random):
+    """A function that says when to kill for ``stage``, given the journal's length at the start."""
+    ends_before = sum(e.get("event") == "end" for e in journal(run_dir))
+    delay = {"trial": rng.uniform(0.0, 4.0), "final model": rng.uniform(0.0, 2.0)}.get(stage, 0.0)
+    armed_at: list[float] = []
+
+    def ready() -> bool:
+        entries = journal(run_dir)
+        if stage == "trial":
+            ended = {e["trial_id"] for e in entries if e.get("event") == "end"}
+            due = stage_of(run_dir) == "searching" and not any(e.get("event") == "search_end" for e in entries) and any(
+                e.get("event") == "result" and e["trial_id"] not in ended for e in entries)
+        elif stage == "between":
+            due = sum(e.get("event") == "end" for e in entries) > ends_before
+        elif stage == "ensemble":
+            due = any(e.get("event") == "search_end" for e in entries)
+        elif stage == "final model":
+            due = stage_of(run_dir) == "refitting" and not (run_dir / "result.json").is_file()
+        else:
+            due = (run_dir / "result.json").is_file() and stage_of(run_dir) != "done"
+        if due and not armed_at:
+            armed_at.append(time.monotonic())
+        return bool(armed_at) and time.monotonic() - armed_at[0] >= delay
+
+    return ready
+
+
+def start(command: list[str], log: Path, wandb_mode: str = "disabled") -> subprocess.Popen:
+    """A CLI process in its own process group: its local Ray (raylet, GCS, workers) joins that group."""
+    env = dict(os.environ, WANDB_MODE=wandb_mode)
+    return subprocess.Popen(command, start_new_session=True, stdout=log.open("a"), stderr=subprocess.STDOUT, env=env)
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL the whole process group, and wait until nothing of it is left."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+    deadline = time.monotonic() + 30
+    while group_members(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append(int(entry.name))
+    return members
+
+
+def run_search(dataset: str, budget: list[str], stages: list[str], rng: random.Random, folder: Path) -> SearchOutcome:
+    """One search (``budget``: its flags) killed at each of ``stages`` in order, resumed after each kill, then checked."""
+    outcome = SearchOutcome(dataset)
+    run_dir, log = folder / "run", folder / "log.txt"
+    started = time.monotonic()
+    process = start([sys.executable, "-m", "automl", "search", dataset, *budget, "--no-wandb", "-q", "--output", str(run_dir)], log)
+    for stage in stages:
+        ready, deadline = kill_point(stage, run_dir, rng), time.monotonic() + WAIT_S
+        while not ready() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if process.poll() is not None or time.monotonic() >= deadline:
+            outcome.missed.append(stage)
+            continue
+        kill_group(process)
+        outcome.kills.append(snapshot(run_dir, stage))
+        outcome.resumes += 1
+        process = start([sys.executable, "-m", "automl", "resume", str(run_dir), "-q"], log)
+    try:
+        outcome.final_exit = process.wait(timeout=WAIT_S)
+    except subprocess.TimeoutExpired:
+        kill_group(process)
+    outcome.wall_s = time.monotonic() - started
+    check(outcome, run_dir)
+    if outcome.final_exit != 0:
+        print(log.read_text()[-3000:], file=sys.stderr)
+    return outcome
+
+
+def check(outcome: SearchOutcome, run_dir: Path) -> None:
+    """Compare the final records with what the journal showed at each kill."""
+    from automl.failures import FAILED_STATUSES
+
+    path = run_dir / "trials.jsonl"
+    lines = path.read_text().splitlines() if path.is_file() else []
+    trials = {t["trial_id"]: t for t in map(json.loads, filter(None, lines))}
+    for kill in outcome.kills:
+        for trial_id, score in kill.ended.items():
+            outcome.ended_checked += 1
+            final = next((v for k, v in (trials.get(trial_id) or {}).get("metrics", {}).items() if k.startswith("best_val_")), None)
+            if final is None or abs(float(final) - score) > 1e-9 * max(1.0, abs(score)):
+                outcome.ended_lost.append(f"{trial_id} ({kill.stage} kill): {score} -> {final}")
+        for trial_id in kill.running:
+            outcome.running_checked += 1
+            status = (trials.get(trial_id) or {}).get("status", "")
+            if status in FAILED_STATUSES:
+                outcome.running_failed.append(f"{trial_id} ({kill.stage} kill): {status}: {trials[trial_id].get('error')}")
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--kills", type=int, default=20, help="SIGKILLs in all (five per search, one per stage)")
+    parser.add_argument("--budget", type=float, default=40.0, help="each search's --time-budget in seconds")
+    parser.add_argument("--trials", type=int, help="each search's --num-trials (default: as many as the budget allows)")
+    parser.add_argument("--datasets", nargs="+", default=["wine", "iris", "diabetes"], help="built-in sets, in turn")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the kill moments")
+    parser.add_argument("--smoke", action="store_true", help="one search on iris, two trials, killed while a trial trains")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.kills, args.trials, args.budget, args.datasets = 1, 2, 300.0, ["iris"]
+    budget = ["--time-budget", f"{args.budget:g}", *(["--num-trials", str(args.trials)] if args.trials else [])]
+    rng = random.Random(args.seed)
+    outcomes: list[SearchOutcome] = []
+    started = time.monotonic()
+    # A search whose kill points all passed too soon is not counted; give up after as many again.
+    while sum(len(o.kills) for o in outcomes) < args.kills and len(outcomes) < 2 * len(range(0, args.kills, len(KILLS_PER_SEARCH))):
+        left = args.kills - sum(len(o.kills) for o in outcomes)
+        stages = list(KILLS_PER_SEARCH[:left])
+        dataset = args.datasets[len(outcomes) % len(args.datasets)]
+        with tempfile.TemporaryDirectory(prefix="kill-resume-", dir=os.environ.get("KILL_RESUME_TMP")) as folder:
+            outcome = run_search(dataset, budget, stages, rng, Path(folder))
+        outcomes.append(outcome)
+        print(f"{dataset}: killed at {[k.stage for k in outcome.kills]}, missed {outcome.missed}, exit {outcome.final_exit}, "
+              f"{outcome.ended_checked} ended trials checked ({len(outcome.ended_lost)} lost), {outcome.running_checked} "
+              f"running trials checked ({len(outcome.running_failed)} failed), {outcome.wall_s:.0f} s", flush=True)
+    figures = summarise(outcomes, args, budget, time.monotonic() - started)
+    print(json.dumps({k: v for k, v in figures.items() if k != "searches"}, indent=2))
+    return figures
+
+
+def summarise(outcomes: list[SearchOutcome], args, budget: list[str], wall_s: float) -> dict:
+    kills = [k for o in outcomes for k in o.kills]
+    return {
+        "kills": len(kills),
+        "kills_by_stage": {stage: sum(k.stage == stage for k in kills) for stage in STAGES},
+        "searches": [o.__dict__ | {"kills": [k.__dict__ for k in o.kills]} for o in outcomes],
+        "resumes": sum(o.resumes for o in outcomes),
+        "searches_finished": sum(o.final_exit == 0 for o in outcomes),
+        "search_count": len(outcomes),
+        "ended_checked": sum(o.ended_checked for o in outcomes),
+        "ended_lost": [x for o in outcomes for x in o.ended_lost],
+        "running_checked": sum(o.running_checked for o in outcomes),
+        "running_failed": [x for o in outcomes for x in o.running_failed],
+        "missed": sum(len(o.missed) for o in outcomes),
+        "budget": " ".join(budget),
+        "datasets": args.datasets,
+        "seed": args.seed,
+        "wall_s": round(wall_s, 1),
+    }
+
+
+def to_markdown(figures: dict) -> str:
+    """The kill counts and checks for RESULTS.md."""
+    from bench.results import markdown_table
+
+    rows = [[stage, figures["kills_by_stage"][stage]] for stage in STAGES]
+    lost, failed = figures["ended_lost"], figures["running_failed"]
+    lines = [
+        f"{figures['kills']} SIGKILLs of the whole process group (driver and local Ray) at seeded random moments "
+        f"(seed {figures['seed']}) of {figures['search_count']} searches with the shipped defaults "
+        f"(`automl search NAME {figures['budget']}`, on {', '.join(figures['datasets'])} in turn), "
+        f"each followed by `automl resume` ({figures['missed']} aimed kills missed their stage and were not counted).",
+        "",
+        markdown_table(["stage killed", "kills"], rows),
+        "",
+        f"- searches whose last resume exited 0: {figures['searches_finished']} of {figures['search_count']}",
+        f"- trials the journal showed ended at a kill, on the final leaderboard with the same score: "
+        f"{figures['ended_checked'] - len(lost)} of {figures['ended_checked']}",
+        f"- trials running at a kill that ended in an error: {len(failed)} of {figures['running_checked']}",
+        f"- wall time: {figures['wall_s']:.0f} s",
+    ]
+    lines += [f"  - lost: {x}" for x in lost] + [f"  - failed: {x}" for x in failed]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
