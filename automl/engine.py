@@ -390,7 +390,8 @@ def run_trials(
     tuner = tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
     with tune_settings():
         results = tuner.fit()
-    records = [_record(r, space.max_epochs(), search_log.results.get(Path(r.path).name, [])) for r in results]
+    records = [_record(r, space.max_epochs(), search_log.results.get(Path(r.path).name, []), journal.config_of(Path(r.path).name))
+               for r in results]
     # With a time budget and no trial count, Tune queues trials the budget never reached.
     records = [r for r in records if r.status != "no result" or r.error]
     if plan is None:
@@ -517,15 +518,16 @@ def experiment_path(run_dir: Path, resources: ResourceConfig) -> str:
     return f"{storage_path.rstrip('/')}/{name}"
 
 
-def _record(result, max_epochs: int, results: list[dict]) -> TrialRecord:
-    """A trial's record from Ray Tune's result and the journal's epochs of it."""
+def _record(result, max_epochs: int, results: list[dict], journaled_config: dict | None = None) -> TrialRecord:
+    """A trial's record from Ray Tune's result and the journal's epochs and config of it."""
     from automl.resume import history_rows
 
     metrics = {k: v for k, v in (result.metrics or {}).items() if k != EARLIER_EPOCHS_KEY}
     if results and (results[-1].get("epoch") or 0) >= (metrics.get("epoch") or 0):
         # The journal knows the trial's last epoch even when Tune's result lags behind it.
         metrics.update(results[-1])
-    config = dict(result.config or metrics.get("config") or {})
+    # A resumed trial the time budget stopped before it started again has no result, nor config, from Tune.
+    config = dict(result.config or metrics.get("config") or journaled_config or {})
     trial_id = Path(result.path).name  # the trial directory is named by trial id (see run_trials)
     # Failed: raised, diverged, out of memory or worker died (automl/failures.py).
     status, error = failure_of(result.error, metrics, config)
