@@ -18,7 +18,7 @@ Checked after each search's last resume: it exits 0; every trial the journal sho
 kill is on the final leaderboard with the same score; no trial that was running at a kill ended
 in an error.
 
-    python -m bench.kill_resume [--kills 20] [--budget 40] [--datasets wine iris diabetes] [--seed 0] [--smoke]
+    python -m bench.kill_resume [--kills 20] [--budget 60] [--datasets wine iris diabetes] [--seed 0] [--smoke]
 """
 
 from __future__ import annotations
@@ -98,30 +98,41 @@ def snapshot(run_dir: Path, stage: str) -> Snapshot:
 
 
 def kill_point(stage: str, run_dir: Path, rng: random.Random):
-    """A function that says when to kill for ``stage``, given the journal's length at the start."""
+    """``(ready, passed)`` for ``stage``: whether to kill now (at a seeded random moment of the
+    stage), and whether the search has gone past the stage without it coming (a time budget
+    can end the trials without another one ending)."""
     ends_before = sum(e.get("event") == "end" for e in journal(run_dir))
     delay = {"trial": rng.uniform(0.0, 4.0), "final model": rng.uniform(0.0, 2.0)}.get(stage, 0.0)
     armed_at: list[float] = []
 
-    def ready() -> bool:
+    def due() -> bool:
         entries = journal(run_dir)
+        trials_over = any(e.get("event") == "search_end" for e in entries)
         if stage == "trial":
             ended = {e["trial_id"] for e in entries if e.get("event") == "end"}
-            due = stage_of(run_dir) == "searching" and not any(e.get("event") == "search_end" for e in entries) and any(
-                e.get("event") == "result" and e["trial_id"] not in ended for e in entries)
-        elif stage == "between":
-            due = sum(e.get("event") == "end" for e in entries) > ends_before
-        elif stage == "ensemble":
-            due = any(e.get("event") == "search_end" for e in entries)
-        elif stage == "final model":
-            due = stage_of(run_dir) == "refitting" and not (run_dir / "result.json").is_file()
-        else:
-            due = (run_dir / "result.json").is_file() and stage_of(run_dir) != "done"
-        if due and not armed_at:
-            armed_at.append(time.monotonic())
-        return bool(armed_at) and time.monotonic() - armed_at[0] >= delay
+            return not trials_over and any(e.get("event") == "result" and e["trial_id"] not in ended for e in entries)
+        if stage == "between":
+            return not trials_over and sum(e.get("event") == "end" for e in entries) > ends_before
+        if stage == "ensemble":
+            return trials_over and stage_of(run_dir) == "searching"
+        if stage == "final model":
+            return stage_of(run_dir) == "refitting" and not (run_dir / "result.json").is_file()
+        return (run_dir / "result.json").is_file() and stage_of(run_dir) != "done"
 
-    return ready
+    def ready() -> bool:
+        now_due = due()
+        if now_due and not armed_at:
+            armed_at.append(time.monotonic())
+        return now_due and time.monotonic() - armed_at[0] >= delay
+
+    def passed() -> bool:
+        later = STAGES[STAGES.index(stage) + 1:]
+        trials_over = any(e.get("event") == "search_end" for e in journal(run_dir))
+        reached = {"between": trials_over, "ensemble": trials_over, "final model": stage_of(run_dir) in ("refitting", "done"),
+                   "report": (run_dir / "result.json").is_file()}
+        return any(reached[s] for s in later) and not due()
+
+    return ready, passed
 
 
 def start(command: list[str], log: Path, wandb_mode: str = "disabled") -> subprocess.Popen:
@@ -162,10 +173,10 @@ def run_search(dataset: str, budget: list[str], stages: list[str], rng: random.R
     started = time.monotonic()
     process = start([sys.executable, "-m", "automl", "search", dataset, *budget, "--no-wandb", "-q", "--output", str(run_dir)], log)
     for stage in stages:
-        ready, deadline = kill_point(stage, run_dir, rng), time.monotonic() + WAIT_S
-        while not ready() and process.poll() is None and time.monotonic() < deadline:
+        (ready, passed), deadline = kill_point(stage, run_dir, rng), time.monotonic() + WAIT_S
+        while not ready() and not passed() and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        if process.poll() is not None or time.monotonic() >= deadline:
+        if not ready() or process.poll() is not None:
             outcome.missed.append(stage)
             continue
         kill_group(process)
@@ -206,7 +217,7 @@ def check(outcome: SearchOutcome, run_dir: Path) -> None:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kills", type=int, default=20, help="SIGKILLs in all (five per search, one per stage)")
-    parser.add_argument("--budget", type=float, default=40.0, help="each search's --time-budget in seconds")
+    parser.add_argument("--budget", type=float, default=60.0, help="each search's --time-budget in seconds")
     parser.add_argument("--trials", type=int, help="each search's --num-trials (default: as many as the budget allows)")
     parser.add_argument("--datasets", nargs="+", default=["wine", "iris", "diabetes"], help="built-in sets, in turn")
     parser.add_argument("--seed", type=int, default=0, help="seeds the kill moments")
