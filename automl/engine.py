@@ -324,8 +324,8 @@ def run_trials(
     """
     from ray import tune
 
-    from automl.resume import make_search_log, read_journal, restore_scheduler
-    from automl.resumed_search import plan_resume
+    from automl.resume import make_search_log
+    from automl.resumed_search import begin_resume
 
     check_resources(resources)
     task = task or task_named(data.task)
@@ -346,19 +346,17 @@ def run_trials(
     local_experiment = Path(experiment) if "://" not in experiment else None
     plan = None
     if resume_spent_s is not None:
-        from automl.resume import journal_checkpointed_epochs
-
-        plan = plan_resume(read_journal(run_dir), local_experiment, num_trials, search.time_budget_s, resume_spent_s)
-        journal_checkpointed_epochs(run_dir, {r.trial_id: r.checkpoint for r in plan.resumed
-                                              if r.checkpoint is not None and r.checkpoint.has_training_state})
-        restore_scheduler(run_dir, scheduler)
+        plan = begin_resume(run_dir, local_experiment, num_trials, search.time_budget_s, resume_spent_s, scheduler)
     # Journals every result into the run directory: histories and finished trials survive a kill.
     search_log = make_search_log(run_dir, scheduler, resume_spent_s or 0.0)
     journal = search_log.journal
     if plan is not None and plan.runs_nothing:
         return journal_records(journal, journal.trial_ids(), local_experiment, space.max_epochs())
+    # Optuna enqueues only the portfolio entries that did not run; random search makes its whole
+    # seeded sequence again, the portfolio first, and skips what ran (resumed_searcher).
+    optuna = search.searcher in ("tpe", "gp")
     searcher = make_searcher(search.searcher, space, metric, mode, search.seed, search.max_concurrent,
-                             portfolio.configs if plan is None else portfolio_left(portfolio.configs, journal, space),
+                             portfolio_left(portfolio.configs, journal, space) if plan is not None and optuna else portfolio.configs,
                              trial_slots(resources),
                              # A sampler seeded as before would draw the configs that already ran again.
                              sampler_seed=None if plan is None else search.seed + len(journal.starts))
@@ -386,7 +384,7 @@ def run_trials(
         checkpoint_config=tune.CheckpointConfig(num_to_keep=None if search.scheduler in CHECKPOINTING_SCHEDULERS else 2),
         callbacks=[search_log, *(callbacks or [])],
     )
-    param_space = {} if search.searcher in ("tpe", "gp") else space.to_tune(search.seed, grid=search.searcher == "grid")
+    param_space = {} if optuna else space.to_tune(search.seed, grid=search.searcher == "grid")
     tuner = tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
     with tune_settings():
         results = tuner.fit()
@@ -394,18 +392,21 @@ def run_trials(
                for r in results]
     # With a time budget and no trial count, Tune queues trials the budget never reached.
     records = [r for r in records if r.status != "no result" or r.error]
-    if plan is None:
-        return records
-    for record in records:
-        if not record.checkpoint and local_experiment is not None:
-            # A resumed trial that wrote none since: the checkpoint it went on from holds its best outputs.
-            from automl.checkpoint import newest_whole_checkpoint
+    return records if plan is None else resumed_records(records, journal, local_experiment, space.max_epochs())
 
-            saved = newest_whole_checkpoint(local_experiment / record.trial_id)
+
+def resumed_records(records: list[TrialRecord], journal, experiment: Path | None, max_epochs: int) -> list[TrialRecord]:
+    """Every record of a resumed search: the journal's for the trials that ended before this
+    driver (and resumed ones the budget left no time to run again), then this driver's."""
+    from automl.checkpoint import newest_whole_checkpoint
+
+    for record in records:
+        if not record.checkpoint and experiment is not None:
+            # A resumed trial that wrote none since: the checkpoint it went on from holds its best outputs.
+            saved = newest_whole_checkpoint(experiment / record.trial_id)
             record.checkpoint = str(saved.folder) if saved else ""
-    # Trials that ended before this driver, and resumed ones the budget left no time to run again.
     ran = {r.trial_id for r in records}
-    return journal_records(journal, [t for t in journal.trial_ids() if t not in ran], local_experiment, space.max_epochs()) + records
+    return journal_records(journal, [t for t in journal.trial_ids() if t not in ran], experiment, max_epochs) + records
 
 
 def portfolio_left(configs: list[dict], journal, space: SearchSpace) -> list[dict]:

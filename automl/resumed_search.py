@@ -85,6 +85,20 @@ def plan_resume(journal: Journal, experiment_dir: Path | None, num_trials: int, 
     return ResumePlan(journal, resumed, trials_left, seconds_left)
 
 
+def begin_resume(run_dir: Path, experiment_dir: Path | None, num_trials: int, time_budget_s: float | None,
+                 spent_s: float, scheduler) -> ResumePlan:
+    """The plan of the search in ``run_dir``, resumed after ``spent_s`` seconds; on the way, the
+    journal gets the epochs only the checkpoints to go on from hold, and ``scheduler`` its saved
+    bookkeeping (``automl.resume``)."""
+    from automl.resume import journal_checkpointed_epochs, read_journal, restore_scheduler
+
+    plan = plan_resume(read_journal(run_dir), experiment_dir, num_trials, time_budget_s, spent_s)
+    journal_checkpointed_epochs(run_dir, {r.trial_id: r.checkpoint for r in plan.resumed
+                                          if r.checkpoint is not None and r.checkpoint.has_training_state})
+    restore_scheduler(run_dir, scheduler)
+    return plan
+
+
 def config_key(config: dict) -> str:
     """A config as text, equal for equal configs (a journaled one and one a searcher makes
     again; a YAML file's ``1`` and a searcher's ``1.0`` are equal)."""

@@ -365,6 +365,52 @@ def test_epochs_only_a_trial_checkpoint_holds_are_journaled_when_the_search_resu
     assert len(search_log(tmp_path)) == len(journal) + 2
 
 
+def test_a_resumed_random_or_grid_search_runs_its_interrupted_trials_first_under_their_ids_and_skips_what_ran(tmp_path):
+    from ray import tune
+    from ray.tune.experiment import Experiment
+    from ray.tune.search.basic_variant import BasicVariantGenerator
+
+    from automl.checkpoint import Progress, write_checkpoint
+    from automl.resumed_search import ResumedTrial, resumed_trials_first
+
+    # Trial "old" (x=2) was running, with a whole checkpoint 3 and checkpoint 4 cut short by the kill.
+    for index in (3, 4):
+        (tmp_path / "old" / f"checkpoint_{index:06d}").mkdir(parents=True)
+        write_checkpoint(tmp_path / "old" / f"checkpoint_{index:06d}", Progress(index, 0.5, index), [])
+    (tmp_path / "old" / "checkpoint_000004" / "checkpoint.json").unlink()
+    resumed = ResumedTrial.of("old", {"x": 2}, tmp_path / "old")
+    experiment = Experiment("e", lambda config: None, config={"x": tune.grid_search([1, 2, 3, 4])}, storage_path=str(tmp_path / "s"))
+    # The grid's seeded sequence comes again from the top: x=1 ended before the kill, x=2 is "old".
+    search = resumed_trials_first(BasicVariantGenerator(random_state=0), [resumed], skip_configs=[{"x": 1.0}, {"x": 2}])
+    search.add_configurations([experiment])
+    trials = []
+    while (trial := search.next_trial()) is not None:
+        trials.append(trial)
+    assert [(t.trial_id, t.config["x"]) for t in trials[:1]] == [("old", 2)]
+    assert [t.config["x"] for t in trials[1:]] == [3, 4] and search.is_finished()
+    # Tune restores "old" from its newest whole checkpoint, and numbers its next one after every folder it has.
+    assert trials[0].checkpoint.path == str(tmp_path / "old" / "checkpoint_000003")
+    assert trials[0].storage.current_checkpoint_index == 4
+
+
+def test_the_trials_a_resumed_tpe_search_ran_are_in_its_optuna_study_with_their_scores():
+    import yaml
+
+    from automl.engine import _optuna_search, make_searcher
+    from automl.plugins import load_registry
+    from automl.space import build_search_space
+
+    space = build_search_space(load_registry(), yaml.safe_load(SPACE), "multiclass", "tabular")
+    searcher = _optuna_search(make_searcher("tpe", space, "accuracy", "max", 0, None))
+    ended, failed = searcher.suggest("a"), searcher.suggest("b")  # two configs a killed driver ran
+    study_before = len(searcher._ot_study.trials)
+    searcher.tell_finished(ended, {"val_accuracy": 0.9, "best_val_accuracy": 0.95})
+    searcher.tell_finished(failed, None)
+    told = searcher._ot_study.trials[study_before:]
+    assert [(t.state.name, t.value) for t in told] == [("COMPLETE", 0.9), ("FAIL", None)]
+    assert told[0].params == searcher._ot_trials["a"].params  # the same parameters, as Optuna names them
+
+
 def test_asha_bookkeeping_is_saved_as_json_and_a_restored_scheduler_stops_the_same_trials(tmp_path):
     from types import SimpleNamespace
 
