@@ -202,14 +202,20 @@ def retried_under_the_defaults(faulty_plugin, ray_session, tmp_path_factory):
     return code, root
 
 
-@pytest.mark.parametrize("run", ["retried_run", "retried_under_the_defaults"])
-def test_with_max_failures_every_crashed_trial_is_retried_and_completes(run, request):
-    code, root = request.getfixturevalue(run)
+def assert_every_crashed_trial_completed(code: int, root: Path) -> None:
     assert code == 0
     trials = read_trials(root / "run")
     assert {fault: t["status"] for fault, t in trials.items()} == {"none": "completed", "raise": "completed", "kill": "completed"}
     assert (root / "raise.struck").exists() and (root / "kill.struck").exists()  # the faults did strike
     assert set(read_leaderboard(root / "run")) == {"none", "raise", "kill"}
+
+
+def test_with_max_failures_every_crashed_trial_is_retried_and_completes(retried_run):
+    assert_every_crashed_trial_completed(*retried_run)
+
+
+def test_under_the_shipped_defaults_every_crashed_trial_is_retried_and_completes(retried_under_the_defaults):
+    assert_every_crashed_trial_completed(*retried_under_the_defaults)
 
 
 @pytest.mark.parametrize("fault", ["raise", "kill"])
