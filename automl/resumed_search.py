@@ -96,7 +96,20 @@ def begin_resume(run_dir: Path, experiment_dir: Path | None, num_trials: int, ti
     journal_checkpointed_epochs(run_dir, {r.trial_id: r.checkpoint for r in plan.resumed
                                           if r.checkpoint is not None and r.checkpoint.has_training_state})
     restore_scheduler(run_dir, scheduler)
+    if experiment_dir is not None:
+        for resumed in plan.resumed:
+            remove_other_checkpoints(experiment_dir / resumed.trial_id, resumed.checkpoint)
     return plan
+
+
+def remove_other_checkpoints(trial_dir: Path, kept: SavedCheckpoint | None) -> None:
+    """Remove a resumed trial's checkpoint folders but the one it goes on from: older ones, and
+    newer ones a kill cut short (Tune numbers the trial's next checkpoints after them all)."""
+    import shutil
+
+    for folder in checkpoint_folders(trial_dir):
+        if kept is None or folder != kept.folder:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def config_key(config: dict) -> str:

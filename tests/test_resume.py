@@ -393,6 +393,19 @@ def test_a_resumed_random_or_grid_search_runs_its_interrupted_trials_first_under
     assert trials[0].storage.current_checkpoint_index == 4
 
 
+def test_a_resumed_trial_keeps_only_the_checkpoint_it_goes_on_from(tmp_path):
+    from automl.checkpoint import Progress, checkpoint_folders, newest_whole_checkpoint, write_checkpoint
+    from automl.resumed_search import remove_other_checkpoints
+
+    for index in (1, 2, 3):
+        (tmp_path / f"checkpoint_{index:06d}").mkdir()
+        write_checkpoint(tmp_path / f"checkpoint_{index:06d}", Progress(index, 0.5, index), [])
+    (tmp_path / "checkpoint_000003" / "epochs.json").write_text("[")  # cut short by the kill
+    kept = newest_whole_checkpoint(tmp_path)
+    remove_other_checkpoints(tmp_path, kept)
+    assert checkpoint_folders(tmp_path) == [tmp_path / "checkpoint_000002"] == [kept.folder]
+
+
 def test_the_trials_a_resumed_tpe_search_ran_are_in_its_optuna_study_with_their_scores():
     import yaml
 
