@@ -6,7 +6,6 @@ import itertools
 import logging
 import os
 import warnings
-from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -325,7 +324,7 @@ def run_trials(
     from ray import tune
 
     from automl.resume import make_search_log
-    from automl.resumed_search import begin_resume
+    from automl.resumed_search import begin_resume, journal_records, portfolio_left, resumed_records, resumed_searcher
 
     check_resources(resources)
     task = task or task_named(data.task)
@@ -362,7 +361,7 @@ def run_trials(
                              sampler_seed=None if plan is None else search.seed + len(journal.starts))
     samples = num_trials
     if plan is not None:
-        searcher, samples = resumed_searcher(searcher, search, plan, space, num_trials)
+        searcher, samples = resumed_searcher(searcher, search, plan, num_trials)
     tune_config = tune.TuneConfig(
         metric=f"val_{metric}",
         mode=mode,
@@ -393,78 +392,6 @@ def run_trials(
     # With a time budget and no trial count, Tune queues trials the budget never reached.
     records = [r for r in records if r.status != "no result" or r.error]
     return records if plan is None else resumed_records(records, journal, local_experiment, space.max_epochs())
-
-
-def resumed_records(records: list[TrialRecord], journal, experiment: Path | None, max_epochs: int) -> list[TrialRecord]:
-    """Every record of a resumed search: the journal's for the trials that ended before this
-    driver (and resumed ones the budget left no time to run again), then this driver's."""
-    from automl.checkpoint import newest_whole_checkpoint
-
-    for record in records:
-        if not record.checkpoint and experiment is not None:
-            # A resumed trial that wrote none since: the checkpoint it went on from holds its best outputs.
-            saved = newest_whole_checkpoint(experiment / record.trial_id)
-            record.checkpoint = str(saved.folder) if saved else ""
-    ran = {r.trial_id for r in records}
-    return journal_records(journal, [t for t in journal.trial_ids() if t not in ran], experiment, max_epochs) + records
-
-
-def portfolio_left(configs: list[dict], journal, space: SearchSpace) -> list[dict]:
-    """The portfolio entries that no trial of the journal ran (a resume runs each once)."""
-    ran = Counter(_point_key(c, space) for c in journal.starts.values())
-    left = []
-    for config in configs:
-        key = _point_key(config, space)
-        if ran[key] > 0:
-            ran[key] -= 1
-        else:
-            left.append(config)
-    return left
-
-
-def _point_key(config: dict, space: SearchSpace) -> str:
-    # Compared by the values a searcher decides (not by constants a config may spell differently).
-    from automl.resumed_search import config_key
-    from automl.space import define_by_run_point
-
-    try:
-        return config_key(define_by_run_point(config, space))
-    except (KeyError, TypeError):
-        return config_key(config)
-
-
-def resumed_searcher(searcher, search: SearchConfig, plan, space: SearchSpace, num_trials: int):
-    """``(search algorithm, num_samples)`` of a resumed search: the trials that were running
-    first (:func:`automl.resumed_search.resumed_trials_first`), and the searcher told what ran.
-
-    Optuna's study gets each finished trial with the value Tune would have told it (its last
-    ``val_<metric>``, or a failure) and samples the trials left; a random or grid search makes
-    its seeded sequence again and skips the configs that already ran (so it counts them)."""
-    from ray.tune.search import SearchGenerator
-
-    from automl.resumed_search import resumed_trials_first
-
-    journal = plan.journal
-    optuna_search = _optuna_search(searcher)
-    if optuna_search is not None:
-        for trial_id in journal.ends:
-            rows = journal.results.get(trial_id) or [{}]
-            failed = journal.ends[trial_id].get("status") == "error"
-            optuna_search.tell_finished(journal.config_of(trial_id), None if failed else rows[-1])
-        wrapped = resumed_trials_first(SearchGenerator(searcher), plan.resumed, tell=optuna_search.tell_finished,
-                                       max_concurrent=search.max_concurrent)
-        return wrapped, plan.trials_left
-    ran = [journal.config_of(t) for t in journal.starts]
-    return resumed_trials_first(searcher, plan.resumed, skip_configs=ran, max_concurrent=search.max_concurrent), num_trials
-
-
-def _optuna_search(searcher):
-    """The Optuna searcher inside ``searcher`` (a ConcurrencyLimiter's), or ``None``."""
-    while searcher is not None:
-        if hasattr(searcher, "tell_finished"):
-            return searcher
-        searcher = getattr(searcher, "searcher", None)
-    return None
 
 
 # Read by Ray Tune while a search runs; set only around this engine's own ``Tuner.fit``, so that
@@ -533,32 +460,10 @@ def _record(result, max_epochs: int, results: list[dict], journaled_config: dict
     # Failed: raised, diverged, out of memory or worker died (automl/failures.py).
     status, error = failure_of(result.error, metrics, config)
     checkpoint = result.checkpoint.path if result.checkpoint is not None else ""
-    return _with_status(TrialRecord(trial_id, config, metrics, status, error, history_rows(results), checkpoint), max_epochs)
+    return with_status(TrialRecord(trial_id, config, metrics, status, error, history_rows(results), checkpoint), max_epochs)
 
 
-def journal_records(journal, trial_ids: list[str], experiment: Path | None, max_epochs: int) -> list[TrialRecord]:
-    """The records of ``trial_ids`` from the journal alone (trials a previous driver ran),
-    ended trials first in the order they ended; each with its newest whole checkpoint. A trial
-    that never finished an epoch has none (as Tune's trials without a result are left out)."""
-    from automl.checkpoint import newest_whole_checkpoint
-    from automl.resume import history_rows
-
-    ordered = [t for t in journal.ends if t in trial_ids] + [t for t in trial_ids if t not in journal.ends]
-    records = []
-    for trial_id in ordered:
-        results, end, config = journal.results.get(trial_id, []), journal.ends.get(trial_id), journal.config_of(trial_id) or {}
-        metrics = dict(results[-1]) if results else {}
-        if end is not None and end.get("status") == "error":
-            status, error = end.get("failure", "error"), end.get("error", "(its reason was not journaled)")
-        else:
-            status, error = failure_of(None, metrics, config)
-        saved = newest_whole_checkpoint(experiment / trial_id) if experiment is not None else None
-        record = TrialRecord(trial_id, config, metrics, status, error, history_rows(results), str(saved.folder) if saved else "")
-        records.append(_with_status(record, max_epochs))
-    return [r for r in records if r.status != "no result" or r.error]
-
-
-def _with_status(record: TrialRecord, max_epochs: int) -> TrialRecord:
+def with_status(record: TrialRecord, max_epochs: int) -> TrialRecord:
     """The record with the status of a trial that did not fail: how far it got, and why it stopped."""
     if record.status:
         return record

@@ -12,6 +12,8 @@ scheduler's JSON state and the trials' checkpoints (``automl.checkpoint``):
 - the budget is what is left: the trial count less the trials that started, the time budget
   less the seconds spent. A search whose trials were over (the journal says so) runs none.
 
+The records of the trials a previous driver ran come from the journal (:func:`journal_records`).
+
 Why keep trial ids: ASHA's saved rungs are keyed by them, and the leaderboard, the trial
 folders and the W&B runs name trials by them. How: :func:`resumed_trials_first` wraps the
 search algorithm so that Tune gets the resumed trials (``Trial`` objects built with their old
@@ -34,10 +36,15 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from automl.checkpoint import SavedCheckpoint, checkpoint_folders, checkpoint_index, newest_whole_checkpoint
 from automl.resume import Journal
+
+if TYPE_CHECKING:
+    from automl.config import SearchConfig
+    from automl.engine import TrialRecord
+    from automl.space import SearchSpace
 
 
 @dataclass(frozen=True)
@@ -218,3 +225,94 @@ def resumed_trials_first(search_alg, resumed: list[ResumedTrial], skip_configs: 
             self.inner.set_finished()
 
     return ResumedTrialsFirst()
+
+
+def journal_records(journal: Journal, trial_ids: list[str], experiment: Path | None, max_epochs: int) -> list[TrialRecord]:
+    """The records of ``trial_ids`` from the journal alone (trials a previous driver ran),
+    ended trials first in the order they ended; each with its newest whole checkpoint. A trial
+    that never finished an epoch has none (as Tune's trials without a result are left out)."""
+    from automl.engine import TrialRecord, with_status
+    from automl.failures import failure_of
+    from automl.resume import history_rows
+
+    ordered = [t for t in journal.ends if t in trial_ids] + [t for t in trial_ids if t not in journal.ends]
+    records = []
+    for trial_id in ordered:
+        results, end, config = journal.results.get(trial_id, []), journal.ends.get(trial_id), journal.config_of(trial_id) or {}
+        metrics = dict(results[-1]) if results else {}
+        if end is not None and end.get("status") == "error":
+            status, error = end.get("failure", "error"), end.get("error", "(its reason was not journaled)")
+        else:
+            status, error = failure_of(None, metrics, config)
+        saved = newest_whole_checkpoint(experiment / trial_id) if experiment is not None else None
+        record = TrialRecord(trial_id, config, metrics, status, error, history_rows(results), str(saved.folder) if saved else "")
+        records.append(with_status(record, max_epochs))
+    return [r for r in records if r.status != "no result" or r.error]
+
+
+def resumed_records(records: list[TrialRecord], journal: Journal, experiment: Path | None, max_epochs: int) -> list[TrialRecord]:
+    """Every record of a resumed search: the journal's for the trials that ended before this
+    driver (and resumed ones the budget left no time to run again), then this driver's."""
+    for record in records:
+        if not record.checkpoint and experiment is not None:
+            # A resumed trial that wrote none since: the checkpoint it went on from holds its best outputs.
+            saved = newest_whole_checkpoint(experiment / record.trial_id)
+            record.checkpoint = str(saved.folder) if saved else ""
+    ran = {r.trial_id for r in records}
+    return journal_records(journal, [t for t in journal.trial_ids() if t not in ran], experiment, max_epochs) + records
+
+
+def portfolio_left(configs: list[dict], journal: Journal, space: SearchSpace) -> list[dict]:
+    """The portfolio entries that no trial of the journal ran (a resume runs each once)."""
+    ran = Counter(_point_key(c, space) for c in journal.starts.values())
+    left = []
+    for config in configs:
+        key = _point_key(config, space)
+        if ran[key] > 0:
+            ran[key] -= 1
+        else:
+            left.append(config)
+    return left
+
+
+def _point_key(config: dict, space: SearchSpace) -> str:
+    # Compared by the values a searcher decides (not by constants a config may spell differently).
+    from automl.space import define_by_run_point
+
+    try:
+        return config_key(define_by_run_point(config, space))
+    except (KeyError, TypeError):
+        return config_key(config)
+
+
+def resumed_searcher(searcher, search: SearchConfig, plan: ResumePlan, num_trials: int):
+    """``(search algorithm, num_samples)`` of a resumed search: the trials that were running
+    first (:func:`resumed_trials_first`), and ``searcher`` (:func:`automl.engine.make_searcher`'s)
+    told what ran.
+
+    Optuna's study gets each finished trial with the value Tune would have told it (its last
+    ``val_<metric>``, or a failure) and samples the trials left; a random or grid search makes
+    its seeded sequence again and skips the configs that already ran (so it counts them)."""
+    from ray.tune.search import SearchGenerator
+
+    journal = plan.journal
+    optuna_search = optuna_search_in(searcher)
+    if optuna_search is not None:
+        for trial_id in journal.ends:
+            rows = journal.results.get(trial_id) or [{}]
+            failed = journal.ends[trial_id].get("status") == "error"
+            optuna_search.tell_finished(journal.config_of(trial_id), None if failed else rows[-1])
+        wrapped = resumed_trials_first(SearchGenerator(searcher), plan.resumed, tell=optuna_search.tell_finished,
+                                       max_concurrent=search.max_concurrent)
+        return wrapped, plan.trials_left
+    ran = [journal.config_of(t) for t in journal.starts]
+    return resumed_trials_first(searcher, plan.resumed, skip_configs=ran, max_concurrent=search.max_concurrent), num_trials
+
+
+def optuna_search_in(searcher):
+    """The Optuna searcher inside ``searcher`` (a ConcurrencyLimiter's), or ``None``."""
+    while searcher is not None:
+        if hasattr(searcher, "tell_finished"):
+            return searcher
+        searcher = getattr(searcher, "searcher", None)
+    return None

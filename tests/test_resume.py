@@ -409,12 +409,13 @@ def test_a_resumed_trial_keeps_only_the_checkpoint_it_goes_on_from(tmp_path):
 def test_the_trials_a_resumed_tpe_search_ran_are_in_its_optuna_study_with_their_scores():
     import yaml
 
-    from automl.engine import _optuna_search, make_searcher
+    from automl.engine import make_searcher
     from automl.plugins import load_registry
+    from automl.resumed_search import optuna_search_in
     from automl.space import build_search_space
 
     space = build_search_space(load_registry(), yaml.safe_load(SPACE), "multiclass", "tabular")
-    searcher = _optuna_search(make_searcher("tpe", space, "accuracy", "max", 0, None))
+    searcher = optuna_search_in(make_searcher("tpe", space, "accuracy", "max", 0, None))
     ended, failed = searcher.suggest("a"), searcher.suggest("b")  # two configs a killed driver ran
     study_before = len(searcher._ot_study.trials)
     searcher.tell_finished(ended, {"val_accuracy": 0.9, "best_val_accuracy": 0.95})
