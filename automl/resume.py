@@ -156,8 +156,8 @@ class Journal:
         return end["config"] if end is not None else self.starts.get(trial_id)
 
     def trial_ids(self) -> list[str]:
-        """Every trial the journal knows, in the order they started."""
-        return list(dict.fromkeys([*self.starts, *self.ends, *self.results]))
+        """Every trial whose config the journal holds, in the order they started."""
+        return list(dict.fromkeys([*self.starts, *self.ends]))
 
     def unfinished(self) -> list[str]:
         """The trials that had started and not ended, in start order."""
