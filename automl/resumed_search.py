@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from automl.checkpoint import SavedCheckpoint, checkpoint_folders, checkpoint_index, newest_whole_checkpoint
-from automl.resume import Journal
+from automl.resume import Journal, journal_checkpointed_epochs, read_journal, restore_scheduler
 
 if TYPE_CHECKING:
     from automl.config import SearchConfig
@@ -97,8 +97,6 @@ def begin_resume(run_dir: Path, experiment_dir: Path | None, num_trials: int, ti
     """The plan of the search in ``run_dir``, resumed after ``spent_s`` seconds; on the way, the
     journal gets the epochs only the checkpoints to go on from hold, and ``scheduler`` its saved
     bookkeeping (``automl.resume``)."""
-    from automl.resume import journal_checkpointed_epochs, read_journal, restore_scheduler
-
     plan = plan_resume(read_journal(run_dir), experiment_dir, num_trials, time_budget_s, spent_s)
     journal_checkpointed_epochs(run_dir, {r.trial_id: r.checkpoint for r in plan.resumed
                                           if r.checkpoint is not None and r.checkpoint.has_training_state})

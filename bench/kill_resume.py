@@ -43,11 +43,14 @@ WAIT_S = 900  # the longest a stage may take to come
 
 @dataclass
 class Snapshot:
-    """What the journal showed at a kill: each ended trial's score, and the trials running."""
+    """What the journal showed at a kill: each ended trial's score, and the trials running; and
+    after the search, those of them that the final records lost or failed."""
 
     stage: str
     ended: dict[str, float]
     running: list[str]
+    lost: list[str] = field(default_factory=list)  # ended, but missing from the final records, or another score
+    failed: list[str] = field(default_factory=list)  # running, and ended in an error
 
 
 @dataclass
@@ -55,12 +58,7 @@ class SearchOutcome:
     dataset: str
     kills: list[Snapshot] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)  # stages the search had passed before the kill came
-    resumes: int = 0
     final_exit: int | None = None
-    ended_checked: int = 0
-    ended_lost: list[str] = field(default_factory=list)  # missing from the leaderboard, or another score
-    running_checked: int = 0
-    running_failed: list[str] = field(default_factory=list)
     wall_s: float = 0.0
 
 
@@ -181,7 +179,6 @@ def run_search(dataset: str, budget: list[str], stages: list[str], rng: random.R
             continue
         kill_group(process)
         outcome.kills.append(snapshot(run_dir, stage))
-        outcome.resumes += 1
         process = start([sys.executable, "-m", "automl", "resume", str(run_dir), "-q"], log)
     try:
         outcome.final_exit = process.wait(timeout=WAIT_S)
@@ -203,15 +200,13 @@ def check(outcome: SearchOutcome, run_dir: Path) -> None:
     trials = {t["trial_id"]: t for t in map(json.loads, filter(None, lines))}
     for kill in outcome.kills:
         for trial_id, score in kill.ended.items():
-            outcome.ended_checked += 1
             final = next((v for k, v in (trials.get(trial_id) or {}).get("metrics", {}).items() if k.startswith("best_val_")), None)
             if final is None or abs(float(final) - score) > 1e-9 * max(1.0, abs(score)):
-                outcome.ended_lost.append(f"{trial_id} ({kill.stage} kill): {score} -> {final}")
+                kill.lost.append(f"{trial_id}: {score} -> {final}")
         for trial_id in kill.running:
-            outcome.running_checked += 1
             status = (trials.get(trial_id) or {}).get("status", "")
             if status in FAILED_STATUSES:
-                outcome.running_failed.append(f"{trial_id} ({kill.stage} kill): {status}: {trials[trial_id].get('error')}")
+                kill.failed.append(f"{trial_id}: {status}: {trials[trial_id].get('error')}")
 
 
 def main(argv=None) -> dict:
@@ -237,27 +232,34 @@ def main(argv=None) -> dict:
         with tempfile.TemporaryDirectory(prefix="kill-resume-", dir=os.environ.get("KILL_RESUME_TMP")) as folder:
             outcome = run_search(dataset, budget, stages, rng, Path(folder))
         outcomes.append(outcome)
-        print(f"{dataset}: killed at {[k.stage for k in outcome.kills]}, missed {outcome.missed}, exit {outcome.final_exit}, "
-              f"{outcome.ended_checked} ended trials checked ({len(outcome.ended_lost)} lost), {outcome.running_checked} "
-              f"running trials checked ({len(outcome.running_failed)} failed), {outcome.wall_s:.0f} s", flush=True)
+        print(f"{dataset}: killed at {[k.stage for k in outcome.kills]}, missed {outcome.missed}, last resume's exit code "
+              f"{outcome.final_exit}, lost {[x for k in outcome.kills for x in k.lost]}, "
+              f"failed {[x for k in outcome.kills for x in k.failed]}, {outcome.wall_s:.0f} s", flush=True)
     figures = summarise(outcomes, args, budget, time.monotonic() - started)
     print(json.dumps({k: v for k, v in figures.items() if k != "searches"}, indent=2))
     return figures
 
 
 def summarise(outcomes: list[SearchOutcome], args, budget: list[str], wall_s: float) -> dict:
-    kills = [k for o in outcomes for k in o.kills]
+    kills = [(o.dataset, k) for o in outcomes for k in o.kills]
+    by_stage = {}
+    for stage in STAGES:
+        mine = [k for _, k in kills if k.stage == stage]
+        by_stage[stage] = {
+            "kills": len(mine), "ended": sum(len(k.ended) for k in mine), "lost": sum(len(k.lost) for k in mine),
+            "running": sum(len(k.running) for k in mine), "failed": sum(len(k.failed) for k in mine),
+        }
     return {
         "kills": len(kills),
-        "kills_by_stage": {stage: sum(k.stage == stage for k in kills) for stage in STAGES},
-        "searches": [o.__dict__ | {"kills": [k.__dict__ for k in o.kills]} for o in outcomes],
-        "resumes": sum(o.resumes for o in outcomes),
+        "by_stage": by_stage,
+        "searches": [{"dataset": o.dataset, "final_exit": o.final_exit, "missed": o.missed, "wall_s": round(o.wall_s, 1),
+                      "kills": [k.__dict__ for k in o.kills]} for o in outcomes],
         "searches_finished": sum(o.final_exit == 0 for o in outcomes),
         "search_count": len(outcomes),
-        "ended_checked": sum(o.ended_checked for o in outcomes),
-        "ended_lost": [x for o in outcomes for x in o.ended_lost],
-        "running_checked": sum(o.running_checked for o in outcomes),
-        "running_failed": [x for o in outcomes for x in o.running_failed],
+        "distinct_ended": len({(i, t) for i, o in enumerate(outcomes) for k in o.kills for t in k.ended}),
+        "distinct_running": len({(i, t) for i, o in enumerate(outcomes) for k in o.kills for t in k.running}),
+        "lost": [f"{d} ({k.stage} kill): {x}" for d, k in kills for x in k.lost],
+        "failed": [f"{d} ({k.stage} kill): {x}" for d, k in kills for x in k.failed],
         "missed": sum(len(o.missed) for o in outcomes),
         "budget": " ".join(budget),
         "datasets": args.datasets,
@@ -267,26 +269,27 @@ def summarise(outcomes: list[SearchOutcome], args, budget: list[str], wall_s: fl
 
 
 def to_markdown(figures: dict) -> str:
-    """The kill counts and checks for RESULTS.md."""
+    """The kills by stage and what each left, for RESULTS.md."""
     from bench.results import markdown_table
 
-    rows = [[stage, figures["kills_by_stage"][stage]] for stage in STAGES]
-    lost, failed = figures["ended_lost"], figures["running_failed"]
+    rows = [[stage, row["kills"], f"{row['ended'] - row['lost']} of {row['ended']}", f"{row['failed']} of {row['running']}"]
+            for stage, row in figures["by_stage"].items()]
     lines = [
         f"{figures['kills']} SIGKILLs of the whole process group (driver and local Ray) at seeded random moments "
         f"(seed {figures['seed']}) of {figures['search_count']} searches with the shipped defaults "
-        f"(`automl search NAME {figures['budget']}`, on {', '.join(figures['datasets'])} in turn), "
-        f"each followed by `automl resume` ({figures['missed']} aimed kills missed their stage and were not counted).",
+        f"(`automl search NAME {figures['budget']}`, on {', '.join(figures['datasets'])} in turn), five per search, one per "
+        f"stage, each followed by `automl resume`, which the next kill of the search killed in turn "
+        f"({figures['missed']} aimed kills missed their stage and were not counted).",
         "",
-        markdown_table(["stage killed", "kills"], rows),
+        markdown_table(["stage killed", "kills", "ended trials on the final leaderboard with the same score",
+                        "running trials that ended in an error"], rows),
         "",
-        f"- searches whose last resume exited 0: {figures['searches_finished']} of {figures['search_count']}",
-        f"- trials the journal showed ended at a kill, on the final leaderboard with the same score: "
-        f"{figures['ended_checked'] - len(lost)} of {figures['ended_checked']}",
-        f"- trials running at a kill that ended in an error: {len(failed)} of {figures['running_checked']}",
+        f"- searches whose last resume finished (exit 0): {figures['searches_finished']} of {figures['search_count']}",
+        f"- a trial ended before several kills is counted at each: {figures['distinct_ended']} distinct ended trials, "
+        f"{figures['distinct_running']} distinct running ones",
         f"- wall time: {figures['wall_s']:.0f} s",
     ]
-    lines += [f"  - lost: {x}" for x in lost] + [f"  - failed: {x}" for x in failed]
+    lines += [f"  - lost: {x}" for x in figures["lost"]] + [f"  - failed: {x}" for x in figures["failed"]]
     return "\n".join(lines)
 
 

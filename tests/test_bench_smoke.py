@@ -158,9 +158,9 @@ def test_kill_resume_kills_a_search_while_a_trial_trains_and_checks_the_resume()
     from bench import kill_resume
 
     figures = kill_resume.main(["--smoke"])
-    assert figures["kills"] == figures["kills_by_stage"]["trial"] == 1
+    assert figures["kills"] == figures["by_stage"]["trial"]["kills"] == 1
     assert figures["searches_finished"] == figures["search_count"] == 1
-    assert figures["running_checked"] >= 1 and not figures["running_failed"] and not figures["ended_lost"]
+    assert figures["by_stage"]["trial"]["running"] >= 1 and not figures["failed"] and not figures["lost"]
     assert "| trial | 1 |" in kill_resume.to_markdown(figures)
 
 
