@@ -6,7 +6,7 @@ group; the whole group (the driver and its local Ray) gets SIGKILL at a seeded r
 a chosen stage, then ``automl resume`` goes on, which may be killed again. The stages, aimed at
 by watching the run directory's files:
 
-- ``trial``: while trials train (a random moment after a trial's first epoch);
+- ``trial``: while trials train (0 to 20 s after a trial first reports an epoch, a trial still running);
 - ``between``: as a trial ends (its end just journaled);
 - ``ensemble``: as the trials are over (the journal's last line), when the ranking and the
   ensemble selection run;
@@ -100,7 +100,7 @@ def kill_point(stage: str, run_dir: Path, rng: random.Random):
     stage), and whether the search has gone past the stage without it coming (a time budget
     can end the trials without another one ending)."""
     ends_before = sum(e.get("event") == "end" for e in journal(run_dir))
-    delay = {"trial": rng.uniform(0.0, 4.0), "final model": rng.uniform(0.0, 2.0)}.get(stage, 0.0)
+    delay = {"trial": rng.uniform(0.0, 20.0), "final model": rng.uniform(0.0, 2.0)}.get(stage, 0.0)
     armed_at: list[float] = []
 
     def due() -> bool:
