@@ -324,7 +324,7 @@ def run_trials(
     from ray import tune
 
     from automl.resume import make_search_log
-    from automl.resumed_search import begin_resume, journal_records, portfolio_left, resumed_records, resumed_searcher
+    from automl.resumed_search import begin_resume, portfolio_left, resumed_searcher
 
     check_resources(resources)
     task = task or task_named(data.task)
@@ -460,10 +460,46 @@ def _record(result, max_epochs: int, results: list[dict], journaled_config: dict
     # Failed: raised, diverged, out of memory or worker died (automl/failures.py).
     status, error = failure_of(result.error, metrics, config)
     checkpoint = result.checkpoint.path if result.checkpoint is not None else ""
-    return with_status(TrialRecord(trial_id, config, metrics, status, error, history_rows(results), checkpoint), max_epochs)
+    return _with_status(TrialRecord(trial_id, config, metrics, status, error, history_rows(results), checkpoint), max_epochs)
 
 
-def with_status(record: TrialRecord, max_epochs: int) -> TrialRecord:
+def journal_records(journal, trial_ids: list[str], experiment: Path | None, max_epochs: int) -> list[TrialRecord]:
+    """The records of ``trial_ids`` from the journal alone (trials a previous driver ran),
+    ended trials first in the order they ended; each with its newest whole checkpoint. A trial
+    that never finished an epoch has none (as Tune's trials without a result are left out)."""
+    from automl.checkpoint import newest_whole_checkpoint
+    from automl.resume import history_rows
+
+    ordered = [t for t in journal.ends if t in trial_ids] + [t for t in trial_ids if t not in journal.ends]
+    records = []
+    for trial_id in ordered:
+        results, end, config = journal.results.get(trial_id, []), journal.ends.get(trial_id), journal.config_of(trial_id) or {}
+        metrics = dict(results[-1]) if results else {}
+        if end is not None and end.get("status") == "error":
+            status, error = end.get("failure", "error"), end.get("error", "(its reason was not journaled)")
+        else:
+            status, error = failure_of(None, metrics, config)
+        saved = newest_whole_checkpoint(experiment / trial_id) if experiment is not None else None
+        record = TrialRecord(trial_id, config, metrics, status, error, history_rows(results), str(saved.folder) if saved else "")
+        records.append(_with_status(record, max_epochs))
+    return [r for r in records if r.status != "no result" or r.error]
+
+
+def resumed_records(records: list[TrialRecord], journal, experiment: Path | None, max_epochs: int) -> list[TrialRecord]:
+    """Every record of a resumed search: the journal's for the trials that ended before this
+    driver (and resumed ones the budget left no time to run again), then this driver's."""
+    from automl.checkpoint import newest_whole_checkpoint
+
+    for record in records:
+        if not record.checkpoint and experiment is not None:
+            # A resumed trial that wrote none since: the checkpoint it went on from holds its best outputs.
+            saved = newest_whole_checkpoint(experiment / record.trial_id)
+            record.checkpoint = str(saved.folder) if saved else ""
+    ran = {r.trial_id for r in records}
+    return journal_records(journal, [t for t in journal.trial_ids() if t not in ran], experiment, max_epochs) + records
+
+
+def _with_status(record: TrialRecord, max_epochs: int) -> TrialRecord:
     """The record with the status of a trial that did not fail: how far it got, and why it stopped."""
     if record.status:
         return record

@@ -12,7 +12,8 @@ scheduler's JSON state and the trials' checkpoints (``automl.checkpoint``):
 - the budget is what is left: the trial count less the trials that started, the time budget
   less the seconds spent. A search whose trials were over (the journal says so) runs none.
 
-The records of the trials a previous driver ran come from the journal (:func:`journal_records`).
+The records of the trials a previous driver ran come from the journal
+(``automl.engine.journal_records``).
 
 Why keep trial ids: ASHA's saved rungs are keyed by them, and the leaderboard, the trial
 folders and the W&B runs name trials by them. How: :func:`resumed_trials_first` wraps the
@@ -43,7 +44,6 @@ from automl.resume import Journal, journal_checkpointed_epochs, read_journal, re
 
 if TYPE_CHECKING:
     from automl.config import SearchConfig
-    from automl.engine import TrialRecord
     from automl.space import SearchSpace
 
 
@@ -223,41 +223,6 @@ def resumed_trials_first(search_alg, resumed: list[ResumedTrial], skip_configs: 
             self.inner.set_finished()
 
     return ResumedTrialsFirst()
-
-
-def journal_records(journal: Journal, trial_ids: list[str], experiment: Path | None, max_epochs: int) -> list[TrialRecord]:
-    """The records of ``trial_ids`` from the journal alone (trials a previous driver ran),
-    ended trials first in the order they ended; each with its newest whole checkpoint. A trial
-    that never finished an epoch has none (as Tune's trials without a result are left out)."""
-    from automl.engine import TrialRecord, with_status
-    from automl.failures import failure_of
-    from automl.resume import history_rows
-
-    ordered = [t for t in journal.ends if t in trial_ids] + [t for t in trial_ids if t not in journal.ends]
-    records = []
-    for trial_id in ordered:
-        results, end, config = journal.results.get(trial_id, []), journal.ends.get(trial_id), journal.config_of(trial_id) or {}
-        metrics = dict(results[-1]) if results else {}
-        if end is not None and end.get("status") == "error":
-            status, error = end.get("failure", "error"), end.get("error", "(its reason was not journaled)")
-        else:
-            status, error = failure_of(None, metrics, config)
-        saved = newest_whole_checkpoint(experiment / trial_id) if experiment is not None else None
-        record = TrialRecord(trial_id, config, metrics, status, error, history_rows(results), str(saved.folder) if saved else "")
-        records.append(with_status(record, max_epochs))
-    return [r for r in records if r.status != "no result" or r.error]
-
-
-def resumed_records(records: list[TrialRecord], journal: Journal, experiment: Path | None, max_epochs: int) -> list[TrialRecord]:
-    """Every record of a resumed search: the journal's for the trials that ended before this
-    driver (and resumed ones the budget left no time to run again), then this driver's."""
-    for record in records:
-        if not record.checkpoint and experiment is not None:
-            # A resumed trial that wrote none since: the checkpoint it went on from holds its best outputs.
-            saved = newest_whole_checkpoint(experiment / record.trial_id)
-            record.checkpoint = str(saved.folder) if saved else ""
-    ran = {r.trial_id for r in records}
-    return journal_records(journal, [t for t in journal.trial_ids() if t not in ran], experiment, max_epochs) + records
 
 
 def portfolio_left(configs: list[dict], journal: Journal, space: SearchSpace) -> list[dict]:
