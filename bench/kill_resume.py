@@ -18,7 +18,7 @@ Checked after each search's last resume: it exits 0; every trial the journal sho
 kill is on the final leaderboard with the same score; no trial that was running at a kill ended
 in an error.
 
-    python -m bench.kill_resume [--kills 20] [--budget 60] [--datasets wine iris diabetes] [--seed 0] [--smoke]
+    python -m bench.kill_resume [--kills 20] [--budget 60] [--datasets wine iris diabetes] [--seed 0] [--trial-window 20] [--smoke]
 """
 
 from __future__ import annotations
@@ -95,12 +95,13 @@ def snapshot(run_dir: Path, stage: str) -> Snapshot:
     return Snapshot(stage, ended, found.unfinished() if not found.search_ended else [])
 
 
-def kill_point(stage: str, run_dir: Path, rng: random.Random):
+def kill_point(stage: str, run_dir: Path, rng: random.Random, trial_window_s: float = 20.0):
     """``(ready, passed)`` for ``stage``: whether to kill now (at a seeded random moment of the
-    stage), and whether the search has gone past the stage without it coming (a time budget
-    can end the trials without another one ending)."""
+    stage; while trials train, within ``trial_window_s`` of a trial's first epoch), and whether
+    the search has gone past the stage without it coming (a time budget can end the trials
+    without another one ending)."""
     ends_before = sum(e.get("event") == "end" for e in journal(run_dir))
-    delay = {"trial": rng.uniform(0.0, 20.0), "final model": rng.uniform(0.0, 2.0)}.get(stage, 0.0)
+    delay = {"trial": rng.uniform(0.0, trial_window_s), "final model": rng.uniform(0.0, 2.0)}.get(stage, 0.0)
     armed_at: list[float] = []
 
     def due() -> bool:
@@ -164,14 +165,15 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
-def run_search(dataset: str, budget: list[str], stages: list[str], rng: random.Random, folder: Path) -> SearchOutcome:
+def run_search(dataset: str, budget: list[str], stages: list[str], rng: random.Random, folder: Path,
+               trial_window_s: float = 20.0) -> SearchOutcome:
     """One search (``budget``: its flags) killed at each of ``stages`` in order, resumed after each kill, then checked."""
     outcome = SearchOutcome(dataset)
     run_dir, log = folder / "run", folder / "log.txt"
     started = time.monotonic()
     process = start([sys.executable, "-m", "automl", "search", dataset, *budget, "--no-wandb", "-q", "--output", str(run_dir)], log)
     for stage in stages:
-        (ready, passed), deadline = kill_point(stage, run_dir, rng), time.monotonic() + WAIT_S
+        (ready, passed), deadline = kill_point(stage, run_dir, rng, trial_window_s), time.monotonic() + WAIT_S
         while not ready() and not passed() and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         if not ready() or process.poll() is not None:
@@ -216,10 +218,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--trials", type=int, help="each search's --num-trials (default: as many as the budget allows)")
     parser.add_argument("--datasets", nargs="+", default=["wine", "iris", "diabetes"], help="built-in sets, in turn")
     parser.add_argument("--seed", type=int, default=0, help="seeds the kill moments")
+    parser.add_argument("--trial-window", type=float, default=20.0,
+                        help="kills while trials train land within this many seconds of a trial's first epoch")
     parser.add_argument("--smoke", action="store_true", help="one search on iris, two trials, killed while a trial trains")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.kills, args.trials, args.budget, args.datasets = 1, 2, 300.0, ["iris"]
+        args.kills, args.trials, args.budget, args.datasets, args.trial_window = 1, 2, 300.0, ["iris"], 1.0
     budget = ["--time-budget", f"{args.budget:g}", *(["--num-trials", str(args.trials)] if args.trials else [])]
     rng = random.Random(args.seed)
     outcomes: list[SearchOutcome] = []
@@ -230,7 +234,7 @@ def main(argv=None) -> dict:
         stages = list(KILLS_PER_SEARCH[:left])
         dataset = args.datasets[len(outcomes) % len(args.datasets)]
         with tempfile.TemporaryDirectory(prefix="kill-resume-", dir=os.environ.get("KILL_RESUME_TMP")) as folder:
-            outcome = run_search(dataset, budget, stages, rng, Path(folder))
+            outcome = run_search(dataset, budget, stages, rng, Path(folder), args.trial_window)
         outcomes.append(outcome)
         print(f"{dataset}: killed at {[k.stage for k in outcome.kills]}, missed {outcome.missed}, last resume's exit code "
               f"{outcome.final_exit}, lost {[x for k in outcome.kills for x in k.lost]}, "
