@@ -97,7 +97,8 @@ class AutoML:
     selected on their out-of-fold (or hold-out) predictions, as a leaderboard row, chosen as
     the final model only if it wins on validation.
     ``max_failures=N`` retries a crashed trial (it raised, ran out of memory or lost its worker)
-    up to N times, from its latest checkpoint when it has one (``checkpoint_every``).
+    up to N times, from its latest checkpoint: at the next epoch when that holds training state
+    (``checkpoint_every``), else from epoch 1 with its best score and outputs so far.
 
     A trial that fails is recorded with its status and reason and the search goes on; when
     every trial fails, ``fit`` writes the leaderboard and ``trials.jsonl`` and then raises
@@ -142,9 +143,10 @@ class AutoML:
     ) -> SearchResult:
         """Continue the search in ``run_dir`` that was interrupted (a killed driver, a crash).
 
-        Finished trials keep their results, unfinished ones restart from their last
-        checkpoint, the time budget counts the time already spent, and a search killed while
-        refitting only refits again. ``data`` is needed only when the search was given
+        Finished trials keep their results, unfinished ones run again under their ids from
+        their newest whole checkpoint, the trial count and time budget count what was already
+        spent, and a search killed while refitting only refits again. Only the run directory's
+        own records are read (JSON and ``weights_only`` checkpoints, never Ray Tune's pickles). ``data`` is needed only when the search was given
         in-memory data (a DataFrame or arrays); a path or built-in name is read again.
         """
         from automl.resume import read_request

@@ -167,7 +167,7 @@ def trial_slots(resources: ResourceConfig) -> int:
 
 def make_searcher(
     name: str, space: SearchSpace, metric: str, mode: str, seed: int, max_concurrent: int | None, portfolio: list[dict] = (),
-    slots: int = 1,
+    slots: int = 1, sampler_seed: int | None = None,
 ):
     """A Ray Tune search algorithm; Optuna's samplers follow the conditional space define-by-run.
 
@@ -176,6 +176,8 @@ def make_searcher(
     An Optuna searcher runs in a ``ConcurrencyLimiter`` of ``max_concurrent`` or else ``slots``
     (the trials the cluster holds at once): Ray Tune keeps as many trials pending as that
     limit, and one alone without it, so short trials would start one after another.
+    ``sampler_seed`` (default ``seed``) seeds Optuna's sampler alone; ``seed`` also goes into
+    every trial config.
     """
     from ray.tune.search import ConcurrencyLimiter
     from ray.tune.search.basic_variant import BasicVariantGenerator
@@ -191,10 +193,11 @@ def make_searcher(
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+        sampler_seed = seed if sampler_seed is None else sampler_seed
         sampler = (
-            optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
+            optuna.samplers.TPESampler(seed=sampler_seed, multivariate=True, group=True)
             if name == "tpe"
-            else optuna.samplers.GPSampler(seed=seed)
+            else optuna.samplers.GPSampler(seed=sampler_seed)
         )
         searcher_class = _conditional_optuna_search()
         # Optuna enqueues the points as fixed values of the parameters the define-by-run space suggests.
@@ -218,6 +221,25 @@ def _conditional_optuna_search():
         def suggest(self, trial_id):
             config = super().suggest(trial_id)
             return strip_component_prefixes(config) if isinstance(config, dict) else config
+
+        def tell_finished(self, config: dict, result: dict | None) -> None:
+            """Add to the study a trial that ran without this searcher's suggestion (one of a
+            resumed search): the parameters of its ``config``, with the value Tune tells for a
+            trial that ends (its last result's metric), or failed (``result`` None, or no value)."""
+            import math
+
+            import optuna
+
+            from automl.space import define_by_run_point
+
+            # Run the define-by-run space on the config's own values: it names each parameter's distribution.
+            fixed = optuna.trial.FixedTrial(define_by_run_point(config, self._space.space))
+            self._space(fixed)
+            value = (result or {}).get(self.metric)
+            finite = isinstance(value, (int, float)) and math.isfinite(value)
+            state = optuna.trial.TrialState.COMPLETE if finite else optuna.trial.TrialState.FAIL
+            self._ot_study.add_trial(optuna.trial.create_trial(
+                state=state, value=float(value) if finite else None, params=fixed.params, distributions=fixed.distributions))
 
     return ConditionalOptunaSearch
 
@@ -295,12 +317,14 @@ def run_trials(
 
     ``callbacks`` are Ray Tune callbacks (tracking, progress display) passed in by the API layer.
     ``resume_spent_s`` (seconds the search already ran) continues the interrupted search of
-    ``run_dir`` instead (see :func:`restore_tuner`): finished trials are kept, unfinished ones
-    restart from their last checkpoint and the time budget counts the seconds already spent.
+    ``run_dir`` instead, from the run directory's own records (``automl.resumed_search``):
+    finished trials keep their records, unfinished ones run again from their newest whole
+    checkpoint, and the trial count and time budget count what was already spent.
     """
     from ray import tune
 
-    from automl.resume import journal_checkpointed_epochs, make_search_log
+    from automl.resume import make_search_log
+    from automl.resumed_search import begin_resume, portfolio_left, resumed_searcher
 
     check_resources(resources)
     task = task or task_named(data.task)
@@ -317,23 +341,34 @@ def run_trials(
     trainable = tune.with_resources(trainable, {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
     scheduler = make_scheduler(search.scheduler, space, search.seed)
     experiment = experiment_path(run_dir, resources)
-    resuming = resume_spent_s is not None and tune.Tuner.can_restore(experiment)
-    if resuming and "://" not in experiment:
-        journal_checkpointed_epochs(Path(experiment), run_dir)
+    # Trial folders this machine can read (a resume reads their checkpoints); not those on remote storage.
+    local_experiment = Path(experiment) if "://" not in experiment else None
+    plan = None
+    if resume_spent_s is not None:
+        plan = begin_resume(run_dir, local_experiment, num_trials, search.time_budget_s, resume_spent_s, scheduler)
     # Journals every result into the run directory: histories and finished trials survive a kill.
     search_log = make_search_log(run_dir, scheduler, resume_spent_s or 0.0)
-    time_budget_s = search.time_budget_s
-    if resume_spent_s is not None and time_budget_s:
-        # Tune's TimeoutStopper starts from the full budget on restore: give it what is left.
-        time_budget_s = max(time_budget_s - resume_spent_s, 1e-3)
+    journal = search_log.journal
+    if plan is not None and plan.runs_nothing:
+        return journal_records(journal, journal.trial_ids(), local_experiment, space.max_epochs())
+    # Optuna enqueues only the portfolio entries that did not run; random search makes its whole
+    # seeded sequence again, the portfolio first, and skips what ran (resumed_searcher).
+    optuna = search.searcher in ("tpe", "gp")
+    searcher = make_searcher(search.searcher, space, metric, mode, search.seed, search.max_concurrent,
+                             portfolio_left(portfolio.configs, journal, space) if plan is not None and optuna else portfolio.configs,
+                             trial_slots(resources),
+                             # A sampler seeded as before would draw the configs that already ran again.
+                             sampler_seed=None if plan is None else search.seed + len(journal.starts))
+    samples = num_trials
+    if plan is not None:
+        searcher, samples = resumed_searcher(searcher, search, plan, num_trials)
     tune_config = tune.TuneConfig(
         metric=f"val_{metric}",
         mode=mode,
         scheduler=scheduler,
-        search_alg=make_searcher(search.searcher, space, metric, mode, search.seed, search.max_concurrent, portfolio.configs,
-                                 trial_slots(resources)),
-        num_samples=num_trials,
-        time_budget_s=time_budget_s,
+        search_alg=searcher,
+        num_samples=samples,
+        time_budget_s=plan.seconds_left if plan is not None else search.time_budget_s,
         reuse_actors=True,
         trial_dirname_creator=lambda trial: trial.trial_id,
     )
@@ -342,26 +377,21 @@ def run_trials(
         name=name,
         storage_path=storage_path,
         verbose=1 if verbose else 0,
-        # Retries resume from the trial's latest checkpoint (--checkpoint-every), else from scratch.
+        # A retry goes on from the trial's latest checkpoint (automl.trial.restore_from), else starts afresh.
         failure_config=tune.FailureConfig(max_failures=search.max_failures),
         # PBT restores other trials' older checkpoints and HyperBand resumes paused ones: keep them.
         checkpoint_config=tune.CheckpointConfig(num_to_keep=None if search.scheduler in CHECKPOINTING_SCHEDULERS else 2),
         callbacks=[search_log, *(callbacks or [])],
     )
-    param_space = {} if search.searcher in ("tpe", "gp") else space.to_tune(search.seed, grid=search.searcher == "grid")
-    if resuming:
-        tuner = restore_tuner(experiment, trainable, tune_config, run_config, run_dir, set(search_log.ends))
-    else:
-        tuner = tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
+    param_space = {} if optuna else space.to_tune(search.seed, grid=search.searcher == "grid")
+    tuner = tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
     with tune_settings():
         results = tuner.fit()
-    if resume_spent_s is not None and "://" not in experiment:
-        from automl.resume import remove_empty_checkpoints
-
-        remove_empty_checkpoints(Path(experiment))
-    records = [_record(r, space.max_epochs(), search_log.results.get(Path(r.path).name, [])) for r in results]
+    records = [_record(r, space.max_epochs(), search_log.results.get(Path(r.path).name, []), journal.config_of(Path(r.path).name))
+               for r in results]
     # With a time budget and no trial count, Tune queues trials the budget never reached.
-    return [r for r in records if r.status != "no result" or r.error]
+    records = [r for r in records if r.status != "no result" or r.error]
+    return records if plan is None else resumed_records(records, journal, local_experiment, space.max_epochs())
 
 
 # Read by Ray Tune while a search runs; set only around this engine's own ``Tuner.fit``, so that
@@ -371,9 +401,6 @@ TUNE_ENVIRONMENT = {
     # Tune's own per-trial JSON/CSV/TensorBoard files cost a write per reported epoch; the
     # search log keeps every epoch already (see automl.resume).
     "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
-    # Tune saves its experiment state (trial statuses, latest checkpoints, searcher) every 10 s
-    # or more by default; a resume after a kill restarts trials from that state, so keep it fresh.
-    "TUNE_GLOBAL_CHECKPOINT_S": "1",
     # Ensembles and bags checkpoint every improving epoch (the best outputs and fold models);
     # Tune would warn about each burst of such checkpoints on the user's screen.
     "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "0",
@@ -419,55 +446,70 @@ def experiment_path(run_dir: Path, resources: ResourceConfig) -> str:
     return f"{storage_path.rstrip('/')}/{name}"
 
 
-def restore_tuner(experiment: str, trainable, tune_config, run_config, run_dir: Path, finished: set[str]):
-    """``Tuner.restore`` of an interrupted experiment, with this driver's callbacks and budget.
-
-    Tune restores its configs from the pickle written when the search started, including the
-    callbacks (bound to the dead driver's display and files), the full time budget and a
-    scheduler without bookkeeping. Tune has no public way to replace them, so the fresh
-    ``tune_config`` and ``run_config`` go on the restored tuner; the searcher stays Tune's,
-    which restores its own state. Errored trials stay errored: they failed on their own.
-    """
-    from ray import tune
-
-    from automl.resume import check_searcher_state, finished_trials_stopper, refill_deleted_checkpoints, restore_scheduler
-
-    if "://" not in experiment:
-        check_searcher_state(Path(experiment), run_dir)
-        refill_deleted_checkpoints(Path(experiment))
-    tuner = tune.Tuner.restore(experiment, trainable=trainable, resume_unfinished=True, resume_errored=False)
-    internal = getattr(tuner, "_local_tuner", None)
-    if internal is None or not hasattr(internal, "_tune_config") or not hasattr(internal, "_run_config"):
-        raise RuntimeError("this Ray version's Tuner has no _local_tuner._tune_config/_run_config: resume needs updating")
-    restore_scheduler(run_dir, tune_config.scheduler)
-    internal._tune_config.scheduler = tune_config.scheduler
-    internal._tune_config.time_budget_s = tune_config.time_budget_s
-    internal._run_config.callbacks = run_config.callbacks
-    internal._run_config.stop = finished_trials_stopper(finished)
-    return tuner
-
-
-def _record(result, max_epochs: int, results: list[dict]) -> TrialRecord:
+def _record(result, max_epochs: int, results: list[dict], journaled_config: dict | None = None) -> TrialRecord:
+    """A trial's record from Ray Tune's result and the journal's epochs and config of it."""
     from automl.resume import history_rows
 
     metrics = {k: v for k, v in (result.metrics or {}).items() if k != EARLIER_EPOCHS_KEY}
     if results and (results[-1].get("epoch") or 0) >= (metrics.get("epoch") or 0):
-        # The journal knows the trial's last epoch even when Tune's saved state lags behind a kill.
+        # The journal knows the trial's last epoch even when Tune's result lags behind it.
         metrics.update(results[-1])
-    history = history_rows(results)
-    config = dict(result.config or metrics.get("config") or {})
+    # A resumed trial the time budget stopped before it started again has no result, nor config, from Tune.
+    config = dict(result.config or metrics.get("config") or journaled_config or {})
     trial_id = Path(result.path).name  # the trial directory is named by trial id (see run_trials)
     # Failed: raised, diverged, out of memory or worker died (automl/failures.py).
     status, error = failure_of(result.error, metrics, config)
-    if status:
-        pass
-    elif not metrics.get("epoch"):
-        status = "no result"
-    elif metrics.get("stop_reason"):
-        status = f"early stopping: {metrics['stop_reason']}"
-    elif metrics["epoch"] < int(config.get("epochs", max_epochs)):
-        status = "stopped early"
-    else:
-        status = "completed"
     checkpoint = result.checkpoint.path if result.checkpoint is not None else ""
-    return TrialRecord(trial_id, config, metrics, status, error, history, checkpoint)
+    return _with_status(TrialRecord(trial_id, config, metrics, status, error, history_rows(results), checkpoint), max_epochs)
+
+
+def journal_records(journal, trial_ids: list[str], experiment: Path | None, max_epochs: int) -> list[TrialRecord]:
+    """The records of ``trial_ids`` from the journal alone (trials a previous driver ran),
+    ended trials first in the order they ended; each with its newest whole checkpoint. A trial
+    that never finished an epoch has none (as Tune's trials without a result are left out)."""
+    from automl.checkpoint import newest_whole_checkpoint
+    from automl.resume import history_rows
+
+    ordered = [t for t in journal.ends if t in trial_ids] + [t for t in trial_ids if t not in journal.ends]
+    records = []
+    for trial_id in ordered:
+        results, end, config = journal.results.get(trial_id, []), journal.ends.get(trial_id), journal.config_of(trial_id) or {}
+        metrics = dict(results[-1]) if results else {}
+        if end is not None and end.get("status") == "error":
+            status, error = end.get("failure", "error"), end.get("error", "(its reason was not journaled)")
+        else:
+            status, error = failure_of(None, metrics, config)
+        saved = newest_whole_checkpoint(experiment / trial_id) if experiment is not None else None
+        record = TrialRecord(trial_id, config, metrics, status, error, history_rows(results), str(saved.folder) if saved else "")
+        records.append(_with_status(record, max_epochs))
+    return [r for r in records if r.status != "no result" or r.error]
+
+
+def resumed_records(records: list[TrialRecord], journal, experiment: Path | None, max_epochs: int) -> list[TrialRecord]:
+    """Every record of a resumed search: the journal's for the trials that ended before this
+    driver (and resumed ones the budget left no time to run again), then this driver's."""
+    from automl.checkpoint import newest_whole_checkpoint
+
+    for record in records:
+        if not record.checkpoint and experiment is not None:
+            # A resumed trial that wrote none since: the checkpoint it went on from holds its best outputs.
+            saved = newest_whole_checkpoint(experiment / record.trial_id)
+            record.checkpoint = str(saved.folder) if saved else ""
+    ran = {r.trial_id for r in records}
+    return journal_records(journal, [t for t in journal.trial_ids() if t not in ran], experiment, max_epochs) + records
+
+
+def _with_status(record: TrialRecord, max_epochs: int) -> TrialRecord:
+    """The record with the status of a trial that did not fail: how far it got, and why it stopped."""
+    if record.status:
+        return record
+    metrics = record.metrics
+    if not metrics.get("epoch"):
+        record.status = "no result"
+    elif metrics.get("stop_reason"):
+        record.status = f"early stopping: {metrics['stop_reason']}"
+    elif metrics["epoch"] < int(record.config.get("epochs", max_epochs)):
+        record.status = "stopped early"
+    else:
+        record.status = "completed"
+    return record

@@ -7,10 +7,10 @@ is needed at once:
 
 - at the epochs its scheduler decides on (:class:`ReportPlan`: ASHA's rungs, every epoch for
   HyperBand and PBT, none for FIFO);
-- with a checkpoint (it travels with the report, and holds the report's epochs in
-  :data:`EPOCHS_FILE`: a trial's process writes its checkpoint before the driver takes the
-  report, so a driver killed in between leaves epochs only the checkpoint knows, which a
-  resume journals from there);
+- with a checkpoint (it travels with the report, and holds the report's epochs,
+  :meth:`EpochReporter.epochs_with`: a trial's process writes its checkpoint before the driver
+  takes the report, so a driver killed in between leaves epochs only the checkpoint knows,
+  which a resume journals from there; see ``automl.checkpoint``);
 - at its first epoch, and then at least every ``interval_s`` seconds, so the progress display,
   tracking, the time budget and the resume journal stay current;
 - at its last epoch, and when it fails: the epochs it finished are kept (:func:`epoch_reporter`).
@@ -21,7 +21,6 @@ Driver-side callbacks read every epoch of a result through :func:`epoch_results`
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from contextlib import contextmanager
@@ -30,7 +29,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 EARLIER_EPOCHS_KEY = "earlier_epochs"
-EPOCHS_FILE = "epochs.json"  # in a checkpoint folder: the epochs of the report it travelled with
 REPORT_INTERVAL_S = 1.0
 
 
@@ -59,8 +57,13 @@ class EpochReporter:
         self.held: list[dict[str, Any]] = []
         self.last_report = -math.inf  # the first epoch is reported at once
 
+    def epochs_with(self, result: dict[str, Any]) -> list[dict[str, Any]]:
+        """The epochs a report of ``result`` would carry now: those held, then ``result``.
+        A checkpoint added with ``result`` is reported at once, so these are its report's epochs."""
+        return [*self.held, result]
+
     def add(self, result: dict[str, Any], checkpoint_dir: str | Path | None = None) -> None:
-        """One epoch's result; with ``checkpoint_dir``, a folder to report as its checkpoint."""
+        """One epoch's result; with ``checkpoint_dir``, a folder to report as its checkpoint (at once)."""
         due = time.monotonic() - self.last_report >= self.plan.interval_s
         if checkpoint_dir is None and not due and not self.plan.must_report(int(result["epoch"])):
             self.held.append(result)
@@ -74,10 +77,7 @@ class EpochReporter:
     def _send(self, result: dict[str, Any], checkpoint_dir) -> None:
         from ray import tune
 
-        checkpoint = None
-        if checkpoint_dir is not None:
-            (Path(checkpoint_dir) / EPOCHS_FILE).write_text(json.dumps([*self.held, result], default=json_value))
-            checkpoint = tune.Checkpoint.from_directory(checkpoint_dir)
+        checkpoint = tune.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir is not None else None
         report = {**result, EARLIER_EPOCHS_KEY: self.held} if self.held else result
         tune.report(report, checkpoint=checkpoint)
         self.held = []
@@ -111,15 +111,6 @@ def epoch_results(result: dict[str, Any]) -> list[dict[str, Any]]:
     if not earlier:
         return [result]
     return [*earlier, {key: value for key, value in result.items() if key != EARLIER_EPOCHS_KEY}]
-
-
-def checkpointed_epochs(folder: str | Path) -> list[dict[str, Any]]:
-    """The epochs of the report a checkpoint folder travelled with (empty for one without them)."""
-    path = Path(folder) / EPOCHS_FILE
-    try:
-        return json.loads(path.read_text()) if path.is_file() else []
-    except json.JSONDecodeError:  # cut short by a kill while the checkpoint was written
-        return []
 
 
 def json_value(value):

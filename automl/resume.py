@@ -6,18 +6,21 @@ Written while a search runs, each in the run directory and never half-written:
   option of the search, once, when the search starts, with a fingerprint of the split.
 - ``search_state.json``: the stage (``searching`` → ``refitting`` → ``done``) and the search
   seconds spent so far (refreshed every second while trials run).
-- ``search_log.jsonl``: one line per epoch a trial trains and one per trial that ends,
-  appended as they happen: the per-epoch histories and final results that survive a kill.
+- ``search_log.jsonl``, the journal, appended as things happen: a line when a trial starts
+  (with its config), one per epoch it trains, one when it ends (with its config, and the
+  failure and its reason when it failed), and one when the search's trials are over. The
+  per-epoch histories and final results that survive a kill.
 - ``scheduler_state.json``: the trial scheduler's bookkeeping after the latest result (ASHA's
   rungs: each trial's bracket and the results recorded at each milestone), so that a resumed
-  search stops the same trials it would have stopped. JSON, not Ray's pickle of the scheduler:
-  reading it runs no code.
+  search stops the same trials it would have stopped.
 
-Ray Tune's own experiment state under ``trials/`` (the searcher, the trials, their configs) is
-still Ray's pickle; resume only run directories you made.
+With the trials' checkpoints (``automl.checkpoint``), these are everything a resumed search
+reads (``automl.resumed_search``): JSON, and weights loaded with ``torch.load(weights_only=True)``.
+Ray Tune's own experiment state under ``trials/`` (its pickles) is never read back.
 
 :func:`read_request` checks that a directory holds a search that can be resumed;
-:class:`SearchLog` is the Ray Tune callback that writes the last three files.
+:func:`read_journal` reads the journal; :class:`SearchLog` is the Ray Tune callback that
+writes the last three files.
 """
 
 from __future__ import annotations
@@ -25,13 +28,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 from automl.errors import AutoMLError
 from automl.files import write_text_atomic
-from automl.reporting import checkpointed_epochs, epoch_results, json_value, seconds_before_latest
+from automl.reporting import epoch_results, json_value, seconds_before_latest
 
 REQUEST_FILE = "request.json"
 STATE_FILE = "search_state.json"
@@ -137,20 +140,54 @@ def _log_entries(run_dir: Path) -> Iterator[dict]:
                 continue
 
 
-def read_search_log(run_dir: Path) -> tuple[dict[str, list[dict]], dict[str, dict]]:
-    """``(results per trial, end of each finished trial)`` from ``search_log.jsonl``.
+@dataclass
+class Journal:
+    """What ``search_log.jsonl`` holds: each trial's config when it started, its epochs, its
+    end, and whether the search's trials were over (then a resume only ranks and refits)."""
+
+    starts: dict[str, dict] = field(default_factory=dict)  # trial id -> config, in start order
+    results: dict[str, list[dict]] = field(default_factory=dict)  # trial id -> epochs, oldest first
+    ends: dict[str, dict] = field(default_factory=dict)  # trial id -> its end entry, in end order
+    search_ended: bool = False
+
+    def config_of(self, trial_id: str) -> dict | None:
+        """The trial's config (journaled when it started, and again when it ended)."""
+        end = self.ends.get(trial_id)
+        return end["config"] if end is not None else self.starts.get(trial_id)
+
+    def trial_ids(self) -> list[str]:
+        """Every trial whose config the journal holds, in the order they started."""
+        return list(dict.fromkeys([*self.starts, *self.ends]))
+
+    def unfinished(self) -> list[str]:
+        """The trials that had started and not ended, in start order."""
+        return [t for t in self.starts if t not in self.ends]
+
+
+def read_journal(run_dir: Path) -> Journal:
+    """The journal of ``run_dir`` (empty for a new search).
 
     A trial that restarted from a checkpoint reports some epochs again: the later rows
     replace the earlier ones from that epoch on. A last line cut short by a kill is skipped.
     """
-    results: dict[str, list[dict]] = {}
-    ends: dict[str, dict] = {}
+    journal = Journal()
     for entry in _log_entries(run_dir):
-        if entry.get("event") == "result":
-            _append_epoch(results.setdefault(entry["trial_id"], []), entry["result"])
-        elif entry.get("event") == "end":
-            ends[entry["trial_id"]] = entry
-    return results, ends
+        event = entry.get("event")
+        if event == "start":
+            journal.starts.setdefault(entry["trial_id"], entry["config"])
+        elif event == "result":
+            _append_epoch(journal.results.setdefault(entry["trial_id"], []), entry["result"])
+        elif event == "end":
+            journal.ends[entry["trial_id"]] = entry
+        elif event == "search_end":
+            journal.search_ended = True
+    return journal
+
+
+def read_search_log(run_dir: Path) -> tuple[dict[str, list[dict]], dict[str, dict]]:
+    """``(results per trial, end of each finished trial)`` from ``search_log.jsonl``."""
+    journal = read_journal(run_dir)
+    return journal.results, journal.ends
 
 
 def logged_timeline(run_dir: Path, metric_key: str) -> tuple[float, list[dict]]:
@@ -192,7 +229,8 @@ def make_search_log(run_dir: Path, scheduler, spent_s: float = 0.0):
             self.run_dir = Path(run_dir)
             self.scheduler = scheduler
             self.spent_before = spent_s
-            self.results, self.ends = read_search_log(self.run_dir)
+            self.journal = read_journal(self.run_dir)
+            self.results, self.ends = self.journal.results, self.journal.ends
             self.started = time.monotonic()
             self.last_state_write = 0.0
 
@@ -220,19 +258,34 @@ def make_search_log(run_dir: Path, scheduler, spent_s: float = 0.0):
             if state is not None:
                 write_text_atomic(self.run_dir / SCHEDULER_STATE_FILE, json.dumps(state), durable=False)
 
+        def on_trial_start(self, iteration, trials, trial, **info) -> None:
+            # Once per trial (a retried trial starts again): its config, for a resume to run it again.
+            if trial.trial_id not in self.journal.starts:
+                self.journal.starts[trial.trial_id] = trial.config
+                self._append({"event": "start", "trial_id": trial.trial_id, "config": trial.config})
+
         def on_trial_complete(self, iteration, trials, trial, **info) -> None:
             self._end(trial, "terminated")
 
         def on_trial_error(self, iteration, trials, trial, **info) -> None:
-            self._end(trial, "error")
+            from automl.failures import failure_of
+
+            # Tune wrote the error just before (this driver's own file, as its ResultGrid reads it).
+            error = trial.get_pickled_error() or RuntimeError(trial.get_error() or "unknown error")
+            rows = self.results.get(trial.trial_id) or [{}]
+            failure, reason = failure_of(error, rows[-1], trial.config)
+            self._end(trial, "error", {"failure": failure, "error": reason})
 
         def on_experiment_end(self, trials, **info) -> None:
             write_state(self.run_dir, "searching", self.spent_seconds())
+            # The trials are over (the count, the budget or the searcher ran out): a resume from
+            # here runs none, even those the budget cut off without an end of their own.
+            self._append({"event": "search_end"})
 
-        def _end(self, trial, status: str) -> None:
+        def _end(self, trial, status: str, failure: dict | None = None) -> None:
             if trial.trial_id in self.ends:
                 return
-            entry = {"event": "end", "trial_id": trial.trial_id, "status": status, "config": trial.config}
+            entry = {"event": "end", "trial_id": trial.trial_id, "status": status, "config": trial.config, **(failure or {})}
             self.ends[trial.trial_id] = entry
             self._append(entry)
 
@@ -289,73 +342,9 @@ def restore_scheduler(run_dir: Path, scheduler) -> None:
     scheduler._num_stopped = int(state["num_stopped"])
 
 
-def finished_trials_stopper(finished: set[str]):
-    """A Tune stopper that stops, at its first result, a trial a previous driver saw end.
-
-    Ray Tune saves its experiment state every few seconds, so a trial that ended just before
-    the kill may come back as unfinished: its result is already in ``search_log.jsonl``.
-    """
-    from ray import tune
-
-    class FinishedTrials(tune.Stopper):
-        def __call__(self, trial_id, result) -> bool:
-            return trial_id in finished
-
-        def stop_all(self) -> bool:
-            return False
-
-    return FinishedTrials()
-
-
-def cut_searcher_state(experiment: Path) -> list[Path]:
-    """The files of the searcher's saved state that a kill cut short (empty or partial pickles).
-
-    Ray Tune writes the searcher's state (``searcher-state-*.pkl`` and ``search_gen_state-*.json``,
-    a pickle too) in place, not atomically: a kill during the write leaves an empty or partial
-    file, and Tune's restore then fails as a whole, logs it and starts an empty run, losing every
-    finished trial. The pickles are parsed here, not loaded.
-    """
-    import pickletools
-
-    def whole(path: Path) -> bool:
-        try:
-            operations = list(pickletools.genops(path.read_bytes()))
-        except Exception:  # a cut pickle raises ValueError, or fails to decode an argument
-            return False
-        return bool(operations) and operations[-1][0].name == "STOP"
-
-    # Tune reads the newest of each by name (one per driver that ran the search).
-    newest = [max(files) for files in (list(experiment.glob("searcher-state-*.pkl")), list(experiment.glob("search_gen_state-*.json"))) if files]
-    return [path for path in newest if not whole(path)]
-
-
-def check_searcher_state(experiment: Path, run_dir: Path) -> None:
-    """Refuse, with the reason, to resume a search whose searcher state the kill cut short."""
-    cut = cut_searcher_state(experiment)
-    if cut:
-        raise AutoMLError(
-            f"Ray Tune's searcher state {cut[0]} was cut short when the search was killed, so Tune cannot resume it",
-            f"search again into a new --output folder; the finished trials of this one stay in {Path(run_dir) / SEARCH_LOG_FILE}",
-        )
-
-
-def refill_deleted_checkpoints(experiment: Path) -> None:
-    """Give Ray Tune back, as empty folders, the old checkpoints the killed driver deleted.
-
-    Tune's saved state can still list a trial's older checkpoints that its driver deleted
-    (``num_to_keep``) after saving it; the resumed driver then fails to delete them again and
-    logs a traceback. The state can even name a deleted checkpoint as a trial's latest (the
-    driver wrote newer ones after the state was saved): the trial then restarts from its newest
-    real checkpoint (``automl.trial.training_state_file``).
-    """
-    for trial_dir in Path(experiment).iterdir():
-        indices = sorted(int(p.name.rsplit("_", 1)[1]) for p in trial_dir.glob("checkpoint_*") if p.name.rsplit("_", 1)[1].isdigit())
-        for index in range(indices[-1] if indices else 0):
-            (trial_dir / f"checkpoint_{index:06d}").mkdir(exist_ok=True)
-
-
-def journal_checkpointed_epochs(experiment: Path, run_dir: Path) -> None:
-    """Journal the epochs a trial checkpointed but the killed driver never took.
+def journal_checkpointed_epochs(run_dir: Path, checkpoints: dict[str, Any]) -> None:
+    """Journal the epochs that the checkpoints a resumed search goes on from hold but the
+    killed driver never took (``checkpoints``: trial id -> :class:`automl.checkpoint.SavedCheckpoint`).
 
     A trial's process writes its checkpoint before the driver takes the report that carries
     it, and a resumed trial goes on from its newest checkpoint: without this, the epochs of
@@ -363,21 +352,11 @@ def journal_checkpointed_epochs(experiment: Path, run_dir: Path) -> None:
     ``wall_s`` (the search time at which they ended died with the driver).
     """
     results, ends = read_search_log(run_dir)
-    for trial_dir in Path(experiment).iterdir():
-        checkpoints = sorted(trial_dir.glob("checkpoint_*")) if trial_dir.is_dir() else []
-        epochs = next((rows for rows in map(checkpointed_epochs, reversed(checkpoints)) if rows), [])
-        trial_id = trial_dir.name  # named by trial id (automl.engine.run_trials)
+    for trial_id, saved in checkpoints.items():
         last = max((row.get("epoch") or 0 for row in results.get(trial_id, [])), default=0)
-        missed = [row for row in epochs if (row.get("epoch") or 0) > last]
+        missed = [row for row in saved.epochs() if (row.get("epoch") or 0) > last]
         if trial_id in ends or not missed:
             continue
         with open(Path(run_dir) / SEARCH_LOG_FILE, "a") as handle:
             for row in missed:
                 handle.write(json.dumps({"event": "result", "trial_id": trial_id, "result": row}, default=json_value) + "\n")
-
-
-def remove_empty_checkpoints(experiment: Path) -> None:
-    """Remove the empty folders :func:`refill_deleted_checkpoints` left that Tune did not list."""
-    for folder in Path(experiment).glob("*/checkpoint_*"):
-        if folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()

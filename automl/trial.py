@@ -15,7 +15,7 @@ import inspect
 import math
 import tempfile
 import time
-import zipfile
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -23,6 +23,8 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 import torch
 
+from automl.checkpoint import Progress, read_checkpoint, write_checkpoint
+from automl.checkpoint import FOLD_MODELS_FILE, VAL_OUTPUTS_FILE  # noqa: F401  (the names refit and ensemble read them by)
 from automl.errors import AutoMLError
 from automl.failures import DIVERGED_KEY, TrainingDiverged, check_loss
 from automl.metrics import DEFAULT_METRICS, DIRECTIONS, is_better, score
@@ -435,14 +437,15 @@ def train_trial(
     cross-validation (``data.folds``), the trial trains one model per fold, epoch by epoch in
     step, and each epoch reports the mean over the folds of every metric, so schedulers see
     one score per epoch as with a hold-out. With ``checkpoint_every``, it checkpoints weights
-    and optimizer state (of every fold model) every that many epochs, and resumes from the
-    checkpoint Ray hands it (a paused HyperBand trial, a PBT exploit of another trial's
-    weights, a retried failure, a resumed search). With ``keep_val_outputs`` (ensembles),
-    each checkpoint also holds the best epoch's validation outputs (with folds: out of fold,
-    one row per training row), and one is written whenever the validation score improves;
-    ``keep_fold_models`` adds the fold models' weights at that epoch (the bag, see
-    ``automl.refit``). A trial whose loss becomes NaN or infinite ends at once with a last
-    report that names the divergence (``"diverged"``).
+    and optimizer state (of every fold model) every that many epochs. With ``keep_val_outputs``
+    (ensembles), each checkpoint also holds the best epoch's validation outputs (with folds: out
+    of fold, one row per training row), and one is written whenever the validation score
+    improves; ``keep_fold_models`` adds the fold models' weights at that epoch (the bag, see
+    ``automl.refit``). Each checkpoint says what it holds (``automl.checkpoint``). A trial
+    handed a checkpoint (a paused HyperBand trial, a PBT exploit of another trial's weights, a
+    retried failure, a resumed search) goes on from it as :func:`restore_from` says. A trial
+    whose loss becomes NaN or infinite ends at once with a last report that names the
+    divergence (``"diverged"``).
     """
     import ray
     from ray import tune
@@ -456,10 +459,8 @@ def train_trial(
     params = sum(p.numel() for p in models[0].network.parameters())
     metric, mode = task.ranking(data.metric)
     arrays = [s.arrays(config.get("preprocessing")) for s in sets]
-    best, best_epoch, first_epoch, best_val_outputs, best_fold_states, carried = None, 0, 0, None, None, {}
-    if tune.get_checkpoint() is not None:
-        first_epoch, best, best_epoch = restore_training_state(tune.get_checkpoint(), models, config, carried)
-        best_val_outputs, best_fold_states = restore_best_epoch(tune.get_checkpoint())
+    first_epoch, progress, best_val_outputs, best_fold_states = restore_from(tune.get_checkpoint(), models, config)
+    best, best_epoch, carried = progress.best, progress.best_epoch, dict(progress.carried)
     started = time.perf_counter()
     epochs = int(config["epochs"])
     batch_size = int(config["batch_size"])
@@ -504,14 +505,13 @@ def train_trial(
                 reporter.add(report)
                 continue
             with tempfile.TemporaryDirectory() as folder:
-                if save_state:
-                    torch.save(training_state(models, epoch, best, best_epoch, carried), Path(folder) / CHECKPOINT_FILE)
-                if best_val_outputs is not None:
-                    # The best epoch's validation outputs, in every checkpoint, for ensemble selection
-                    # after the search (automl/ensemble.py reads the latest checkpoint).
-                    np.save(Path(folder) / VAL_OUTPUTS_FILE, best_val_outputs)
-                if best_fold_states is not None:
-                    torch.save(best_fold_states, Path(folder) / FOLD_MODELS_FILE)
+                # The best epoch's validation outputs and fold models go in every checkpoint: ensemble
+                # selection and the bag read the latest one after the search (automl/ensemble.py, automl/refit.py).
+                # With --checkpoint-every, every checkpoint holds the training state (the latest is the one
+                # a retry or a resume goes on from), not only those at its period.
+                write_checkpoint(Path(folder), Progress(epoch, best, best_epoch, carried), reporter.epochs_with(report),
+                                 training_state(models, epoch, best, best_epoch, carried) if checkpoint_every else None,
+                                 best_val_outputs, best_fold_states)
                 reporter.add(report, checkpoint_dir=folder)
 
 
@@ -556,27 +556,6 @@ def report_divergence(epochs: Iterator[dict[str, Any]], metric: str) -> Iterator
         yield {"train_loss": diverged.loss, f"val_{metric}": float("nan"), "epoch": diverged.epoch, DIVERGED_KEY: str(diverged)}
 
 
-CHECKPOINT_FILE = "training_state.pt"
-VAL_OUTPUTS_FILE = "val_outputs.npy"
-FOLD_MODELS_FILE = "fold_models.pt"  # the best epoch's weights of every fold model
-
-
-def training_state_file(folder: Path) -> Path:
-    """The training state in a checkpoint folder.
-
-    A resumed search can hand a trial an empty placeholder: Ray Tune's saved state named a
-    checkpoint that the killed driver deleted after writing newer ones (see
-    ``automl.resume.refill_deleted_checkpoints``). The trial then restarts from its newest whole
-    one: the kill can cut short the one being written (``torch.save`` writes a zip, whose
-    directory comes last).
-    """
-    path = folder / CHECKPOINT_FILE
-    if path.is_file():
-        return path
-    newer = sorted(p for p in folder.parent.glob(f"checkpoint_*/{CHECKPOINT_FILE}") if p.parent.name > folder.name and zipfile.is_zipfile(p))
-    return newer[-1] if newer else path
-
-
 def training_state(models: Model | list[Model], epoch: int, best, best_epoch: int, carried: Mapping[str, Any]) -> dict:
     """What a checkpoint holds: weights, every optimizer and schedule (of each fold model), the best score so far."""
     models = models if isinstance(models, list) else [models]
@@ -599,16 +578,32 @@ def model_state(model: Model) -> dict:
     return state
 
 
-def restore_training_state(
-    checkpoint, models: Model | list[Model], config: Mapping[str, Any], carried: dict | None = None,
-) -> tuple[int, float | None, int]:
-    """Load weights and optimizer state (of each fold model); the config's optimizer
-    hyperparameters win (PBT mutates them).
+def restore_from(checkpoint, models: list[Model], config: Mapping[str, Any]) -> tuple[int, Progress, np.ndarray | None, list | None]:
+    """``(epochs done, progress, best validation outputs, best fold models)`` that a trial takes
+    from the checkpoint Ray Tune hands it (``None``: a fresh start, ``(0, no best, None, None)``).
 
-    ``carried`` receives the task's ``best_<key>`` values saved with the checkpoint."""
-    models = models if isinstance(models, list) else [models]
+    A checkpoint says what it holds (:mod:`automl.checkpoint`). With training state, the
+    ``models`` go on from it at the next epoch; without (an ensemble's or a bag's checkpoint,
+    written at the best epoch only), the trial starts again from epoch 1 but keeps its best
+    score, outputs and fold models so far, which a later epoch replaces only by beating them.
+    A checkpoint whose files a kill cut short gives nothing: the trial starts afresh.
+    """
+    nothing = 0, Progress(0, None, 0), None, None
+    if checkpoint is None:
+        return nothing
     with checkpoint.as_directory() as folder:
-        state = torch.load(training_state_file(Path(folder)), weights_only=True, map_location="cpu")
+        saved = read_checkpoint(folder)
+        if saved is None:
+            warnings.warn(f"the checkpoint {checkpoint.path} is not whole (cut short by a kill?): the trial starts afresh")
+            return nothing
+        first_epoch = restore_training_state(saved.training_state(), models, config) if saved.has_training_state else 0
+        return first_epoch, saved.progress, saved.val_outputs(), saved.fold_models()
+
+
+def restore_training_state(state: Mapping[str, Any], models: Model | list[Model], config: Mapping[str, Any]) -> int:
+    """Load the weights and optimizer state of each fold model from a :func:`training_state`;
+    the config's optimizer hyperparameters win (PBT mutates them). Returns the epochs it had done."""
+    models = models if isinstance(models, list) else [models]
     saved_models = state.get("folds", [state])
     if len(saved_models) != len(models):
         raise RuntimeError(f"the checkpoint holds {len(saved_models)} fold model(s), this trial trains {len(models)}")
@@ -616,18 +611,7 @@ def restore_training_state(
         restore_model(model, saved, config)
     if "torch_rng" in state:
         torch.set_rng_state(state["torch_rng"])
-    if carried is not None:
-        carried.update(state.get("carried", {}))
-    return int(state["epoch"]), state["best"], int(state["best_epoch"])
-
-
-def restore_best_epoch(checkpoint) -> tuple[np.ndarray | None, list | None]:
-    """The best epoch's validation outputs and fold models a checkpoint carries (``None`` where
-    it has none), so a resumed trial's later checkpoints keep them."""
-    with checkpoint.as_directory() as folder:
-        outputs, models = Path(folder) / VAL_OUTPUTS_FILE, Path(folder) / FOLD_MODELS_FILE
-        return (np.load(outputs) if outputs.is_file() else None,
-                torch.load(models, weights_only=True, map_location="cpu") if models.is_file() else None)
+    return int(state["epoch"])
 
 
 def restore_model(model: Model, state: Mapping[str, Any], config: Mapping[str, Any]) -> None:

@@ -28,6 +28,7 @@ BENCHMARKS = {
     "early_stopping": ("bench.early_stopping", "Early stopping against FIFO — `bench/early_stopping.py`"),
     "scale": ("bench.scale", "Scale: 10k to 1M rows — `bench/scale.py`"),
     "gpu": ("bench.gpu", "GPU — `bench/gpu.py`"),
+    "kill_resume": ("bench.kill_resume", "Kills at random moments, then resume — `bench/kill_resume.py`"),
 }
 # Run only when named in --only: not part of a full run (`make bench`).
 ON_REQUEST = {

@@ -227,6 +227,17 @@ def test_scale_measures_preparation_memory_and_trials_per_minute(ray_session):
     assert "| 2000 | parquet" in scale.to_markdown(figures)
 
 
+@pytest.mark.slow
+def test_kill_resume_kills_a_search_while_a_trial_trains_and_checks_the_resume():
+    from bench import kill_resume
+
+    figures = kill_resume.main(["--smoke"])
+    assert figures["kills"] == figures["by_stage"]["trial"]["kills"] == 1
+    assert figures["searches_finished"] == figures["search_count"] == 1
+    assert figures["by_stage"]["trial"]["running"] >= 1 and not figures["failed"] and not figures["lost"]
+    assert "| trial | 1 |" in kill_resume.to_markdown(figures)
+
+
 def test_gpu_benchmark_says_not_measured_without_cuda():
     import torch
 

@@ -20,7 +20,7 @@ import pytest
 
 import fault_plugin
 from automl.cli import main
-from artifact_helpers import HOLDOUT_NO_ENSEMBLE
+from presets import HOLDOUT_NO_ENSEMBLE_FLAGS, SHIPPED_DEFAULTS_FLAGS
 
 EPOCHS = 3
 FAULT_EPOCH = 2
@@ -69,10 +69,11 @@ def faulty_space(path: Path, faults: list[str], epochs: int, at_epoch: int, stat
     return path
 
 
-def search(data: Path, space: Path, run_dir: Path, *flags: str) -> int:
-    """``automl search`` in this process (it joins the session's Ray)."""
+def search(data: Path, space: Path, run_dir: Path, *flags: str, preset: tuple[str, ...] = HOLDOUT_NO_ENSEMBLE_FLAGS) -> int:
+    """``automl search`` in this process (it joins the session's Ray); a hold-out and no
+    ensemble unless ``preset`` says otherwise."""
     return main(["search", str(data), "--target", "species", "--space", str(space), "--scheduler", "fifo",
-                 "--num-trials", "1", "--output", str(run_dir), "-q", "--no-wandb", *HOLDOUT_NO_ENSEMBLE, *flags])
+                 "--num-trials", "1", "--output", str(run_dir), "-q", "--no-wandb", *preset, *flags])
 
 
 def read_trials(run_dir: Path) -> dict[str, dict]:
@@ -82,9 +83,10 @@ def read_trials(run_dir: Path) -> dict[str, dict]:
 
 
 def read_leaderboard(run_dir: Path) -> dict[str, pd.Series]:
-    """leaderboard.csv rows by fault (read back from the hyperparameters column)."""
+    """leaderboard.csv rows of the trials by fault (read back from the hyperparameters column)."""
     frame = pd.read_csv(run_dir / "leaderboard.csv")
-    return {row["hyperparameters"].split("faulty.fault=")[1].split(",")[0]: row for _, row in frame.iterrows()}
+    return {row["hyperparameters"].split("faulty.fault=")[1].split(",")[0]: row for _, row in frame.iterrows()
+            if "faulty.fault=" in row["hyperparameters"]}
 
 
 def epochs_of(trial: dict) -> list[int]:
@@ -189,13 +191,31 @@ def retried_run(faulty_plugin, ray_session, tmp_path_factory):
     return code, root
 
 
-def test_with_max_failures_every_crashed_trial_is_retried_and_completes(retried_run):
-    code, root = retried_run
+@pytest.fixture(scope="module")
+def retried_under_the_defaults(faulty_plugin, ray_session, tmp_path_factory):
+    """The shipped defaults (5-fold cross-validation, the ensemble and the bag: checkpoints hold
+    the best epoch's outputs and fold models, no training state) and --max-failures 1: a trial
+    that raises once and one whose worker is SIGKILLed once, at the start of epoch 3 of 4."""
+    root = tmp_path_factory.mktemp("retried_defaults")
+    space = faulty_space(root / "space.yaml", ["none", "raise", "kill"], 4, 3, root, once=True)
+    code = search(blobs_csv(root / "blobs.csv"), space, root / "run", "--max-failures", "1", preset=SHIPPED_DEFAULTS_FLAGS)
+    return code, root
+
+
+def assert_every_crashed_trial_completed(code: int, root: Path) -> None:
     assert code == 0
     trials = read_trials(root / "run")
     assert {fault: t["status"] for fault, t in trials.items()} == {"none": "completed", "raise": "completed", "kill": "completed"}
     assert (root / "raise.struck").exists() and (root / "kill.struck").exists()  # the faults did strike
     assert set(read_leaderboard(root / "run")) == {"none", "raise", "kill"}
+
+
+def test_with_max_failures_every_crashed_trial_is_retried_and_completes(retried_run):
+    assert_every_crashed_trial_completed(*retried_run)
+
+
+def test_under_the_shipped_defaults_every_crashed_trial_is_retried_and_completes(retried_under_the_defaults):
+    assert_every_crashed_trial_completed(*retried_under_the_defaults)
 
 
 @pytest.mark.parametrize("fault", ["raise", "kill"])
@@ -206,6 +226,20 @@ def test_a_retried_trial_resumes_from_its_checkpoint_not_from_scratch(retried_ru
     assert (root / f"{fault}.epochs").read_text().split() == ["1", "2", "3", "4", "3", "4"]
     trial = read_trials(root / "run")[fault]
     assert epochs_of(trial) == [1, 2, 3, 4] and trial["metrics"]["epoch"] == 4  # the retry's epoch 3 replaced the first
+
+
+@pytest.mark.parametrize("fault", ["raise", "kill"])
+def test_a_retry_handed_a_checkpoint_without_training_state_starts_again_from_epoch_1(retried_under_the_defaults, fault):
+    _, root = retried_under_the_defaults
+    # Each of the 5 fold models counts the epochs it starts. The fault struck as the first fold
+    # model started epoch 3; the retry's checkpoint held the best outputs but no training state,
+    # so the trial trained epochs 1 to 4 again.
+    started = [int(line) for line in (root / f"{fault}.epochs").read_text().split()]
+    assert started == [1] * 5 + [2] * 5 + [3] + [1] * 5 + [2] * 5 + [3] * 5 + [4] * 5
+    trial = read_trials(root / "run")[fault]
+    assert epochs_of(trial) == [1, 2, 3, 4] and trial["metrics"]["folds"] == 5  # cross-validated, as shipped
+    # It kept its best so far: its checkpoint holds the outputs and fold models of its best epoch.
+    assert trial["metrics"]["best_epoch"] >= 1 and (Path(trial["checkpoint"]) / "val_outputs.npy").is_file()
 
 
 def test_max_failures_must_not_be_negative(capsys):
@@ -252,7 +286,7 @@ def start_search(data: Path, target: str, space: Path, run_dir: Path, *flags: st
     """``automl search`` in its own process."""
     return subprocess.Popen(
         [sys.executable, "-m", "automl", "search", str(data), "--target", target, "--space", str(space),
-         "--scheduler", "fifo", "--num-trials", "1", "--output", str(run_dir), "-q", "--no-wandb", *HOLDOUT_NO_ENSEMBLE,
+         "--scheduler", "fifo", "--num-trials", "1", "--output", str(run_dir), "-q", "--no-wandb", *HOLDOUT_NO_ENSEMBLE_FLAGS,
          *flags],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "WANDB_MODE": "disabled"},
     )

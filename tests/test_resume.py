@@ -1,17 +1,17 @@
 """Resume after a crash: a real ``automl search`` process is killed with SIGKILL (its whole
-process group, Ray included) at several points, then ``automl resume`` finishes it.
+process group, Ray included) at several points, then ``automl resume`` finishes it from the run
+directory's own records (journal, scheduler state, checkpoints), never from Ray Tune's pickles.
 
 Kill points are found by watching the run directory's files, not by sleeping: the search
 log (``search_log.jsonl``) for trials running or just ended, the stage marker
-(``search_state.json``) for the refit.
+(``search_state.json``) for the refit. The process helpers are the kill benchmark's
+(``bench/kill_resume.py``), which kills searches at random moments of every stage.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -20,7 +20,9 @@ import pandas as pd
 import pytest
 
 from automl.cli import main
-from artifact_helpers import HOLDOUT_NO_ENSEMBLE
+from bench.kill_resume import group_members, kill_group, stage_of, start
+from bench.kill_resume import journal as search_log
+from presets import HOLDOUT_NO_ENSEMBLE_FLAGS, SHIPPED_DEFAULTS_FLAGS
 
 SPACE = """
 epochs: 12
@@ -43,80 +45,28 @@ def search_command(run_dir: Path, space: Path, scheduler: str = "fifo") -> list[
     return [
         sys.executable, "-m", "automl", "search", "iris", "--space", str(space), "--num-trials", str(NUM_TRIALS),
         "--max-concurrent", "1", "--scheduler", scheduler, "--checkpoint-every", "1", "--no-wandb", "-q",
-        "--output", str(run_dir), *HOLDOUT_NO_ENSEMBLE,
+        "--output", str(run_dir), *HOLDOUT_NO_ENSEMBLE_FLAGS,
     ]
 
 
-def start(command: list[str], log: Path) -> subprocess.Popen:
-    """A CLI process in its own process group: its local Ray (raylet, GCS, workers) joins that group."""
-    env = dict(os.environ, WANDB_MODE="disabled", TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S="0")
-    return subprocess.Popen(command, start_new_session=True, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)
-
-
-def search_log(run_dir: Path) -> list[dict]:
-    path = run_dir / "search_log.jsonl"
-    if not path.is_file():
-        return []
-    entries = []
-    for line in path.read_text().splitlines():
-        try:
-            entries.append(json.loads(line))
-        except json.JSONDecodeError:
-            pass  # the line being written
-    return entries
-
-
-def stage(run_dir: Path) -> str:
-    path = run_dir / "search_state.json"
-    try:
-        return json.loads(path.read_text())["stage"] if path.is_file() else ""
-    except json.JSONDecodeError:
-        return ""
-
-
-def kill_when(process: subprocess.Popen, ready, log: Path) -> None:
+def kill_when(process, ready, log: Path) -> None:
     """SIGKILL the whole process group as soon as ``ready()``; then check that nothing of it is left."""
     deadline = time.monotonic() + TIMEOUT_S
     while not ready():
         assert process.poll() is None, f"the search ended before the kill point:\n{log.read_text()[-2000:]}"
         assert time.monotonic() < deadline, "the kill point never came"
         time.sleep(0.02)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    assert wait_for_empty_group(process.pid), "processes of the killed search (Ray's raylet, GCS, workers) are left"
+    kill_group(process)
+    assert not group_members(process.pid), "processes of the killed search (Ray's raylet, GCS, workers) are left"
 
 
-def wait_for_empty_group(pgid: int, timeout_s: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not live_members(pgid):
-            return True
-        time.sleep(0.2)
-    return False
-
-
-def live_members(pgid: int) -> list[int]:
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
-
-
-def resume(run_dir: Path, log: Path) -> None:
-    process = start([sys.executable, "-m", "automl", "resume", str(run_dir), "-q"], log)
+def resume(run_dir: Path, log: Path, wandb_mode: str = "disabled") -> None:
+    process = start([sys.executable, "-m", "automl", "resume", str(run_dir), "-q"], log, wandb_mode)
     try:
         assert process.wait(timeout=TIMEOUT_S) == 0, log.read_text()[-3000:]
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-    assert wait_for_empty_group(process.pid)
+        kill_group(process)
+    assert not group_members(process.pid)
 
 
 def finished_trials(entries: list[dict]) -> dict[str, list[dict]]:
@@ -136,7 +86,7 @@ def saved_trials(run_dir: Path) -> dict[str, dict]:
 def assert_complete_and_predicts(run_dir: Path, tmp_path: Path, statuses=("completed",)) -> pd.DataFrame:
     board = pd.read_csv(run_dir / "leaderboard.csv")
     assert len(board) == NUM_TRIALS and set(board["status"]) <= set(statuses)
-    assert stage(run_dir) == "done"
+    assert stage_of(run_dir) == "done"
     from sklearn.datasets import load_iris
 
     rows = tmp_path / "rows.csv"
@@ -222,6 +172,92 @@ def test_resuming_a_finished_search_is_one_clear_error(killed_during_a_trial, ca
     assert "already finished" in capsys.readouterr().err
 
 
+DEFAULTS_SPACE = """
+epochs: 8
+batch_size: 16
+architectures:
+  include: [mlp]
+  mlp: {depth: 1, width: {choice: [8, 16]}, normalization: none}
+optimizers:
+  include: [adam]
+  adam: {lr: {loguniform: [1.0e-3, 1.0e-2]}}
+regularizers:
+  include: []
+"""
+
+
+@pytest.fixture(scope="module")
+def killed_under_the_shipped_defaults(tmp_path_factory):
+    """A search with the shipped defaults (5-fold cross-validation, the ensemble and the bag,
+    TPE and ASHA; its checkpoints hold no training state) and W&B offline, killed while a trial
+    trains after another has ended, then resumed."""
+    tmp_path = tmp_path_factory.mktemp("defaults")
+    space = tmp_path / "space.yaml"
+    space.write_text(DEFAULTS_SPACE)
+    run_dir, log = tmp_path / "run", tmp_path / "search.log"
+    command = [sys.executable, "-m", "automl", "search", "iris", "--space", str(space), "--num-trials", "4", "-q",
+               "--wandb-project", "automl-tests", "--output", str(run_dir), *SHIPPED_DEFAULTS_FLAGS]
+    process = start(command, log, wandb_mode="offline")
+
+    def a_trial_trains_after_one_ended() -> bool:
+        entries = search_log(run_dir)
+        ended = {e["trial_id"] for e in entries if e["event"] == "end"}
+        return bool(ended) and any(e["event"] == "result" and e["trial_id"] not in ended for e in entries)
+
+    kill_when(process, a_trial_trains_after_one_ended, log)
+    before = search_log(run_dir)
+    resume(run_dir, tmp_path / "resume.log", wandb_mode="offline")
+    return run_dir, before
+
+
+def interrupted_trials(entries: list[dict]) -> set[str]:
+    """The trials that had reported an epoch and not ended."""
+    return {e["trial_id"] for e in entries if e["event"] == "result"} - {e["trial_id"] for e in entries if e["event"] == "end"}
+
+
+def test_a_search_killed_under_the_shipped_defaults_resumes_with_every_ended_trial_and_its_score(killed_under_the_shipped_defaults):
+    run_dir, before = killed_under_the_shipped_defaults
+    finished = finished_trials(before)
+    assert finished
+    saved, board = saved_trials(run_dir), pd.read_csv(run_dir / "leaderboard.csv")
+    for trial_id, results in finished.items():
+        assert trial_id in set(board["trial_id"])
+        assert saved[trial_id]["metrics"]["best_val_accuracy"] == pytest.approx(results[-1]["best_val_accuracy"], rel=1e-9)
+    assert stage_of(run_dir) == "done" and (run_dir / "model" / "manifest.json").is_file()
+    assert len([t for t in saved if t != "ensemble"]) == 4
+
+
+def test_a_trial_running_at_the_kill_runs_again_under_its_id_from_epoch_1_keeping_its_best_so_far(killed_under_the_shipped_defaults):
+    from automl.failures import FAILED_STATUSES
+
+    run_dir, before = killed_under_the_shipped_defaults
+    interrupted, after, saved = interrupted_trials(before), search_log(run_dir)[len(before):], saved_trials(run_dir)
+    assert interrupted
+    for trial_id in interrupted:
+        best_at_the_kill = [e["result"]["best_val_accuracy"] for e in before if e["event"] == "result" and e["trial_id"] == trial_id][-1]
+        assert saved[trial_id]["status"] not in FAILED_STATUSES and saved[trial_id]["metrics"]["folds"] == 5
+        # Its checkpoint held its best outputs but no training state: epoch 1 came again, its best stayed.
+        assert next(e["result"]["epoch"] for e in after if e["event"] == "result" and e["trial_id"] == trial_id) == 1
+        assert saved[trial_id]["metrics"]["best_val_accuracy"] >= best_at_the_kill
+        assert [row["epoch"] for row in saved[trial_id]["history"]] == list(range(1, len(saved[trial_id]["history"]) + 1))
+
+
+def test_a_trial_running_at_the_kill_goes_on_in_its_own_wandb_run(killed_under_the_shipped_defaults):
+    from automl.tracking.records import read_offline_run
+    from automl.tracking.wandb_runs import trial_run_id
+
+    run_dir, before = killed_under_the_shipped_defaults
+    for trial_id in interrupted_trials(before):
+        run_id = trial_run_id(run_dir.name, trial_id)
+        # An offline run folder from each driver (named by its run id), under the one W&B run id:
+        # `wandb sync` makes them one run. (The killed driver's may hold nothing: W&B had not flushed.)
+        folders = sorted((run_dir / "wandb").glob(f"offline-run-*-{run_id}"))
+        assert len(folders) == 2
+        resumed = read_offline_run(folders[-1], wait_s=10.0)
+        assert (resumed.run_id, resumed.name) == (run_id, trial_id)
+        assert resumed.history and resumed.history[0]["epoch"] == 1
+
+
 def test_resuming_a_directory_that_holds_no_search_is_one_clear_error(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("not a search")
     assert main(["resume", str(tmp_path)]) == 2
@@ -239,29 +275,42 @@ def test_a_search_given_in_memory_data_needs_the_data_again_to_resume(tmp_path, 
     assert main(["resume", str(tmp_path)]) == 2
 
 
-def killed_after_its_first_trial(space: Path, tmp_path: Path) -> Path:
-    """A search (ASHA, whose bookkeeping is resumed too) killed as its first trial ends, with
-    Tune's searcher state whole: a kill that lands while Tune rewrites that state in place cuts
-    it short (the test below), so such a kill is tried again, up to three times."""
-    from automl.resume import cut_searcher_state
+class TouchesAFileWhenUnpickled:
+    """A pickle that runs code when loaded: it creates ``path``."""
 
-    for attempt in range(3):
-        run_dir, log = tmp_path / f"run{attempt}", tmp_path / f"search{attempt}.log"
-        process = start(search_command(run_dir, space, scheduler="asha"), log)
-        kill_when(process, lambda: any(e["event"] == "end" for e in search_log(run_dir)), log)
-        if not cut_searcher_state(run_dir / "trials"):
-            return run_dir
-    pytest.fail("three kills in a row cut Tune's searcher state short")
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return Path.touch, (self.path,)
+
+
+@pytest.fixture(scope="module")
+def killed_between_trials(tmp_path_factory):
+    """A search (ASHA, whose bookkeeping is resumed too) killed as its first trial ends; every
+    file Ray Tune wrote under ``trials/`` (its experiment state, searcher and tuner pickles) is
+    then replaced by a pickle that would create a file if anything loaded it; then resumed."""
+    tmp_path = tmp_path_factory.mktemp("between")
+    space = tmp_path / "space.yaml"
+    space.write_text(SPACE)
+    run_dir, log = tmp_path / "run", tmp_path / "search.log"
+    process = start(search_command(run_dir, space, scheduler="asha"), log)
+    kill_when(process, lambda: any(e["event"] == "end" for e in search_log(run_dir)), log)
+    before = search_log(run_dir)
+    marker = tmp_path / "code from the run directory ran"
+    tune_files = [p for p in (run_dir / "trials").rglob("*") if p.is_file() and not p.parent.name.startswith("checkpoint_")]
+    for path in tune_files:
+        path.write_bytes(pickle.dumps(TouchesAFileWhenUnpickled(marker)))
+    resume(run_dir, tmp_path / "resume.log")
+    return run_dir, before, tune_files, marker, tmp_path
 
 
 @pytest.mark.slow
-def test_a_search_killed_between_trials_runs_only_the_trials_left(space, tmp_path):
-    run_dir = killed_after_its_first_trial(space, tmp_path)
-    before = search_log(run_dir)
-    resume(run_dir, tmp_path / "resume.log")
+def test_a_search_killed_between_trials_runs_only_the_trials_left(killed_between_trials):
+    run_dir, before, _, _, tmp_path = killed_between_trials
     after = search_log(run_dir)[len(before):]
     finished = finished_trials(before)
-    assert not {e["trial_id"] for e in after if e["event"] == "result"} & set(finished)  # not run again
+    assert finished and not {e["trial_id"] for e in after if e["event"] == "result"} & set(finished)  # not run again
     saved = saved_trials(run_dir)
     for trial_id, results in finished.items():
         assert saved[trial_id]["metrics"]["best_val_accuracy"] == pytest.approx(results[-1]["best_val_accuracy"], rel=1e-9)
@@ -270,25 +319,19 @@ def test_a_search_killed_between_trials_runs_only_the_trials_left(space, tmp_pat
 
 
 @pytest.mark.slow
-def test_a_search_whose_searcher_state_the_kill_cut_short_is_refused_with_the_reason(space, tmp_path):
-    run_dir, log = killed_after_its_first_trial(space, tmp_path), tmp_path / "resume.log"
-    # What a kill during Tune's in-place write leaves (seen in CI): Tune's own restore would
-    # log an error, start an empty run and drop the finished trial.
-    for path in [*(run_dir / "trials").glob("searcher-state-*.pkl"), *(run_dir / "trials").glob("search_gen_state-*.json")]:
-        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
-    journal = (run_dir / "search_log.jsonl").read_text()
-    process = start([sys.executable, "-m", "automl", "resume", str(run_dir), "-q"], log)
-    assert process.wait(timeout=TIMEOUT_S) == 2
-    error = log.read_text()
-    assert "was cut short when the search was killed" in error and "new --output folder" in error
-    assert (run_dir / "search_log.jsonl").read_text() == journal  # the finished trial's results are kept
+def test_resume_reads_none_of_ray_tunes_files_so_a_run_directory_from_someone_else_runs_no_code(killed_between_trials, tmp_path):
+    run_dir, _, tune_files, marker, _ = killed_between_trials
+    assert {p.suffix for p in tune_files} >= {".pkl", ".json"}  # Tune did write its pickles and its state
+    pickle.loads(pickle.dumps(TouchesAFileWhenUnpickled(tmp_path / "loaded")))
+    assert (tmp_path / "loaded").exists()  # what loading one of them would have done
+    assert not marker.exists() and stage_of(run_dir) == "done"
 
 
 @pytest.mark.slow
 def test_a_search_killed_while_refitting_refits_again_without_searching(space, tmp_path):
     run_dir, log = tmp_path / "run", tmp_path / "search.log"
     process = start(search_command(run_dir, space), log)
-    kill_when(process, lambda: stage(run_dir) == "refitting", log)
+    kill_when(process, lambda: stage_of(run_dir) == "refitting", log)
     board_before = pd.read_csv(run_dir / "leaderboard.csv")
     log_lines = len(search_log(run_dir))
     resume(run_dir, tmp_path / "resume.log")
@@ -299,54 +342,90 @@ def test_a_search_killed_while_refitting_refits_again_without_searching(space, t
     assert result["best"]["trial_id"] == board.loc[0, "trial_id"]
 
 
-def test_a_trial_handed_a_deleted_checkpoint_restarts_from_its_newest_real_one(tmp_path):
-    # Tune's saved state can lag behind a kill: it names checkpoint 9 as the latest, which the
-    # killed driver had already replaced by 10 and 11 (num_to_keep=2) and deleted.
-    # The kill cut short checkpoint 12 as the trial wrote it.
-    import torch
-
-    from automl.trial import CHECKPOINT_FILE, training_state_file
-
-    for index in (9, 10, 11, 12):
-        (tmp_path / f"checkpoint_{index:06d}").mkdir()
-    for index in (10, 11, 12):
-        torch.save({"epoch": index}, tmp_path / f"checkpoint_{index:06d}" / CHECKPOINT_FILE)
-    whole = (tmp_path / "checkpoint_000012" / CHECKPOINT_FILE).read_bytes()
-    (tmp_path / "checkpoint_000012" / CHECKPOINT_FILE).write_bytes(whole[: len(whole) // 2])
-    assert training_state_file(tmp_path / "checkpoint_000009") == tmp_path / "checkpoint_000011" / CHECKPOINT_FILE
-    assert training_state_file(tmp_path / "checkpoint_000010") == tmp_path / "checkpoint_000010" / CHECKPOINT_FILE
-
-
-def test_epochs_only_a_trial_checkpoint_holds_are_journaled_when_the_search_resumes(tmp_path, monkeypatch):
+def test_epochs_only_a_trial_checkpoint_holds_are_journaled_when_the_search_resumes(tmp_path):
     # A trial writes its checkpoint before the driver takes the report that carries it. A driver
     # killed in between never journals those epochs, and the resumed trial goes on after them.
-    from ray import tune
-
-    from automl.reporting import ReportPlan, epoch_reporter
+    from automl.checkpoint import Progress, read_checkpoint, write_checkpoint
     from automl.resume import SEARCH_LOG_FILE, journal_checkpointed_epochs, read_search_log
 
-    monkeypatch.setattr(tune, "report", lambda result, checkpoint=None: None)
-    experiment, run_dir = tmp_path / "trials", tmp_path / "run"
-    run_dir.mkdir()
     rows = {trial_id: [{"epoch": e, "val_loss": 1 / e, "train_loss": 2 / e} for e in range(1, 5)] for trial_id in ("a", "b")}
+    checkpoints = {}
     for trial_id, trial_rows in rows.items():
-        with epoch_reporter(ReportPlan(frozenset(), interval_s=3600)) as reporter:
-            for row in trial_rows:
-                folder = experiment / trial_id / f"checkpoint_{row['epoch'] // 2 - 1:06d}" if row["epoch"] % 2 == 0 else None
-                if folder:
-                    folder.mkdir(parents=True)
-                reporter.add(row, checkpoint_dir=folder)
+        folder = tmp_path / "trials" / trial_id / "checkpoint_000001"
+        folder.mkdir(parents=True)
+        write_checkpoint(folder, Progress(4, 0.5, 4), trial_rows[2:], training_state={"epoch": 4})  # the report of epochs 3-4
+        checkpoints[trial_id] = read_checkpoint(folder)
     # The driver took epochs 1-2 of both trials, and saw trial b end (its end is what counts).
     journal = [{"event": "result", "trial_id": t, "wall_s": 0.1, "result": row} for t in rows for row in rows[t][:2]]
     journal.append({"event": "end", "trial_id": "b", "status": "terminated", "config": {}})
-    (run_dir / SEARCH_LOG_FILE).write_text("".join(json.dumps(entry) + "\n" for entry in journal))
+    (tmp_path / SEARCH_LOG_FILE).write_text("".join(json.dumps(entry) + "\n" for entry in journal))
 
-    journal_checkpointed_epochs(experiment, run_dir)
-    journal_checkpointed_epochs(experiment, run_dir)  # a second resume adds nothing
-    results, _ = read_search_log(run_dir)
-    assert results["a"] == rows["a"]  # epochs 3 and 4, from checkpoint_000001
+    journal_checkpointed_epochs(tmp_path, checkpoints)
+    journal_checkpointed_epochs(tmp_path, checkpoints)  # a second resume adds nothing
+    results, _ = read_search_log(tmp_path)
+    assert results["a"] == rows["a"]  # epochs 3 and 4, from its checkpoint
     assert results["b"] == rows["b"][:2]
-    assert len(search_log(run_dir)) == len(journal) + 2
+    assert len(search_log(tmp_path)) == len(journal) + 2
+
+
+def test_a_resumed_random_or_grid_search_runs_its_interrupted_trials_first_under_their_ids_and_skips_what_ran(tmp_path):
+    from ray import tune
+    from ray.tune.experiment import Experiment
+    from ray.tune.search.basic_variant import BasicVariantGenerator
+
+    from automl.checkpoint import Progress, write_checkpoint
+    from automl.resumed_search import ResumedTrial, resumed_trials_first
+
+    # Trial "old" (x=2) was running, with a whole checkpoint 3 and checkpoint 4 cut short by the kill.
+    for index in (3, 4):
+        (tmp_path / "old" / f"checkpoint_{index:06d}").mkdir(parents=True)
+        write_checkpoint(tmp_path / "old" / f"checkpoint_{index:06d}", Progress(index, 0.5, index), [])
+    (tmp_path / "old" / "checkpoint_000004" / "checkpoint.json").unlink()
+    resumed = ResumedTrial.of("old", {"x": 2}, tmp_path / "old")
+    experiment = Experiment("e", lambda config: None, config={"x": tune.grid_search([1, 2, 3, 4])}, storage_path=str(tmp_path / "s"))
+    # The grid's seeded sequence comes again from the top: x=1 ended before the kill, x=2 is "old".
+    search = resumed_trials_first(BasicVariantGenerator(random_state=0), [resumed], skip_configs=[{"x": 1.0}, {"x": 2}])
+    search.add_configurations([experiment])
+    trials = []
+    while (trial := search.next_trial()) is not None:
+        trials.append(trial)
+    assert [(t.trial_id, t.config["x"]) for t in trials[:1]] == [("old", 2)]
+    assert [t.config["x"] for t in trials[1:]] == [3, 4] and search.is_finished()
+    # Tune restores "old" from its newest whole checkpoint, and numbers its next one after every folder it has.
+    assert trials[0].checkpoint.path == str(tmp_path / "old" / "checkpoint_000003")
+    assert trials[0].storage.current_checkpoint_index == 4
+
+
+def test_a_resumed_trial_keeps_only_the_checkpoint_it_goes_on_from(tmp_path):
+    from automl.checkpoint import Progress, checkpoint_folders, newest_whole_checkpoint, write_checkpoint
+    from automl.resumed_search import remove_other_checkpoints
+
+    for index in (1, 2, 3):
+        (tmp_path / f"checkpoint_{index:06d}").mkdir()
+        write_checkpoint(tmp_path / f"checkpoint_{index:06d}", Progress(index, 0.5, index), [])
+    (tmp_path / "checkpoint_000003" / "epochs.json").write_text("[")  # cut short by the kill
+    kept = newest_whole_checkpoint(tmp_path)
+    remove_other_checkpoints(tmp_path, kept)
+    assert checkpoint_folders(tmp_path) == [tmp_path / "checkpoint_000002"] == [kept.folder]
+
+
+def test_the_trials_a_resumed_tpe_search_ran_are_in_its_optuna_study_with_their_scores():
+    import yaml
+
+    from automl.engine import make_searcher
+    from automl.plugins import load_registry
+    from automl.resumed_search import optuna_search_in
+    from automl.space import build_search_space
+
+    space = build_search_space(load_registry(), yaml.safe_load(SPACE), "multiclass", "tabular")
+    searcher = optuna_search_in(make_searcher("tpe", space, "accuracy", "max", 0, None))
+    ended, failed = searcher.suggest("a"), searcher.suggest("b")  # two configs a killed driver ran
+    study_before = len(searcher._ot_study.trials)
+    searcher.tell_finished(ended, {"val_accuracy": 0.9, "best_val_accuracy": 0.95})
+    searcher.tell_finished(failed, None)
+    told = searcher._ot_study.trials[study_before:]
+    assert [(t.state.name, t.value) for t in told] == [("COMPLETE", 0.9), ("FAIL", None)]
+    assert told[0].params == searcher._ot_trials["a"].params  # the same parameters, as Optuna names them
 
 
 def test_asha_bookkeeping_is_saved_as_json_and_a_restored_scheduler_stops_the_same_trials(tmp_path):
@@ -441,5 +520,5 @@ def test_an_unsupervised_search_killed_mid_trial_resumes_from_its_checkpoint_in_
         history = saved_trials(run_dir)[trial_id]["history"]
         assert [row["epoch"] for row in history] == list(range(1, len(history) + 1))
     board = pd.read_csv(run_dir / "leaderboard.csv")
-    assert len(board) == 2 and set(board["status"]) == {"completed"} and stage(run_dir) == "done"
+    assert len(board) == 2 and set(board["status"]) == {"completed"} and stage_of(run_dir) == "done"
     assert (run_dir / "model" / "manifest.json").is_file()

@@ -201,9 +201,9 @@ def test_tune_settings_apply_only_during_the_search_and_never_override_the_users
     from automl.engine import tune_settings
 
     monkeypatch.delenv("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", raising=False)
-    monkeypatch.setenv("TUNE_GLOBAL_CHECKPOINT_S", "30")
+    monkeypatch.setenv("RAY_AIR_NEW_OUTPUT", "1")
     with tune_settings():
         assert os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] == "1"
-        assert os.environ["TUNE_GLOBAL_CHECKPOINT_S"] == "30"
+        assert os.environ["RAY_AIR_NEW_OUTPUT"] == "1"
     assert "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS" not in os.environ
-    assert os.environ["TUNE_GLOBAL_CHECKPOINT_S"] == "30"
+    assert os.environ["RAY_AIR_NEW_OUTPUT"] == "1"

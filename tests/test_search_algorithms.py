@@ -121,10 +121,8 @@ def test_pbt_restores_the_weights_of_the_trial_it_exploits(ray_session, blobs_fr
     assert all(r["metrics"]["val_accuracy"] >= 0.9 for r in records.values())
 
 
-def test_a_checkpoint_restores_weights_and_applies_the_new_config(tmp_path):
-    from ray.tune import Checkpoint
-
-    from automl.trial import CHECKPOINT_FILE, Components, build_model, restore_training_state
+def test_a_checkpoint_restores_weights_and_applies_the_new_config():
+    from automl.trial import Components, build_model, restore_training_state
 
     registry = load_registry()
     spec, source = load_space_file("quick")
@@ -134,13 +132,12 @@ def test_a_checkpoint_restores_weights_and_applies_the_new_config(tmp_path):
               "activation": "relu", "normalization": "none"}, "loss": {"name": "cross_entropy", "label_smoothing": 0.0},
               "optimizer": {"name": "adam", "lr": 0.01, "beta1": 0.9}, "regularizers": {}}
     donor = build_model(config, components, (4,), 3, torch.device("cpu"))
-    torch.save({"network": donor.network.state_dict(), "optimizer": donor.optimizer.state_dict(), "epoch": 5,
-                "best": 0.7, "best_epoch": 4}, tmp_path / CHECKPOINT_FILE)
+    state = {"network": donor.network.state_dict(), "optimizer": donor.optimizer.state_dict(), "epoch": 5,
+             "best": 0.7, "best_epoch": 4}
     receiver = build_model({**config, "seed": 1, "optimizer": {"name": "adam", "lr": 0.002, "beta1": 0.9}},
                            components, (4,), 3, torch.device("cpu"))
-    epoch, best, best_epoch = restore_training_state(Checkpoint.from_directory(tmp_path), receiver,
-                                                     {**config, "optimizer": {"name": "adam", "lr": 0.002, "beta1": 0.9}})
-    assert (epoch, best, best_epoch) == (5, 0.7, 4)
+    epoch = restore_training_state(state, receiver, {**config, "optimizer": {"name": "adam", "lr": 0.002, "beta1": 0.9}})
+    assert epoch == 5
     for a, b in zip(donor.network.parameters(), receiver.network.parameters()):
         assert torch.equal(a, b)
     assert receiver.optimizer.param_groups[0]["lr"] == 0.002

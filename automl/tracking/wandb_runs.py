@@ -82,9 +82,12 @@ class WandbTrialRuns(Callback):
 
     def _run_for(self, trial):
         if trial.trial_id not in self._runs:
+            # The run's id follows from the trial's: a trial a resumed search runs again (with its
+            # id) goes on in the same W&B run ("allow": a new one the first time).
             self._runs[trial.trial_id] = _init(
                 self.tracking, self.run_dir, self.mode, group=self.group, job_type="trial",
                 name=trial.trial_id, config={"trial_id": trial.trial_id, **trial.config},
+                id=trial_run_id(self.group, trial.trial_id), resume="allow",
             )
         return self._runs[trial.trial_id]
 
@@ -159,6 +162,11 @@ def log_summary_run(
         run.log_artifact(artifact)
     finally:
         run.finish()
+
+
+def trial_run_id(group: str, trial_id: str) -> str:
+    """The W&B run id of a trial of the search ``group``: the same whenever that trial runs."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"{group[:40]}-{trial_id}")
 
 
 def _artifact_name(text: str) -> str:

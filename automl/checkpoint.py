@@ -1,0 +1,162 @@
+"""A trial's checkpoint folder: what it holds, and whether a kill left it whole.
+
+A trial writes a checkpoint into a temporary folder and hands it to Ray Tune with its report;
+Tune copies it file by file to ``RUN_DIR/trials/<trial id>/checkpoint_<n>``. The folder holds:
+
+- ``checkpoint.json``, the manifest: the checkpoint's epoch, the best validation score so far,
+  its epoch and the task's carried values (:class:`Progress`), and every other file of the
+  folder with its size and SHA-256;
+- ``training_state.pt`` (with ``--checkpoint-every``, or a scheduler that pauses or clones
+  trials): every fold model's weights, optimizers, schedules and the random-number state, from
+  which a trial goes on at the next epoch;
+- ``val_outputs.npy`` (ensembles): the best epoch's validation outputs;
+- ``fold_models.pt`` (the bag): the best epoch's weights of every fold model;
+- ``epochs.json``: the epochs of the report the checkpoint travelled with (a driver killed
+  before it took the report never journaled them).
+
+A copy cut short by a kill leaves a folder whose files do not match its manifest, or no
+manifest: :func:`read_checkpoint` answers ``None`` for it, so nothing restores from half a
+file. A whole checkpoint without training state is still worth handing to a trial: it starts
+again from epoch 1 but keeps its best score, outputs and fold models so far.
+
+Everything is read without unpickling: JSON, ``torch.load(weights_only=True)`` and
+``np.load`` without pickles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+MANIFEST_FILE = "checkpoint.json"
+TRAINING_STATE_FILE = "training_state.pt"
+VAL_OUTPUTS_FILE = "val_outputs.npy"
+FOLD_MODELS_FILE = "fold_models.pt"  # the best epoch's weights of every fold model
+EPOCHS_FILE = "epochs.json"
+CHECKPOINT_FOLDER = re.compile(r"checkpoint_(\d+)$")  # Ray Tune's name for the n-th checkpoint of a trial
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a trial stood when it wrote a checkpoint: the epoch, and the best score so far."""
+
+    epoch: int
+    best: float | None
+    best_epoch: int
+    carried: dict = field(default_factory=dict)  # the task's best_<key> values at the best epoch
+
+
+@dataclass(frozen=True)
+class SavedCheckpoint:
+    """A whole checkpoint folder, as its manifest describes it; the files load on demand."""
+
+    folder: Path
+    progress: Progress
+    files: frozenset[str]
+
+    @property
+    def has_training_state(self) -> bool:
+        """Whether a trial can go on from it at the next epoch (else it starts again from epoch 1)."""
+        return TRAINING_STATE_FILE in self.files
+
+    @property
+    def index(self) -> int:
+        """Ray Tune's number of the checkpoint (``checkpoint_000004`` -> 4)."""
+        return checkpoint_index(self.folder)
+
+    def training_state(self) -> dict:
+        import torch
+
+        return torch.load(self.folder / TRAINING_STATE_FILE, weights_only=True, map_location="cpu")
+
+    def val_outputs(self) -> np.ndarray | None:
+        return np.load(self.folder / VAL_OUTPUTS_FILE, allow_pickle=False) if VAL_OUTPUTS_FILE in self.files else None
+
+    def fold_models(self) -> list | None:
+        import torch
+
+        if FOLD_MODELS_FILE not in self.files:
+            return None
+        return torch.load(self.folder / FOLD_MODELS_FILE, weights_only=True, map_location="cpu")
+
+    def epochs(self) -> list[dict[str, Any]]:
+        """The epochs of the report it travelled with."""
+        return json.loads((self.folder / EPOCHS_FILE).read_text()) if EPOCHS_FILE in self.files else []
+
+
+def write_checkpoint(
+    folder: Path, progress: Progress, epochs: list[dict[str, Any]], training_state: dict | None = None,
+    val_outputs: np.ndarray | None = None, fold_models: list | None = None,
+) -> None:
+    """Write a checkpoint into ``folder``, its manifest last."""
+    import torch
+
+    from automl.reporting import json_value
+
+    folder = Path(folder)
+    if training_state is not None:
+        torch.save(training_state, folder / TRAINING_STATE_FILE)
+    if val_outputs is not None:
+        np.save(folder / VAL_OUTPUTS_FILE, val_outputs)
+    if fold_models is not None:
+        torch.save(fold_models, folder / FOLD_MODELS_FILE)
+    (folder / EPOCHS_FILE).write_text(json.dumps(epochs, default=json_value))
+    files = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != MANIFEST_FILE)
+    manifest = {
+        "epoch": progress.epoch, "best": progress.best, "best_epoch": progress.best_epoch,
+        "carried": dict(progress.carried),
+        "files": {name: {"bytes": (folder / name).stat().st_size, "sha256": _sha256(folder / name)} for name in files},
+    }
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest, default=json_value))
+
+
+def read_checkpoint(folder: str | Path) -> SavedCheckpoint | None:
+    """The checkpoint in ``folder`` if it is whole: a manifest, and every file it names with
+    the size and SHA-256 it names; else ``None``."""
+    folder = Path(folder)
+    try:
+        manifest = json.loads((folder / MANIFEST_FILE).read_text())
+        files = manifest["files"]
+        for name, expected in files.items():
+            path = folder / name
+            if "/" in name or path.stat().st_size != expected["bytes"] or _sha256(path) != expected["sha256"]:
+                return None
+        progress = Progress(int(manifest["epoch"]), manifest["best"], int(manifest["best_epoch"]), dict(manifest["carried"]))
+    except (OSError, ValueError, KeyError, TypeError):  # missing, cut short, or not a manifest
+        return None
+    return SavedCheckpoint(folder, progress, frozenset(files))
+
+
+def checkpoint_index(folder: Path) -> int:
+    """Ray Tune's number of a checkpoint folder (-1 for a folder not named like one)."""
+    match = CHECKPOINT_FOLDER.match(Path(folder).name)
+    return int(match.group(1)) if match else -1
+
+
+def checkpoint_folders(trial_dir: Path) -> list[Path]:
+    """A trial's checkpoint folders, oldest first."""
+    folders = [p for p in Path(trial_dir).glob("checkpoint_*") if p.is_dir() and checkpoint_index(p) >= 0]
+    return sorted(folders, key=checkpoint_index)
+
+
+def newest_whole_checkpoint(trial_dir: Path) -> SavedCheckpoint | None:
+    """The newest checkpoint of a trial folder that a kill did not cut short, or ``None``."""
+    for folder in reversed(checkpoint_folders(trial_dir)):
+        saved = read_checkpoint(folder)
+        if saved is not None:
+            return saved
+    return None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
