@@ -460,7 +460,7 @@ def _record(result, max_epochs: int, results: list[dict], journaled_config: dict
     # Failed: raised, diverged, out of memory or worker died (automl/failures.py).
     status, error = failure_of(result.error, metrics, config)
     checkpoint = result.checkpoint.path if result.checkpoint is not None else ""
-    return _with_status(TrialRecord(trial_id, config, metrics, status, error, history_rows(results), checkpoint), max_epochs)
+    return with_status(TrialRecord(trial_id, config, metrics, status, error, history_rows(results), checkpoint), max_epochs)
 
 
 def journal_records(journal, trial_ids: list[str], experiment: Path | None, max_epochs: int) -> list[TrialRecord]:
@@ -481,7 +481,7 @@ def journal_records(journal, trial_ids: list[str], experiment: Path | None, max_
             status, error = failure_of(None, metrics, config)
         saved = newest_whole_checkpoint(experiment / trial_id) if experiment is not None else None
         record = TrialRecord(trial_id, config, metrics, status, error, history_rows(results), str(saved.folder) if saved else "")
-        records.append(_with_status(record, max_epochs))
+        records.append(with_status(record, max_epochs))
     return [r for r in records if r.status != "no result" or r.error]
 
 
@@ -499,7 +499,7 @@ def resumed_records(records: list[TrialRecord], journal, experiment: Path | None
     return journal_records(journal, [t for t in journal.trial_ids() if t not in ran], experiment, max_epochs) + records
 
 
-def _with_status(record: TrialRecord, max_epochs: int) -> TrialRecord:
+def with_status(record: TrialRecord, max_epochs: int) -> TrialRecord:
     """The record with the status of a trial that did not fail: how far it got, and why it stopped."""
     if record.status:
         return record

@@ -43,6 +43,41 @@ class ReportPlan:
         return self.decision_epochs is None or epoch in self.decision_epochs
 
 
+class TuneSession:
+    """A trial's side of Ray Tune, from inside the trial's process: the CPUs and the node Ray gave
+    it, the checkpoint it was handed, and the reports it sends.
+
+    :func:`automl.trial.train_trial` reaches Ray through this alone, so that another object with
+    the same four methods can run a trial outside Ray (the test suite's in-process searches, for
+    checks of API conventions that need no scheduler).
+    """
+
+    def cpus(self) -> int:
+        """The CPUs Ray reserved for this trial (at least one)."""
+        from ray import tune
+
+        return max(1, int(tune.get_context().get_trial_resources().head_cpus or 1))
+
+    def node_id(self) -> str:
+        """The Ray node the trial runs on."""
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
+
+    def checkpoint(self):
+        """The checkpoint Ray Tune hands the trial to go on from (a ``ray.tune.Checkpoint``), or ``None``."""
+        from ray import tune
+
+        return tune.get_checkpoint()
+
+    def report(self, result: dict[str, Any], checkpoint_dir: str | Path | None = None) -> None:
+        """Send one report, with the folder ``checkpoint_dir`` as its checkpoint."""
+        from ray import tune
+
+        checkpoint = tune.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir is not None else None
+        tune.report(result, checkpoint=checkpoint)
+
+
 class EpochReporter:
     """Sends a trial's per-epoch results to Ray Tune as its :class:`ReportPlan` says.
 
@@ -52,8 +87,9 @@ class EpochReporter:
     checkpoint.
     """
 
-    def __init__(self, plan: ReportPlan) -> None:
+    def __init__(self, plan: ReportPlan, session: TuneSession | None = None) -> None:
         self.plan = plan
+        self.session = session or TuneSession()
         self.held: list[dict[str, Any]] = []
         self.last_report = -math.inf  # the first epoch is reported at once
 
@@ -75,24 +111,21 @@ class EpochReporter:
             self._send(self.held.pop(), None)
 
     def _send(self, result: dict[str, Any], checkpoint_dir) -> None:
-        from ray import tune
-
-        checkpoint = tune.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir is not None else None
         report = {**result, EARLIER_EPOCHS_KEY: self.held} if self.held else result
-        tune.report(report, checkpoint=checkpoint)
+        self.session.report(report, checkpoint_dir)
         self.held = []
         self.last_report = time.monotonic()
 
 
 @contextmanager
-def epoch_reporter(plan: ReportPlan) -> Iterator[EpochReporter]:
+def epoch_reporter(plan: ReportPlan, session: TuneSession | None = None) -> Iterator[EpochReporter]:
     """An :class:`EpochReporter` that reports the epochs it holds at the end, also when the
     training raises (the error then ends the trial as before, with its finished epochs kept).
 
     Ray Tune stops a trial by raising ``SystemExit`` inside ``tune.report``: nothing more is
     reported then.
     """
-    reporter = EpochReporter(plan)
+    reporter = EpochReporter(plan, session)
     try:
         yield reporter
     except Exception:

@@ -28,7 +28,7 @@ from automl.checkpoint import FOLD_MODELS_FILE, VAL_OUTPUTS_FILE  # noqa: F401  
 from automl.errors import AutoMLError
 from automl.failures import DIVERGED_KEY, TrainingDiverged, check_loss
 from automl.metrics import DEFAULT_METRICS, DIRECTIONS, is_better, score
-from automl.reporting import ReportPlan, epoch_reporter
+from automl.reporting import ReportPlan, TuneSession, epoch_reporter
 
 
 def batches_per_pass(rows: int, batch_size: int) -> int:
@@ -402,12 +402,10 @@ def trial_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def set_trial_threads() -> int:
-    """One intra-op thread per CPU Ray gave the trial, so concurrent trials do not oversubscribe;
+def set_trial_threads(cpus: int) -> int:
+    """One intra-op thread per CPU the trial was given, so concurrent trials do not oversubscribe;
     returns that thread count."""
-    from ray import tune
-
-    threads = max(1, int(tune.get_context().get_trial_resources().head_cpus or 1))
+    threads = max(1, int(cpus))
     torch.set_num_threads(threads)
     return threads
 
@@ -427,6 +425,7 @@ def validation_metrics(task: str, X_val, y_val, loss_fn, target_scale: float, de
 def train_trial(
     config: dict, data: TrainingSet, components: Components, task, checkpoint_every: int = 0, precision: str = "fp32",
     keep_val_outputs: bool = False, report_plan: ReportPlan = ReportPlan(), keep_fold_models: bool = False,
+    session: TuneSession | None = None,
 ) -> None:
     """The Ray Tune trainable of every task: validation metrics for every epoch, reported as
     ``report_plan`` says (see ``automl.reporting``: at the scheduler's decision epochs, with
@@ -445,13 +444,12 @@ def train_trial(
     handed a checkpoint (a paused HyperBand trial, a PBT exploit of another trial's weights, a
     retried failure, a resumed search) goes on from it as :func:`restore_from` says. A trial
     whose loss becomes NaN or infinite ends at once with a last report that names the
-    divergence (``"diverged"``).
+    divergence (``"diverged"``). ``session`` is its link to Ray Tune (default: the trial's
+    own, :class:`automl.reporting.TuneSession`).
     """
-    import ray
-    from ray import tune
-
-    node_id = ray.get_runtime_context().get_node_id()
-    threads = set_trial_threads()
+    session = session or TuneSession()
+    node_id = session.node_id()
+    threads = set_trial_threads(session.cpus())
     device = trial_device()
     seed = int(config.get("seed", 0))
     sets = data.fold_sets()
@@ -459,7 +457,7 @@ def train_trial(
     params = sum(p.numel() for p in models[0].network.parameters())
     metric, mode = task.ranking(data.metric)
     arrays = [s.arrays(config.get("preprocessing")) for s in sets]
-    first_epoch, progress, best_val_outputs, best_fold_states = restore_from(tune.get_checkpoint(), models, config)
+    first_epoch, progress, best_val_outputs, best_fold_states = restore_from(session.checkpoint(), models, config)
     best, best_epoch, carried = progress.best, progress.best_epoch, dict(progress.carried)
     started = time.perf_counter()
     epochs = int(config["epochs"])
@@ -470,7 +468,7 @@ def train_trial(
                      task.loss_keys, min_steps_of(config))
         for model, s, (X_train, X_val) in zip(models, sets, arrays)
     ]
-    with epoch_reporter(report_plan) as reporter:
+    with epoch_reporter(report_plan, session) as reporter:
         epoch_reports = report_divergence(fold_mean_epochs(folds), metric)
         for epoch, metrics in enumerate(epoch_reports, start=first_epoch + 1):
             diverged = DIVERGED_KEY in metrics

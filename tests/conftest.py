@@ -43,6 +43,16 @@ def wandb_off_unless_a_test_tracks(monkeypatch):
         monkeypatch.setenv("WANDB_MODE", "disabled")
 
 
+@pytest.fixture
+def searches_in_process(monkeypatch):
+    """Every search of the test runs its trials one after another in this process, without Ray
+    (a seam for API conventions; see tests/in_process.py)."""
+    from in_process import run_trials_in_process
+
+    monkeypatch.setattr("automl.engine.ensure_ray", lambda resources, verbose=False: False)
+    monkeypatch.setattr("automl.engine.run_trials", run_trials_in_process)
+
+
 @pytest.fixture(scope="session")
 def ray_session():
     """A local Ray instance shared by every test that runs trials (ray.init costs seconds)."""

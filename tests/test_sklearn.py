@@ -7,7 +7,7 @@ import pytest
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import estimator_checks_generator, parametrize_with_checks
 
 from automl.sklearn import AutoMLClassifier, AutoMLRegressor
 
@@ -25,18 +25,34 @@ TINY = {"space": TINY_SPACE, "num_trials": 1, "scheduler": "fifo", "validation":
 
 # Checks expected to fail, each with the reason (scikit-learn's own `expected_failed_checks`).
 EXPECTED_FAILED: dict[str, str] = {}
+ESTIMATORS = [AutoMLClassifier(**TINY), AutoMLRegressor(**TINY)]
+# Checks that also run through real Ray Tune (the first variant of each): the classifier fitted,
+# pickled and loaded again; the regressor fitted twice with the same predictions.
+THROUGH_RAY = {AutoMLClassifier: "check_estimators_pickle", AutoMLRegressor: "check_fit_idempotent"}
 
 
-# Every check runs to its end (106 with the DataFrame test below, 91 fits). Each fit is a real
-# Ray Tune search whose trial actor is a fresh process that imports torch (3.3 s on an idle core,
-# 4-7 s on a loaded one) on top of Ray's worker start and Tune's own loop: the module took 26 min
-# on a 2-core machine at load 7-15 (about 17 s a fit), so it is slow.
-@parametrize_with_checks(
-    [AutoMLClassifier(**TINY), AutoMLRegressor(**TINY)],
-    expected_failed_checks=lambda estimator: EXPECTED_FAILED,
-)
+# Every check runs to its end (106 with the DataFrame test below, 91 fits). They check the
+# estimators' conventions, not the search: their searches run in process (the
+# `searches_in_process` seam, tests/in_process.py), a fraction of a second a fit where a real
+# Ray Tune search costs seconds of actor start-up (the module took 26 min through Ray on a
+# 2-core machine at load 7-15). Two of them run through Ray as well (THROUGH_RAY), below.
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda estimator: EXPECTED_FAILED)
+def test_estimator_passes_scikit_learn_checks(estimator, check, searches_in_process):
+    check(estimator)
+
+
+def checks_through_ray():
+    for estimator in ESTIMATORS:
+        wanted = THROUGH_RAY[type(estimator)]
+        for estimator_clone, check in estimator_checks_generator(estimator, legacy=True, expected_failed_checks=EXPECTED_FAILED):
+            if getattr(check, "func", check).__name__ == wanted:
+                yield pytest.param(estimator_clone, check, id=f"{type(estimator).__name__}-{wanted}")
+                break
+
+
 @pytest.mark.slow
-def test_estimator_passes_scikit_learn_checks(estimator, check, ray_session):
+@pytest.mark.parametrize("estimator, check", checks_through_ray())
+def test_estimator_passes_the_fitting_checks_through_ray_tune(estimator, check, ray_session):
     check(estimator)
 
 
