@@ -21,8 +21,8 @@ install: $(STAMP)
 demo: install
 	$(BIN)/automl search digits --space quick --num-trials 8 --time-budget 120 --output runs/demo --overwrite
 
-# The whole suite, slow end-to-end tests included: what CI runs. Two workers: the scikit-learn
-# checks spread over both, every other test runs in order on one (see tests/conftest.py).
+# The whole suite, slow end-to-end tests included: what CI runs. Two workers, each running whole
+# test files, the longest first (see tests/conftest.py).
 test: install
 	$(BIN)/python -m pytest -n 2 --durations=25
 

@@ -18,7 +18,8 @@ Checked after each search's last resume: it exits 0; every trial the journal sho
 kill is on the final leaderboard with the same score; no trial that was running at a kill ended
 in an error.
 
-    python -m bench.kill_resume [--kills 20] [--budget 60] [--datasets wine iris diabetes] [--seed 0] [--trial-window 20] [--smoke]
+    python -m bench.kill_resume [--kills 20] [--budget 60] [--datasets wine iris diabetes] [--seed 0] [--trial-window 20]
+                                [--space NAME] [--smoke]
 """
 
 from __future__ import annotations
@@ -220,11 +221,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0, help="seeds the kill moments")
     parser.add_argument("--trial-window", type=float, default=20.0,
                         help="kills while trials train land within this many seconds of a trial's first epoch")
-    parser.add_argument("--smoke", action="store_true", help="one search on iris, two trials, killed while a trial trains")
+    parser.add_argument("--space", help="each search's --space (default: none, the default space a user's search gets)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="one search on iris, two trials of the quick space, killed while a trial trains")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.kills, args.trials, args.budget, args.datasets, args.trial_window = 1, 2, 300.0, ["iris"], 1.0
-    budget = ["--time-budget", f"{args.budget:g}", *(["--num-trials", str(args.trials)] if args.trials else [])]
+        args.kills, args.trials, args.budget, args.datasets, args.trial_window, args.space = 1, 2, 300.0, ["iris"], 1.0, "quick"
+    budget = ["--time-budget", f"{args.budget:g}", *(["--num-trials", str(args.trials)] if args.trials else []),
+              *(["--space", args.space] if args.space else [])]
     rng = random.Random(args.seed)
     outcomes: list[SearchOutcome] = []
     started = time.monotonic()

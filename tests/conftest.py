@@ -15,23 +15,31 @@ import pytest  # noqa: E402
 import frames  # noqa: E402
 
 
-# The scikit-learn checks (about 90 fits, each a search whose trial actor is a fresh process
-# importing torch) depend on nothing but their own Ray instance: under pytest-xdist (`make test`
-# runs `-n 2`) they spread over both workers, while every other test runs as one unit, in file
-# order, on one worker, as without xdist (they start Ray clusters, pip-install a plugin package,
-# build wheels and time searches). xdist's own `xdist_group` marks do not group under pytest 9.
-PARALLEL_TESTS = "tests/test_sklearn.py::test_estimator_passes_scikit_learn_checks"
+# Under pytest-xdist (`make test` runs `-n 2`) each test file runs whole on one worker, so that its
+# module-scoped searches are shared by its tests, and the files that take longest start first, so
+# that both workers finish together (measured with `--durations`; a file not listed runs after
+# them, in collection order). A file must not change what another process sees: the plugin
+# package a test installs goes into a folder of its own (tests/test_example_plugin.py), a
+# cluster a test starts is stopped by its process group, never `ray stop`.
+LONGEST_FIRST = (
+    "test_bench_smoke.py", "test_resume.py", "test_search_algorithms.py", "test_failures.py", "test_cluster.py",
+    "test_search.py", "test_sklearn.py", "test_shipped_defaults.py", "test_ensemble.py", "test_data_layout.py",
+    "test_example_plugin.py", "test_data_leakage.py", "test_readme.py", "test_tracking_wandb.py", "test_unsupervised_search.py",
+    "test_reporting.py", "test_validation.py", "test_report.py", "test_unsupervised_families.py", "test_fallbacks.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: in-file order is kept
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    from xdist.scheduler import LoadScopeScheduling
+    from xdist.scheduler import LoadFileScheduling
 
-    class SerialExceptTheSklearnChecks(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return nodeid if nodeid.startswith(PARALLEL_TESTS) else "serial"
-
-    return SerialExceptTheSklearnChecks(config, log)
+    config.option.loadscopereorder = False  # keep the order above, not the number of tests per file
+    return LoadFileScheduling(config, log)
 
 
 @pytest.fixture(autouse=True)

@@ -198,12 +198,12 @@ def test_overhead_reports_a_ratio_per_trial_length(ray_session):
     from bench import overhead
 
     figures = overhead.main(["--smoke"])
-    assert [(run["trial_seconds"], run["trials"]) for run in figures["runs"]] == [(0.2, 2), (0.4, 2), (0.2, 4)]
+    assert [(run["trial_seconds"], run["trials"]) for run in figures["runs"]] == [(0.2, 2)]
     for run in figures["runs"]:
         assert_finite(run["platform_wall_s"], run["raw_serial_s"], run["ratio"], run["first_training_s"], run["tune_floor_ratio"],
                       run["plain_parallel_ratio"])
         assert run["ratio"] > run["ratio_after_start_up"] > 0 and 0 < run["first_training_s"] < run["platform_wall_s"]
-    assert overhead.to_markdown(figures).count("\n| 0.") == 6  # a row per run in each of the two tables
+    assert overhead.to_markdown(figures).count("\n| 0.") == 2  # a row per run in each of the two tables
 
 
 def test_early_stopping_compares_asha_and_hyperband_with_fifo(ray_session):

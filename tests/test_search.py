@@ -92,14 +92,6 @@ def test_a_changed_artifact_file_is_refused(classification_run, tmp_path):
         load(copy)
 
 
-def test_regression_is_ranked_by_lowest_rmse(ray_session, regression_frame, tiny_space, tmp_path):
-    result = AutoML(target="y", space=tiny_space(TINY_SPACE), num_trials=2, output=tmp_path / "reg",
-                    **HOLDOUT_NO_ENSEMBLE).fit(regression_frame)
-    assert result.metric == "rmse"
-    assert result.leaderboard["val_rmse"].is_monotonic_increasing
-    assert result.test_metrics["rmse"] < regression_frame["y"].std()
-
-
 def test_metric_chooses_what_ranks_the_trials_with_its_direction_from_the_task(ray_session, blobs_frame, tiny_space, tmp_path):
     run_dir = tmp_path / "by-log-loss"
     result = AutoML(target="species", metric="log_loss", space=tiny_space(TINY_SPACE), num_trials=3,
@@ -111,16 +103,14 @@ def test_metric_chooses_what_ranks_the_trials_with_its_direction_from_the_task(r
     assert "log_loss" in result.test_metrics and "balanced_accuracy" in result.test_metrics
 
 
-def test_asha_stops_poor_trials_early_and_fifo_does_not(ray_session, blobs_frame, tiny_space, tmp_path):
+def test_asha_stops_poor_trials_early(ray_session, blobs_frame, tiny_space, tmp_path):
     space = tiny_space(TINY_SPACE.replace("epochs: 4", "epochs: 9").replace(
         "{loguniform: [3.0e-3, 3.0e-2]}", "{choice: [1.0e-6, 1.0e-2]}"))
     asha = AutoML(target="species", space=space, num_trials=6, max_concurrent=1, output=tmp_path / "asha",
                   **HOLDOUT_NO_ENSEMBLE).fit(blobs_frame)
-    fifo = AutoML(target="species", space=space, num_trials=2, scheduler="fifo", output=tmp_path / "fifo",
-                  **HOLDOUT_NO_ENSEMBLE).fit(blobs_frame)
     assert (asha.leaderboard["status"] == "stopped early").any()
     assert (asha.leaderboard.loc[asha.leaderboard["status"] == "stopped early", "epochs_run"] < 9).all()
-    assert (fifo.leaderboard["status"] == "completed").all()
+    assert (asha.leaderboard["status"].isin(["completed", "stopped early"])).all()  # FIFO never stops one: test_search_algorithms
 
 
 def test_trials_never_receive_the_test_split():
@@ -129,30 +119,6 @@ def test_trials_never_receive_the_test_split():
     from automl.trial import TrainingSet
 
     assert not any("test" in f.name for f in fields(TrainingSet))
-
-
-def test_cli_search_then_predict(ray_session, blobs_frame, tiny_space, tmp_path, capsys):
-    data = tmp_path / "train.csv"
-    blobs_frame.to_csv(data, index=False)
-    run_dir = tmp_path / "cli-run"
-    code = main(["search", str(data), "--target", "species", "--space", str(tiny_space(TINY_SPACE)),
-                 "--num-trials", "2", "--output", str(run_dir), *HOLDOUT_NO_ENSEMBLE_FLAGS])
-    out = capsys.readouterr().out
-    assert code == 0
-    assert "| rank | trial_id | architecture |" in out and "test: accuracy" in out
-    new_rows = tmp_path / "new.csv"
-    blobs_frame.drop(columns="species").head(10).to_csv(new_rows, index=False)
-    predictions = tmp_path / "predictions.csv"
-    assert main(["predict", str(run_dir / "model"), str(new_rows), "-o", str(predictions)]) == 0
-    frame = pd.read_csv(predictions)
-    assert len(frame) == 10 and "predicted_species" in frame.columns
-    assert {"probability_ant", "probability_bee", "probability_cat"} <= set(frame.columns)
-    capsys.readouterr()
-    assert main(["predict", str(run_dir / "model"), str(new_rows)]) == 0
-    assert capsys.readouterr().out.splitlines()[1:] == predictions.read_text().splitlines()[1:]
-    original = new_rows.read_text()
-    assert main(["predict", str(run_dir / "model"), str(new_rows), "-o", str(new_rows)]) == 2
-    assert "is the input file" in capsys.readouterr().err and new_rows.read_text() == original
 
 
 def test_an_existing_run_directory_is_not_overwritten(ray_session, blobs_frame, tiny_space, tmp_path, capsys):

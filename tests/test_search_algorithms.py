@@ -62,7 +62,9 @@ def test_grid_search_tries_every_discrete_combination_once(ray_session, blobs_fr
     assert len(result.leaderboard) == len(combos) == 2 * 2 * 2  # width × label smoothing × beta1
 
 
-@pytest.mark.parametrize("scheduler", ["fifo", "asha", "hyperband"])
+# FIFO runs every searcher test above, ASHA (the default) tests/test_shipped_defaults.py and the
+# ASHA tests of tests/test_search.py and tests/test_reporting.py; PBT has its own test below.
+@pytest.mark.parametrize("scheduler", ["hyperband"])
 def test_each_scheduler_runs_a_search_to_a_full_leaderboard(scheduler, ray_session, blobs_frame, tiny_space, tmp_path):
     space = tiny_space(TWO_OPTIMIZERS.replace("epochs: 3", "epochs: 4"))
     result = AutoML(**HOLDOUT_NO_ENSEMBLE, target="species", space=space, scheduler=scheduler, num_trials=4, output=tmp_path / scheduler).fit(blobs_frame)
@@ -95,9 +97,21 @@ def test_max_concurrent_runs_trials_one_after_another(ray_session, blobs_frame, 
     assert trials_running_at_once(result.run_dir) == 1 and len(result.leaderboard) == 3
 
 
-def test_cpus_per_trial_gives_each_trial_its_cpus_as_torch_threads(ray_session, blobs_frame, tiny_space, tmp_path):
-    result = AutoML(**HOLDOUT_NO_ENSEMBLE, target="species", space=tiny_space(TWO_OPTIMIZERS.replace("epochs: 3", "epochs: 20")), num_trials=2,
-                    cpus_per_trial=2, scheduler="fifo", output=tmp_path / "two").fit(blobs_frame)
+@pytest.fixture(scope="module")
+def two_cpu_bf16_run(ray_session, tmp_path_factory):
+    """One search read by the three tests below: 2 CPUs per trial, bfloat16 autocast, and its
+    trial records in a storage folder of their own."""
+    import frames
+
+    root = tmp_path_factory.mktemp("two-cpu-bf16")
+    (root / "space.yaml").write_text(TWO_OPTIMIZERS.replace("epochs: 3", "epochs: 20"))
+    result = AutoML(**HOLDOUT_NO_ENSEMBLE, target="species", space=root / "space.yaml", num_trials=2, cpus_per_trial=2,
+                    precision="bf16", storage=str(root / "shared-storage"), scheduler="fifo", output=root / "run").fit(frames.blobs())
+    return result, root / "shared-storage"
+
+
+def test_cpus_per_trial_gives_each_trial_its_cpus_as_torch_threads(two_cpu_bf16_run):
+    result, _ = two_cpu_bf16_run
     records = trials(result)
     assert [r["metrics"]["threads"] for r in records] == [2, 2]
     assert trials_running_at_once(result.run_dir) == 1  # the session's Ray has 2 CPUs: room for one such trial
@@ -143,18 +157,15 @@ def test_a_checkpoint_restores_weights_and_applies_the_new_config():
     assert receiver.optimizer.param_groups[0]["lr"] == 0.002
 
 
-def test_storage_puts_trial_results_where_all_nodes_can_reach(ray_session, blobs_frame, tiny_space, tmp_path):
-    storage = tmp_path / "shared-storage"
-    result = AutoML(**HOLDOUT_NO_ENSEMBLE, target="species", space=tiny_space(TWO_OPTIMIZERS), num_trials=2, storage=str(storage),
-                    output=tmp_path / "run").fit(blobs_frame)
+def test_storage_puts_trial_results_where_all_nodes_can_reach(two_cpu_bf16_run):
+    result, storage = two_cpu_bf16_run
     assert (storage / "run").is_dir() and any((storage / "run").iterdir())
     assert not (result.run_dir / "trials").exists()
     assert len(pd.read_csv(result.run_dir / "leaderboard.csv")) == 2
 
 
-def test_bf16_mixed_precision_trains(ray_session, blobs_frame, tiny_space, tmp_path):
-    result = AutoML(**HOLDOUT_NO_ENSEMBLE, target="species", space=tiny_space(TWO_OPTIMIZERS), num_trials=2, precision="bf16",
-                    scheduler="fifo", output=tmp_path / "bf16").fit(blobs_frame)
+def test_bf16_mixed_precision_trains(two_cpu_bf16_run):
+    result, _ = two_cpu_bf16_run
     assert result.leaderboard["val_accuracy"].iloc[0] > 0.8
 
 

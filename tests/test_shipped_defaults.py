@@ -30,13 +30,19 @@ TRIALS = 2  # the portfolio's first two entries: RealMLP and the linear fit
 
 
 def shipped_search(root: Path, frame: pd.DataFrame, target: str) -> Path:
-    """``automl search`` of ``frame`` with the shipped defaults and a trial count; its run directory."""
+    """``automl search`` of ``frame`` with the shipped defaults and a trial count; its run
+    directory, where ``printed.txt`` keeps what the command printed."""
+    import contextlib
+    import io
+
     data = root / "data.csv"
     frame.to_csv(data, index=False)
-    run_dir = root / "run"
-    code = main(["search", str(data), "--target", target, "--num-trials", str(TRIALS), "--output", str(run_dir), "-q",
-                 *SHIPPED_DEFAULTS_FLAGS])
+    run_dir, printed = root / "run", io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["search", str(data), "--target", target, "--num-trials", str(TRIALS), "--output", str(run_dir), "-q",
+                     *SHIPPED_DEFAULTS_FLAGS])
     assert code == 0
+    (root / "printed.txt").write_text(printed.getvalue())
     return run_dir
 
 
@@ -48,6 +54,12 @@ def classification(ray_session, tmp_path_factory):
 @pytest.fixture(scope="module")
 def regression(ray_session, tmp_path_factory):
     return shipped_search(tmp_path_factory.mktemp("shipped-regression"), frames.linear_regression(), "y")
+
+
+def test_a_quiet_search_prints_the_leaderboard_and_the_single_test_evaluation(classification):
+    printed = (classification.parent / "printed.txt").read_text()
+    assert "| rank | trial_id | architecture |" in printed and "test: accuracy" in printed
+    assert "data: " not in printed  # -q leaves out the progress
 
 
 @pytest.fixture(params=["classification", "regression"])
@@ -118,6 +130,18 @@ def test_the_classifier_handed_back_is_accurate_and_predicts_labels_and_probabil
     assert (predicted["predicted_species"] == truth).mean() >= 0.9
     probabilities = predicted[["probability_ant", "probability_bee", "probability_cat"]].to_numpy()
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_predict_writes_to_stdout_without_an_output_and_never_over_its_input(classification, tmp_path, capsys):
+    rows = tmp_path / "rows.csv"
+    feature_rows(classification, n=10).to_csv(rows, index=False)
+    assert main(["predict", str(classification / "model"), str(rows), "-o", str(tmp_path / "p.csv")]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(classification / "model"), str(rows)]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == (tmp_path / "p.csv").read_text().splitlines()[1:]
+    original = rows.read_text()
+    assert main(["predict", str(classification / "model"), str(rows), "-o", str(rows)]) == 2
+    assert "is the input file" in capsys.readouterr().err and rows.read_text() == original
 
 
 def test_the_regressor_handed_back_predicts_in_the_targets_units(regression):
