@@ -1,9 +1,9 @@
 """How often a trial reports to Ray Tune, and how the driver reads its reports back as epochs.
 
 A report is a round trip: a function trainable waits in ``tune.report`` until the driver has
-taken the result. Reporting every epoch costs short epochs a large share of their time (about
-20 ms on a 40 ms epoch, see bench/RESULTS.md). So a trial reports at once only where the result
-is needed at once:
+taken the result, which costs short epochs a large share of their time (the overhead benchmark
+before and after this module: ``bench/RESULTS.md``, "Platform overhead per trial"). So a trial
+reports at once only where the result is needed at once:
 
 - at the epochs its scheduler decides on (:class:`ReportPlan`: ASHA's rungs, every epoch for
   HyperBand and PBT, none for FIFO);

@@ -301,6 +301,8 @@ def test_a_switch_or_a_path_of_the_wrong_type_is_refused():
         AutoML(overwrite="yes")
     with pytest.raises(AutoMLError, match=r"--output / output: must be a path, got 3"):
         AutoML(output=3)
+    with pytest.raises(AutoMLError, match=r"--space / space: must be a name or a path, got None"):
+        AutoML(space=None)
 
 
 @pytest.mark.parametrize("estimator", ["AutoMLClassifier", "AutoMLRegressor"])
