@@ -117,8 +117,8 @@ class OptionUse:
             return value
         if self.type is Path and not isinstance(value, (str, PathLike)):
             raise AutoMLError(f"{self.flag} / {name}: must be a path, got {value!r}", f"pass a str or pathlib.Path as {name}")
-        if isinstance(self.default, str) and not isinstance(value, (str, PathLike)):
-            raise AutoMLError(f"{self.flag} / {name}: must be a name or a path, got {value!r}",
+        if isinstance(self.default, str) and not isinstance(value, (str, PathLike, Mapping)):  # --space also takes a dict
+            raise AutoMLError(f"{self.flag} / {name}: must be a str, a path or a mapping, got {value!r}",
                               f"pass a str, or leave {name} out for its default {self.default!r}")
         return value
 

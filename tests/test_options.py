@@ -301,7 +301,7 @@ def test_a_switch_or_a_path_of_the_wrong_type_is_refused():
         AutoML(overwrite="yes")
     with pytest.raises(AutoMLError, match=r"--output / output: must be a path, got 3"):
         AutoML(output=3)
-    with pytest.raises(AutoMLError, match=r"--space / space: must be a name or a path, got None"):
+    with pytest.raises(AutoMLError, match=r"--space / space: must be a str, a path or a mapping, got None"):
         AutoML(space=None)
 
 
