@@ -238,7 +238,8 @@ def test_a_trial_running_at_the_kill_runs_again_under_its_id_from_epoch_1_keepin
         assert saved[trial_id]["status"] not in FAILED_STATUSES and saved[trial_id]["metrics"]["folds"] == 5
         # Its checkpoint held its best outputs but no training state: epoch 1 came again, its best stayed.
         assert next(e["result"]["epoch"] for e in after if e["event"] == "result" and e["trial_id"] == trial_id) == 1
-        assert saved[trial_id]["metrics"]["best_val_accuracy"] >= best_at_the_kill
+        # (Its best is scored again from the saved outputs: equal up to float rounding.)
+        assert saved[trial_id]["metrics"]["best_val_accuracy"] >= best_at_the_kill - 1e-9
         assert [row["epoch"] for row in saved[trial_id]["history"]] == list(range(1, len(saved[trial_id]["history"]) + 1))
 
 
