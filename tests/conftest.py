@@ -61,23 +61,55 @@ def searches_in_process(monkeypatch):
     monkeypatch.setattr("automl.engine.run_trials", run_trials_in_process)
 
 
+def start_session_ray():
+    import ray
+
+    from automl.engine import LOCAL_RAY_SYSTEM_CONFIG
+
+    # address="local": never join a `ray start` cluster another test or user left on this machine.
+    ray.init(
+        address="local",
+        num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
+        _node_ip_address="127.0.0.1",  # keep test traffic on loopback
+        _system_config=LOCAL_RAY_SYSTEM_CONFIG,
+    )
+
+
 @pytest.fixture(scope="session")
 def ray_session():
     """A local Ray instance shared by every test that runs trials (ray.init costs seconds)."""
     import ray
 
-    from automl.engine import LOCAL_RAY_SYSTEM_CONFIG
-
     if not ray.is_initialized():
-        # address="local": never join a `ray start` cluster another test or user left on this machine.
-        ray.init(
-            address="local",
-            num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
-            _node_ip_address="127.0.0.1",  # keep test traffic on loopback
-            _system_config=LOCAL_RAY_SYSTEM_CONFIG,
-        )
+        start_session_ray()
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def session_ray_gets_its_cpus_back(request):
+    """After each test file the session's Ray should have every CPU free again. In one run with
+    two workers, 1 of 2 CPUs stayed held from the end of tests/test_search_algorithms.py through
+    the next three files (not reproduced with that file alone, with or without load); a search
+    needing more CPUs than were left would wait forever (a CI run stopped at its time limit with
+    11 tests to go). Such a file is named in a warning and the next file gets a fresh Ray."""
+    yield
+    import time
+
+    import ray
+
+    if not ray.is_initialized():
+        return
+    deadline = time.monotonic() + 30
+    while ray.available_resources().get("CPU", 0) < ray.cluster_resources().get("CPU", 0):
+        if time.monotonic() > deadline:
+            held = ray.cluster_resources().get("CPU", 0) - ray.available_resources().get("CPU", 0)
+            request.node.warn(pytest.PytestWarning(f"{held:g} CPU(s) of the session's Ray still held 30 s after "
+                                                   f"{request.node.name} ended; Ray restarted for the next file"))
+            ray.shutdown()
+            start_session_ray()
+            return
+        time.sleep(0.5)
 
 
 @pytest.fixture
