@@ -68,7 +68,7 @@ class SearchConfig:
     searcher: str = "tpe"
     max_concurrent: int | None = None
     seed: int = 0
-    checkpoint_every: int = 0  # epochs; 0 = only where the scheduler needs it (HyperBand, PBT)
+    checkpoint_every: int = 0  # epochs; 0 = only where the scheduler needs it (PBT)
     ensemble_size: int = option("ensemble", 10)  # greedy ensemble selection over the top K trials; 0: off
     max_failures: int = 0  # retries of a crashed trial, from its latest checkpoint
     final_model: str = "bag"  # with folds: "bag" of the fold models, or "refit" on all training rows

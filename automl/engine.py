@@ -98,9 +98,25 @@ ASHA_GRACE_EPOCHS = 1
 REDUCTION_FACTOR = 3
 
 
+def hyperband_brackets(max_epochs: int) -> int:
+    """HyperBand's brackets for trials of up to ``max_epochs``: one per grace period
+    ``ASHA_GRACE_EPOCHS * REDUCTION_FACTOR**s`` that still leaves a rung below ``max_epochs``."""
+    brackets = 1
+    while ASHA_GRACE_EPOCHS * REDUCTION_FACTOR ** brackets < max_epochs:
+        brackets += 1
+    return brackets
+
+
 def make_scheduler(name: str, space: SearchSpace, seed: int):
-    """A Ray Tune trial scheduler; epochs (the reported ``epoch``) are the budget dimension."""
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, HyperBandScheduler, PopulationBasedTraining
+    """A Ray Tune trial scheduler; epochs (the reported ``epoch``) are the budget dimension.
+
+    ``hyperband`` is asynchronous HyperBand (Li et al., 2020): ASHA's successive halving in
+    several brackets, each with a longer grace period, so that slow starters get a chance. Like
+    ASHA it never pauses a trial (Ray Tune's synchronous HyperBandScheduler pauses each trial at
+    its milestone until the bracket catches up; under two busy test workers such a search was
+    still in Tune's loop after 9 minutes).
+    """
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, PopulationBasedTraining
 
     max_epochs = max(space.max_epochs(), 1)
     if name == "asha":
@@ -108,7 +124,8 @@ def make_scheduler(name: str, space: SearchSpace, seed: int):
     if name == "fifo":
         return FIFOScheduler()
     if name == "hyperband":
-        return HyperBandScheduler(time_attr="epoch", max_t=max_epochs, reduction_factor=REDUCTION_FACTOR)
+        return ASHAScheduler(time_attr="epoch", max_t=max_epochs, grace_period=ASHA_GRACE_EPOCHS,
+                             reduction_factor=REDUCTION_FACTOR, brackets=hyperband_brackets(max_epochs))
     if name == "pbt":
         return PopulationBasedTraining(
             time_attr="epoch",
@@ -125,12 +142,13 @@ def make_scheduler(name: str, space: SearchSpace, seed: int):
 def report_plan(scheduler: str, space: SearchSpace) -> ReportPlan:
     """The epochs at which trials must report as they end: where ``scheduler`` decides.
 
-    ASHA decides at its rungs (grace period times powers of the reduction factor); FIFO never;
-    HyperBand and PBT pause, stop or clone trials at any epoch, so they get every epoch.
+    ASHA and HyperBand decide at their rungs (grace period times powers of the reduction factor;
+    each HyperBand bracket's rungs are some of these); FIFO never; PBT clones trials at any
+    epoch, so it gets every epoch.
     """
     if scheduler == "fifo":
         return ReportPlan(frozenset())
-    if scheduler == "asha":
+    if scheduler in ("asha", "hyperband"):
         rungs, rung = set(), ASHA_GRACE_EPOCHS
         while rung <= max(space.max_epochs(), 1):
             rungs.add(rung)
@@ -379,7 +397,7 @@ def run_trials(
         verbose=1 if verbose else 0,
         # A retry goes on from the trial's latest checkpoint (automl.trial.restore_from), else starts afresh.
         failure_config=tune.FailureConfig(max_failures=search.max_failures),
-        # PBT restores other trials' older checkpoints and HyperBand resumes paused ones: keep them.
+        # PBT restores other trials' older checkpoints: keep them.
         checkpoint_config=tune.CheckpointConfig(num_to_keep=None if search.scheduler in CHECKPOINTING_SCHEDULERS else 2),
         callbacks=[search_log, *(callbacks or [])],
     )

@@ -35,8 +35,8 @@ SCHEDULERS = ("asha", "fifo", "hyperband", "pbt")
 SEARCHERS = ("random", "grid", "tpe", "gp")
 # The searcher of a search that names none (--searcher unset): Optuna's multivariate TPE.
 DEFAULT_SEARCHER = "tpe"
-# Schedulers that pause or clone trials need a checkpoint every epoch to resume from.
-CHECKPOINTING_SCHEDULERS = ("hyperband", "pbt")
+# Schedulers that clone trials need a checkpoint every epoch to go on from.
+CHECKPOINTING_SCHEDULERS = ("pbt",)
 # --validation auto: AUTO_FOLDS-fold cross-validation up to this many training rows, a hold-out
 # above (why this number: automl/data/folds.py).
 AUTO_CV_MAX_ROWS = 2000

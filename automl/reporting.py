@@ -5,8 +5,8 @@ taken the result, which costs short epochs a large share of their time (the over
 before and after this module: ``bench/RESULTS.md``, "Platform overhead per trial"). So a trial
 reports at once only where the result is needed at once:
 
-- at the epochs its scheduler decides on (:class:`ReportPlan`: ASHA's rungs, every epoch for
-  HyperBand and PBT, none for FIFO);
+- at the epochs its scheduler decides on (:class:`ReportPlan`: ASHA's and HyperBand's rungs,
+  every epoch for PBT, none for FIFO);
 - with a checkpoint (it travels with the report, and holds the report's epochs,
   :meth:`EpochReporter.epochs_with`: a trial's process writes its checkpoint before the driver
   takes the report, so a driver killed in between leaves epochs only the checkpoint knows,

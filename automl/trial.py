@@ -441,7 +441,7 @@ def train_trial(
     of fold, one row per training row), and one is written whenever the validation score
     improves; ``keep_fold_models`` adds the fold models' weights at that epoch (the bag, see
     ``automl.refit``). Each checkpoint says what it holds (``automl.checkpoint``). A trial
-    handed a checkpoint (a paused HyperBand trial, a PBT exploit of another trial's weights, a
+    handed a checkpoint (a PBT exploit of another trial's weights, a
     retried failure, a resumed search) goes on from it as :func:`restore_from` says. A trial
     whose loss becomes NaN or infinite ends at once with a last report that names the
     divergence (``"diverged"``). ``session`` is its link to Ray Tune (default: the trial's

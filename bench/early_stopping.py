@@ -96,7 +96,7 @@ def to_markdown(figures: dict) -> str:
     from bench.results import markdown_table
 
     rows = [["FIFO", figures["fifo_best_val_accuracy"], figures["fifo_epochs"], "1 (reference)"]]
-    for scheduler, label in (("asha", "ASHA (grace 1, reduction 3)"), ("hyperband", "HyperBand (reduction 3)")):
+    for scheduler, label in (("asha", "ASHA (grace 1, reduction 3)"), ("hyperband", "asynchronous HyperBand (brackets with grace 1, 3, ..., reduction 3)")):
         row = figures[scheduler]
         reached = row["fraction_of_fifo_compute_to_reach_fifo_best"]
         rows.append([label, row["best_val_accuracy"], row["epochs"], "not reached" if reached is None else reached])

@@ -116,8 +116,8 @@ def test_a_flag_the_task_ignores_is_refused_before_the_search(flag, task, no_sea
 
 @pytest.mark.parametrize("scheduler", ["hyperband", "pbt"])
 @pytest.mark.parametrize("task", UNSUPERVISED)
-def test_checkpointing_schedulers_are_accepted_for_the_unsupervised_tasks(scheduler, task, no_search):
-    # Every task trains in the one loop, which checkpoints: HyperBand and PBT can pause and clone them.
+def test_every_scheduler_is_accepted_for_the_unsupervised_tasks(scheduler, task, no_search):
+    # Every task trains in the one loop, which reports every epoch and checkpoints: PBT can clone them.
     with pytest.raises(Started):
         main(["search", "data.csv", "--task", task, "--scheduler", scheduler, "-q"])
 

@@ -72,7 +72,7 @@ def test_a_trial_that_raises_still_reports_the_epochs_it_finished(sent):
     assert epochs_in(sent) == [[1], [2, 3]]
 
 
-def test_asha_trials_report_at_its_rungs_fifo_at_none_hyperband_and_pbt_at_every_epoch(tiny_space):
+def test_asha_and_hyperband_trials_report_at_their_rungs_fifo_at_none_pbt_at_every_epoch(tiny_space):
     from automl.plugins import load_registry
     from automl.space import build_search_space, load_space_file
 
@@ -80,7 +80,8 @@ def test_asha_trials_report_at_its_rungs_fifo_at_none_hyperband_and_pbt_at_every
     space = build_search_space(load_registry(), spec, "multiclass", "tabular", source)
     assert report_plan("asha", space).decision_epochs == {1, 3, 9}  # grace 1, reduction factor 3, up to 12
     assert report_plan("fifo", space).decision_epochs == frozenset()
-    assert report_plan("hyperband", space).decision_epochs is None and report_plan("pbt", space).decision_epochs is None
+    assert report_plan("hyperband", space).decision_epochs == {1, 3, 9}  # its brackets' rungs are ASHA's
+    assert report_plan("pbt", space).decision_epochs is None
 
 
 def test_a_fifo_search_reports_rarely_but_keeps_every_epoch(ray_session, blobs_frame, tiny_space, tmp_path):

@@ -73,6 +73,18 @@ def test_each_scheduler_runs_a_search_to_a_full_leaderboard(scheduler, ray_sessi
     assert result.test_metrics["accuracy"] > 0.8
 
 
+def test_hyperband_runs_asha_in_a_bracket_per_grace_period_and_never_pauses_a_trial(tiny_space):
+    from ray.tune.schedulers import AsyncHyperBandScheduler
+
+    from automl.engine import make_scheduler
+
+    spec, source = load_space_file(tiny_space(TWO_OPTIMIZERS.replace("epochs: 3", "epochs: 12")))
+    space = build_search_space(load_registry(), spec, "multiclass", "tabular", source)
+    scheduler = make_scheduler("hyperband", space, seed=0)
+    assert isinstance(scheduler, AsyncHyperBandScheduler)  # decides on each result; pauses nothing
+    assert [min(milestone for milestone, _ in bracket._rungs) for bracket in scheduler._brackets] == [1, 3, 9]
+
+
 def test_time_budget_ends_a_search_before_its_trial_count(ray_session, blobs_frame, tiny_space, tmp_path):
     from automl.cli import main
 
