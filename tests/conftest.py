@@ -42,15 +42,6 @@ def pytest_xdist_make_scheduler(config, log):
     return LoadFileScheduling(config, log)
 
 
-@pytest.fixture(autouse=True)
-def wandb_off_unless_a_test_tracks(monkeypatch):
-    """W&B has its own tests (which set WANDB_MODE=offline first); elsewhere it only costs time."""
-    import os
-
-    if "WANDB_MODE" not in os.environ:
-        monkeypatch.setenv("WANDB_MODE", "disabled")
-
-
 @pytest.fixture
 def searches_in_process(monkeypatch):
     """Every search of the test runs its trials one after another in this process, without Ray
