@@ -98,13 +98,19 @@ ASHA_GRACE_EPOCHS = 1
 REDUCTION_FACTOR = 3
 
 
+def asha_rungs(max_epochs: int) -> list[int]:
+    """The epochs where ASHA decides: the grace period times powers of the reduction factor, up to ``max_epochs``."""
+    rungs, rung = [], ASHA_GRACE_EPOCHS
+    while rung <= max(max_epochs, 1):
+        rungs.append(rung)
+        rung *= REDUCTION_FACTOR
+    return rungs
+
+
 def hyperband_brackets(max_epochs: int) -> int:
-    """HyperBand's brackets for trials of up to ``max_epochs``: one per grace period
-    ``ASHA_GRACE_EPOCHS * REDUCTION_FACTOR**s`` that still leaves a rung below ``max_epochs``."""
-    brackets = 1
-    while ASHA_GRACE_EPOCHS * REDUCTION_FACTOR ** brackets < max_epochs:
-        brackets += 1
-    return brackets
+    """HyperBand's brackets for trials of up to ``max_epochs``: one per rung below ``max_epochs``
+    (each bracket's grace period), and at least one."""
+    return max(1, sum(rung < max_epochs for rung in asha_rungs(max_epochs)))
 
 
 def make_scheduler(name: str, space: SearchSpace, seed: int):
@@ -149,11 +155,7 @@ def report_plan(scheduler: str, space: SearchSpace) -> ReportPlan:
     if scheduler == "fifo":
         return ReportPlan(frozenset())
     if scheduler in ("asha", "hyperband"):
-        rungs, rung = set(), ASHA_GRACE_EPOCHS
-        while rung <= max(space.max_epochs(), 1):
-            rungs.add(rung)
-            rung *= REDUCTION_FACTOR
-        return ReportPlan(frozenset(rungs))
+        return ReportPlan(frozenset(asha_rungs(space.max_epochs())))
     return ReportPlan(None)
 
 
