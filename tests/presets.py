@@ -13,10 +13,15 @@ from typing import Any, Mapping
 
 
 def as_flags(preset: Mapping[str, Any]) -> tuple[str, ...]:
-    """The ``automl search`` flags of a preset's keywords (``{"ensemble": 0}`` -> ``--ensemble 0``)."""
+    """The ``automl search`` flags of a preset's keywords (``{"ensemble": 0}`` -> ``--ensemble 0``,
+    ``{"wandb": False}`` -> ``--no-wandb``)."""
     flags: list[str] = []
     for key, value in preset.items():
-        flags += [f"--{key.replace('_', '-')}", str(value)]
+        name = key.replace("_", "-")
+        if value is False:
+            flags.append(f"--no-{name}")
+        else:
+            flags += [f"--{name}", str(value)]
     return tuple(flags)
 
 
@@ -28,6 +33,11 @@ HOLDOUT_NO_ENSEMBLE_FLAGS = as_flags(HOLDOUT_NO_ENSEMBLE)
 # A hold-out split, with the shipped ensemble after the search (selected on validation outputs).
 HOLDOUT: dict[str, Any] = {"validation": "holdout"}
 HOLDOUT_FLAGS = as_flags(HOLDOUT)
+
+# No W&B runs and no report.html (the leaderboard files stay): for tests of neither. Together
+# they are about a quarter of a small search's CPU time (offline W&B runs, five plots).
+UNTRACKED: dict[str, Any] = {"wandb": False, "report": False}
+UNTRACKED_FLAGS = as_flags(UNTRACKED)
 
 # The shipped defaults, named so that a test that runs them says so.
 SHIPPED_DEFAULTS: dict[str, Any] = {}

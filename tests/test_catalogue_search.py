@@ -9,7 +9,7 @@ import yaml
 from automl.cli import main
 from automl.plugins import load_registry
 from automl.space import build_search_space, load_space_file
-from presets import HOLDOUT_NO_ENSEMBLE
+from presets import HOLDOUT_NO_ENSEMBLE, UNTRACKED
 
 CATALOGUE = {
     "architecture": ["mlp", "cnn2d", "cnn1d", "rnn", "lstm", "gru", "transformer", "ft_transformer",
@@ -52,7 +52,7 @@ optimizers: {include: [sgd], sgd: {lr: 1.0e-9, momentum: 0.0, schedule: constant
 regularizers: {include: [early_stopping], early_stopping: {enabled: true, patience: 2}}
 """)
     result = AutoML(target="species", space=space, num_trials=1, scheduler="fifo", output=tmp_path / "run",
-                    **HOLDOUT_NO_ENSEMBLE).fit(blobs_frame)
+                    **HOLDOUT_NO_ENSEMBLE, **UNTRACKED).fit(blobs_frame)
     row = result.leaderboard.iloc[0]
     assert row["status"] == "early stopping: no val_accuracy improvement in 2 epochs"
     assert row["epochs_run"] == 3
@@ -71,7 +71,7 @@ def test_digits_as_images_search_trains_a_cnn_and_predicts(ray_session, tmp_path
     path = tmp_path / "image-tiny.yaml"
     path.write_text(yaml.safe_dump(spec))
     result = AutoML(space=path, num_trials=1, image_shape=(1, 8, 8), scheduler="fifo", output=tmp_path / "run",
-                    **HOLDOUT_NO_ENSEMBLE).fit("digits")
+                    **HOLDOUT_NO_ENSEMBLE, **UNTRACKED).fit("digits")
     assert result.leaderboard.loc[0, "architecture"] == "cnn2d"
     assert result.data_report["input_kind"] == "image"
     assert result.test_metrics["accuracy"] > 0.5

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from search_log_helpers import trials_running_at_once
-from presets import HOLDOUT_NO_ENSEMBLE_FLAGS
+from presets import HOLDOUT_NO_ENSEMBLE_FLAGS, UNTRACKED_FLAGS
 
 RAY = str(Path(sys.executable).parent / "ray")
 
@@ -91,7 +91,7 @@ def test_a_search_through_address_runs_trials_on_both_nodes(two_node_cluster, bl
          "--num-trials", "6", "--scheduler", "fifo", "--address", address, "--output", str(run_dir), "-q",
          # The default searcher (TPE): without a concurrency limit Tune keeps one trial pending
          # for a search algorithm, and 6 one-second trials ran one after another on one node.
-         *HOLDOUT_NO_ENSEMBLE_FLAGS],
+         *HOLDOUT_NO_ENSEMBLE_FLAGS, *UNTRACKED_FLAGS],
         env=env, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -129,7 +129,7 @@ def test_fractional_gpus_pack_trials_onto_one_gpu(one_gpu_cluster, blobs_frame, 
     done = subprocess.run(
         [sys.executable, "-m", "automl", "search", str(data), "--target", "species", "--space", str(space),
          "--num-trials", "4", "--scheduler", "fifo", "--gpus-per-trial", "0.5", "--cpus-per-trial", "1",
-         "--address", address, "--output", str(run_dir), "--no-wandb", "-q", "--searcher", "random", *HOLDOUT_NO_ENSEMBLE_FLAGS],
+         "--address", address, "--output", str(run_dir), "-q", "--searcher", "random", *HOLDOUT_NO_ENSEMBLE_FLAGS, *UNTRACKED_FLAGS],
         env=env, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]

@@ -20,7 +20,7 @@ import pytest
 
 import fault_plugin
 from automl.cli import main
-from presets import HOLDOUT_NO_ENSEMBLE_FLAGS, SHIPPED_DEFAULTS_FLAGS
+from presets import HOLDOUT_NO_ENSEMBLE_FLAGS, SHIPPED_DEFAULTS_FLAGS, UNTRACKED_FLAGS
 
 EPOCHS = 3
 FAULT_EPOCH = 2
@@ -73,7 +73,7 @@ def search(data: Path, space: Path, run_dir: Path, *flags: str, preset: tuple[st
     """``automl search`` in this process (it joins the session's Ray); a hold-out and no
     ensemble unless ``preset`` says otherwise."""
     return main(["search", str(data), "--target", "species", "--space", str(space), "--scheduler", "fifo",
-                 "--num-trials", "1", "--output", str(run_dir), "-q", "--no-wandb", *preset, *flags])
+                 "--num-trials", "1", "--output", str(run_dir), "-q", *UNTRACKED_FLAGS, *preset, *flags])
 
 
 def read_trials(run_dir: Path) -> dict[str, dict]:
@@ -286,7 +286,7 @@ def start_search(data: Path, target: str, space: Path, run_dir: Path, *flags: st
     """``automl search`` in its own process."""
     return subprocess.Popen(
         [sys.executable, "-m", "automl", "search", str(data), "--target", target, "--space", str(space),
-         "--scheduler", "fifo", "--num-trials", "1", "--output", str(run_dir), "-q", "--no-wandb", *HOLDOUT_NO_ENSEMBLE_FLAGS,
+         "--scheduler", "fifo", "--num-trials", "1", "--output", str(run_dir), "-q", *HOLDOUT_NO_ENSEMBLE_FLAGS, *UNTRACKED_FLAGS,
          *flags],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "WANDB_MODE": "disabled"},
     )

@@ -15,7 +15,7 @@ from automl.cli import main
 from automl.predictor import load
 
 import frames
-from presets import HOLDOUT_NO_ENSEMBLE, HOLDOUT_NO_ENSEMBLE_FLAGS
+from presets import HOLDOUT_NO_ENSEMBLE, HOLDOUT_NO_ENSEMBLE_FLAGS, UNTRACKED, UNTRACKED_FLAGS
 
 TINY_SPACE = """
 epochs: 4
@@ -37,7 +37,7 @@ def classification_run(ray_session, tmp_path_factory):
     root = tmp_path_factory.mktemp("classification")
     space = root / "space.yaml"
     space.write_text(TINY_SPACE)
-    return AutoML(target="species", space=space, num_trials=3, output=root / "run", **HOLDOUT_NO_ENSEMBLE).fit(frames.blobs())
+    return AutoML(target="species", space=space, num_trials=3, output=root / "run", **HOLDOUT_NO_ENSEMBLE, **UNTRACKED).fit(frames.blobs())
 
 
 def test_a_search_ranks_every_trial_on_validation_and_saves_the_leaderboard(classification_run):
@@ -95,7 +95,7 @@ def test_a_changed_artifact_file_is_refused(classification_run, tmp_path):
 def test_metric_chooses_what_ranks_the_trials_with_its_direction_from_the_task(ray_session, blobs_frame, tiny_space, tmp_path):
     run_dir = tmp_path / "by-log-loss"
     result = AutoML(target="species", metric="log_loss", space=tiny_space(TINY_SPACE), num_trials=3,
-                    output=run_dir, **HOLDOUT_NO_ENSEMBLE).fit(blobs_frame)
+                    output=run_dir, **HOLDOUT_NO_ENSEMBLE, **UNTRACKED).fit(blobs_frame)
     assert result.metric == "log_loss"
     assert result.leaderboard["val_log_loss"].is_monotonic_increasing  # lower is better
     summary = json.loads((run_dir / "result.json").read_text())
@@ -107,7 +107,7 @@ def test_asha_stops_poor_trials_early(ray_session, blobs_frame, tiny_space, tmp_
     space = tiny_space(TINY_SPACE.replace("epochs: 4", "epochs: 9").replace(
         "{loguniform: [3.0e-3, 3.0e-2]}", "{choice: [1.0e-6, 1.0e-2]}"))
     asha = AutoML(target="species", space=space, num_trials=6, max_concurrent=1, output=tmp_path / "asha",
-                  **HOLDOUT_NO_ENSEMBLE).fit(blobs_frame)
+                  **HOLDOUT_NO_ENSEMBLE, **UNTRACKED).fit(blobs_frame)
     assert (asha.leaderboard["status"] == "stopped early").any()
     assert (asha.leaderboard.loc[asha.leaderboard["status"] == "stopped early", "epochs_run"] < 9).all()
     assert (asha.leaderboard["status"].isin(["completed", "stopped early"])).all()  # FIFO never stops one: test_search_algorithms
@@ -149,7 +149,7 @@ def test_search_joins_an_existing_ray_cluster_with_address(ray_session, blobs_fr
     completed = subprocess.run(
         [sys.executable, "-m", "automl", "search", str(data), "--target", "species", "--space",
          str(tiny_space(TINY_SPACE)), "--num-trials", "2", "--address", address, "--output", str(run_dir), "-q",
-         *HOLDOUT_NO_ENSEMBLE_FLAGS],
+         *HOLDOUT_NO_ENSEMBLE_FLAGS, *UNTRACKED_FLAGS],
         capture_output=True, text=True, timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
