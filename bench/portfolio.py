@@ -201,7 +201,7 @@ def score_table(scores: dict[str, dict[str, float]], chosen: list[str]) -> str:
 
 HEADER = """\
 # The portfolio: configurations every search tries first, before its searcher explores
-# (automl/portfolio.py reads it; README "Search spaces, searchers and schedulers"). Per input kind and
+# (automl/portfolio.py reads it; docs/search.md "The portfolio first"). Per input kind and
 # task (classification = binary and multiclass): trial configs in the nested form trials read;
 # what an entry leaves out takes the resolved space's canonical value, and an entry the space
 # cannot run (a component it excludes or lacks, a value outside its domain) is dropped.
