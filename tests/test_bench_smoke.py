@@ -320,3 +320,18 @@ def test_a_partial_run_can_write_beside_the_full_run_s_block(tmp_path, capsys):
     assert "full run" in text and "old extra" not in text and text.count("generated:gpu_extra start") == 1
     assert main(["--smoke", "--only", "gpu", "quality", "--block", "x", "--results", str(results)]) == 2
     assert "--block x needs exactly one --only benchmark" in capsys.readouterr().err
+
+
+def test_results_keeps_a_section_for_every_benchmark_and_closes_every_block():
+    # An edit of bench/RESULTS.md once cut everything after one section (seven benchmarks'
+    # figures) and nothing noticed.
+    import re
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    text = (bench / "RESULTS.md").read_text()
+    benchmarks = [p.name for p in bench.glob("*.py") if p.name != "__main__.py" and "\ndef main(" in p.read_text()]
+    assert len(benchmarks) >= 10
+    assert [name for name in benchmarks if f"bench/{name}" not in text] == []
+    starts = re.findall(r"<!-- generated:(\w+) start -->", text)
+    assert starts and starts == re.findall(r"<!-- generated:(\w+) end -->", text)
