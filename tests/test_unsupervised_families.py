@@ -12,6 +12,7 @@ from automl.tasks.cluster import ClusterTask
 from automl.tasks.generate import GenerateTask
 from automl.trial import Components, DataFacts, build_model, train_epochs
 from test_unsupervised_components import one_torch_thread, registry  # noqa: F401 (the shared fixtures)
+from presets import UNTRACKED
 
 ADAM = {"name": "adam", "lr": 5e-3}
 
@@ -242,7 +243,7 @@ def test_a_searched_pca_view_is_saved_predicted_and_refused_export_by_name(ray_s
 
     X, labels = blobs
     frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(5)])
-    result = AutoML(task="cluster", space=tiny_space(PCA_SPACE), num_trials=1, output=tmp_path / "run").fit(frame)
+    result = AutoML(task="cluster", space=tiny_space(PCA_SPACE), num_trials=1, output=tmp_path / "run", **UNTRACKED).fit(frame)
     assert result.leaderboard.loc[0, "architecture"] == "pca" and result.test_metrics["n_clusters"] == 3
     assert adjusted_rand_score(labels, result.predict(frame)) > 0.95
     assert main(["export", str(result.artifact_dir), "-o", str(tmp_path / "export")]) == 2
@@ -258,7 +259,7 @@ def test_a_searched_mixture_vae_samples_rows_in_each_columns_type_and_range(ray_
     rng = np.random.default_rng(0)
     table = pd.DataFrame({"size": np.round(rng.normal(10, 2, 160), 2), "count": rng.integers(1, 9, 160),
                           "kind": rng.choice(["a", "b"], 160)})
-    result = AutoML(task="generate", space=tiny_space(VAE_SPACE), num_trials=1, output=tmp_path / "run").fit(table)
+    result = AutoML(task="generate", space=tiny_space(VAE_SPACE), num_trials=1, output=tmp_path / "run", **UNTRACKED).fit(table)
     assert result.leaderboard.loc[0, "architecture"] == "mixture_vae"
     rows = result.sample(100, seed=0)
     assert rows.dtypes.equals(table.dtypes) and set(rows["kind"]) <= {"a", "b"}
