@@ -3,8 +3,9 @@ options a search refuses.
 
 One table, :data:`TASK_OPTIONS`, declares every option of a search (type, default, help,
 allowed values): the flags of ``automl search``, the keywords of ``AutoML(...)``, the
-parameters of the scikit-learn estimators and ``request.json`` all come from it, with the
-tasks that use each option. Each option's value rule is declared once too (its ``type``, a
+parameters of the scikit-learn estimators, the defaults of the settings records
+(:mod:`automl.config`) and ``request.json`` all come from it, with the tasks that use each
+option; no default is written a second time anywhere else. Each option's value rule is declared once too (its ``type``, a
 :class:`automl.flags.FlagValue`, or its ``choices``): the parser of ``automl search`` applies it
 to a flag's text and :func:`checked_options` to a value given in Python, so ``AutoML(...)`` and
 the estimators refuse every value the command line refuses. An option given
@@ -23,7 +24,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from automl.components import CLASSIFICATION_TASKS, SUPERVISED_TASKS, TASKS
-from automl.config import OPTION
 from automl.errors import AutoMLError
 from automl.flags import (
     CLUSTER_COUNT, ENSEMBLE_SIZE, FRACTION, IMAGE_SHAPE, INTEGER, NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT,
@@ -43,6 +43,7 @@ AUTO_CV_MAX_ROWS = 2000
 AUTO_FOLDS = 5
 # A search without --task infers one of these from the target column.
 INFERRED_TASKS = SUPERVISED_TASKS
+OPTION = "option"  # the metadata key of a settings field (automl.config) naming its search option
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,8 @@ class OptionUse:
     allowed values, and where it takes effect.
 
     The CLI flags (:func:`add_search_flags`), the keywords of ``AutoML(...)``, the parameters
-    of the scikit-learn estimators and the ``request.json`` of a run directory all come from
-    these declarations. ``tasks`` are the tasks that use a value other than the default
+    of the scikit-learn estimators, the settings records' defaults and the ``request.json`` of
+    a run directory all come from these declarations. ``tasks`` are the tasks that use a value other than the default
     (``values``: only these values, when the others work for every task); ``why`` says what
     the option does, for the message that refuses it. A boolean whose default is ``True`` is
     the flag ``--no-...``; a tuple default is a repeatable flag. ``everywhere`` are values that

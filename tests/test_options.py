@@ -168,15 +168,13 @@ def test_the_off_values_of_ensemble_and_validation_work_with_every_task(task):
         AutoML(task=task, validation="cv:3")
 
 
-def test_every_settings_field_comes_from_its_option_with_the_same_default():
-    """The settings records (automl/config.py) are filled from the option table alone, and a
-    record built directly defaults to what a user who passes nothing gets."""
-    from dataclasses import MISSING, fields
+def test_every_settings_field_comes_from_an_option():
+    """The settings records (automl/config.py) are filled from the option table alone."""
+    from dataclasses import fields
 
-    from automl.config import OPTION, DataConfig, ResourceConfig, SearchConfig, TrackingConfig
-    from automl.options import default_options, settings
+    from automl.config import DataConfig, ResourceConfig, SearchConfig, TrackingConfig
+    from automl.options import OPTION, default_options, settings
 
-    defaults = default_options()
     covered = set()
     for record in (DataConfig, SearchConfig, ResourceConfig, TrackingConfig):
         for f in fields(record):
@@ -185,14 +183,64 @@ def test_every_settings_field_comes_from_its_option_with_the_same_default():
                 continue  # declared not an option (the data layer's imputer and scaler)
             assert name in TASK_OPTIONS, f"{record.__name__}.{f.name} has no option {name!r}"
             covered.add(name)
-            if name != "searcher":  # computed from the scheduler (searcher_for)
-                assert f.default is not MISSING and f.default == defaults[name], f"{record.__name__}.{f.name}"
     # Every option reaches a record, but those that only the API itself reads.
     assert set(TASK_OPTIONS) - covered == {"metric", "n_clusters", "output", "overwrite", "disable_plugins", "verbose"}
-    given = {**defaults, "ensemble": 3, "wandb_project": "p", "validation": "cv:3", "precision": "bf16"}
+    given = {**default_options(), "ensemble": 3, "wandb_project": "p", "validation": "cv:3", "precision": "bf16"}
     assert settings(SearchConfig, given, searcher="random").ensemble_size == 3
     assert settings(TrackingConfig, given).project == "p"
     assert settings(DataConfig, given).validation == "cv:3" and settings(ResourceConfig, given).precision == "bf16"
+
+
+# -- every default declared once, in the option table ----------------------------------------------
+
+class Probe:
+    """A default that only the option table can hand out: equal to nothing but itself."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Probe({self.name!r})"
+
+
+@pytest.fixture
+def probed(monkeypatch) -> dict[str, Probe]:
+    """Every option's default in the table replaced by a :class:`Probe`: a place that declares a
+    default of its own (a literal ``0.15``) keeps it, and a test comparing with the probes fails."""
+    from dataclasses import replace
+
+    probes = {}
+    for name, use in list(TASK_OPTIONS.items()):
+        probes[name] = Probe(name)
+        monkeypatch.setitem(TASK_OPTIONS, name, replace(use, default=probes[name]))
+    return probes
+
+
+def fresh(module: str, monkeypatch):
+    """``module`` run again from its file, as a new module, reading the option table as it is now."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(f"{module}_probed", importlib.util.find_spec(module).origin)
+    loaded = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, loaded)
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+def test_the_settings_records_take_their_defaults_from_the_option_table(probed, monkeypatch):
+    from dataclasses import fields
+
+    from automl.options import DEFAULT_SEARCHER, OPTION
+
+    config = fresh("automl.config", monkeypatch)
+    for record in (config.DataConfig, config.SearchConfig, config.ResourceConfig, config.TrackingConfig):
+        built = record()  # what code that builds a record directly gets
+        for f in fields(record):
+            name = f.metadata.get(OPTION, f.name)
+            if name is not None and name != "searcher":  # the searcher is chosen for the scheduler (searcher_for)
+                assert getattr(built, f.name) is probed[name], f"{record.__name__}.{f.name} declares its own default"
+    assert config.SearchConfig().searcher == DEFAULT_SEARCHER
 
 
 def test_the_api_builds_its_settings_from_the_keywords():
