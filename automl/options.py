@@ -177,7 +177,8 @@ TASK_OPTIONS: dict[str, OptionUse] = {
     "class_weights": OptionUse("--class-weights", "none", "weight the loss by inverse class frequency", choices=("none", "balanced"),
                                group="data", tasks=CLASSIFICATION_TASKS, why="it weights the loss by class frequency"),
     "delimiter": OptionUse("--delimiter", group="data", help="CSV delimiter (default: detected)"),
-    "disable_plugins": OptionUse("--disable-plugin", (), "skip a plugin (repeatable)", metavar="NAME"),
+    "disable_plugins": OptionUse("--disable-plugin", (), "skip a plugin: an entry point name, a package, or PACKAGE:ENTRY_POINT "
+                                 "(repeatable); a saved model loads only the plugins it needs anyway", metavar="NAME"),
     "validation": OptionUse("--validation", "auto", "how trials are validated: holdout (one validation split), cv:K "
                             "(K-fold cross-validation of the training rows, stratified, by --group-column or in "
                             "--time-column order; the test split stays held out), or auto (default: cv:5 up to "

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import inspect
 
 import pandas as pd
@@ -96,6 +97,20 @@ def test_every_search_flag_and_api_keyword_is_in_the_task_table():
     keywords = set(inspect.signature(AutoML.__init__).parameters) - {"self", "callbacks"}
     assert keywords == set(TASK_OPTIONS)
     assert set(EXAMPLES) == search_flags() - CLI_ONLY - {"--task"}
+
+
+def test_every_command_that_loads_plugins_takes_disable_plugin_with_the_one_help_text():
+    def actions(parser):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for command in action.choices.values():
+                    yield from actions(command)
+            elif "--disable-plugin" in action.option_strings:
+                yield action
+
+    found = list(actions(build_parser()))
+    assert len(found) == 7  # search, predict, sample, plugins, space show, export, serve
+    assert {(a.help, a.metavar, type(a)) for a in found} == {(TASK_OPTIONS["disable_plugins"].help, "NAME", argparse._AppendAction)}
 
 
 @pytest.mark.parametrize("task", TASKS)
