@@ -43,6 +43,7 @@ AUTO_CV_MAX_ROWS = 2000
 AUTO_FOLDS = 5
 # A search without --task infers one of these from the target column.
 INFERRED_TASKS = SUPERVISED_TASKS
+SAME = object()  # an option's estimator_default where the estimators take its own default
 OPTION = "option"  # the metadata key of a settings field (automl.config) naming its search option
 
 
@@ -57,7 +58,9 @@ class OptionUse:
     (``values``: only these values, when the others work for every task); ``why`` says what
     the option does, for the message that refuses it. A boolean whose default is ``True`` is
     the flag ``--no-...``; a tuple default is a repeatable flag. ``everywhere`` are values that
-    every task takes (an option's "off" value, such as ``--ensemble 0``).
+    every task takes (an option's "off" value, such as ``--ensemble 0``). ``estimator``: a
+    parameter of the scikit-learn estimators (an option that makes sense per fit), whose
+    default there is ``estimator_default`` where one is given (a quick search), else ``default``.
     """
 
     flag: str
@@ -72,6 +75,8 @@ class OptionUse:
     values: tuple[Any, ...] | None = None
     why: str = ""
     everywhere: tuple[Any, ...] = ()
+    estimator: bool = False
+    estimator_default: Any = SAME
 
     def used_by(self, task: str, value: Any) -> bool:
         """Whether ``task`` uses this option set to ``value``."""
@@ -133,14 +138,17 @@ TASK_OPTIONS: dict[str, OptionUse] = {
     "task": OptionUse("--task", choices=TASKS, help="override the inferred task; cluster and generate need no target"),
     "metric": OptionUse("--metric", choices=tuple(sorted(DIRECTIONS)), metavar="NAME",
                         help="validation metric that ranks trials, its direction from the task (default: accuracy, rmse, "
-                             f"silhouette or c2st_gap); one of: {', '.join(sorted(DIRECTIONS))}"),
+                             f"silhouette or c2st_gap); one of: {', '.join(sorted(DIRECTIONS))}", estimator=True),
     "n_clusters": OptionUse("--n-clusters", type=CLUSTER_COUNT, metavar="K", tasks=("cluster",), why="it fixes k of the clustering",
                             help="with --task cluster: fix k (default: searched, 2 to 8)"),
     "space": OptionUse("--space", "default", "search space: a name in search_spaces/ or a YAML path (default: default, which follows the "
-                      "input kind: sequence.yaml for sequences, image.yaml, text.yaml)"),
-    "num_trials": OptionUse("--num-trials", type=POSITIVE_INT, help="number of trials (default 20, or unlimited with --time-budget)"),
-    "time_budget_s": OptionUse("--time-budget", type=POSITIVE_FLOAT, metavar="SECONDS", help="stop starting and running trials after this long"),
-    "scheduler": OptionUse("--scheduler", "asha", "trial scheduler (default: asha)", choices=SCHEDULERS),
+                      "input kind: sequence.yaml for sequences, image.yaml, text.yaml)",
+                      estimator=True, estimator_default="quick"),  # the estimators: a quick search
+    "num_trials": OptionUse("--num-trials", type=POSITIVE_INT, help="number of trials (default 20, or unlimited with --time-budget)",
+                            estimator=True, estimator_default=4),  # the estimators: a quick search
+    "time_budget_s": OptionUse("--time-budget", type=POSITIVE_FLOAT, metavar="SECONDS", estimator=True,
+                               help="stop starting and running trials after this long"),
+    "scheduler": OptionUse("--scheduler", "asha", "trial scheduler (default: asha)", choices=SCHEDULERS, estimator=True),
     "searcher": OptionUse("--searcher", None, "search algorithm: random, grid, Optuna tpe or Optuna gp (default: tpe, Optuna's "
                           "multivariate TPE; random with --scheduler pbt, which takes no search algorithm, and with a space that has grid "
                           "domains, which random search enumerates); every one but grid "
@@ -151,16 +159,18 @@ TASK_OPTIONS: dict[str, OptionUse] = {
     "max_failures": OptionUse("--max-failures", 0, "retry a crashed trial (it raised, ran out of memory or its worker died) up to N "
                               "times, from its latest checkpoint when it has one (see --checkpoint-every); default 0",
                               type=NON_NEGATIVE_INT, metavar="N"),
-    "cpus_per_trial": OptionUse("--cpus-per-trial", 1.0, "CPUs per trial (default 1)", type=POSITIVE_FLOAT),
-    "gpus_per_trial": OptionUse("--gpus-per-trial", 0.0, "GPUs per trial, fractions allowed (default 0)", type=NON_NEGATIVE_FLOAT),
-    "address": OptionUse("--address", help="join an existing Ray cluster at this address (default: start Ray locally)"),
+    "cpus_per_trial": OptionUse("--cpus-per-trial", 1.0, "CPUs per trial (default 1)", type=POSITIVE_FLOAT, estimator=True),
+    "gpus_per_trial": OptionUse("--gpus-per-trial", 0.0, "GPUs per trial, fractions allowed (default 0)", type=NON_NEGATIVE_FLOAT,
+                                estimator=True),
+    "address": OptionUse("--address", help="join an existing Ray cluster at this address (default: start Ray locally)",
+                         estimator=True),
     "storage": OptionUse("--storage", help="path or URI for trial results that every node of the cluster can reach"),
     "precision": OptionUse("--precision", "fp32", "bf16: bfloat16 autocast (default fp32)", choices=("fp32", "bf16")),
-    "output": OptionUse("--output", type=Path, help="run directory (default: runs/<dataset>-<time>)"),
+    "output": OptionUse("--output", type=Path, help="run directory (default: runs/<dataset>-<time>)", estimator=True),
     "overwrite": OptionUse("--overwrite", False, "replace an existing, non-empty run directory"),
-    "seed": OptionUse("--seed", 0, "seed for splits, sampling and training (default 0)", type=INTEGER),
-    "val_fraction": OptionUse("--val-fraction", 0.15, "validation share of rows (default 0.15)", type=FRACTION),
-    "test_fraction": OptionUse("--test-fraction", 0.15, "test share of rows (default 0.15)", type=FRACTION),
+    "seed": OptionUse("--seed", 0, "seed for splits, sampling and training (default 0)", type=INTEGER, estimator=True),
+    "val_fraction": OptionUse("--val-fraction", 0.15, "validation share of rows (default 0.15)", type=FRACTION, estimator=True),
+    "test_fraction": OptionUse("--test-fraction", 0.15, "test share of rows (default 0.15)", type=FRACTION, estimator=True),
     "image_shape": OptionUse("--image-shape", type=IMAGE_SHAPE, metavar="C,H,W", help="treat pixel columns as images of this shape"),
     "test_data": OptionUse("--test-data", metavar="FILE", group="data", tasks=SUPERVISED_TASKS, why=SPLIT,
                            help="use this file as the test split instead of carving one out"),
@@ -184,20 +194,21 @@ TASK_OPTIONS: dict[str, OptionUse] = {
                             "--time-column order; the test split stays held out), or auto (default: cv:5 up to "
                             f"{AUTO_CV_MAX_ROWS:,} training rows, holdout above)", type=VALIDATION, metavar="auto|holdout|cv:K",
                             tasks=SUPERVISED_TASKS, why="cluster, generate and multilabel validate on a hold-out split",
-                            everywhere=("holdout",)),
+                            everywhere=("holdout",), estimator=True),
     "final_model": OptionUse("--final-model", "bag", "with cross-validation, the final model: bag (the K fold models of the "
                              "winner, predictions averaged, no refit; default) or refit (retrained on all training rows)",
-                             choices=("bag", "refit"), tasks=SUPERVISED_TASKS, why="only cross-validated trials have fold models"),
+                             choices=("bag", "refit"), tasks=SUPERVISED_TASKS, why="only cross-validated trials have fold models",
+                             estimator=True),
     "ensemble": OptionUse("--ensemble", 10, "greedy ensemble selection over the top K trials' out-of-fold (or hold-out "
                           "validation) predictions; the ensemble is the final model only if it wins (default 10; 0: off)",
                           type=ENSEMBLE_SIZE, metavar="K", tasks=SUPERVISED_TASKS,
-                          why="it averages the predictions of classifiers or regressors", everywhere=(0,)),
+                          why="it averages the predictions of classifiers or regressors", everywhere=(0,), estimator=True),
     "wandb_project": OptionUse("--wandb-project", "automl", "W&B project (default: automl)", metavar="NAME"),
     "wandb_entity": OptionUse("--wandb-entity", metavar="NAME", help="W&B entity: your user or team (default: your default entity)"),
     "report": OptionUse("--no-report", True, "write no report.html (the leaderboard files stay)"),
     "wandb": OptionUse("--no-wandb", True, "no Weights & Biases runs (without an API key they are written offline under RUN_DIR/wandb)"),
     "verbose": OptionUse("--verbose", False, "show Ray Tune's own output and logs instead of the progress display",
-                         group="noise", short="-v"),
+                         group="noise", short="-v", estimator=True),
 }
 
 
@@ -219,6 +230,13 @@ def options_from_flags(args: argparse.Namespace) -> dict[str, Any]:
 def default_options() -> dict[str, Any]:
     """The default of every option."""
     return {name: option.default for name, option in TASK_OPTIONS.items()}
+
+
+def estimator_defaults() -> dict[str, Any]:
+    """The parameters of the scikit-learn estimators (the options marked ``estimator``) and
+    their defaults there: ``estimator_default`` where one is declared, else the option's."""
+    return {name: option.default if option.estimator_default is SAME else option.estimator_default
+            for name, option in TASK_OPTIONS.items() if option.estimator}
 
 
 def options_signature(defaults: Mapping[str, Any] | None = None, names=None, extra: tuple = ()) -> inspect.Signature:

@@ -224,10 +224,13 @@ def probed(monkeypatch) -> dict[str, Probe]:
     default of its own (a literal ``0.15``) keeps it, and a test comparing with the probes fails."""
     from dataclasses import replace
 
+    from automl.options import SAME
+
     probes = {}
     for name, use in list(TASK_OPTIONS.items()):
         probes[name] = Probe(name)
-        monkeypatch.setitem(TASK_OPTIONS, name, replace(use, default=probes[name]))
+        estimator_default = SAME if use.estimator_default is SAME else Probe(f"{name}, for the estimators")
+        monkeypatch.setitem(TASK_OPTIONS, name, replace(use, default=probes[name], estimator_default=estimator_default))
     return probes
 
 
@@ -256,6 +259,34 @@ def test_the_settings_records_take_their_defaults_from_the_option_table(probed, 
             if name is not None and name != "searcher":  # the searcher is chosen for the scheduler (searcher_for)
                 assert getattr(built, f.name) is probed[name], f"{record.__name__}.{f.name} declares its own default"
     assert config.SearchConfig().searcher == DEFAULT_SEARCHER
+
+
+def test_the_keywords_of_automl_take_their_defaults_from_the_option_table(probed, monkeypatch):
+    parameters = inspect.signature(fresh("automl.api", monkeypatch).AutoML).parameters
+    assert {name: parameters[name].default for name in TASK_OPTIONS} == probed
+    assert parameters["callbacks"].default == ()  # the one keyword that is no option
+
+
+@pytest.mark.parametrize("estimator", ["AutoMLClassifier", "AutoMLRegressor"])
+def test_the_estimators_take_their_parameters_and_defaults_from_the_option_table(estimator, probed, monkeypatch):
+    from automl.options import SAME
+
+    model = getattr(fresh("automl.sklearn", monkeypatch), estimator)
+    expected = {name: probed[name] if use.estimator_default is SAME else use.estimator_default
+                for name, use in TASK_OPTIONS.items() if use.estimator}
+    assert all(isinstance(default, Probe) for default in expected.values())
+    assert model().get_params() == expected
+    assert {name: p.default for name, p in inspect.signature(model).parameters.items()} == expected  # clone and repr read these
+
+
+def test_the_estimators_defaults_are_a_quick_search():
+    import automl.sklearn
+
+    params = automl.sklearn.AutoMLRegressor().get_params()
+    assert params.pop("space") == "quick" and params.pop("num_trials") == 4
+    assert params == {name: TASK_OPTIONS[name].default for name in params}
+    assert set(params) == {"metric", "time_budget_s", "scheduler", "ensemble", "validation", "final_model", "cpus_per_trial",
+                           "gpus_per_trial", "address", "output", "val_fraction", "test_fraction", "seed", "verbose"}
 
 
 def test_the_api_builds_its_settings_from_the_keywords():
