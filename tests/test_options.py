@@ -347,16 +347,27 @@ def no_ray(monkeypatch):
     monkeypatch.setattr(ray, "init", refuse)
 
 
-@pytest.mark.parametrize("name", sorted(BAD_VALUES))
-def test_a_value_the_cli_refuses_the_api_refuses_naming_the_keyword(name, no_ray, capsys):
-    flag, (text, values) = TASK_OPTIONS[name].flag, BAD_VALUES[name]
+@pytest.mark.parametrize("name", sorted(ruled_options()))
+def test_every_keyword_with_a_rule_refuses_a_bad_value_for_the_reason_its_flag_gives(name, no_ray, capsys):
+    """Parametrized over the option table: `automl search` refuses the flag's bad text (exit code 2)
+    and AutoML(...) each bad value, naming the flag and the keyword, with the CLI's own reason (a
+    FlagValue: "must be <allowed>") or the CLI's own allowed values (choices, which argparse words)."""
+    use, (text, values) = TASK_OPTIONS[name], BAD_VALUES[name]
     with pytest.raises(SystemExit) as exited:
-        main(["search", "data.csv", flag, text, "-q"])
-    assert exited.value.code == 2 and f"argument {flag}" in capsys.readouterr().err
+        main(["search", "data.csv", use.flag, text, "-q"])
+    assert exited.value.code == 2
+    error, allowed = capsys.readouterr().err.splitlines()[:2]
+    cli_reason = error.split(f"argument {use.flag}: ", 1)[1]
     for value in values:
         with pytest.raises(AutoMLError) as refused:
             AutoML(**{name: value})
-        assert f"{flag} / {name}: must be " in str(refused.value) and repr(value) in str(refused.value)
+        prefix, api_reason = refused.value.problem.split(": ", 1)
+        assert prefix == f"{use.flag} / {name}" and api_reason.endswith(f", got {value!r}")
+        if use.choices:
+            assert cli_reason == f"invalid choice: {text!r}"
+            assert api_reason == f"must be one of {allowed.split(f'allowed: {use.flag} ', 1)[1]}, got {value!r}"
+        else:
+            assert cli_reason == f"{api_reason.rsplit(', got ', 1)[0]}, got {text}"
 
 
 def test_the_api_and_the_cli_give_the_same_reason_for_a_refused_number(capsys):
