@@ -57,7 +57,8 @@ class OptionUse:
     a run directory all come from these declarations. ``tasks`` are the tasks that use a value other than the default
     (``values``: only these values, when the others work for every task); ``why`` says what
     the option does, for the message that refuses it. A boolean whose default is ``True`` is
-    the flag ``--no-...``; a tuple default is a repeatable flag. ``everywhere`` are values that
+    the flag ``--no-...``; a tuple default is a repeatable flag. ``help`` names the default as
+    ``%(default)s`` (argparse writes it in), never by its value. ``everywhere`` are values that
     every task takes (an option's "off" value, such as ``--ensemble 0``). ``estimator``: a
     parameter of the scikit-learn estimators (an option that makes sense per fit), whose
     default there is ``estimator_default`` where one is given (a quick search), else ``default``.
@@ -141,36 +142,37 @@ TASK_OPTIONS: dict[str, OptionUse] = {
                              f"silhouette or c2st_gap); one of: {', '.join(sorted(DIRECTIONS))}", estimator=True),
     "n_clusters": OptionUse("--n-clusters", type=CLUSTER_COUNT, metavar="K", tasks=("cluster",), why="it fixes k of the clustering",
                             help="with --task cluster: fix k (default: searched, 2 to 8)"),
-    "space": OptionUse("--space", "default", "search space: a name in search_spaces/ or a YAML path (default: default, which follows the "
-                      "input kind: sequence.yaml for sequences, image.yaml, text.yaml)",
+    "space": OptionUse("--space", "default", "search space: a name in search_spaces/ or a YAML path (default: %(default)s, "
+                      "which follows the input kind: sequence.yaml for sequences, image.yaml, text.yaml)",
                       estimator=True, estimator_default="quick"),  # the estimators: a quick search
     "num_trials": OptionUse("--num-trials", type=POSITIVE_INT, help="number of trials (default 20, or unlimited with --time-budget)",
                             estimator=True, estimator_default=4),  # the estimators: a quick search
     "time_budget_s": OptionUse("--time-budget", type=POSITIVE_FLOAT, metavar="SECONDS", estimator=True,
                                help="stop starting and running trials after this long"),
-    "scheduler": OptionUse("--scheduler", "asha", "trial scheduler (default: asha)", choices=SCHEDULERS, estimator=True),
-    "searcher": OptionUse("--searcher", None, "search algorithm: random, grid, Optuna tpe or Optuna gp (default: tpe, Optuna's "
-                          "multivariate TPE; random with --scheduler pbt, which takes no search algorithm, and with a space that has grid "
-                          "domains, which random search enumerates); every one but grid "
+    "scheduler": OptionUse("--scheduler", "asha", "trial scheduler (default: %(default)s)", choices=SCHEDULERS, estimator=True),
+    "searcher": OptionUse("--searcher", None, "search algorithm: random, grid, Optuna tpe or Optuna gp (default: "
+                          f"{DEFAULT_SEARCHER}, Optuna's multivariate TPE; random with --scheduler pbt, which takes no search "
+                          "algorithm, and with a space that has grid domains, which random search enumerates); every one but grid "
                           "tries the portfolio (search_spaces/portfolio.yaml) first", choices=SEARCHERS),
-    "checkpoint_every": OptionUse("--checkpoint-every", 0, "checkpoint trials this often (default 0: only where the scheduler needs it)",
+    "checkpoint_every": OptionUse("--checkpoint-every", 0,
+                                  "checkpoint trials this often (default %(default)d: only where the scheduler needs it)",
                                   type=NON_NEGATIVE_INT, metavar="EPOCHS"),
     "max_concurrent": OptionUse("--max-concurrent", type=POSITIVE_INT, help="at most this many trials at once"),
     "max_failures": OptionUse("--max-failures", 0, "retry a crashed trial (it raised, ran out of memory or its worker died) up to N "
-                              "times, from its latest checkpoint when it has one (see --checkpoint-every); default 0",
+                              "times, from its latest checkpoint when it has one (see --checkpoint-every); default %(default)d",
                               type=NON_NEGATIVE_INT, metavar="N"),
-    "cpus_per_trial": OptionUse("--cpus-per-trial", 1.0, "CPUs per trial (default 1)", type=POSITIVE_FLOAT, estimator=True),
-    "gpus_per_trial": OptionUse("--gpus-per-trial", 0.0, "GPUs per trial, fractions allowed (default 0)", type=NON_NEGATIVE_FLOAT,
-                                estimator=True),
+    "cpus_per_trial": OptionUse("--cpus-per-trial", 1.0, "CPUs per trial (default %(default)g)", type=POSITIVE_FLOAT, estimator=True),
+    "gpus_per_trial": OptionUse("--gpus-per-trial", 0.0, "GPUs per trial, fractions allowed (default %(default)g)",
+                                type=NON_NEGATIVE_FLOAT, estimator=True),
     "address": OptionUse("--address", help="join an existing Ray cluster at this address (default: start Ray locally)",
                          estimator=True),
     "storage": OptionUse("--storage", help="path or URI for trial results that every node of the cluster can reach"),
-    "precision": OptionUse("--precision", "fp32", "bf16: bfloat16 autocast (default fp32)", choices=("fp32", "bf16")),
+    "precision": OptionUse("--precision", "fp32", "bf16: bfloat16 autocast (default %(default)s)", choices=("fp32", "bf16")),
     "output": OptionUse("--output", type=Path, help="run directory (default: runs/<dataset>-<time>)", estimator=True),
     "overwrite": OptionUse("--overwrite", False, "replace an existing, non-empty run directory"),
-    "seed": OptionUse("--seed", 0, "seed for splits, sampling and training (default 0)", type=INTEGER, estimator=True),
-    "val_fraction": OptionUse("--val-fraction", 0.15, "validation share of rows (default 0.15)", type=FRACTION, estimator=True),
-    "test_fraction": OptionUse("--test-fraction", 0.15, "test share of rows (default 0.15)", type=FRACTION, estimator=True),
+    "seed": OptionUse("--seed", 0, "seed for splits, sampling and training (default %(default)d)", type=INTEGER, estimator=True),
+    "val_fraction": OptionUse("--val-fraction", 0.15, "validation share of rows (default %(default)g)", type=FRACTION, estimator=True),
+    "test_fraction": OptionUse("--test-fraction", 0.15, "test share of rows (default %(default)g)", type=FRACTION, estimator=True),
     "image_shape": OptionUse("--image-shape", type=IMAGE_SHAPE, metavar="C,H,W", help="treat pixel columns as images of this shape"),
     "test_data": OptionUse("--test-data", metavar="FILE", group="data", tasks=SUPERVISED_TASKS, why=SPLIT,
                            help="use this file as the test split instead of carving one out"),
@@ -191,8 +193,9 @@ TASK_OPTIONS: dict[str, OptionUse] = {
                                  "(repeatable); a saved model loads only the plugins it needs anyway", metavar="NAME"),
     "validation": OptionUse("--validation", "auto", "how trials are validated: holdout (one validation split), cv:K "
                             "(K-fold cross-validation of the training rows, stratified, by --group-column or in "
-                            "--time-column order; the test split stays held out), or auto (default: cv:5 up to "
-                            f"{AUTO_CV_MAX_ROWS:,} training rows, holdout above)", type=VALIDATION, metavar="auto|holdout|cv:K",
+                            "--time-column order; the test split stays held out), or auto (default: "
+                            f"cv:{AUTO_FOLDS} up to {AUTO_CV_MAX_ROWS:,} training rows, holdout above)",
+                            type=VALIDATION, metavar="auto|holdout|cv:K",
                             tasks=SUPERVISED_TASKS, why="cluster, generate and multilabel validate on a hold-out split",
                             everywhere=("holdout",), estimator=True),
     "final_model": OptionUse("--final-model", "bag", "with cross-validation, the final model: bag (the K fold models of the "
@@ -200,10 +203,10 @@ TASK_OPTIONS: dict[str, OptionUse] = {
                              choices=("bag", "refit"), tasks=SUPERVISED_TASKS, why="only cross-validated trials have fold models",
                              estimator=True),
     "ensemble": OptionUse("--ensemble", 10, "greedy ensemble selection over the top K trials' out-of-fold (or hold-out "
-                          "validation) predictions; the ensemble is the final model only if it wins (default 10; 0: off)",
+                          "validation) predictions; the ensemble is the final model only if it wins (default %(default)d; 0: off)",
                           type=ENSEMBLE_SIZE, metavar="K", tasks=SUPERVISED_TASKS,
                           why="it averages the predictions of classifiers or regressors", everywhere=(0,), estimator=True),
-    "wandb_project": OptionUse("--wandb-project", "automl", "W&B project (default: automl)", metavar="NAME"),
+    "wandb_project": OptionUse("--wandb-project", "automl", "W&B project (default: %(default)s)", metavar="NAME"),
     "wandb_entity": OptionUse("--wandb-entity", metavar="NAME", help="W&B entity: your user or team (default: your default entity)"),
     "report": OptionUse("--no-report", True, "write no report.html (the leaderboard files stay)"),
     "wandb": OptionUse("--no-wandb", True, "no Weights & Biases runs (without an API key they are written offline under RUN_DIR/wandb)"),

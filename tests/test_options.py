@@ -279,6 +279,20 @@ def test_the_estimators_take_their_parameters_and_defaults_from_the_option_table
     assert {name: p.default for name, p in inspect.signature(model).parameters.items()} == expected  # clone and repr read these
 
 
+def test_no_help_text_writes_its_default_out(monkeypatch, capsys):
+    # A help text names its option's default as %(default)s: argparse writes in the table's.
+    for name, use in TASK_OPTIONS.items():
+        if use.default is not None and not isinstance(use.default, (bool, tuple)):
+            written = format(use.default, "g") if isinstance(use.default, float) else str(use.default)
+            assert f"default {written}" not in use.help and f"default: {written}" not in use.help, name
+    from dataclasses import replace
+
+    monkeypatch.setitem(TASK_OPTIONS, "val_fraction", replace(TASK_OPTIONS["val_fraction"], default=0.25))
+    with pytest.raises(SystemExit):
+        main(["search", "--help"])
+    assert "validation share of rows (default 0.25)" in capsys.readouterr().out
+
+
 def test_the_estimators_defaults_are_a_quick_search():
     import automl.sklearn
 
