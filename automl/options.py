@@ -339,7 +339,7 @@ def searcher_for(options: Mapping[str, Any]) -> str:
     searcher = options.get("searcher")
     if searcher is not None:
         return searcher
-    if (options.get("scheduler", "asha"), DEFAULT_SEARCHER) in REFUSED_PAIRS:
+    if (options.get("scheduler", TASK_OPTIONS["scheduler"].default), DEFAULT_SEARCHER) in REFUSED_PAIRS:
         return "random"
     return DEFAULT_SEARCHER
 
@@ -347,7 +347,7 @@ def searcher_for(options: Mapping[str, Any]) -> str:
 def check_combinations(options: Mapping[str, Any], given: Mapping[str, Any]) -> None:
     """Refuse pairs of options that cannot run together, and options that do nothing without
     another one (each value on its own is checked by :func:`checked_options`)."""
-    scheduler, searcher = options.get("scheduler", "asha"), searcher_for(options)
+    scheduler, searcher = options.get("scheduler", TASK_OPTIONS["scheduler"].default), searcher_for(options)
     refused = REFUSED_PAIRS.get((scheduler, searcher))
     if refused:
         workable = [s for s in SEARCHERS if (scheduler, s) not in REFUSED_PAIRS]
