@@ -5,13 +5,14 @@ One table, :data:`TASK_OPTIONS`, declares every option of a search (type, defaul
 allowed values): the flags of ``automl search``, the keywords of ``AutoML(...)``, the
 parameters of the scikit-learn estimators, the defaults of the settings records
 (:mod:`automl.config`) and ``request.json`` all come from it, with the tasks that use each
-option; no default is written a second time anywhere else. Each option's value rule is declared once too (its ``type``, a
-:class:`automl.flags.FlagValue`, or its ``choices``): the parser of ``automl search`` applies it
-to a flag's text and :func:`checked_options` to a value given in Python, so ``AutoML(...)`` and
-the estimators refuse every value the command line refuses. An option given
-explicitly (a value other than its default) that the task would ignore is refused before
-anything runs, with one line naming the flag and the task; :func:`check_combinations` does the
-same for pairs of options that cannot work together, such as a pair Ray Tune refuses.
+option; no default is written a second time anywhere else. Each option's value rule is
+declared once too (its ``type``, a :class:`automl.flags.FlagValue`, or its ``choices``): the
+parser of ``automl search`` applies it to a flag's text and :func:`checked_options` to a value
+given in Python, so ``AutoML(...)`` and the estimators refuse every value the command line
+refuses. An option given explicitly (a value other than its default) that the task would
+ignore is refused before anything runs, with one line naming the flag and the task;
+:func:`check_combinations` does the same for pairs of options that cannot work together, such
+as a pair Ray Tune refuses.
 """
 
 from __future__ import annotations
@@ -54,9 +55,9 @@ class OptionUse:
 
     The CLI flags (:func:`add_search_flags`), the keywords of ``AutoML(...)``, the parameters
     of the scikit-learn estimators, the settings records' defaults and the ``request.json`` of
-    a run directory all come from these declarations. ``tasks`` are the tasks that use a value other than the default
-    (``values``: only these values, when the others work for every task); ``why`` says what
-    the option does, for the message that refuses it. A boolean whose default is ``True`` is
+    a run directory all come from these declarations. ``tasks`` are the tasks that use a value
+    other than the default (``values``: only these values, when the others work for every
+    task); ``why`` says what the option does, for the message that refuses it. A boolean whose default is ``True`` is
     the flag ``--no-...``; a tuple default is a repeatable flag. ``help`` names the default as
     ``%(default)s`` (argparse writes it in), never by its value. ``everywhere`` are values that
     every task takes (an option's "off" value, such as ``--ensemble 0``). ``estimator``: a
