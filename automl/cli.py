@@ -18,12 +18,10 @@ from automl import __version__
 from automl.components import FAMILIES, INPUT_KINDS, SINGULAR, TASKS
 from automl.errors import AutoMLError, AutoMLWarning
 from automl.flags import COLUMN_NAMES, INTEGER, PORT, POSITIVE_INT, ShortErrorParser
-from automl.options import add_search_flags, options_from_flags
+from automl.options import TASK_OPTIONS, add_search_flags, options_from_flags
 
 EXIT_SEARCH_FAILED = 1
 EXIT_USAGE = 2
-DISABLE_PLUGIN_HELP = ("skip a plugin: an entry point name, a package, or PACKAGE:ENTRY_POINT (repeatable); "
-                       "a saved model loads only the plugins it needs anyway")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,8 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-body-bytes", type=POSITIVE_INT, default=1 << 20, help="largest request body accepted (default 1 MiB)")
     serve.add_argument("--max-rows", type=POSITIVE_INT, default=10_000, help="most rows per request (default 10000)")
     serve.set_defaults(handler=run_serve)
+    disable_plugin = TASK_OPTIONS["disable_plugins"]  # the flag of `automl search`, declared there once
     for loads_plugins in (predict, sample, plugins, show, export, serve):
-        loads_plugins.add_argument("--disable-plugin", action="append", default=[], metavar="NAME", help=DISABLE_PLUGIN_HELP)
+        loads_plugins.add_argument(disable_plugin.flag, **disable_plugin.argparse_keywords("disable_plugin"))
     return parser
 
 

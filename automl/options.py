@@ -3,14 +3,16 @@ options a search refuses.
 
 One table, :data:`TASK_OPTIONS`, declares every option of a search (type, default, help,
 allowed values): the flags of ``automl search``, the keywords of ``AutoML(...)``, the
-parameters of the scikit-learn estimators and ``request.json`` all come from it, with the
-tasks that use each option. Each option's value rule is declared once too (its ``type``, a
-:class:`automl.flags.FlagValue`, or its ``choices``): the parser of ``automl search`` applies it
-to a flag's text and :func:`checked_options` to a value given in Python, so ``AutoML(...)`` and
-the estimators refuse every value the command line refuses. An option given
-explicitly (a value other than its default) that the task would ignore is refused before
-anything runs, with one line naming the flag and the task; :func:`check_combinations` does the
-same for pairs of options that cannot work together, such as a pair Ray Tune refuses.
+parameters of the scikit-learn estimators, the defaults of the settings records
+(:mod:`automl.config`) and ``request.json`` all come from it, with the tasks that use each
+option; no default is written a second time anywhere else. Each option's value rule is
+declared once too (its ``type``, a :class:`automl.flags.FlagValue`, or its ``choices``): the
+parser of ``automl search`` applies it to a flag's text and :func:`checked_options` to a value
+given in Python, so ``AutoML(...)`` and the estimators refuse every value the command line
+refuses. An option given explicitly (a value other than its default) that the task would
+ignore is refused before anything runs, with one line naming the flag and the task;
+:func:`check_combinations` does the same for pairs of options that cannot work together, such
+as a pair Ray Tune refuses.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from automl.components import CLASSIFICATION_TASKS, SUPERVISED_TASKS, TASKS
-from automl.config import OPTION
 from automl.errors import AutoMLError
 from automl.flags import (
     CLUSTER_COUNT, ENSEMBLE_SIZE, FRACTION, IMAGE_SHAPE, INTEGER, NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT,
@@ -43,6 +44,8 @@ AUTO_CV_MAX_ROWS = 2000
 AUTO_FOLDS = 5
 # A search without --task infers one of these from the target column.
 INFERRED_TASKS = SUPERVISED_TASKS
+SAME = object()  # an option's estimator_default where the estimators take its own default
+OPTION = "option"  # the metadata key of a settings field (automl.config) naming its search option
 
 
 @dataclass(frozen=True)
@@ -51,12 +54,15 @@ class OptionUse:
     allowed values, and where it takes effect.
 
     The CLI flags (:func:`add_search_flags`), the keywords of ``AutoML(...)``, the parameters
-    of the scikit-learn estimators and the ``request.json`` of a run directory all come from
-    these declarations. ``tasks`` are the tasks that use a value other than the default
-    (``values``: only these values, when the others work for every task); ``why`` says what
-    the option does, for the message that refuses it. A boolean whose default is ``True`` is
-    the flag ``--no-...``; a tuple default is a repeatable flag. ``everywhere`` are values that
-    every task takes (an option's "off" value, such as ``--ensemble 0``).
+    of the scikit-learn estimators, the settings records' defaults and the ``request.json`` of
+    a run directory all come from these declarations. ``tasks`` are the tasks that use a value
+    other than the default (``values``: only these values, when the others work for every
+    task); ``why`` says what the option does, for the message that refuses it. A boolean whose default is ``True`` is
+    the flag ``--no-...``; a tuple default is a repeatable flag. ``help`` names the default as
+    ``%(default)s`` (argparse writes it in), never by its value. ``everywhere`` are values that
+    every task takes (an option's "off" value, such as ``--ensemble 0``). ``estimator``: a
+    parameter of the scikit-learn estimators (an option that makes sense per fit), whose
+    default there is ``estimator_default`` where one is given (a quick search), else ``default``.
     """
 
     flag: str
@@ -71,6 +77,8 @@ class OptionUse:
     values: tuple[Any, ...] | None = None
     why: str = ""
     everywhere: tuple[Any, ...] = ()
+    estimator: bool = False
+    estimator_default: Any = SAME
 
     def used_by(self, task: str, value: Any) -> bool:
         """Whether ``task`` uses this option set to ``value``."""
@@ -132,34 +140,40 @@ TASK_OPTIONS: dict[str, OptionUse] = {
     "task": OptionUse("--task", choices=TASKS, help="override the inferred task; cluster and generate need no target"),
     "metric": OptionUse("--metric", choices=tuple(sorted(DIRECTIONS)), metavar="NAME",
                         help="validation metric that ranks trials, its direction from the task (default: accuracy, rmse, "
-                             f"silhouette or c2st_gap); one of: {', '.join(sorted(DIRECTIONS))}"),
+                             f"silhouette or c2st_gap); one of: {', '.join(sorted(DIRECTIONS))}", estimator=True),
     "n_clusters": OptionUse("--n-clusters", type=CLUSTER_COUNT, metavar="K", tasks=("cluster",), why="it fixes k of the clustering",
                             help="with --task cluster: fix k (default: searched, 2 to 8)"),
-    "space": OptionUse("--space", "default", "search space: a name in search_spaces/ or a YAML path (default: default, which follows the "
-                      "input kind: sequence.yaml for sequences, image.yaml, text.yaml)"),
-    "num_trials": OptionUse("--num-trials", type=POSITIVE_INT, help="number of trials (default 20, or unlimited with --time-budget)"),
-    "time_budget_s": OptionUse("--time-budget", type=POSITIVE_FLOAT, metavar="SECONDS", help="stop starting and running trials after this long"),
-    "scheduler": OptionUse("--scheduler", "asha", "trial scheduler (default: asha)", choices=SCHEDULERS),
-    "searcher": OptionUse("--searcher", None, "search algorithm: random, grid, Optuna tpe or Optuna gp (default: tpe, Optuna's "
-                          "multivariate TPE; random with --scheduler pbt, which takes no search algorithm, and with a space that has grid "
-                          "domains, which random search enumerates); every one but grid "
+    "space": OptionUse("--space", "default", "search space: a name in search_spaces/ or a YAML path (default: %(default)s, "
+                      "which follows the input kind: sequence.yaml for sequences, image.yaml, text.yaml)",
+                      estimator=True, estimator_default="quick"),  # the estimators: a quick search
+    "num_trials": OptionUse("--num-trials", type=POSITIVE_INT, help="number of trials (default 20, or unlimited with --time-budget)",
+                            estimator=True, estimator_default=4),  # the estimators: a quick search
+    "time_budget_s": OptionUse("--time-budget", type=POSITIVE_FLOAT, metavar="SECONDS", estimator=True,
+                               help="stop starting and running trials after this long"),
+    "scheduler": OptionUse("--scheduler", "asha", "trial scheduler (default: %(default)s)", choices=SCHEDULERS, estimator=True),
+    "searcher": OptionUse("--searcher", None, "search algorithm: random, grid, Optuna tpe or Optuna gp (default: "
+                          f"{DEFAULT_SEARCHER}, Optuna's multivariate TPE; random with --scheduler pbt, which takes no search "
+                          "algorithm, and with a space that has grid domains, which random search enumerates); every one but grid "
                           "tries the portfolio (search_spaces/portfolio.yaml) first", choices=SEARCHERS),
-    "checkpoint_every": OptionUse("--checkpoint-every", 0, "checkpoint trials this often (default 0: only where the scheduler needs it)",
+    "checkpoint_every": OptionUse("--checkpoint-every", 0,
+                                  "checkpoint trials this often (default %(default)d: only where the scheduler needs it)",
                                   type=NON_NEGATIVE_INT, metavar="EPOCHS"),
     "max_concurrent": OptionUse("--max-concurrent", type=POSITIVE_INT, help="at most this many trials at once"),
     "max_failures": OptionUse("--max-failures", 0, "retry a crashed trial (it raised, ran out of memory or its worker died) up to N "
-                              "times, from its latest checkpoint when it has one (see --checkpoint-every); default 0",
+                              "times, from its latest checkpoint when it has one (see --checkpoint-every); default %(default)d",
                               type=NON_NEGATIVE_INT, metavar="N"),
-    "cpus_per_trial": OptionUse("--cpus-per-trial", 1.0, "CPUs per trial (default 1)", type=POSITIVE_FLOAT),
-    "gpus_per_trial": OptionUse("--gpus-per-trial", 0.0, "GPUs per trial, fractions allowed (default 0)", type=NON_NEGATIVE_FLOAT),
-    "address": OptionUse("--address", help="join an existing Ray cluster at this address (default: start Ray locally)"),
+    "cpus_per_trial": OptionUse("--cpus-per-trial", 1.0, "CPUs per trial (default %(default)g)", type=POSITIVE_FLOAT, estimator=True),
+    "gpus_per_trial": OptionUse("--gpus-per-trial", 0.0, "GPUs per trial, fractions allowed (default %(default)g)",
+                                type=NON_NEGATIVE_FLOAT, estimator=True),
+    "address": OptionUse("--address", help="join an existing Ray cluster at this address (default: start Ray locally)",
+                         estimator=True),
     "storage": OptionUse("--storage", help="path or URI for trial results that every node of the cluster can reach"),
-    "precision": OptionUse("--precision", "fp32", "bf16: bfloat16 autocast (default fp32)", choices=("fp32", "bf16")),
-    "output": OptionUse("--output", type=Path, help="run directory (default: runs/<dataset>-<time>)"),
+    "precision": OptionUse("--precision", "fp32", "bf16: bfloat16 autocast (default %(default)s)", choices=("fp32", "bf16")),
+    "output": OptionUse("--output", type=Path, help="run directory (default: runs/<dataset>-<time>)", estimator=True),
     "overwrite": OptionUse("--overwrite", False, "replace an existing, non-empty run directory"),
-    "seed": OptionUse("--seed", 0, "seed for splits, sampling and training (default 0)", type=INTEGER),
-    "val_fraction": OptionUse("--val-fraction", 0.15, "validation share of rows (default 0.15)", type=FRACTION),
-    "test_fraction": OptionUse("--test-fraction", 0.15, "test share of rows (default 0.15)", type=FRACTION),
+    "seed": OptionUse("--seed", 0, "seed for splits, sampling and training (default %(default)d)", type=INTEGER, estimator=True),
+    "val_fraction": OptionUse("--val-fraction", 0.15, "validation share of rows (default %(default)g)", type=FRACTION, estimator=True),
+    "test_fraction": OptionUse("--test-fraction", 0.15, "test share of rows (default %(default)g)", type=FRACTION, estimator=True),
     "image_shape": OptionUse("--image-shape", type=IMAGE_SHAPE, metavar="C,H,W", help="treat pixel columns as images of this shape"),
     "test_data": OptionUse("--test-data", metavar="FILE", group="data", tasks=SUPERVISED_TASKS, why=SPLIT,
                            help="use this file as the test split instead of carving one out"),
@@ -176,26 +190,29 @@ TASK_OPTIONS: dict[str, OptionUse] = {
     "class_weights": OptionUse("--class-weights", "none", "weight the loss by inverse class frequency", choices=("none", "balanced"),
                                group="data", tasks=CLASSIFICATION_TASKS, why="it weights the loss by class frequency"),
     "delimiter": OptionUse("--delimiter", group="data", help="CSV delimiter (default: detected)"),
-    "disable_plugins": OptionUse("--disable-plugin", (), "skip a plugin (repeatable)", metavar="NAME"),
+    "disable_plugins": OptionUse("--disable-plugin", (), "skip a plugin: an entry point name, a package, or PACKAGE:ENTRY_POINT "
+                                 "(repeatable); a saved model loads only the plugins it needs anyway", metavar="NAME"),
     "validation": OptionUse("--validation", "auto", "how trials are validated: holdout (one validation split), cv:K "
                             "(K-fold cross-validation of the training rows, stratified, by --group-column or in "
-                            "--time-column order; the test split stays held out), or auto (default: cv:5 up to "
-                            f"{AUTO_CV_MAX_ROWS:,} training rows, holdout above)", type=VALIDATION, metavar="auto|holdout|cv:K",
+                            "--time-column order; the test split stays held out), or auto (default: "
+                            f"cv:{AUTO_FOLDS} up to {AUTO_CV_MAX_ROWS:,} training rows, holdout above)",
+                            type=VALIDATION, metavar="auto|holdout|cv:K",
                             tasks=SUPERVISED_TASKS, why="cluster, generate and multilabel validate on a hold-out split",
-                            everywhere=("holdout",)),
+                            everywhere=("holdout",), estimator=True),
     "final_model": OptionUse("--final-model", "bag", "with cross-validation, the final model: bag (the K fold models of the "
                              "winner, predictions averaged, no refit; default) or refit (retrained on all training rows)",
-                             choices=("bag", "refit"), tasks=SUPERVISED_TASKS, why="only cross-validated trials have fold models"),
+                             choices=("bag", "refit"), tasks=SUPERVISED_TASKS, why="only cross-validated trials have fold models",
+                             estimator=True),
     "ensemble": OptionUse("--ensemble", 10, "greedy ensemble selection over the top K trials' out-of-fold (or hold-out "
-                          "validation) predictions; the ensemble is the final model only if it wins (default 10; 0: off)",
+                          "validation) predictions; the ensemble is the final model only if it wins (default %(default)d; 0: off)",
                           type=ENSEMBLE_SIZE, metavar="K", tasks=SUPERVISED_TASKS,
-                          why="it averages the predictions of classifiers or regressors", everywhere=(0,)),
-    "wandb_project": OptionUse("--wandb-project", "automl", "W&B project (default: automl)", metavar="NAME"),
+                          why="it averages the predictions of classifiers or regressors", everywhere=(0,), estimator=True),
+    "wandb_project": OptionUse("--wandb-project", "automl", "W&B project (default: %(default)s)", metavar="NAME"),
     "wandb_entity": OptionUse("--wandb-entity", metavar="NAME", help="W&B entity: your user or team (default: your default entity)"),
     "report": OptionUse("--no-report", True, "write no report.html (the leaderboard files stay)"),
     "wandb": OptionUse("--no-wandb", True, "no Weights & Biases runs (without an API key they are written offline under RUN_DIR/wandb)"),
     "verbose": OptionUse("--verbose", False, "show Ray Tune's own output and logs instead of the progress display",
-                         group="noise", short="-v"),
+                         group="noise", short="-v", estimator=True),
 }
 
 
@@ -217,6 +234,13 @@ def options_from_flags(args: argparse.Namespace) -> dict[str, Any]:
 def default_options() -> dict[str, Any]:
     """The default of every option."""
     return {name: option.default for name, option in TASK_OPTIONS.items()}
+
+
+def estimator_defaults() -> dict[str, Any]:
+    """The parameters of the scikit-learn estimators (the options marked ``estimator``) and
+    their defaults there: ``estimator_default`` where one is declared, else the option's."""
+    return {name: option.default if option.estimator_default is SAME else option.estimator_default
+            for name, option in TASK_OPTIONS.items() if option.estimator}
 
 
 def options_signature(defaults: Mapping[str, Any] | None = None, names=None, extra: tuple = ()) -> inspect.Signature:
@@ -316,7 +340,7 @@ def searcher_for(options: Mapping[str, Any]) -> str:
     searcher = options.get("searcher")
     if searcher is not None:
         return searcher
-    if (options.get("scheduler", "asha"), DEFAULT_SEARCHER) in REFUSED_PAIRS:
+    if (options.get("scheduler", TASK_OPTIONS["scheduler"].default), DEFAULT_SEARCHER) in REFUSED_PAIRS:
         return "random"
     return DEFAULT_SEARCHER
 
@@ -324,7 +348,7 @@ def searcher_for(options: Mapping[str, Any]) -> str:
 def check_combinations(options: Mapping[str, Any], given: Mapping[str, Any]) -> None:
     """Refuse pairs of options that cannot run together, and options that do nothing without
     another one (each value on its own is checked by :func:`checked_options`)."""
-    scheduler, searcher = options.get("scheduler", "asha"), searcher_for(options)
+    scheduler, searcher = options.get("scheduler", TASK_OPTIONS["scheduler"].default), searcher_for(options)
     refused = REFUSED_PAIRS.get((scheduler, searcher))
     if refused:
         workable = [s for s in SEARCHERS if (scheduler, s) not in REFUSED_PAIRS]

@@ -36,14 +36,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from automl.options import TASK_OPTIONS, checked_options, given_keywords, options_signature
+from automl.options import checked_options, estimator_defaults, given_keywords, options_signature
 
 TARGET_COLUMN = "__automl_target__"
-# The options of automl.options.TASK_OPTIONS that make sense per fit, and where the estimators'
-# defaults differ (a quick search).
-ESTIMATOR_OPTIONS = ("space", "metric", "num_trials", "time_budget_s", "scheduler", "ensemble", "validation", "final_model",
-                     "cpus_per_trial", "gpus_per_trial", "address", "output", "val_fraction", "test_fraction", "seed", "verbose")
-ESTIMATOR_DEFAULTS = {"space": "quick", "num_trials": 4}
+# The options of automl.options.TASK_OPTIONS that make sense per fit (marked `estimator` there,
+# with the estimators' defaults: a quick search).
+ESTIMATOR_OPTIONS = tuple(estimator_defaults())
 MIN_ROWS = 8  # one row each for val and test needs ~7 rows at the default fractions
 
 
@@ -54,11 +52,11 @@ class _AutoMLEstimator(BaseEstimator):
 
     def __init__(self, **params: Any) -> None:
         given_keywords(type(self).__name__, params, ESTIMATOR_OPTIONS)
-        for name in ESTIMATOR_OPTIONS:
-            setattr(self, name, params.get(name, ESTIMATOR_DEFAULTS.get(name, TASK_OPTIONS[name].default)))
+        for name, default in estimator_defaults().items():
+            setattr(self, name, params.get(name, default))
 
     # The parameters are options of automl.options.TASK_OPTIONS, declared there once.
-    __init__.__signature__ = options_signature(ESTIMATOR_DEFAULTS, ESTIMATOR_OPTIONS)
+    __init__.__signature__ = options_signature(estimator_defaults(), ESTIMATOR_OPTIONS)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import inspect
 
 import pandas as pd
@@ -98,6 +99,20 @@ def test_every_search_flag_and_api_keyword_is_in_the_task_table():
     assert set(EXAMPLES) == search_flags() - CLI_ONLY - {"--task"}
 
 
+def test_every_command_that_loads_plugins_takes_disable_plugin_with_the_one_help_text():
+    def actions(parser):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for command in action.choices.values():
+                    yield from actions(command)
+            elif "--disable-plugin" in action.option_strings:
+                yield action
+
+    found = list(actions(build_parser()))
+    assert len(found) == 7  # search, predict, sample, plugins, space show, export, serve
+    assert {(a.help, a.metavar, type(a)) for a in found} == {(TASK_OPTIONS["disable_plugins"].help, "NAME", argparse._AppendAction)}
+
+
 @pytest.mark.parametrize("task", TASKS)
 @pytest.mark.parametrize("flag", sorted(EXAMPLES))
 def test_a_flag_the_task_ignores_is_refused_before_the_search(flag, task, no_search, capsys, tmp_path, monkeypatch):
@@ -168,15 +183,13 @@ def test_the_off_values_of_ensemble_and_validation_work_with_every_task(task):
         AutoML(task=task, validation="cv:3")
 
 
-def test_every_settings_field_comes_from_its_option_with_the_same_default():
-    """The settings records (automl/config.py) are filled from the option table alone, and a
-    record built directly defaults to what a user who passes nothing gets."""
-    from dataclasses import MISSING, fields
+def test_every_settings_field_comes_from_an_option():
+    """The settings records (automl/config.py) are filled from the option table alone."""
+    from dataclasses import fields
 
-    from automl.config import OPTION, DataConfig, ResourceConfig, SearchConfig, TrackingConfig
-    from automl.options import default_options, settings
+    from automl.config import DataConfig, ResourceConfig, SearchConfig, TrackingConfig
+    from automl.options import OPTION, default_options, settings
 
-    defaults = default_options()
     covered = set()
     for record in (DataConfig, SearchConfig, ResourceConfig, TrackingConfig):
         for f in fields(record):
@@ -185,14 +198,109 @@ def test_every_settings_field_comes_from_its_option_with_the_same_default():
                 continue  # declared not an option (the data layer's imputer and scaler)
             assert name in TASK_OPTIONS, f"{record.__name__}.{f.name} has no option {name!r}"
             covered.add(name)
-            if name != "searcher":  # computed from the scheduler (searcher_for)
-                assert f.default is not MISSING and f.default == defaults[name], f"{record.__name__}.{f.name}"
     # Every option reaches a record, but those that only the API itself reads.
     assert set(TASK_OPTIONS) - covered == {"metric", "n_clusters", "output", "overwrite", "disable_plugins", "verbose"}
-    given = {**defaults, "ensemble": 3, "wandb_project": "p", "validation": "cv:3", "precision": "bf16"}
+    given = {**default_options(), "ensemble": 3, "wandb_project": "p", "validation": "cv:3", "precision": "bf16"}
     assert settings(SearchConfig, given, searcher="random").ensemble_size == 3
     assert settings(TrackingConfig, given).project == "p"
     assert settings(DataConfig, given).validation == "cv:3" and settings(ResourceConfig, given).precision == "bf16"
+
+
+# -- every default declared once, in the option table ----------------------------------------------
+
+class Probe:
+    """A default that only the option table can hand out: equal to nothing but itself."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Probe({self.name!r})"
+
+
+@pytest.fixture
+def probed(monkeypatch) -> dict[str, Probe]:
+    """Every option's default in the table replaced by a :class:`Probe`: a place that declares a
+    default of its own (a literal ``0.15``) keeps it, and a test comparing with the probes fails."""
+    from dataclasses import replace
+
+    from automl.options import SAME
+
+    probes = {}
+    for name, use in list(TASK_OPTIONS.items()):
+        probes[name] = Probe(name)
+        estimator_default = SAME if use.estimator_default is SAME else Probe(f"{name}, for the estimators")
+        monkeypatch.setitem(TASK_OPTIONS, name, replace(use, default=probes[name], estimator_default=estimator_default))
+    return probes
+
+
+def fresh(module: str, monkeypatch):
+    """``module`` run again from its file, as a new module, reading the option table as it is now."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(f"{module}_probed", importlib.util.find_spec(module).origin)
+    loaded = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, loaded)
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+def test_the_settings_records_take_their_defaults_from_the_option_table(probed, monkeypatch):
+    from dataclasses import fields
+
+    from automl.options import DEFAULT_SEARCHER, OPTION
+
+    config = fresh("automl.config", monkeypatch)
+    for record in (config.DataConfig, config.SearchConfig, config.ResourceConfig, config.TrackingConfig):
+        built = record()  # what code that builds a record directly gets
+        for f in fields(record):
+            name = f.metadata.get(OPTION, f.name)
+            if name is not None and name != "searcher":  # the searcher is chosen for the scheduler (searcher_for)
+                assert getattr(built, f.name) is probed[name], f"{record.__name__}.{f.name} declares its own default"
+    assert config.SearchConfig().searcher == DEFAULT_SEARCHER
+
+
+def test_the_keywords_of_automl_take_their_defaults_from_the_option_table(probed, monkeypatch):
+    parameters = inspect.signature(fresh("automl.api", monkeypatch).AutoML).parameters
+    assert {name: parameters[name].default for name in TASK_OPTIONS} == probed
+    assert parameters["callbacks"].default == ()  # the one keyword that is no option
+
+
+@pytest.mark.parametrize("estimator", ["AutoMLClassifier", "AutoMLRegressor"])
+def test_the_estimators_take_their_parameters_and_defaults_from_the_option_table(estimator, probed, monkeypatch):
+    from automl.options import SAME
+
+    model = getattr(fresh("automl.sklearn", monkeypatch), estimator)
+    expected = {name: probed[name] if use.estimator_default is SAME else use.estimator_default
+                for name, use in TASK_OPTIONS.items() if use.estimator}
+    assert all(isinstance(default, Probe) for default in expected.values())
+    assert model().get_params() == expected
+    assert {name: p.default for name, p in inspect.signature(model).parameters.items()} == expected  # clone and repr read these
+
+
+def test_no_help_text_writes_its_default_out(monkeypatch, capsys):
+    # A help text names its option's default as %(default)s: argparse writes in the table's.
+    for name, use in TASK_OPTIONS.items():
+        if use.default is not None and not isinstance(use.default, (bool, tuple)):
+            written = format(use.default, "g") if isinstance(use.default, float) else str(use.default)
+            assert f"default {written}" not in use.help and f"default: {written}" not in use.help, name
+    from dataclasses import replace
+
+    monkeypatch.setitem(TASK_OPTIONS, "val_fraction", replace(TASK_OPTIONS["val_fraction"], default=0.25))
+    with pytest.raises(SystemExit):
+        main(["search", "--help"])
+    assert "validation share of rows (default 0.25)" in capsys.readouterr().out
+
+
+def test_the_estimators_defaults_are_a_quick_search():
+    import automl.sklearn
+
+    params = automl.sklearn.AutoMLRegressor().get_params()
+    assert params.pop("space") == "quick" and params.pop("num_trials") == 4
+    assert params == {name: TASK_OPTIONS[name].default for name in params}
+    assert set(params) == {"metric", "time_budget_s", "scheduler", "ensemble", "validation", "final_model", "cpus_per_trial",
+                           "gpus_per_trial", "address", "output", "val_fraction", "test_fraction", "seed", "verbose"}
 
 
 def test_the_api_builds_its_settings_from_the_keywords():
@@ -253,16 +361,27 @@ def no_ray(monkeypatch):
     monkeypatch.setattr(ray, "init", refuse)
 
 
-@pytest.mark.parametrize("name", sorted(BAD_VALUES))
-def test_a_value_the_cli_refuses_the_api_refuses_naming_the_keyword(name, no_ray, capsys):
-    flag, (text, values) = TASK_OPTIONS[name].flag, BAD_VALUES[name]
+@pytest.mark.parametrize("name", sorted(ruled_options()))
+def test_every_keyword_with_a_rule_refuses_a_bad_value_for_the_reason_its_flag_gives(name, no_ray, capsys):
+    """Parametrized over the option table: `automl search` refuses the flag's bad text (exit code 2)
+    and AutoML(...) each bad value, naming the flag and the keyword, with the CLI's own reason (a
+    FlagValue: "must be <allowed>") or the CLI's own allowed values (choices, which argparse words)."""
+    use, (text, values) = TASK_OPTIONS[name], BAD_VALUES[name]
     with pytest.raises(SystemExit) as exited:
-        main(["search", "data.csv", flag, text, "-q"])
-    assert exited.value.code == 2 and f"argument {flag}" in capsys.readouterr().err
+        main(["search", "data.csv", use.flag, text, "-q"])
+    assert exited.value.code == 2
+    error, allowed = capsys.readouterr().err.splitlines()[:2]
+    cli_reason = error.split(f"argument {use.flag}: ", 1)[1]
     for value in values:
         with pytest.raises(AutoMLError) as refused:
             AutoML(**{name: value})
-        assert f"{flag} / {name}: must be " in str(refused.value) and repr(value) in str(refused.value)
+        prefix, api_reason = refused.value.problem.split(": ", 1)
+        assert prefix == f"{use.flag} / {name}" and api_reason.endswith(f", got {value!r}")
+        if use.choices:
+            assert cli_reason == f"invalid choice: {text!r}"
+            assert api_reason == f"must be one of {allowed.split(f'allowed: {use.flag} ', 1)[1]}, got {value!r}"
+        else:
+            assert cli_reason == f"{api_reason.rsplit(', got ', 1)[0]}, got {text}"
 
 
 def test_the_api_and_the_cli_give_the_same_reason_for_a_refused_number(capsys):
