@@ -39,6 +39,13 @@ HOLDOUT_FLAGS = as_flags(HOLDOUT)
 UNTRACKED: dict[str, Any] = {"wandb": False, "report": False}
 UNTRACKED_FLAGS = as_flags(UNTRACKED)
 
+# Trials one after another in one trial process: each trial that runs at the same time as another
+# starts a process of its own (about 3 CPU-seconds: Python, torch, Ray Tune's trainable), which
+# costs more than the few seconds of a small test search's trials. For tests of neither
+# concurrency nor schedulers that compare running trials (PBT; ASHA's rungs are met either way).
+ONE_TRIAL_AT_A_TIME: dict[str, Any] = {"max_concurrent": 1}
+ONE_TRIAL_AT_A_TIME_FLAGS = as_flags(ONE_TRIAL_AT_A_TIME)
+
 # The shipped defaults, named so that a test that runs them says so.
 SHIPPED_DEFAULTS: dict[str, Any] = {}
 SHIPPED_DEFAULTS_FLAGS: tuple[str, ...] = ()

@@ -11,7 +11,7 @@ import pytest
 
 from automl.config import DataConfig
 from automl.data import prepare_data
-from presets import UNTRACKED
+from presets import UNTRACKED, ONE_TRIAL_AT_A_TIME
 
 SPACE = """epochs: 2
 batch_size: 32
@@ -74,7 +74,8 @@ def test_changing_only_test_rows_leaves_the_leaderboard_identical(ray_session, b
     test_rows = _test_rows(blobs_frame, "species")
     boards = []
     for i, frame in enumerate((blobs_frame, _with_extreme_test_rows(blobs_frame, test_rows))):
-        result = AutoML(target="species", space=space, num_trials=2, scheduler="fifo", output=tmp_path / f"run{i}", **UNTRACKED).fit(frame)
+        result = AutoML(target="species", space=space, num_trials=2, scheduler="fifo", output=tmp_path / f"run{i}", **UNTRACKED,
+                        **ONE_TRIAL_AT_A_TIME).fit(frame)
         columns = [c for c in result.leaderboard.columns if c.startswith(("val_", "best_epoch", "architecture", "optimizer"))]
         boards.append((result.leaderboard[columns].reset_index(drop=True), final_config_by_rank(result)))
         if i == 0:

@@ -17,7 +17,7 @@ from automl.export import encode_rows
 from automl.ensemble import ENSEMBLE_ID, select_ensemble
 from automl.metrics import score
 from automl.refit import fit_on_train_and_val, refit_and_test
-from presets import UNTRACKED
+from presets import UNTRACKED, ONE_TRIAL_AT_A_TIME
 
 
 def one_hot_probabilities(labels: np.ndarray, n_classes: int, confidence: float) -> np.ndarray:
@@ -199,7 +199,7 @@ def test_search_with_ensemble_ranks_it_from_saved_validation_outputs(hard_frame,
         "losses:\n  include: [cross_entropy]\nregularizers:\n  include: [dropout]\n"
     )
     result = automl.AutoML(target="label", space=space, num_trials=4, scheduler="fifo", ensemble=3, validation="holdout",
-                           output=tmp_path / "run", **UNTRACKED).fit(hard_frame)
+                           output=tmp_path / "run", **UNTRACKED, **ONE_TRIAL_AT_A_TIME).fit(hard_frame)
     board = result.leaderboard
     trials = board[board.trial_id != ENSEMBLE_ID]
 
@@ -274,7 +274,8 @@ def test_an_ensemble_that_wins_is_refitted_predicts_exports_and_serves(noisy_reg
     # err differently: their average beats either (validation RMSE 0.53 and 0.54 alone, 0.46 together).
     space = tiny_space(two_scaler_space(10))
     result = automl.AutoML(target="y", space=space, searcher="grid", num_trials=1, scheduler="fifo", ensemble=2,
-                           validation="holdout", output=tmp_path / "run", **UNTRACKED).fit(noisy_regression_frame)
+                           validation="holdout", output=tmp_path / "run", **UNTRACKED,
+                           **ONE_TRIAL_AT_A_TIME).fit(noisy_regression_frame)
 
     board = result.leaderboard
     assert list(board.trial_id).count(ENSEMBLE_ID) == 1 and len(board) == 3

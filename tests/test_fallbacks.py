@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from automl.cli import main
-from presets import UNTRACKED_FLAGS
+from presets import UNTRACKED_FLAGS, ONE_TRIAL_AT_A_TIME_FLAGS
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +45,8 @@ def run_without_outputs_or_fold_models(tmp_path_factory, ray_session):
         with contextlib.redirect_stdout(printed):
             code = main(["search", str(folder / "data.csv"), "--target", "y", "--space", str(folder / "space.yaml"),
                          "--searcher", "random", "--num-trials", "2", "--scheduler", "fifo", "--validation", "cv:3",
-                         "--ensemble", "2", "--final-model", "bag", "--output", str(folder / "run"), *UNTRACKED_FLAGS])
+                         "--ensemble", "2", "--final-model", "bag", "--output", str(folder / "run"), *UNTRACKED_FLAGS,
+                         *ONE_TRIAL_AT_A_TIME_FLAGS])
     assert code == 0
     return folder / "run", printed.getvalue()
 

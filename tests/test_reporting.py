@@ -11,7 +11,7 @@ from ray import tune
 from automl import AutoML
 from automl.engine import report_plan
 from automl.reporting import EARLIER_EPOCHS_KEY, ReportPlan, epoch_reporter, epoch_results
-from presets import HOLDOUT_NO_ENSEMBLE, UNTRACKED
+from presets import HOLDOUT_NO_ENSEMBLE, ONE_TRIAL_AT_A_TIME, UNTRACKED
 
 TWELVE_EPOCHS = """
 epochs: 12
@@ -86,7 +86,7 @@ def test_asha_and_hyperband_trials_report_at_their_rungs_fifo_at_none_pbt_at_eve
 
 def test_a_fifo_search_reports_rarely_but_keeps_every_epoch(ray_session, blobs_frame, tiny_space, tmp_path):
     result = AutoML(target="species", space=tiny_space(TWELVE_EPOCHS), scheduler="fifo", num_trials=2,
-                    output=tmp_path / "run", **HOLDOUT_NO_ENSEMBLE, **UNTRACKED).fit(blobs_frame)
+                    output=tmp_path / "run", **HOLDOUT_NO_ENSEMBLE, **UNTRACKED, **ONE_TRIAL_AT_A_TIME).fit(blobs_frame)
     trials = [json.loads(line) for line in (result.run_dir / "trials.jsonl").read_text().splitlines()]
     assert len(trials) == 2
     for trial in trials:

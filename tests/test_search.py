@@ -15,7 +15,7 @@ from automl.cli import main
 from automl.predictor import load
 
 import frames
-from presets import HOLDOUT_NO_ENSEMBLE, HOLDOUT_NO_ENSEMBLE_FLAGS, UNTRACKED, UNTRACKED_FLAGS
+from presets import HOLDOUT_NO_ENSEMBLE, HOLDOUT_NO_ENSEMBLE_FLAGS, UNTRACKED, UNTRACKED_FLAGS, ONE_TRIAL_AT_A_TIME
 
 TINY_SPACE = """
 epochs: 4
@@ -37,7 +37,8 @@ def classification_run(ray_session, tmp_path_factory):
     root = tmp_path_factory.mktemp("classification")
     space = root / "space.yaml"
     space.write_text(TINY_SPACE)
-    return AutoML(target="species", space=space, num_trials=3, output=root / "run", **HOLDOUT_NO_ENSEMBLE, **UNTRACKED).fit(frames.blobs())
+    return AutoML(target="species", space=space, num_trials=3, output=root / "run", **HOLDOUT_NO_ENSEMBLE, **UNTRACKED,
+                  **ONE_TRIAL_AT_A_TIME).fit(frames.blobs())
 
 
 def test_a_search_ranks_every_trial_on_validation_and_saves_the_leaderboard(classification_run):
@@ -95,7 +96,7 @@ def test_a_changed_artifact_file_is_refused(classification_run, tmp_path):
 def test_metric_chooses_what_ranks_the_trials_with_its_direction_from_the_task(ray_session, blobs_frame, tiny_space, tmp_path):
     run_dir = tmp_path / "by-log-loss"
     result = AutoML(target="species", metric="log_loss", space=tiny_space(TINY_SPACE), num_trials=3,
-                    output=run_dir, **HOLDOUT_NO_ENSEMBLE, **UNTRACKED).fit(blobs_frame)
+                    output=run_dir, **HOLDOUT_NO_ENSEMBLE, **UNTRACKED, **ONE_TRIAL_AT_A_TIME).fit(blobs_frame)
     assert result.metric == "log_loss"
     assert result.leaderboard["val_log_loss"].is_monotonic_increasing  # lower is better
     summary = json.loads((run_dir / "result.json").read_text())

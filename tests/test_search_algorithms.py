@@ -13,7 +13,7 @@ from automl import AutoML
 from automl.errors import AutoMLError
 from automl.plugins import load_registry
 from automl.space import build_search_space, load_space_file
-from presets import HOLDOUT_NO_ENSEMBLE, HOLDOUT_NO_ENSEMBLE_FLAGS, UNTRACKED, UNTRACKED_FLAGS
+from presets import HOLDOUT_NO_ENSEMBLE, HOLDOUT_NO_ENSEMBLE_FLAGS, UNTRACKED, UNTRACKED_FLAGS, ONE_TRIAL_AT_A_TIME
 
 TWO_OPTIMIZERS = """
 epochs: 3
@@ -43,7 +43,7 @@ def assert_conditional(records):
 
 @pytest.mark.parametrize("searcher", ["random", "tpe", "gp"])
 def test_each_searcher_samples_the_conditional_space(searcher, ray_session, blobs_frame, tiny_space, tmp_path):
-    result = AutoML(**HOLDOUT_NO_ENSEMBLE, **UNTRACKED, target="species", space=tiny_space(TWO_OPTIMIZERS), searcher=searcher, num_trials=4,
+    result = AutoML(**HOLDOUT_NO_ENSEMBLE, **UNTRACKED, **ONE_TRIAL_AT_A_TIME, target="species", space=tiny_space(TWO_OPTIMIZERS), searcher=searcher, num_trials=4,
                     scheduler="fifo", output=tmp_path / searcher).fit(blobs_frame)
     records = trials(result)
     assert len(records) == 4 and all(r["status"] == "completed" for r in records)
@@ -56,7 +56,7 @@ def test_grid_search_tries_every_discrete_combination_once(ray_session, blobs_fr
         "regularizers:", "losses:\n  include: [cross_entropy]\nregularizers:").replace(
         "{loguniform: [1.0e-2, 1.0e-1]}", "0.05").replace("include: [adam, sgd]", "include: [adam]").replace(
         "normalization: none", "normalization: none, activation: relu"))
-    result = AutoML(**HOLDOUT_NO_ENSEMBLE, **UNTRACKED, target="species", space=space, searcher="grid", scheduler="fifo", output=tmp_path / "grid").fit(blobs_frame)
+    result = AutoML(**HOLDOUT_NO_ENSEMBLE, **UNTRACKED, **ONE_TRIAL_AT_A_TIME, target="species", space=space, searcher="grid", scheduler="fifo", output=tmp_path / "grid").fit(blobs_frame)
     combos = {(r["config"]["architecture"]["width"], r["config"]["loss"]["label_smoothing"],
                r["config"]["optimizer"]["beta1"], r["config"]["batch_size"]) for r in trials(result)}
     assert len(result.leaderboard) == len(combos) == 2 * 2 * 2  # width × label smoothing × beta1

@@ -12,7 +12,7 @@ from serve_helpers import post, serving
 
 from automl import AutoML, AutoMLError
 from automl.cli import main
-from presets import UNTRACKED
+from presets import UNTRACKED, ONE_TRIAL_AT_A_TIME
 
 CLUSTER_SPACE = """
 epochs: 6
@@ -69,7 +69,8 @@ def test_cluster_search_recovers_known_groups_and_predict_returns_cluster_ids(ra
     from sklearn.metrics import adjusted_rand_score
 
     frame, labels = blobs
-    result = AutoML(task="cluster", space=tiny_space(CLUSTER_SPACE), num_trials=2, output=tmp_path / "run", **UNTRACKED).fit(frame)
+    result = AutoML(task="cluster", space=tiny_space(CLUSTER_SPACE), num_trials=2, output=tmp_path / "run", **UNTRACKED,
+                    **ONE_TRIAL_AT_A_TIME).fit(frame)
     assert result.metric == "silhouette"
     assert result.leaderboard.loc[0, "architecture"] == "autoencoder"
     assert result.test_metrics["n_clusters"] == 3  # k searched (2..8) by validation silhouette
@@ -93,7 +94,8 @@ def test_cluster_search_recovers_known_groups_and_predict_returns_cluster_ids(ra
 
 @pytest.mark.slow
 def test_generate_search_samples_rows_that_keep_each_column_type_and_range(ray_session, mixed_table, tiny_space, tmp_path, capsys):
-    result = AutoML(task="generate", space=tiny_space(GENERATE_SPACE), num_trials=2, output=tmp_path / "run", **UNTRACKED).fit(mixed_table)
+    result = AutoML(task="generate", space=tiny_space(GENERATE_SPACE), num_trials=2, output=tmp_path / "run", **UNTRACKED,
+                    **ONE_TRIAL_AT_A_TIME).fit(mixed_table)
     assert result.metric == "c2st_gap"
     assert set(result.leaderboard["architecture"]) <= {"gan", "adversarial_autoencoder"}
     assert 0.0 <= result.test_metrics["c2st_gap"] <= 0.5

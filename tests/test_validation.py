@@ -19,7 +19,7 @@ from automl.errors import AutoMLError
 from automl.export import encode_rows
 from automl.refit import refit_and_test
 from automl.trial import FOLD_MODELS_FILE, DataFacts, TrainingSet, build_model, out_of_fold, train_epochs, with_folds
-from presets import UNTRACKED
+from presets import UNTRACKED, ONE_TRIAL_AT_A_TIME
 
 
 def labelled(n: int = 60, seed: int = 0) -> pd.DataFrame:
@@ -295,7 +295,8 @@ def test_an_out_of_fold_ensemble_wins_and_is_the_final_bag(noisy_frame, tiny_spa
     # Two fixed trials that differ only in their scaler (the grid tries both) err differently.
     space = tiny_space(two_scaler_space(8))
     result = automl.AutoML(target="y", space=space, searcher="grid", num_trials=1, scheduler="fifo", ensemble=2,
-                           validation="cv:3", output=tmp_path / "run", **UNTRACKED).fit(noisy_frame)
+                           validation="cv:3", output=tmp_path / "run", **UNTRACKED,
+                           **ONE_TRIAL_AT_A_TIME).fit(noisy_frame)
     board = result.leaderboard
     assert board.loc[0, "trial_id"] == "ensemble"
     assert "out-of-fold" in board.loc[0, "status"] and "the final model" in board.loc[0, "status"]
