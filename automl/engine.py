@@ -13,13 +13,14 @@ from typing import Any
 
 from automl.config import ResourceConfig, SearchConfig
 from automl.errors import AutoMLError
-from automl.failures import failure_of
 from automl.options import CHECKPOINTING_SCHEDULERS, SCHEDULERS, SEARCHERS
 from automl.portfolio import Portfolio, resolve_portfolio
-from automl.reporting import EARLIER_EPOCHS_KEY, ReportPlan
 from automl.space import SearchSpace, domain_bounds
 from automl.tasks import Task, task_named
-from automl.trial import Components, TrainingSet, train_trial
+from automl.training.failures import failure_of
+from automl.training.records import Components, TrainingSet
+from automl.training.reporting import EARLIER_EPOCHS_KEY, ReportPlan
+from automl.training.trainable import train_trial
 
 DEFAULT_NUM_TRIALS = 20
 
@@ -32,7 +33,7 @@ LOCAL_RAY_SYSTEM_CONFIG = {"preload_python_modules": ["torch"]}
 class TrialRecord:
     """A finished (or failed, or stopped) trial: its config, last reported metrics and status.
 
-    A failed trial's ``status`` is one of ``automl.failures.FAILED_STATUSES`` and ``error`` its reason.
+    A failed trial's ``status`` is one of ``automl.training.failures.FAILED_STATUSES`` and ``error`` its reason.
     """
 
     trial_id: str
@@ -397,7 +398,7 @@ def run_trials(
         name=name,
         storage_path=storage_path,
         verbose=1 if verbose else 0,
-        # A retry goes on from the trial's latest checkpoint (automl.trial.restore_from), else starts afresh.
+        # A retry goes on from the trial's latest checkpoint (automl.training.checkpoints.restore_from), else starts afresh.
         failure_config=tune.FailureConfig(max_failures=search.max_failures),
         # PBT restores other trials' older checkpoints: keep them.
         checkpoint_config=tune.CheckpointConfig(num_to_keep=None if search.scheduler in CHECKPOINTING_SCHEDULERS else 2),
@@ -477,7 +478,7 @@ def _record(result, max_epochs: int, results: list[dict], journaled_config: dict
     # A resumed trial the time budget stopped before it started again has no result, nor config, from Tune.
     config = dict(result.config or metrics.get("config") or journaled_config or {})
     trial_id = Path(result.path).name  # the trial directory is named by trial id (see run_trials)
-    # Failed: raised, diverged, out of memory or worker died (automl/failures.py).
+    # Failed: raised, diverged, out of memory or worker died (automl/training/failures.py).
     status, error = failure_of(result.error, metrics, config)
     checkpoint = result.checkpoint.path if result.checkpoint is not None else ""
     return with_status(TrialRecord(trial_id, config, metrics, status, error, history_rows(results), checkpoint), max_epochs)
@@ -487,8 +488,8 @@ def journal_records(journal, trial_ids: list[str], experiment: Path | None, max_
     """The records of ``trial_ids`` from the journal alone (trials a previous driver ran),
     ended trials first in the order they ended; each with its newest whole checkpoint. A trial
     that never finished an epoch has none (as Tune's trials without a result are left out)."""
-    from automl.checkpoint import newest_whole_checkpoint
     from automl.resume import history_rows
+    from automl.training.checkpoints import newest_whole_checkpoint
 
     ordered = [t for t in journal.ends if t in trial_ids] + [t for t in trial_ids if t not in journal.ends]
     records = []
@@ -508,7 +509,7 @@ def journal_records(journal, trial_ids: list[str], experiment: Path | None, max_
 def resumed_records(records: list[TrialRecord], journal, experiment: Path | None, max_epochs: int) -> list[TrialRecord]:
     """Every record of a resumed search: the journal's for the trials that ended before this
     driver (and resumed ones the budget left no time to run again), then this driver's."""
-    from automl.checkpoint import newest_whole_checkpoint
+    from automl.training.checkpoints import newest_whole_checkpoint
 
     for record in records:
         if not record.checkpoint and experiment is not None:

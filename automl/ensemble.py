@@ -3,7 +3,7 @@
 On by default (``--ensemble 10``, see ``automl.options``; ``--ensemble 0`` turns it off), for the tasks whose
 ``Task.ensembles`` is set (classification and regression). Where the validation predictions
 come from: every trial, at each epoch that improves its validation score, saves that epoch's
-validation outputs (``val_outputs.npy``) in a Ray Tune checkpoint (``automl/trial.py``); the
+validation outputs (``val_outputs.npy``) in a Ray Tune checkpoint (``automl/training/trainable.py``); the
 engine keeps only the latest, i.e. the best epoch's. With cross-validation they are the
 trial's out-of-fold outputs, one per training row (each from the fold model that did not
 train on it), so selection scores every training row once; with a hold-out, the validation
@@ -48,7 +48,7 @@ from automl.components import CLASSIFICATION_TASKS
 from automl.metrics import score
 from automl.tasks import task_named
 from automl.tasks.ensemble import combined_outputs, member_predictions
-from automl.trial import VAL_OUTPUTS_FILE  # written by the trials
+from automl.training.checkpoints import VAL_OUTPUTS_FILE  # written by the trials
 ENSEMBLE_ID = "ensemble"
 DEFAULT_ROUNDS = 20
 

@@ -219,7 +219,7 @@ def _sample(space: dict, seed: int = 0) -> dict[str, Any]:
 
 
 def _facts(task: str, kind: str, with_class_weights: bool = False) -> dict[str, Any]:
-    from automl.trial import DataFacts
+    from automl.training.records import DataFacts
 
     size = OUTPUT_SIZE[task]
     classification = task in CLASSIFICATION_TASKS
@@ -297,7 +297,7 @@ def _architecture_checks(spec) -> Iterable[tuple[str, Callable[[], None]]]:
 def _check_architecture(spec, task: str, kind: str) -> None:
     import torch
 
-    from automl.trial import call_builder
+    from automl.training.building import call_builder
 
     size = OUTPUT_SIZE[task]
     network = call_builder(spec.build, (INPUT_SHAPE[kind], size), _sample(dict(spec.space)), _facts(task, kind))
@@ -356,7 +356,7 @@ def _check_likelihood_generator(network, x) -> None:
 
 
 def _loss_checks(spec) -> Iterable[tuple[str, Callable[[], None]]]:
-    from automl.trial import keyword_parameters
+    from automl.training.building import keyword_parameters
 
     for task in spec.tasks:
         if task in SUPERVISED_TASKS:
@@ -372,7 +372,7 @@ def _loss_checks(spec) -> Iterable[tuple[str, Callable[[], None]]]:
 def _check_loss(spec, task: str, soft: bool, weighted: bool = False) -> None:
     import torch
 
-    from automl.trial import call_builder
+    from automl.training.building import call_builder
 
     loss = call_builder(spec.build, (), _sample(dict(spec.space)), _facts(task, "tabular", weighted))
     outputs = torch.randn((BATCH, OUTPUT_SIZE[task]), generator=torch.Generator().manual_seed(2), requires_grad=True)
@@ -394,7 +394,7 @@ def _check_loss(spec, task: str, soft: bool, weighted: bool = False) -> None:
 def _check_unsupervised_loss(spec, task: str) -> None:
     import torch
 
-    from automl.trial import call_builder
+    from automl.training.building import call_builder
 
     loss = call_builder(spec.build, (), _sample(dict(spec.space)), _facts(task, "tabular"))
     if task == "cluster":
@@ -416,7 +416,7 @@ def _optimizer_checks(spec) -> Iterable[tuple[str, Callable[[], None]]]:
 def _check_optimizer(spec) -> None:
     import torch
 
-    from automl.trial import call_builder
+    from automl.training.building import call_builder
 
     hparams, facts = _sample(dict(spec.space)), _facts("multiclass", "tabular")
     x = torch.randn((8, 4), generator=torch.Generator().manual_seed(4))
@@ -473,7 +473,7 @@ def _small_model(kind: str, size: int):
 def _check_regularizer(spec, task: str, kind: str) -> None:
     import torch
 
-    from automl.trial import call_builder
+    from automl.training.building import call_builder
 
     facts = _facts(task, kind)
     regularizer = call_builder(spec.build, (), _sample(dict(spec.space)), facts)

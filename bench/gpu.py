@@ -124,7 +124,7 @@ def main(argv=None) -> dict:
     from automl.data import prepare_data
     from automl.plugins import load_registry
     from automl.space import build_search_space
-    from automl.trial import Components, TrainingSet
+    from automl.training.records import Components, TrainingSet
     from bench.common import ray_running
 
     X, y = make_classification(n_samples=args.rows, n_features=64, n_informative=32, n_classes=4, random_state=0)

@@ -11,7 +11,7 @@ from automl.data import prepare_data
 from automl.engine import TrialRecord
 from automl.plugins import load_registry
 from automl.refit import refit_and_test
-from automl.trial import Components
+from automl.training.records import Components
 
 # For an `automl search` subprocess of a test not about validation or ensembles: the costs and
 # leaderboards from before cross-validation (in-process searches get them from tests/conftest.py).

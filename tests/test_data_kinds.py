@@ -127,7 +127,7 @@ def _refit_artifact(prepared, tmp_path):
     from automl.engine import TrialRecord
     from automl.plugins import load_registry
     from automl.refit import refit_and_test
-    from automl.trial import Components
+    from automl.training.records import Components
 
     registry = load_registry()
     config = {

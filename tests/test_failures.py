@@ -169,7 +169,7 @@ def test_a_cuda_out_of_memory_error_is_named_with_the_batch_size_hint():
     # No GPU here: the CUDA error class itself, as torch raises it in a trial.
     import torch
 
-    from automl.failures import failure_of
+    from automl.training.failures import failure_of
 
     error = torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 7.79 GiB total)\nmore")
     status, reason = failure_of(error, {}, {"batch_size": 512})

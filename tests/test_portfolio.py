@@ -57,7 +57,8 @@ def shipped_cases():
 def test_every_shipped_entry_fits_and_builds_in_the_space_of_its_task_and_kind(kind, task, space_name, count):
     import torch
 
-    from automl.trial import Components, DataFacts, build_model
+    from automl.training.building import build_model
+    from automl.training.records import Components, DataFacts
 
     space, registry = space_of(space_name, task, kind)
     portfolio = resolve_portfolio(space, task, kind, registry=registry)

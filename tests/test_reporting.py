@@ -10,7 +10,7 @@ from ray import tune
 
 from automl import AutoML
 from automl.engine import report_plan
-from automl.reporting import EARLIER_EPOCHS_KEY, ReportPlan, epoch_reporter, epoch_results
+from automl.training.reporting import EARLIER_EPOCHS_KEY, ReportPlan, epoch_reporter, epoch_results
 from presets import HOLDOUT_NO_ENSEMBLE, UNTRACKED
 
 TWELVE_EPOCHS = """

@@ -116,7 +116,7 @@ def test_asha_stops_poor_trials_early(ray_session, blobs_frame, tiny_space, tmp_
 def test_trials_never_receive_the_test_split():
     from dataclasses import fields
 
-    from automl.trial import TrainingSet
+    from automl.training.records import TrainingSet
 
     assert not any("test" in f.name for f in fields(TrainingSet))
 

@@ -149,7 +149,9 @@ def test_pbt_restores_the_weights_of_the_trial_it_exploits(ray_session, blobs_fr
 
 
 def test_a_checkpoint_restores_weights_and_applies_the_new_config():
-    from automl.trial import Components, build_model, restore_training_state
+    from automl.training.building import build_model
+    from automl.training.checkpoints import restore_training_state
+    from automl.training.records import Components
 
     registry = load_registry()
     spec, source = load_space_file("quick")
