@@ -164,7 +164,9 @@ class AutoML:
 
     def _run(self, data, on_event, resumed=None) -> SearchResult:
         from automl.data import prepare_data
-        from automl.engine import check_search_space, ensure_ray, run_trials, search_portfolio
+        from automl.engine.ray_cluster import ensure_ray
+        from automl.engine.run import run_trials, search_portfolio
+        from automl.engine.schedulers import check_search_space
         from automl.files import prepare_run_dir, write_text_atomic
         from automl.leaderboard import rank_trials, save_leaderboard
         from automl.plugins import load_registry
@@ -306,7 +308,7 @@ def default_run_dir(dataset_name: str) -> Path:
 
 def load_records(run_dir: Path) -> list:
     """The trial records a finished search saved in ``trials.jsonl`` (to refit again after a kill)."""
-    from automl.engine import TrialRecord
+    from automl.engine.trial_records import TrialRecord
 
     lines = (Path(run_dir) / "trials.jsonl").read_text().splitlines()
     return [

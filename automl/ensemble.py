@@ -125,7 +125,7 @@ class EnsembleOutcome:
     when none formed), each candidate trial it left out with the reason, and one line that says
     all of it (for the screen and ``result.json``)."""
 
-    record: object | None  # an automl.engine.TrialRecord
+    record: object | None  # an automl.engine.trial_records.TrialRecord
     skipped: dict[str, str]
     note: str
 
@@ -145,7 +145,7 @@ def choose_ensemble(records: list, size: int, task: str, y_val: np.ndarray, targ
     A trial's cross-validated score is the mean of its folds' scores, so the ensemble's
     leaderboard score is too: a score of the pooled rows differs by the folds' sizes alone,
     which decided ties between the ensemble and the best trial."""
-    from automl.engine import TrialRecord
+    from automl.engine.trial_records import TrialRecord
 
     metric, mode = task_named(task).ranking(metric)
     key = f"best_val_{metric}"

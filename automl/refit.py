@@ -15,7 +15,7 @@ import torch
 
 from automl.components import CLASSIFICATION_TASKS
 from automl.data import PreparedData
-from automl.engine import TrialRecord
+from automl.engine.trial_records import TrialRecord
 from automl.files import write_bytes_atomic, write_text_atomic
 from automl.fitted_state import PREPROCESSING_FILE, dump_preprocessing
 from automl.tasks import Task, task_named

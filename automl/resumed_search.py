@@ -1,6 +1,6 @@
 """Resume a killed search from the platform's own records, never from Ray Tune's pickles.
 
-A resumed search is a new Ray Tune run, built as a new search is (``automl.engine.run_trials``),
+A resumed search is a new Ray Tune run, built as a new search is (``automl.engine.run.run_trials``),
 from the journal (``search_log.jsonl``, see ``automl.resume``), ``search_state.json``, the
 scheduler's JSON state and the trials' checkpoints (``automl.training.checkpoints``):
 
@@ -13,7 +13,7 @@ scheduler's JSON state and the trials' checkpoints (``automl.training.checkpoint
   less the seconds spent. A search whose trials were over (the journal says so) runs none.
 
 The records of the trials a previous driver ran come from the journal
-(``automl.engine.journal_records``).
+(``automl.engine.trial_records.journal_records``).
 
 Why keep trial ids: ASHA's saved rungs are keyed by them, and the leaderboard, the trial
 folders and the W&B runs name trials by them. How: :func:`resumed_trials_first` wraps the
@@ -250,7 +250,7 @@ def _point_key(config: dict, space: SearchSpace) -> str:
 
 def resumed_searcher(searcher, search: SearchConfig, plan: ResumePlan, num_trials: int):
     """``(search algorithm, num_samples)`` of a resumed search: the trials that were running
-    first (:func:`resumed_trials_first`), and ``searcher`` (:func:`automl.engine.make_searcher`'s)
+    first (:func:`resumed_trials_first`), and ``searcher`` (:func:`automl.engine.searchers.make_searcher`'s)
     told what ran.
 
     Optuna's study gets each finished trial with the value Tune would have told it (its last

@@ -52,7 +52,7 @@ def main(argv=None) -> dict:
 
     from automl.config import DataConfig, ResourceConfig, SearchConfig
     from automl.data import prepare_data
-    from automl.engine import run_trials
+    from automl.engine.run import run_trials
     from automl.plugins import load_registry
     from automl.space import build_search_space
     from automl.tracking.timeline import SearchTimeline, read_timeline

@@ -83,7 +83,7 @@ def parse_utilization(output: str) -> dict:
 def search(data, space, components, trials: int, gpus_per_trial: float, precision: str) -> dict:
     """Run ``trials`` trials at once on the GPU; samples/s per trial and in total."""
     from automl.config import ResourceConfig, SearchConfig
-    from automl.engine import run_trials
+    from automl.engine.run import run_trials
 
     with tempfile.TemporaryDirectory() as run_dir, gpu_utilization() as utilization:
         started = time.perf_counter()

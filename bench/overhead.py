@@ -141,7 +141,7 @@ def tune_floor_seconds(seconds_per_trial: list[float], slots: int) -> float:
     """Wall of a bare Ray Tune run whose trials only sleep for the given times and report once."""
     from ray import tune
 
-    from automl.engine import tune_settings
+    from automl.engine.run import tune_settings
 
     def sleeper(config):
         time.sleep(config["seconds"])
@@ -165,7 +165,7 @@ def measure(prepared, registry, components, probe: dict, trials: int, seconds: f
     import yaml
 
     from automl.config import ResourceConfig, SearchConfig
-    from automl.engine import run_trials
+    from automl.engine.run import run_trials
     from automl.space import build_search_space
     from automl.training.records import TrainingSet
 

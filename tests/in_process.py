@@ -14,7 +14,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from automl.engine import TrialRecord, report_plan, trial_count, with_status
+from automl.engine.run import trial_count
+from automl.engine.schedulers import report_plan
+from automl.engine.trial_records import TrialRecord, with_status
 from automl.resume import history_rows
 from automl.tasks import task_named
 from automl.training.failures import failure_of
@@ -67,7 +69,7 @@ def sampled_configs(space, seed: int, count: int) -> list[dict]:
 
 def run_trials_in_process(data, space, components, search, resources, run_dir: Path, verbose: bool = False,
                           callbacks=None, resume_spent_s=None, task=None, portfolio=None) -> list[TrialRecord]:
-    """``automl.engine.run_trials`` without Ray: the portfolio, then random configs, each trained
+    """``automl.engine.run.run_trials`` without Ray: the portfolio, then random configs, each trained
     to its last epoch here, one after another; one record per trial."""
     task = task or task_named(data.task)
     count = trial_count(search)

@@ -274,7 +274,7 @@ def test_a_search_in_which_every_trial_fails_exits_1_with_a_summary_and_keeps_it
 
 
 def test_run_directories_with_the_same_name_get_different_tune_experiments(tmp_path):
-    from automl.engine import experiment_location
+    from automl.engine.run import experiment_location
 
     first, second = experiment_location(tmp_path / "a" / "run", None), experiment_location(tmp_path / "b" / "run", None)
     assert first != second

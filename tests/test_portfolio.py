@@ -176,7 +176,7 @@ def test_random_search_runs_whole_configs_first_and_its_saved_state_continues_af
     from ray import cloudpickle, tune
     from ray.tune.experiment import Experiment
 
-    from automl.engine import _portfolio_first_generator
+    from automl.engine.searchers import _portfolio_first_generator
 
     generator_class = _portfolio_first_generator()
     points = [{"seed": 0, "architecture": {"name": "linear"}}, {"seed": 0, "architecture": {"name": "mlp", "width": 3}}]

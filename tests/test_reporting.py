@@ -9,7 +9,7 @@ import pytest
 from ray import tune
 
 from automl import AutoML
-from automl.engine import report_plan
+from automl.engine.schedulers import report_plan
 from automl.training.reporting import EARLIER_EPOCHS_KEY, ReportPlan, epoch_reporter, epoch_results
 from presets import HOLDOUT_NO_ENSEMBLE, UNTRACKED
 

@@ -413,7 +413,7 @@ def test_a_resumed_trial_keeps_only_the_checkpoint_it_goes_on_from(tmp_path):
 def test_the_trials_a_resumed_tpe_search_ran_are_in_its_optuna_study_with_their_scores():
     import yaml
 
-    from automl.engine import make_searcher
+    from automl.engine.searchers import make_searcher
     from automl.plugins import load_registry
     from automl.resumed_search import optuna_search_in
     from automl.space import build_search_space

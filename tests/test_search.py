@@ -164,7 +164,7 @@ def test_tune_settings_apply_only_during_the_search_and_never_override_the_users
     # A plain Ray Tune run later in the same process must still get its own result files.
     import os
 
-    from automl.engine import tune_settings
+    from automl.engine.run import tune_settings
 
     monkeypatch.delenv("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", raising=False)
     monkeypatch.setenv("RAY_AIR_NEW_OUTPUT", "1")

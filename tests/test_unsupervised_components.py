@@ -240,7 +240,7 @@ class _Replaying(torch.nn.Module):
 def test_a_generator_the_two_sample_test_anti_predicts_does_not_win(metric, registry):
     from types import SimpleNamespace
 
-    from automl.engine import TrialRecord
+    from automl.engine.trial_records import TrialRecord
     from automl.leaderboard import rank_trials
 
     rng = np.random.default_rng(0)

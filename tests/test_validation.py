@@ -14,7 +14,7 @@ import automl
 from automl.cli import main
 from automl.data.folds import fold_count, fold_indices
 from automl.data.weights import class_weights
-from automl.engine import TrialRecord
+from automl.engine.trial_records import TrialRecord
 from automl.errors import AutoMLError
 from automl.export import encode_rows
 from automl.refit import refit_and_test
