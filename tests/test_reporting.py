@@ -1,5 +1,5 @@
 """Trials report to Ray Tune only where a result is needed at once, and the driver still sees
-every epoch (automl/reporting.py)."""
+every epoch (automl/training/reporting.py)."""
 
 from __future__ import annotations
 
