@@ -102,7 +102,7 @@ class AutoML:
 
     A trial that fails is recorded with its status and reason and the search goes on; when
     every trial fails, ``fit`` writes the leaderboard and ``trials.jsonl`` and then raises
-    :class:`automl.failures.SearchFailed` (an :class:`AutoMLError`) counting the reasons.
+    :class:`automl.training.failures.SearchFailed` (an :class:`AutoMLError`) counting the reasons.
     """
 
     def __init__(self, callbacks: Sequence = (), **options: Any) -> None:
@@ -164,7 +164,9 @@ class AutoML:
 
     def _run(self, data, on_event, resumed=None) -> SearchResult:
         from automl.data import prepare_data
-        from automl.engine import check_search_space, ensure_ray, run_trials, search_portfolio
+        from automl.engine.ray_cluster import ensure_ray
+        from automl.engine.run import run_trials, search_portfolio
+        from automl.engine.schedulers import check_search_space
         from automl.files import prepare_run_dir, write_text_atomic
         from automl.leaderboard import rank_trials, save_leaderboard
         from automl.plugins import load_registry
@@ -172,7 +174,8 @@ class AutoML:
         from automl.resume import split_fingerprint, write_request, write_state
         from automl.space import build_search_space, load_space_file, space_for_input_kind
         from automl.tracking.search import SearchTracking
-        from automl.trial import Components, TrainingSet, check_losses_apply_class_weights, with_folds
+        from automl.training.building import check_losses_apply_class_weights
+        from automl.training.records import Components, TrainingSet, with_folds
 
         from automl.variants import preprocessing_variants
 
@@ -262,7 +265,7 @@ class AutoML:
         save_leaderboard(leaderboard, records, run_dir)
         emit("leaderboard", {"leaderboard": leaderboard, "seconds": search_seconds, "metric": metric})
         if leaderboard.empty or pd.isna(leaderboard.loc[0, f"val_{metric}"]):
-            from automl.failures import SearchFailed, failure_reasons
+            from automl.training.failures import SearchFailed, failure_reasons
 
             raise SearchFailed(failure_reasons(records) or Counter(["no trial finished an epoch"]), run_dir)
         best_record = next(r for r in records if r.trial_id == leaderboard.loc[0, "trial_id"])
@@ -305,7 +308,7 @@ def default_run_dir(dataset_name: str) -> Path:
 
 def load_records(run_dir: Path) -> list:
     """The trial records a finished search saved in ``trials.jsonl`` (to refit again after a kill)."""
-    from automl.engine import TrialRecord
+    from automl.engine.trial_records import TrialRecord
 
     lines = (Path(run_dir) / "trials.jsonl").read_text().splitlines()
     return [

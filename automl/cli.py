@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USAGE
-    from automl.failures import SearchFailed
+    from automl.training.failures import SearchFailed
 
     try:
         with warnings.catch_warnings():

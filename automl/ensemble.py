@@ -3,7 +3,7 @@
 On by default (``--ensemble 10``, see ``automl.options``; ``--ensemble 0`` turns it off), for the tasks whose
 ``Task.ensembles`` is set (classification and regression). Where the validation predictions
 come from: every trial, at each epoch that improves its validation score, saves that epoch's
-validation outputs (``val_outputs.npy``) in a Ray Tune checkpoint (``automl/trial.py``); the
+validation outputs (``val_outputs.npy``) in a Ray Tune checkpoint (``automl/training/trainable.py``); the
 engine keeps only the latest, i.e. the best epoch's. With cross-validation they are the
 trial's out-of-fold outputs, one per training row (each from the fold model that did not
 train on it), so selection scores every training row once; with a hold-out, the validation
@@ -48,7 +48,7 @@ from automl.components import CLASSIFICATION_TASKS
 from automl.metrics import score
 from automl.tasks import task_named
 from automl.tasks.ensemble import combined_outputs, member_predictions
-from automl.trial import VAL_OUTPUTS_FILE  # written by the trials
+from automl.training.checkpoints import VAL_OUTPUTS_FILE  # written by the trials
 ENSEMBLE_ID = "ensemble"
 DEFAULT_ROUNDS = 20
 
@@ -125,7 +125,7 @@ class EnsembleOutcome:
     when none formed), each candidate trial it left out with the reason, and one line that says
     all of it (for the screen and ``result.json``)."""
 
-    record: object | None  # an automl.engine.TrialRecord
+    record: object | None  # an automl.engine.trial_records.TrialRecord
     skipped: dict[str, str]
     note: str
 
@@ -145,7 +145,7 @@ def choose_ensemble(records: list, size: int, task: str, y_val: np.ndarray, targ
     A trial's cross-validated score is the mean of its folds' scores, so the ensemble's
     leaderboard score is too: a score of the pooled rows differs by the folds' sizes alone,
     which decided ties between the ensemble and the best trial."""
-    from automl.engine import TrialRecord
+    from automl.engine.trial_records import TrialRecord
 
     metric, mode = task_named(task).ranking(metric)
     key = f"best_val_{metric}"

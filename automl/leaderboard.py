@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from automl.engine import TrialRecord
+from automl.engine.trial_records import TrialRecord
 
 COLUMNS = [
     "rank", "trial_id", "architecture", "loss", "optimizer", "regularizers", "hyperparameters",

@@ -13,7 +13,9 @@ import torch
 from automl.errors import AutoMLError
 from automl.fitted_state import PREPROCESSING_FILE, load_preprocessing, refuse_pickled_preprocessing
 from automl.tasks.ensemble import build_ensemble_network, member_inputs
-from automl.trial import Components, DataFacts, build_network, predict_outputs
+from automl.training.building import build_network
+from automl.training.loop import predict_outputs
+from automl.training.records import Components, DataFacts
 
 REQUIRED_FILES = ("manifest.json", "model.json", "weights.pt", PREPROCESSING_FILE)
 

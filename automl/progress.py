@@ -24,9 +24,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from automl.failures import DIVERGED_KEY
 from automl.metrics import is_better
-from automl.reporting import epoch_results
+from automl.training.failures import DIVERGED_KEY
+from automl.training.reporting import epoch_results
 
 
 def describe_config(config: dict) -> str:

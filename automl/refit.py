@@ -13,14 +13,19 @@ from typing import Callable
 import numpy as np
 import torch
 
+from automl.components import CLASSIFICATION_TASKS
 from automl.data import PreparedData
-from automl.engine import TrialRecord
+from automl.engine.trial_records import TrialRecord
 from automl.files import write_bytes_atomic, write_text_atomic
 from automl.fitted_state import PREPROCESSING_FILE, dump_preprocessing
-from automl.components import CLASSIFICATION_TASKS
 from automl.tasks import Task, task_named
 from automl.tasks.ensemble import EnsembleNetwork, member_inputs
-from automl.trial import FOLD_MODELS_FILE, Components, DataFacts, Model, build_model, min_steps_of, train_epochs, trial_device
+from automl.training.building import build_model
+from automl.training.checkpoints import FOLD_MODELS_FILE
+from automl.training.epochs import min_steps_of
+from automl.training.loop import train_epochs
+from automl.training.records import Components, DataFacts, Model
+from automl.training.trainable import trial_device
 
 @dataclass
 class RefitResult:

@@ -19,7 +19,8 @@ from typing import Any, Mapping
 
 from automl.components import needed_to_predict
 from automl.errors import AutoMLError, AutoMLWarning
-from automl.trial import Components, call_builder, split_params
+from automl.training.building import call_builder, split_params
+from automl.training.records import Components
 
 RECORD_KEY = "plugins"
 BUILTIN_TASKS_PLUGIN = "tasks"  # the core's entry point whose automl_tasks hook gives the built-in tasks

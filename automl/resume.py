@@ -14,7 +14,7 @@ Written while a search runs, each in the run directory and never half-written:
   rungs: each trial's bracket and the results recorded at each milestone), so that a resumed
   search stops the same trials it would have stopped.
 
-With the trials' checkpoints (``automl.checkpoint``), these are everything a resumed search
+With the trials' checkpoints (``automl.training.checkpoints``), these are everything a resumed search
 reads (``automl.resumed_search``): JSON, and weights loaded with ``torch.load(weights_only=True)``.
 Ray Tune's own experiment state under ``trials/`` (its pickles) is never read back.
 
@@ -34,7 +34,7 @@ from typing import Any, Iterator
 
 from automl.errors import AutoMLError
 from automl.files import write_text_atomic
-from automl.reporting import epoch_results, json_value, seconds_before_latest
+from automl.training.reporting import epoch_results, json_value, seconds_before_latest
 
 REQUEST_FILE = "request.json"
 STATE_FILE = "search_state.json"
@@ -268,7 +268,7 @@ def make_search_log(run_dir: Path, scheduler, spent_s: float = 0.0):
             self._end(trial, "terminated")
 
         def on_trial_error(self, iteration, trials, trial, **info) -> None:
-            from automl.failures import failure_of
+            from automl.training.failures import failure_of
 
             # Tune wrote the error just before (this driver's own file, as its ResultGrid reads it).
             error = trial.get_pickled_error() or RuntimeError(trial.get_error() or "unknown error")
@@ -344,7 +344,7 @@ def restore_scheduler(run_dir: Path, scheduler) -> None:
 
 def journal_checkpointed_epochs(run_dir: Path, checkpoints: dict[str, Any]) -> None:
     """Journal the epochs that the checkpoints a resumed search goes on from hold but the
-    killed driver never took (``checkpoints``: trial id -> :class:`automl.checkpoint.SavedCheckpoint`).
+    killed driver never took (``checkpoints``: trial id -> :class:`automl.training.checkpoints.SavedCheckpoint`).
 
     A trial's process writes its checkpoint before the driver takes the report that carries
     it, and a resumed trial goes on from its newest checkpoint: without this, the epochs of

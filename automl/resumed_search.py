@@ -1,19 +1,19 @@
 """Resume a killed search from the platform's own records, never from Ray Tune's pickles.
 
-A resumed search is a new Ray Tune run, built as a new search is (``automl.engine.run_trials``),
+A resumed search is a new Ray Tune run, built as a new search is (``automl.engine.run.run_trials``),
 from the journal (``search_log.jsonl``, see ``automl.resume``), ``search_state.json``, the
-scheduler's JSON state and the trials' checkpoints (``automl.checkpoint``):
+scheduler's JSON state and the trials' checkpoints (``automl.training.checkpoints``):
 
 - a trial that ended keeps its record, rebuilt from the journal, and is told to the searcher
   (Optuna's study gets it as a finished trial; random and grid search skip its config);
 - a trial that was running runs again first, with its own trial id and config, from its newest
   whole checkpoint: at the next epoch when that holds training state, else from epoch 1 with
-  its best score and outputs so far (``automl.trial.restore_from``), or afresh without one;
+  its best score and outputs so far (``automl.training.checkpoints.restore_from``), or afresh without one;
 - the budget is what is left: the trial count less the trials that started, the time budget
   less the seconds spent. A search whose trials were over (the journal says so) runs none.
 
 The records of the trials a previous driver ran come from the journal
-(``automl.engine.journal_records``).
+(``automl.engine.trial_records.journal_records``).
 
 Why keep trial ids: ASHA's saved rungs are keyed by them, and the leaderboard, the trial
 folders and the W&B runs name trials by them. How: :func:`resumed_trials_first` wraps the
@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from automl.checkpoint import SavedCheckpoint, checkpoint_folders, checkpoint_index, newest_whole_checkpoint
 from automl.resume import Journal, journal_checkpointed_epochs, read_journal, restore_scheduler
+from automl.training.checkpoints import SavedCheckpoint, checkpoint_folders, checkpoint_index, newest_whole_checkpoint
 
 if TYPE_CHECKING:
     from automl.config import SearchConfig
@@ -250,7 +250,7 @@ def _point_key(config: dict, space: SearchSpace) -> str:
 
 def resumed_searcher(searcher, search: SearchConfig, plan: ResumePlan, num_trials: int):
     """``(search algorithm, num_samples)`` of a resumed search: the trials that were running
-    first (:func:`resumed_trials_first`), and ``searcher`` (:func:`automl.engine.make_searcher`'s)
+    first (:func:`resumed_trials_first`), and ``searcher`` (:func:`automl.engine.searchers.make_searcher`'s)
     told what ran.
 
     Optuna's study gets each finished trial with the value Tune would have told it (its last

@@ -18,7 +18,7 @@ directory under ``PATH`` (``run_dir_`` names it), with its report and W&B tracki
 from the CLI has them.
 
 Ray: ``fit`` joins a running Ray instance, or starts one and shuts it down after the fit.
-Call ``ray.init(_system_config=automl.engine.LOCAL_RAY_SYSTEM_CONFIG)`` once before fitting many
+Call ``ray.init(_system_config=automl.engine.ray_cluster.LOCAL_RAY_SYSTEM_CONFIG)`` once before fitting many
 estimators to pay Ray's start-up only once (that setting makes its workers preload torch, as the
 instance a search starts does).
 """

@@ -25,7 +25,7 @@ def ray_running(num_cpus: int | None = None):
         yield
         return
     started = time.perf_counter()
-    from automl.engine import LOCAL_RAY_SYSTEM_CONFIG
+    from automl.engine.ray_cluster import LOCAL_RAY_SYSTEM_CONFIG
 
     ray.init(
         address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,

@@ -156,7 +156,7 @@ def shared_with_trials(prepared) -> dict:
     """Put the trials' data in Ray's object store once; two concurrent readers map it, not copy it."""
     import ray
 
-    from automl.trial import TrainingSet
+    from automl.training.records import TrainingSet
 
     # address="local": always a private instance, never a cluster someone else started on this machine.
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
@@ -167,7 +167,7 @@ def shared_with_trials(prepared) -> dict:
 
         @ray.remote(num_cpus=1)
         def reader(ref_list):
-            import automl.trial  # noqa: F401  (imports are not data: load them before measuring)
+            import automl.training.trainable  # noqa: F401  (imports are not data: load them before measuring)
 
             before = private_bytes()
             data = ray.get(ref_list[0])

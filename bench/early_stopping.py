@@ -52,11 +52,11 @@ def main(argv=None) -> dict:
 
     from automl.config import DataConfig, ResourceConfig, SearchConfig
     from automl.data import prepare_data
-    from automl.engine import run_trials
+    from automl.engine.run import run_trials
     from automl.plugins import load_registry
     from automl.space import build_search_space
     from automl.tracking.timeline import SearchTimeline, read_timeline
-    from automl.trial import Components, TrainingSet
+    from automl.training.records import Components, TrainingSet
     from bench.common import machine, ray_running
 
     prepared = prepare_data("digits", DataConfig(validation="holdout", seed=args.seed))

@@ -3,7 +3,7 @@ platform's own training loop on the platform's own split, against mlp and scikit
 
 For each dataset and seed, ``automl.data.prepare_data`` splits (70/15/15) and preprocesses once;
 every contender sees those rows and features. A network contender is one fixed configuration
-(below), built with ``automl.trial.build_model`` and trained with ``train_epochs`` for
+(below), built with ``automl.training.building.build_model`` and trained with ``train_epochs`` for
 ``--epochs`` epochs with a cosine learning-rate decay, and the final model is scored on the test
 rows (also reported: the test score of the epoch with the best validation score; validation sets
 of 27-86 rows tie often, so that choice is noisy). No search: this isolates what a family brings
@@ -76,7 +76,9 @@ def train_and_test(prepared, config: dict, components) -> dict:
     import torch
 
     from automl.metrics import DEFAULT_METRICS, DIRECTIONS, score
-    from automl.trial import DataFacts, build_model, predict_outputs, train_epochs
+    from automl.training.building import build_model
+    from automl.training.loop import predict_outputs, train_epochs
+    from automl.training.records import DataFacts
 
     device = torch.device("cpu")
     task = prepared.task
@@ -133,7 +135,7 @@ def run(datasets: list[str], seeds: list[int], epochs: int, image_epochs: int,
 
     from automl.components import FAMILIES
     from automl.plugins import load_registry
-    from automl.trial import Components
+    from automl.training.records import Components
     from bench.quality import load_dataset, prepare
 
     torch.set_num_threads(1)  # as in a trial; the machine is shared

@@ -83,7 +83,7 @@ def parse_utilization(output: str) -> dict:
 def search(data, space, components, trials: int, gpus_per_trial: float, precision: str) -> dict:
     """Run ``trials`` trials at once on the GPU; samples/s per trial and in total."""
     from automl.config import ResourceConfig, SearchConfig
-    from automl.engine import run_trials
+    from automl.engine.run import run_trials
 
     with tempfile.TemporaryDirectory() as run_dir, gpu_utilization() as utilization:
         started = time.perf_counter()
@@ -124,7 +124,7 @@ def main(argv=None) -> dict:
     from automl.data import prepare_data
     from automl.plugins import load_registry
     from automl.space import build_search_space
-    from automl.trial import Components, TrainingSet
+    from automl.training.records import Components, TrainingSet
     from bench.common import ray_running
 
     X, y = make_classification(n_samples=args.rows, n_features=64, n_informative=32, n_classes=4, random_state=0)

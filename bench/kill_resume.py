@@ -196,7 +196,7 @@ def run_search(dataset: str, budget: list[str], stages: list[str], rng: random.R
 
 def check(outcome: SearchOutcome, run_dir: Path) -> None:
     """Compare the final records with what the journal showed at each kill."""
-    from automl.failures import FAILED_STATUSES
+    from automl.training.failures import FAILED_STATUSES
 
     path = run_dir / "trials.jsonl"
     lines = path.read_text().splitlines() if path.is_file() else []

@@ -36,7 +36,8 @@ def plain_epochs(data, components, config: dict, epochs: int | None = None):
     on the CPU, as a trial does."""
     import torch
 
-    from automl.trial import build_model, train_epochs, validation_metrics
+    from automl.training.building import build_model
+    from automl.training.loop import train_epochs, validation_metrics
 
     cpu = torch.device("cpu")
     model = build_model(config, components, data.input_shape, data.output_size, cpu, data.facts())
@@ -102,7 +103,7 @@ def _plain_worker(data, component_names: dict, todo, warm, finished) -> None:
     import torch
 
     from automl.plugins import load_registry
-    from automl.trial import Components
+    from automl.training.records import Components
 
     torch.set_num_threads(1)
     registry = load_registry()
@@ -140,7 +141,7 @@ def tune_floor_seconds(seconds_per_trial: list[float], slots: int) -> float:
     """Wall of a bare Ray Tune run whose trials only sleep for the given times and report once."""
     from ray import tune
 
-    from automl.engine import tune_settings
+    from automl.engine.run import tune_settings
 
     def sleeper(config):
         time.sleep(config["seconds"])
@@ -164,9 +165,9 @@ def measure(prepared, registry, components, probe: dict, trials: int, seconds: f
     import yaml
 
     from automl.config import ResourceConfig, SearchConfig
-    from automl.engine import run_trials
+    from automl.engine.run import run_trials
     from automl.space import build_search_space
-    from automl.trial import TrainingSet
+    from automl.training.records import TrainingSet
 
     from bench.common import ray_running
 
@@ -216,7 +217,7 @@ def main(argv=None) -> dict:
     from automl.data import prepare_data
     from automl.plugins import load_registry
     from automl.space import build_search_space
-    from automl.trial import Components
+    from automl.training.records import Components
     import yaml
 
     from bench.common import machine

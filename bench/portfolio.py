@@ -136,7 +136,7 @@ def score_candidates(group: str, seeds: list[int], epochs: int) -> dict[str, dic
     from automl.plugins import load_registry
     from automl.portfolio import complete_entry
     from automl.space import build_search_space, load_space_file
-    from automl.trial import Components
+    from automl.training.records import Components
     from bench.families import train_and_test
 
     torch.set_num_threads(1)  # as in a trial

@@ -67,10 +67,10 @@ def trials_per_minute(arrays_dir: Path, trials: int, epochs: int) -> dict:
     import yaml
 
     from automl.config import ResourceConfig, SearchConfig
-    from automl.engine import run_trials
+    from automl.engine.run import run_trials
     from automl.plugins import load_registry
     from automl.space import build_search_space
-    from automl.trial import Components, TrainingSet
+    from automl.training.records import Components, TrainingSet
 
     facts = json.loads((arrays_dir / "facts.json").read_text())
     arrays = {name: np.load(arrays_dir / f"{name}.npy") for name in ARRAYS}

@@ -42,7 +42,7 @@ def cnn_space(folder: Path, min_steps: int) -> Path:
 
 def search(files, space: Path, seed: int, budget_s: float | None, trials: int | None, output: Path) -> dict:
     from automl.api import AutoML
-    from automl.trial import steps_per_epoch
+    from automl.training.epochs import steps_per_epoch
 
     train, test, target = files
     started = time.perf_counter()

@@ -44,7 +44,9 @@ def trial_cost(rows: list[int], epochs: int = 10) -> list[dict]:
     from automl.data import prepare_data
     from automl.plugins import load_registry
     from automl.tasks import task_named
-    from automl.trial import Components, TrainingSet, build_model, train_epochs, with_folds
+    from automl.training.building import build_model
+    from automl.training.loop import train_epochs
+    from automl.training.records import Components, TrainingSet, with_folds
 
     registry = load_registry()
     components = Components.of(registry, {family: [c.key for c in registry.list(family)] for family in FAMILIES})
@@ -157,7 +159,7 @@ def final_models(datasets: list[str], seeds: list[int], trials: int) -> list[dic
     from automl.data import prepare_data
     from automl.plugins import load_registry
     from automl.refit import refit_and_test
-    from automl.trial import Components
+    from automl.training.records import Components
 
     registry = load_registry()
     components = Components.of(registry, {family: [c.key for c in registry.list(family)] for family in FAMILIES})

@@ -8,10 +8,10 @@ from pathlib import Path
 from automl.components import FAMILIES
 from automl.config import DataConfig
 from automl.data import prepare_data
-from automl.engine import TrialRecord
+from automl.engine.trial_records import TrialRecord
 from automl.plugins import load_registry
 from automl.refit import refit_and_test
-from automl.trial import Components
+from automl.training.records import Components
 
 # For an `automl search` subprocess of a test not about validation or ensembles: the costs and
 # leaderboards from before cross-validation (in-process searches get them from tests/conftest.py).

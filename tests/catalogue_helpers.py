@@ -10,7 +10,9 @@ import pytest
 import torch
 
 from automl.plugins import load_registry
-from automl.trial import Components, DataFacts, build_model, predict_outputs, train_epochs
+from automl.training.building import build_model
+from automl.training.loop import predict_outputs, train_epochs
+from automl.training.records import Components, DataFacts
 
 VOCAB_SIZE = 20
 DEFAULT_ARCHITECTURE = {"tabular": "mlp", "image": "mlp", "sequence": "mlp", "text": "gru"}

@@ -48,14 +48,14 @@ def searches_in_process(monkeypatch):
     (a seam for API conventions; see tests/in_process.py)."""
     from in_process import run_trials_in_process
 
-    monkeypatch.setattr("automl.engine.ensure_ray", lambda resources, verbose=False: False)
-    monkeypatch.setattr("automl.engine.run_trials", run_trials_in_process)
+    monkeypatch.setattr("automl.engine.ray_cluster.ensure_ray", lambda resources, verbose=False: False)
+    monkeypatch.setattr("automl.engine.run.run_trials", run_trials_in_process)
 
 
 def start_session_ray():
     import ray
 
-    from automl.engine import LOCAL_RAY_SYSTEM_CONFIG
+    from automl.engine.ray_cluster import LOCAL_RAY_SYSTEM_CONFIG
 
     # address="local": never join a `ray start` cluster another test or user left on this machine.
     ray.init(

@@ -4,7 +4,7 @@ For checks of API conventions, such as scikit-learn's estimator checks (about 90
 they test is the estimator around the search, not the search. :func:`searches_in_process`
 (in tests/conftest.py) swaps the engine's two Ray steps (starting Ray, running the trials on Ray Tune) for
 :func:`run_trials_in_process`, for the tests that ask for it by name. Everything else runs as
-shipped: the data stage, the space, each trial's own training loop (``automl.trial.train_trial``,
+shipped: the data stage, the space, each trial's own training loop (``automl.training.trainable.train_trial``,
 handed a :class:`RecordingSession` instead of Ray Tune's), ranking, the ensemble, the final
 model and its artifact. Trials run every epoch (no scheduler stops them) and none is retried.
 """
@@ -14,12 +14,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from automl.engine import TrialRecord, report_plan, trial_count, with_status
-from automl.failures import failure_of
-from automl.reporting import epoch_results
+from automl.engine.run import trial_count
+from automl.engine.schedulers import report_plan
+from automl.engine.trial_records import TrialRecord, with_status
 from automl.resume import history_rows
 from automl.tasks import task_named
-from automl.trial import train_trial
+from automl.training.failures import failure_of
+from automl.training.reporting import epoch_results
+from automl.training.trainable import train_trial
 
 
 class RecordingSession:
@@ -67,7 +69,7 @@ def sampled_configs(space, seed: int, count: int) -> list[dict]:
 
 def run_trials_in_process(data, space, components, search, resources, run_dir: Path, verbose: bool = False,
                           callbacks=None, resume_spent_s=None, task=None, portfolio=None) -> list[TrialRecord]:
-    """``automl.engine.run_trials`` without Ray: the portfolio, then random configs, each trained
+    """``automl.engine.run.run_trials`` without Ray: the portfolio, then random configs, each trained
     to its last epoch here, one after another; one record per trial."""
     task = task or task_named(data.task)
     count = trial_count(search)

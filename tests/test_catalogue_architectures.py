@@ -8,7 +8,8 @@ import torch
 from automl.components import INPUT_KINDS
 from automl.plugins import load_registry
 from automl.space import build_search_space
-from automl.trial import DataFacts, build_network
+from automl.training.building import build_network
+from automl.training.records import DataFacts
 from catalogue_helpers import (  # noqa: F401 (one_torch_thread is an autouse fixture)
     VOCAB_SIZE, first_values, one_torch_thread, loss_before_and_after, make_config, registry_components, tiny_data,
 )

@@ -16,7 +16,9 @@ from automl.cli import main
 from automl.export import save_module
 from automl.plugins import load_registry
 from automl.space import build_search_space, load_space_file
-from automl.trial import DataFacts, build_model, build_network, predict_outputs, train_epochs
+from automl.training.building import build_model, build_network
+from automl.training.loop import predict_outputs, train_epochs
+from automl.training.records import DataFacts
 from catalogue_helpers import (  # noqa: F401 (one_torch_thread is an autouse fixture)
     first_values, loss_before_and_after, make_config, one_torch_thread, registry_components,
 )

@@ -11,7 +11,8 @@ from torch import nn
 from automl.components import INPUT_KINDS
 from automl.plugins import load_registry
 from automl.space import build_search_space
-from automl.trial import DataFacts, build_network, call_builder
+from automl.training.building import build_network, call_builder
+from automl.training.records import DataFacts
 from catalogue_helpers import (  # noqa: F401 (one_torch_thread is an autouse fixture)
     DEFAULT_ARCHITECTURE, first_values, loss_before_and_after, make_config, one_torch_thread, registry_components,
 )
@@ -146,7 +147,8 @@ def test_dropout_leaves_attention_projections_alone_so_transformers_still_run(re
 
 def test_early_stopping_stops_the_loop_after_patience_epochs_without_improvement(registry):
     """A learning rate too small to change accuracy: the loop stops after 1 + patience epochs."""
-    from automl.trial import build_model, train_epochs, validation_metrics
+    from automl.training.building import build_model
+    from automl.training.loop import train_epochs, validation_metrics
     from catalogue_helpers import tiny_data
 
     X, y = tiny_data("tabular")

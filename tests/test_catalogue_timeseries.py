@@ -13,11 +13,12 @@ from series_helpers import wide_series
 
 import automl
 from automl.cli import main
-from automl.export import export_artifact
 from automl.components import INPUT_KINDS
+from automl.export import export_artifact
 from automl.plugins import load_registry
 from automl.space import build_search_space, load_space_file
-from automl.trial import DataFacts, build_network
+from automl.training.building import build_network
+from automl.training.records import DataFacts
 from automl_plugins.augmentation import SequenceWindowWarp
 from automl_plugins.timeseries import PUBLISHED_DEFAULTS
 from catalogue_helpers import (  # noqa: F401 (one_torch_thread is an autouse fixture)

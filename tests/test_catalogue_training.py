@@ -11,7 +11,10 @@ import torch.nn.functional as F
 from automl.plugins import load_registry
 from automl.space import build_search_space
 from automl.space import MIN_STEPS_PER_EPOCH
-from automl.trial import DataFacts, build_model, call_builder, steps_per_epoch, train_epochs
+from automl.training.building import build_model, call_builder
+from automl.training.epochs import steps_per_epoch
+from automl.training.loop import train_epochs
+from automl.training.records import DataFacts
 from automl_plugins.schedules import lr_multiplier
 from catalogue_helpers import (  # noqa: F401 (one_torch_thread is an autouse fixture)
     first_values, loss_before_and_after, make_config, one_torch_thread, registry_components, tiny_data,
@@ -109,7 +112,8 @@ def test_a_trial_with_balanced_class_weights_weighs_the_loss_once(registry):
 
     from automl.config import DataConfig
     from automl.data import prepare_data
-    from automl.trial import Components, TrainingSet, build_model
+    from automl.training.building import build_model
+    from automl.training.records import Components, TrainingSet
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"x": rng.normal(size=120), "y": np.where(np.arange(120) % 6 == 0, "rare", "common")})
@@ -131,7 +135,8 @@ def test_a_trial_with_balanced_class_weights_weighs_the_loss_once(registry):
 def test_class_weights_refuse_a_loss_that_would_ignore_them():
     from automl.components import LossSpec
     from automl.errors import AutoMLError
-    from automl.trial import Components, check_losses_apply_class_weights
+    from automl.training.building import check_losses_apply_class_weights
+    from automl.training.records import Components
 
     plain = LossSpec(name="plain", build=lambda: torch.nn.CrossEntropyLoss(), tasks=("multiclass",))
     with pytest.raises(AutoMLError, match="loss 'plain' does not apply class weights"):

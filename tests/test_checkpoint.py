@@ -10,11 +10,13 @@ import torch
 from ray.tune import Checkpoint
 
 from artifact_helpers import mlp_config, prepare
-from automl.checkpoint import (
+from automl.training.checkpoints import (
     FOLD_MODELS_FILE, MANIFEST_FILE, TRAINING_STATE_FILE, VAL_OUTPUTS_FILE, Progress, newest_whole_checkpoint, read_checkpoint,
     write_checkpoint,
 )
-from automl.trial import build_model, restore_from, train_epochs, training_state
+from automl.training.building import build_model
+from automl.training.checkpoints import restore_from, training_state
+from automl.training.loop import train_epochs
 
 EPOCHS = [{"epoch": 3, "val_accuracy": 0.8}, {"epoch": 4, "val_accuracy": 0.9}]
 

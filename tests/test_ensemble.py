@@ -12,9 +12,9 @@ from artifact_helpers import mlp_config, prepare, two_scaler_space
 
 import automl
 from automl.cli import main
-from automl.engine import TrialRecord
-from automl.export import encode_rows
+from automl.engine.trial_records import TrialRecord
 from automl.ensemble import ENSEMBLE_ID, select_ensemble
+from automl.export import encode_rows
 from automl.metrics import score
 from automl.refit import fit_on_train_and_val, refit_and_test
 from presets import UNTRACKED, ONE_TRIAL_AT_A_TIME
@@ -238,7 +238,7 @@ def _validation_labels(frame):
 
 def _trial_records(result):
     lines = (result.run_dir / "trials.jsonl").read_text().splitlines()
-    from automl.engine import TrialRecord
+    from automl.engine.trial_records import TrialRecord
 
     out = []
     for line in lines:

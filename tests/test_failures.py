@@ -169,7 +169,7 @@ def test_a_cuda_out_of_memory_error_is_named_with_the_batch_size_hint():
     # No GPU here: the CUDA error class itself, as torch raises it in a trial.
     import torch
 
-    from automl.failures import failure_of
+    from automl.training.failures import failure_of
 
     error = torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 7.79 GiB total)\nmore")
     status, reason = failure_of(error, {}, {"batch_size": 512})
@@ -274,7 +274,7 @@ def test_a_search_in_which_every_trial_fails_exits_1_with_a_summary_and_keeps_it
 
 
 def test_run_directories_with_the_same_name_get_different_tune_experiments(tmp_path):
-    from automl.engine import experiment_location
+    from automl.engine.run import experiment_location
 
     first, second = experiment_location(tmp_path / "a" / "run", None), experiment_location(tmp_path / "b" / "run", None)
     assert first != second

@@ -57,7 +57,8 @@ def shipped_cases():
 def test_every_shipped_entry_fits_and_builds_in_the_space_of_its_task_and_kind(kind, task, space_name, count):
     import torch
 
-    from automl.trial import Components, DataFacts, build_model
+    from automl.training.building import build_model
+    from automl.training.records import Components, DataFacts
 
     space, registry = space_of(space_name, task, kind)
     portfolio = resolve_portfolio(space, task, kind, registry=registry)
@@ -175,7 +176,7 @@ def test_random_search_runs_whole_configs_first_and_its_saved_state_continues_af
     from ray import cloudpickle, tune
     from ray.tune.experiment import Experiment
 
-    from automl.engine import _portfolio_first_generator
+    from automl.engine.searchers import _portfolio_first_generator
 
     generator_class = _portfolio_first_generator()
     points = [{"seed": 0, "architecture": {"name": "linear"}}, {"seed": 0, "architecture": {"name": "mlp", "width": 3}}]

@@ -8,7 +8,7 @@ import sys
 PROBE = """
 import sys, ray
 from automl.config import ResourceConfig
-from automl.engine import ensure_ray
+from automl.engine.ray_cluster import ensure_ray
 
 assert ensure_ray(ResourceConfig()), "ensure_ray did not start Ray"
 

@@ -1,5 +1,5 @@
 """Trials report to Ray Tune only where a result is needed at once, and the driver still sees
-every epoch (automl/reporting.py)."""
+every epoch (automl/training/reporting.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from ray import tune
 
 from automl import AutoML
-from automl.engine import report_plan
-from automl.reporting import EARLIER_EPOCHS_KEY, ReportPlan, epoch_reporter, epoch_results
+from automl.engine.schedulers import report_plan
+from automl.training.reporting import EARLIER_EPOCHS_KEY, ReportPlan, epoch_reporter, epoch_results
 from presets import HOLDOUT_NO_ENSEMBLE, ONE_TRIAL_AT_A_TIME, UNTRACKED
 
 TWELVE_EPOCHS = """

@@ -228,7 +228,7 @@ def test_a_search_killed_under_the_shipped_defaults_resumes_with_every_ended_tri
 
 
 def test_a_trial_running_at_the_kill_runs_again_under_its_id_from_epoch_1_keeping_its_best_so_far(killed_under_the_shipped_defaults):
-    from automl.failures import FAILED_STATUSES
+    from automl.training.failures import FAILED_STATUSES
 
     run_dir, before = killed_under_the_shipped_defaults
     interrupted, after, saved = interrupted_trials(before), search_log(run_dir)[len(before):], saved_trials(run_dir)
@@ -346,8 +346,8 @@ def test_a_search_killed_while_refitting_refits_again_without_searching(space, t
 def test_epochs_only_a_trial_checkpoint_holds_are_journaled_when_the_search_resumes(tmp_path):
     # A trial writes its checkpoint before the driver takes the report that carries it. A driver
     # killed in between never journals those epochs, and the resumed trial goes on after them.
-    from automl.checkpoint import Progress, read_checkpoint, write_checkpoint
     from automl.resume import SEARCH_LOG_FILE, journal_checkpointed_epochs, read_search_log
+    from automl.training.checkpoints import Progress, read_checkpoint, write_checkpoint
 
     rows = {trial_id: [{"epoch": e, "val_loss": 1 / e, "train_loss": 2 / e} for e in range(1, 5)] for trial_id in ("a", "b")}
     checkpoints = {}
@@ -374,8 +374,8 @@ def test_a_resumed_random_or_grid_search_runs_its_interrupted_trials_first_under
     from ray.tune.experiment import Experiment
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
-    from automl.checkpoint import Progress, write_checkpoint
     from automl.resumed_search import ResumedTrial, resumed_trials_first
+    from automl.training.checkpoints import Progress, write_checkpoint
 
     # Trial "old" (x=2) was running, with a whole checkpoint 3 and checkpoint 4 cut short by the kill.
     for index in (3, 4):
@@ -398,8 +398,8 @@ def test_a_resumed_random_or_grid_search_runs_its_interrupted_trials_first_under
 
 
 def test_a_resumed_trial_keeps_only_the_checkpoint_it_goes_on_from(tmp_path):
-    from automl.checkpoint import Progress, checkpoint_folders, newest_whole_checkpoint, write_checkpoint
     from automl.resumed_search import remove_other_checkpoints
+    from automl.training.checkpoints import Progress, checkpoint_folders, newest_whole_checkpoint, write_checkpoint
 
     for index in (1, 2, 3):
         (tmp_path / f"checkpoint_{index:06d}").mkdir()
@@ -413,7 +413,7 @@ def test_a_resumed_trial_keeps_only_the_checkpoint_it_goes_on_from(tmp_path):
 def test_the_trials_a_resumed_tpe_search_ran_are_in_its_optuna_study_with_their_scores():
     import yaml
 
-    from automl.engine import make_searcher
+    from automl.engine.searchers import make_searcher
     from automl.plugins import load_registry
     from automl.resumed_search import optuna_search_in
     from automl.space import build_search_space

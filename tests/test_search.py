@@ -117,7 +117,7 @@ def test_asha_stops_poor_trials_early(ray_session, blobs_frame, tiny_space, tmp_
 def test_trials_never_receive_the_test_split():
     from dataclasses import fields
 
-    from automl.trial import TrainingSet
+    from automl.training.records import TrainingSet
 
     assert not any("test" in f.name for f in fields(TrainingSet))
 
@@ -165,7 +165,7 @@ def test_tune_settings_apply_only_during_the_search_and_never_override_the_users
     # A plain Ray Tune run later in the same process must still get its own result files.
     import os
 
-    from automl.engine import tune_settings
+    from automl.engine.run import tune_settings
 
     monkeypatch.delenv("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", raising=False)
     monkeypatch.setenv("RAY_AIR_NEW_OUTPUT", "1")

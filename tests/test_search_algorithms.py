@@ -76,7 +76,7 @@ def test_each_scheduler_runs_a_search_to_a_full_leaderboard(scheduler, ray_sessi
 def test_hyperband_runs_asha_in_a_bracket_per_grace_period_and_never_pauses_a_trial(tiny_space):
     from ray.tune.schedulers import AsyncHyperBandScheduler
 
-    from automl.engine import make_scheduler
+    from automl.engine.schedulers import make_scheduler
 
     spec, source = load_space_file(tiny_space(TWO_OPTIMIZERS.replace("epochs: 3", "epochs: 12")))
     space = build_search_space(load_registry(), spec, "multiclass", "tabular", source)
@@ -149,7 +149,9 @@ def test_pbt_restores_the_weights_of_the_trial_it_exploits(ray_session, blobs_fr
 
 
 def test_a_checkpoint_restores_weights_and_applies_the_new_config():
-    from automl.trial import Components, build_model, restore_training_state
+    from automl.training.building import build_model
+    from automl.training.checkpoints import restore_training_state
+    from automl.training.records import Components
 
     registry = load_registry()
     spec, source = load_space_file("quick")
@@ -205,7 +207,8 @@ def test_an_optuna_searcher_keeps_as_many_trials_pending_as_the_cluster_runs(ray
     from ray.tune.search import SearchGenerator
 
     from automl.config import ResourceConfig
-    from automl.engine import make_searcher, trial_slots
+    from automl.engine.ray_cluster import trial_slots
+    from automl.engine.searchers import make_searcher
 
     assert trial_slots(ResourceConfig(cpus_per_trial=1.0)) == 2  # the session's 2 CPUs
     assert trial_slots(ResourceConfig(cpus_per_trial=0.5)) == 4

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from automl.cli import main
-from automl.engine import TrialRecord
+from automl.engine.trial_records import TrialRecord
 from automl.leaderboard import rank_trials, save_leaderboard
 
 

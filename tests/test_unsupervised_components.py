@@ -116,7 +116,9 @@ def test_adversarial_steps_lower_each_players_loss_for_each_claimed_input_kind(r
 
 def test_scheduled_optimizers_decay_the_learning_rate_of_both_adversarial_players(registry):
     from automl.tasks.generate import GenerateTask
-    from automl.trial import Components, DataFacts, build_model, train_epochs
+    from automl.training.building import build_model
+    from automl.training.loop import train_epochs
+    from automl.training.records import Components, DataFacts
 
     names = {"architectures": ["gan"], "losses": ["adversarial_bce"], "optimizers": ["adam"]}
     components = Components({family: {n: spec(registry, family, n) for n in ns} for family, ns in names.items()})
@@ -179,8 +181,8 @@ def test_builtin_dataset_label_is_kept_out_of_cluster_features():
 
 
 def test_column_space_decodes_to_training_ranges_types_and_labels():
-    from automl.data.preprocess import FeaturePreprocessor
     from automl.data.columns import ColumnSpace
+    from automl.data.preprocess import FeaturePreprocessor
 
     # "count" repeats a value: a distinct integer per row would be profiled as an id and dropped.
     frame = pd.DataFrame({
@@ -238,7 +240,7 @@ class _Replaying(torch.nn.Module):
 def test_a_generator_the_two_sample_test_anti_predicts_does_not_win(metric, registry):
     from types import SimpleNamespace
 
-    from automl.engine import TrialRecord
+    from automl.engine.trial_records import TrialRecord
     from automl.leaderboard import rank_trials
 
     rng = np.random.default_rng(0)

@@ -10,7 +10,9 @@ import torch
 
 from automl.tasks.cluster import ClusterTask
 from automl.tasks.generate import GenerateTask
-from automl.trial import Components, DataFacts, build_model, train_epochs
+from automl.training.building import build_model
+from automl.training.loop import train_epochs
+from automl.training.records import Components, DataFacts
 from test_unsupervised_components import one_torch_thread, registry  # noqa: F401 (the shared fixtures)
 from presets import UNTRACKED
 

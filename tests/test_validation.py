@@ -14,11 +14,14 @@ import automl
 from automl.cli import main
 from automl.data.folds import fold_count, fold_indices
 from automl.data.weights import class_weights
-from automl.engine import TrialRecord
+from automl.engine.trial_records import TrialRecord
 from automl.errors import AutoMLError
 from automl.export import encode_rows
 from automl.refit import refit_and_test
-from automl.trial import FOLD_MODELS_FILE, DataFacts, TrainingSet, build_model, out_of_fold, train_epochs, with_folds
+from automl.training.building import build_model
+from automl.training.checkpoints import FOLD_MODELS_FILE
+from automl.training.loop import train_epochs
+from automl.training.records import DataFacts, TrainingSet, out_of_fold, with_folds
 from presets import UNTRACKED, ONE_TRIAL_AT_A_TIME
 
 
@@ -270,7 +273,7 @@ def test_a_bag_without_fold_models_is_refit_and_the_result_names_the_trial_and_w
 
 
 def test_a_checkpoint_holds_and_restores_every_fold_model():
-    from automl.trial import restore_training_state, training_state
+    from automl.training.checkpoints import restore_training_state, training_state
 
     prepared, components = prepare(labelled(60).drop(columns=["g", "t"]), "y", validation="cv:3")
     config = mlp_config(prepared.task)

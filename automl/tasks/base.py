@@ -2,8 +2,8 @@
 
 A task says what its trials optimize (loss inputs, one or more players), how its validation is
 scored and which metric ranks (with direction), how model outputs become predictions, and how
-its final model is evaluated once on the test split and loaded again. The training loop
-(``automl.trial``), the refit (``automl.refit``) and the predictor (``automl.predictor``) call
+its final model is evaluated once on the test split and loaded again. The trainable
+(``automl.training.trainable``), the refit (``automl.refit``) and the predictor (``automl.predictor``) call
 these methods and never branch on a task's name.
 
 :class:`Task`'s defaults are those of a supervised task trained by one optimizer on
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from automl.errors import AutoMLError
-from automl.trial import supervised_losses
+from automl.training.loop import supervised_losses
 
 
 def seeded_subset(rows: np.ndarray, limit: int, seed: int) -> np.ndarray:

@@ -11,7 +11,7 @@ import torch
 
 from automl.metrics import DEFAULT_METRICS, directions, score
 from automl.tasks.base import Task
-from automl.trial import predict_outputs, validation_metrics
+from automl.training.loop import predict_outputs, validation_metrics
 
 
 class SupervisedTask(Task):

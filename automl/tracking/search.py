@@ -21,7 +21,7 @@ class TrackingOutcome:
 
 
 class SearchTracking:
-    """Build the callbacks for :func:`automl.engine.run_trials`, then ``finish`` the search."""
+    """Build the callbacks for :func:`automl.engine.run.run_trials`, then ``finish`` the search."""
 
     def __init__(self, config: TrackingConfig, run_dir: Path, metric_key: str) -> None:
         self.config = config

@@ -21,6 +21,9 @@ again from epoch 1 but keeps its best score, outputs and fold models so far.
 
 Everything is read without unpickling: JSON, ``torch.load(weights_only=True)`` and
 ``np.load`` without pickles.
+
+What goes into ``training_state.pt`` (:func:`training_state`) and how a trial goes on from a
+checkpoint Ray Tune hands it (:func:`restore_from`) live here too.
 """
 
 from __future__ import annotations
@@ -28,11 +31,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
+import torch
+
+from automl.training.building import split_params
+from automl.training.records import Model
 
 MANIFEST_FILE = "checkpoint.json"
 TRAINING_STATE_FILE = "training_state.pt"
@@ -71,16 +79,12 @@ class SavedCheckpoint:
         return checkpoint_index(self.folder)
 
     def training_state(self) -> dict:
-        import torch
-
         return torch.load(self.folder / TRAINING_STATE_FILE, weights_only=True, map_location="cpu")
 
     def val_outputs(self) -> np.ndarray | None:
         return np.load(self.folder / VAL_OUTPUTS_FILE, allow_pickle=False) if VAL_OUTPUTS_FILE in self.files else None
 
     def fold_models(self) -> list | None:
-        import torch
-
         if FOLD_MODELS_FILE not in self.files:
             return None
         return torch.load(self.folder / FOLD_MODELS_FILE, weights_only=True, map_location="cpu")
@@ -95,9 +99,7 @@ def write_checkpoint(
     val_outputs: np.ndarray | None = None, fold_models: list | None = None,
 ) -> None:
     """Write a checkpoint into ``folder``, its manifest last."""
-    import torch
-
-    from automl.reporting import json_value
+    from automl.training.reporting import json_value
 
     folder = Path(folder)
     if training_state is not None:
@@ -152,6 +154,80 @@ def newest_whole_checkpoint(trial_dir: Path) -> SavedCheckpoint | None:
         if saved is not None:
             return saved
     return None
+
+
+def training_state(models: Model | list[Model], epoch: int, best, best_epoch: int, carried: Mapping[str, Any]) -> dict:
+    """What a checkpoint holds: weights, every optimizer and schedule (of each fold model), the best score so far."""
+    models = models if isinstance(models, list) else [models]
+    states = [model_state(m) for m in models]
+    # A hold-out trial's one model keeps its keys at the top; fold models go under "folds".
+    state = states[0] if len(states) == 1 else {"folds": states}
+    state.update({"epoch": epoch, "best": best, "best_epoch": best_epoch, "carried": dict(carried),
+                  # Dropout and augmentation draw from it: a resumed trial continues the same draws.
+                  "torch_rng": torch.get_rng_state()})
+    return state
+
+
+def model_state(model: Model) -> dict:
+    """One model's weights, optimizers and schedules."""
+    state = {"network": model.network.state_dict(), "optimizer": model.optimizer.state_dict(),
+             "optimizers": [o.state_dict() for o in model.optimizers[1:]]}
+    schedules = [s.state_dict() if s is not None else None for s in model.schedulers]
+    if any(s is not None for s in schedules):
+        state["scheduler"], state["schedulers"] = schedules[0], schedules[1:]
+    return state
+
+
+def restore_from(checkpoint, models: list[Model], config: Mapping[str, Any]) -> tuple[int, Progress, np.ndarray | None, list | None]:
+    """``(epochs done, progress, best validation outputs, best fold models)`` that a trial takes
+    from the checkpoint Ray Tune hands it (``None``: a fresh start, ``(0, no best, None, None)``).
+
+    A checkpoint says what it holds (the folder above). With training state, the
+    ``models`` go on from it at the next epoch; without (an ensemble's or a bag's checkpoint,
+    written at the best epoch only), the trial starts again from epoch 1 but keeps its best
+    score, outputs and fold models so far, which a later epoch replaces only by beating them.
+    A checkpoint whose files a kill cut short gives nothing: the trial starts afresh.
+    """
+    nothing = 0, Progress(0, None, 0), None, None
+    if checkpoint is None:
+        return nothing
+    with checkpoint.as_directory() as folder:
+        saved = read_checkpoint(folder)
+        if saved is None:
+            warnings.warn(f"the checkpoint {checkpoint.path} is not whole (cut short by a kill?): the trial starts afresh")
+            return nothing
+        first_epoch = restore_training_state(saved.training_state(), models, config) if saved.has_training_state else 0
+        return first_epoch, saved.progress, saved.val_outputs(), saved.fold_models()
+
+
+def restore_training_state(state: Mapping[str, Any], models: Model | list[Model], config: Mapping[str, Any]) -> int:
+    """Load the weights and optimizer state of each fold model from a :func:`training_state`;
+    the config's optimizer hyperparameters win (PBT mutates them). Returns the epochs it had done."""
+    models = models if isinstance(models, list) else [models]
+    saved_models = state.get("folds", [state])
+    if len(saved_models) != len(models):
+        raise RuntimeError(f"the checkpoint holds {len(saved_models)} fold model(s), this trial trains {len(models)}")
+    for model, saved in zip(models, saved_models):
+        restore_model(model, saved, config)
+    if "torch_rng" in state:
+        torch.set_rng_state(state["torch_rng"])
+    return int(state["epoch"])
+
+
+def restore_model(model: Model, state: Mapping[str, Any], config: Mapping[str, Any]) -> None:
+    """One model's weights, optimizers and schedules from ``state``, with the config's optimizer hyperparameters."""
+    model.network.load_state_dict(state["network"])
+    for optimizer, saved in zip(model.optimizers, [state["optimizer"], *state.get("optimizers", [])]):
+        optimizer.load_state_dict(saved)
+    for schedule, saved in zip(model.schedulers, [state.get("scheduler"), *state.get("schedulers", [])]):
+        if schedule is not None and saved is not None:
+            schedule.load_state_dict(saved)
+    _, opt_params = split_params(config["optimizer"])
+    for optimizer in model.optimizers:
+        for group in optimizer.param_groups:
+            for key, value in opt_params.items():
+                if key in group:
+                    group[key] = value
 
 
 def _sha256(path: Path) -> str:

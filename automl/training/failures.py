@@ -12,7 +12,7 @@ statuses, its reason in ``TrialRecord.error``, and every epoch it finished:
 - ``error``: the trial raised; the reason is the exception's type and first line.
 
 Ray Tune retries the last three ``--max-failures`` times, from the trial's latest checkpoint
-when it has one (``automl.trial.restore_from``: at the next epoch with ``--checkpoint-every``,
+when it has one (``automl.training.checkpoints.restore_from``: at the next epoch with ``--checkpoint-every``,
 else from epoch 1 with the best outputs so far).
 """
 

@@ -10,7 +10,7 @@ reports at once only where the result is needed at once:
 - with a checkpoint (it travels with the report, and holds the report's epochs,
   :meth:`EpochReporter.epochs_with`: a trial's process writes its checkpoint before the driver
   takes the report, so a driver killed in between leaves epochs only the checkpoint knows,
-  which a resume journals from there; see ``automl.checkpoint``);
+  which a resume journals from there; see ``automl.training.checkpoints``);
 - at its first epoch, and then at least every ``interval_s`` seconds, so the progress display,
   tracking, the time budget and the resume journal stay current;
 - at its last epoch, and when it fails: the epochs it finished are kept (:func:`epoch_reporter`).
@@ -47,7 +47,7 @@ class TuneSession:
     """A trial's side of Ray Tune, from inside the trial's process: the CPUs and the node Ray gave
     it, the checkpoint it was handed, and the reports it sends.
 
-    :func:`automl.trial.train_trial` reaches Ray through this alone, so that another object with
+    :func:`automl.training.trainable.train_trial` reaches Ray through this alone, so that another object with
     the same four methods can run a trial outside Ray (the test suite's in-process searches, for
     checks of API conventions that need no scheduler).
     """
