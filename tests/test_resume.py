@@ -1,6 +1,7 @@
 """Resume after a crash: a real ``automl search`` process is killed with SIGKILL (its whole
-process group, Ray included) at several points, then ``automl resume`` finishes it from the run
-directory's own records (journal, scheduler state, checkpoints), never from Ray Tune's pickles.
+process group, Ray included) at several points, then ``automl resume`` (run in the test process,
+on the session's Ray) finishes it from the run directory's own records (journal, scheduler
+state, checkpoints), never from Ray Tune's pickles.
 
 Kill points are found by watching the run directory's files, not by sleeping: the search
 log (``search_log.jsonl``) for trials running or just ended, the stage marker
@@ -10,6 +11,7 @@ log (``search_log.jsonl``) for trials running or just ended, the stage marker
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pickle
 import sys
@@ -61,12 +63,14 @@ def kill_when(process, ready, log: Path) -> None:
 
 
 def resume(run_dir: Path, log: Path, wandb_mode: str = "disabled") -> None:
-    process = start([sys.executable, "-m", "automl", "resume", str(run_dir), "-q"], log, wandb_mode)
-    try:
-        assert process.wait(timeout=TIMEOUT_S) == 0, log.read_text()[-3000:]
-    finally:
-        kill_group(process)
-    assert not group_members(process.pid)
+    """``automl resume RUN_DIR -q``, as typed after the crash, run here on the session's Ray. The
+    killed search ran in a process of its own with its own Ray (their kill is the subject); a
+    resume's own Ray start is not, and would cost a process and a Ray start per test."""
+    with pytest.MonkeyPatch.context() as patch, log.open("w") as out, contextlib.redirect_stdout(out), \
+            contextlib.redirect_stderr(out):
+        patch.setenv("WANDB_MODE", wandb_mode)
+        code = main(["resume", str(run_dir), "-q"])
+    assert code == 0, log.read_text()[-3000:]
 
 
 def finished_trials(entries: list[dict]) -> dict[str, list[dict]]:
@@ -104,7 +108,7 @@ def space(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def killed_during_a_trial(tmp_path_factory):
+def killed_during_a_trial(ray_session, tmp_path_factory):
     """A search killed while its second trial trains (the first has ended), then resumed."""
     tmp_path = tmp_path_factory.mktemp("during")
     space = tmp_path / "space.yaml"
@@ -187,7 +191,7 @@ regularizers:
 
 
 @pytest.fixture(scope="module")
-def killed_under_the_shipped_defaults(tmp_path_factory):
+def killed_under_the_shipped_defaults(ray_session, tmp_path_factory):
     """A search with the shipped defaults (5-fold cross-validation, the ensemble and the bag,
     TPE and ASHA; its checkpoints hold no training state) and W&B offline, killed while a trial
     trains after another has ended, then resumed."""
@@ -287,7 +291,7 @@ class TouchesAFileWhenUnpickled:
 
 
 @pytest.fixture(scope="module")
-def killed_between_trials(tmp_path_factory):
+def killed_between_trials(ray_session, tmp_path_factory):
     """A search (ASHA, whose bookkeeping is resumed too) killed as its first trial ends; every
     file Ray Tune wrote under ``trials/`` (its experiment state, searcher and tuner pickles) is
     then replaced by a pickle that would create a file if anything loaded it; then resumed."""
@@ -329,7 +333,7 @@ def test_resume_reads_none_of_ray_tunes_files_so_a_run_directory_from_someone_el
 
 
 @pytest.mark.slow
-def test_a_search_killed_while_refitting_refits_again_without_searching(space, tmp_path):
+def test_a_search_killed_while_refitting_refits_again_without_searching(ray_session, space, tmp_path):
     run_dir, log = tmp_path / "run", tmp_path / "search.log"
     process = start(search_command(run_dir, space), log)
     kill_when(process, lambda: stage_of(run_dir) == "refitting", log)
@@ -496,7 +500,7 @@ optimizers:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("task", ["cluster", "generate"])
-def test_an_unsupervised_search_killed_mid_trial_resumes_from_its_checkpoint_in_bf16(task, tmp_path):
+def test_an_unsupervised_search_killed_mid_trial_resumes_from_its_checkpoint_in_bf16(ray_session, task, tmp_path):
     # The unsupervised tasks train in the one loop: checkpoints, bf16 autocast and resume as a supervised search.
     from sklearn.datasets import load_iris
 
