@@ -1,6 +1,6 @@
 """Records that plugins return from their hooks: one dataclass per component family.
 
-Hyperparameter spaces are declarative dicts (the schema in ``automl/space.py``), so a plugin
+Hyperparameter spaces are declarative dicts (the schema in ``automl/space/__init__.py``), so a plugin
 never imports Ray or Optuna: ``{"width": {"choice": [64, 128]}, "lr": {"loguniform": [1e-4, 1e-2]}}``.
 """
 

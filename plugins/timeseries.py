@@ -186,7 +186,7 @@ def build_inception_time(input_shape, output_size, filters: int = 32, depth: int
 
 
 # The published architecture with the published training settings, as whole trial configs
-# (the schema of automl/space.py); epochs shortened from the papers' 1500-2000.
+# (the schema of automl/space/__init__.py); epochs shortened from the papers' 1500-2000.
 PUBLISHED_DEFAULTS = {
     "fcn": {"batch_size": 16, "architecture": {"name": "fcn", "filters": 128},
             "optimizer": {"name": "adam", "lr": 1e-3, "schedule": "constant"}},

@@ -1,1 +1,1 @@
-"""Search-space YAML files shipped with automl (see automl/space.py for the schema)."""
+"""Search-space YAML files shipped with automl (see automl/space/__init__.py for the schema)."""

@@ -1,6 +1,6 @@
 """The layering of docs/architecture.md holds: the import-linter contract in pyproject.toml is
-kept (imports inside functions count), and no two modules of automl import each other, even
-through others."""
+kept (imports inside functions count), names every module and package of automl, and no two
+modules of automl import each other, even through others."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import grimp
@@ -22,6 +23,22 @@ def test_the_layers_contract_is_kept():
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 kept, 0 broken" in done.stdout
+
+
+def contract_layers() -> set[str]:
+    """Every name in the layers of the contract (siblings split at ``:`` and ``|``)."""
+    (contract,) = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    return {name.strip() for layer in contract["layers"] for name in layer.replace("|", ":").split(":")}
+
+
+def test_every_module_and_package_of_automl_is_in_a_layer():
+    # A module in no layer is checked by nothing: it could import any layer, and any layer it.
+    package = ROOT / "automl"
+    modules = {path.stem for path in package.glob("*.py") if path.name != "__init__.py"}
+    modules |= {path.parent.name for path in package.glob("*/__init__.py")}
+    layers = contract_layers()
+    assert sorted(modules - layers) == [], "modules of automl/ in no layer of [tool.importlinter] in pyproject.toml"
+    assert sorted(layers - modules) == [], "layers of [tool.importlinter] naming no module of automl/"
 
 
 def import_cycles(graph) -> list:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from automl.data.preprocess import TRUE_WORDS
+from automl.data.column_values import TRUE_WORDS
 
 
 @dataclass(frozen=True)

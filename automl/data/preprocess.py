@@ -17,6 +17,9 @@ chunk by chunk into one preallocated float32 array, which keeps memory near the 
 
 ``inverse_transform`` maps matrix rows back to columns (numeric, boolean and categorical ones;
 dates, text and embedding codes lose too much to be rebuilt), for generated rows.
+
+Raw cells become the numbers, categories and texts these transformers read in
+:mod:`automl.data.column_values`.
 """
 
 from __future__ import annotations
@@ -30,15 +33,23 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, RobustScaler, StandardScaler
 
 from automl.components import CLASSIFICATION_TASKS
-from automl.data.profile import ColumnDecision, RowView, parse_datetimes, profile_columns
+from automl.data.column_values import (  # to_numbers, to_booleans: automl/export.py imports them from here
+    MISSING_CATEGORY,
+    as_datetimes,
+    category_cells,
+    distinct_categories,
+    numeric_matrix,
+    text_cells,
+    to_booleans,
+    to_numbers,
+)
+from automl.data.profile import ColumnDecision, RowView, profile_columns
 from automl.variants import IMPUTERS
 from automl.errors import AutoMLError
 
 SCALERS = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler, "none": None}
 DATETIME_PARTS = ("year", "month", "day", "dayofweek", "hour", "minute")
 TEXT_FEATURES_PER_COLUMN = 32
-MISSING_CATEGORY = "(missing)"
-TRUE_WORDS = {"true": 1.0, "yes": 1.0, "1": 1.0, "1.0": 1.0, "false": 0.0, "no": 0.0, "0": 0.0, "0.0": 0.0}
 CHUNK_ROWS = 65_536
 NUMERIC_GROUP = 8
 
@@ -110,20 +121,20 @@ class FeaturePreprocessor:
         self.numeric_groups_ = [list(range(i, min(i + NUMERIC_GROUP, len(self.numeric_items_)))) for i in range(0, len(self.numeric_items_), NUMERIC_GROUP)]
         self.numeric_pipelines_, self.missing_indicators_ = [], []
         for group in self.numeric_groups_:
-            numbers = self._numbers(frame, [self.numeric_items_[i] for i in group])
+            numbers = numeric_matrix(frame, [self.numeric_items_[i] for i in group])
             self.numeric_pipelines_.append(self._numeric_pipeline().fit(numbers))
             indicator = MissingIndicator(features="missing-only").fit(
-                numbers if layout is frame else self._numbers(layout, [self.numeric_items_[i] for i in group]))
+                numbers if layout is frame else numeric_matrix(layout, [self.numeric_items_[i] for i in group]))
             self.missing_indicators_.append(indicator if len(indicator.features_) else None)
             del numbers
         # Encoders learn only the set of categories, so fitting them on the distinct values is exact and light.
-        self.one_hot_ = {c: OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float32).fit(_distinct(layout[c])) for c in self.categorical_columns_}
+        self.one_hot_ = {c: OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float32).fit(distinct_categories(layout[c])) for c in self.categorical_columns_}
         self.ordinal_ = {
-            c: OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float32).fit(_distinct(layout[c], keep_missing=False))
+            c: OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float32).fit(distinct_categories(layout[c], keep_missing=False))
             for c in self.embedding_columns_
         }
         self.vectorizers_ = {
-            c: CountVectorizer(max_features=TEXT_FEATURES_PER_COLUMN, dtype=np.float32).fit(_texts(layout[c]))
+            c: CountVectorizer(max_features=TEXT_FEATURES_PER_COLUMN, dtype=np.float32).fit(text_cells(layout[c]))
             for c in self.text_columns_
         }
         self.feature_names_ = self._feature_names()
@@ -139,7 +150,7 @@ class FeaturePreprocessor:
         return Pipeline(steps)
 
     def _varying_parts(self, values: pd.Series) -> list[str]:
-        stamps = self._datetimes(values)
+        stamps = as_datetimes(values)
         parts = [p for p in DATETIME_PARTS if getattr(stamps.dt, p).nunique() > 1]
         return parts or ["year"]
 
@@ -162,18 +173,18 @@ class FeaturePreprocessor:
     def _transform_chunk(self, frame: pd.DataFrame) -> np.ndarray:
         frame = frame[self.columns_]
         blocks = []
-        numbers = self._numbers(frame, self.numeric_items_)
+        numbers = numeric_matrix(frame, self.numeric_items_)
         blocks += [pipeline.transform(numbers[:, group]) for pipeline, group in zip(self.numeric_pipelines_, self.numeric_groups_)]
         blocks += [
             indicator.transform(numbers[:, group])
             for indicator, group in zip(self.missing_indicators_, self.numeric_groups_) if indicator is not None
         ]
         for column, encoder in self.one_hot_.items():
-            blocks.append(encoder.transform(_categories(frame[column])))
+            blocks.append(encoder.transform(category_cells(frame[column])))
         for column, vectorizer in self.vectorizers_.items():
-            blocks.append(vectorizer.transform(_texts(frame[column])).toarray())
+            blocks.append(vectorizer.transform(text_cells(frame[column])).toarray())
         for column, encoder in self.ordinal_.items():
-            blocks.append(encoder.transform(_categories(frame[column])) + 1)
+            blocks.append(encoder.transform(category_cells(frame[column])) + 1)
         if not blocks:
             return np.empty((len(frame), 0), dtype=np.float32)
         return np.hstack([np.asarray(b, dtype=np.float32) for b in blocks])
@@ -227,28 +238,7 @@ class FeaturePreprocessor:
     def input_columns_(self) -> list[str]:
         return [d.column for d in self.decisions_]
 
-    # ── typing: raw columns → numbers ──────────────────────────────────────────────────────
-    def _numbers(self, frame: pd.DataFrame | RowView, items: list[tuple[str, str, str]]) -> np.ndarray:
-        """Numeric columns, booleans as 0/1 and date parts as one float32 matrix (NaN = missing)."""
-        out = np.empty((len(frame), len(items)), dtype=np.float32)
-        stamps: dict[str, pd.Series] = {}
-        for i, (column, kind, part) in enumerate(items):
-            if kind == "numeric":
-                out[:, i] = to_numbers(frame[column], column)
-            elif kind == "boolean":
-                out[:, i] = to_booleans(frame[column], column)
-            else:
-                if column not in stamps:
-                    stamps[column] = self._datetimes(frame[column])
-                out[:, i] = getattr(stamps[column].dt, part).to_numpy(dtype=np.float32, na_value=np.nan)
-        return out
-
-    @staticmethod
-    def _datetimes(values: pd.Series) -> pd.Series:
-        if pd.api.types.is_datetime64_any_dtype(values):
-            return values
-        return parse_datetimes(values.astype(object).where(values.notna(), None))
-
+    # ── naming and summary ─────────────────────────────────────────────────────────────────
     def _feature_names(self) -> list[str]:
         names = list(self.numeric_names_) + [f"{name}.missing" for name in self.missing_indicator_names_]
         for column, encoder in self.one_hot_.items():
@@ -276,48 +266,6 @@ class FeaturePreprocessor:
             "missing_indicators": self.missing_indicator_names_,
             "embedding_cardinalities": dict(zip(self.embedding_columns_, self.embedding_cardinalities_)),
         }
-
-
-def to_numbers(values: pd.Series, column: str) -> np.ndarray:
-    """A numeric column as float32 (NaN = missing), or an AutoMLError naming a value that is not a number."""
-    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        return values.to_numpy(dtype=np.float32, na_value=np.nan)
-    numbers = pd.to_numeric(values, errors="coerce")
-    bad = numbers.isna() & values.notna()
-    if bad.any():
-        raise AutoMLError(
-            f"column '{column}' must be numeric but holds {values[bad].iloc[0]!r}",
-            f"fix or remove that value in column '{column}' (leave it empty to mark it missing)",
-        )
-    return numbers.to_numpy(dtype=np.float32, na_value=np.nan)
-
-
-def to_booleans(values: pd.Series, column: str) -> np.ndarray:
-    """A true/false column (bools, 0/1, yes/no, true/false) as float32 0/1 (NaN = missing)."""
-    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-        return values.astype("float32").to_numpy(dtype=np.float32, na_value=np.nan)
-    mapped = values.astype(str).str.lower().map(TRUE_WORDS)
-    bad = mapped.isna() & values.notna()
-    if bad.any():
-        raise AutoMLError(f"column '{column}' must be true/false but holds {values[bad].iloc[0]!r}", f"fix that value in column '{column}'")
-    return mapped.to_numpy(dtype=np.float32, na_value=np.nan)
-
-
-def _categories(values: pd.Series) -> np.ndarray:
-    # Missing becomes its own category; where training had none, it is unseen (one-hot zeros, code 0).
-    text = values.astype(str).to_numpy(dtype=object)
-    text[values.isna().to_numpy()] = MISSING_CATEGORY
-    return text.reshape(-1, 1)
-
-
-def _distinct(values: pd.Series, keep_missing: bool = True) -> np.ndarray:
-    present = values.dropna().astype(str).unique()
-    distinct = list(present) + ([MISSING_CATEGORY] if keep_missing and values.isna().any() else [])
-    return np.array(distinct, dtype=object).reshape(-1, 1)
-
-
-def _texts(values: pd.Series) -> np.ndarray:
-    return values.fillna("").astype(str).to_numpy(dtype=object)
 
 
 class LabelSetEncoder:
