@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from automl.cli import main
-from automl.export import save_module
+from automl.export.capture import save_module
 from automl.plugins import load_registry
 from automl.space import build_search_space, load_space_file
 from automl.training.building import build_model, build_network

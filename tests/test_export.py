@@ -116,7 +116,7 @@ def test_export_reproduces_missing_indicators_booleans_clipping_and_the_fitted_s
 def test_export_names_a_date_column_it_cannot_reproduce_and_points_to_predict():
     from automl.data.preprocess import FeaturePreprocessor
     from automl.errors import AutoMLError
-    from automl.export import preprocessing_steps
+    from automl.export.fitted_steps import preprocessing_steps
 
     frame = pd.DataFrame({"x": np.arange(30.0), "joined": pd.date_range("2024-01-01", periods=30, freq="D").astype(str)})
     features = FeaturePreprocessor().fit(frame)

@@ -146,7 +146,7 @@ def test_the_hyperparameter_effects_leave_out_the_ensemble_and_show_only_what_th
     # The ensemble's row lacked every hyperparameter, which made each look varied, and its
     # member list became a tick label 1,500 characters long.
     from automl.ensemble import ENSEMBLE_ID
-    from automl.report import hyperparameter_table
+    from automl.report.plots import hyperparameter_table
 
     def trial(trial_id: str, lr: float, score: float) -> dict:
         config = {"architecture": {"name": "mlp", "width": 32}, "optimizer": {"name": "adam", "lr": lr}, "seed": 0}
