@@ -33,15 +33,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, RobustScaler, StandardScaler
 
 from automl.components import CLASSIFICATION_TASKS
-from automl.data.column_values import (  # to_numbers, to_booleans: automl/export.py imports them from here
+from automl.data.column_values import (
     MISSING_CATEGORY,
     as_datetimes,
     category_cells,
     distinct_categories,
     numeric_matrix,
     text_cells,
-    to_booleans,
-    to_numbers,
 )
 from automl.data.profile import ColumnDecision, RowView, profile_columns
 from automl.variants import IMPUTERS

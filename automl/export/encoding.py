@@ -42,7 +42,7 @@ def example_inputs(steps: dict, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def encode_rows(frame: pd.DataFrame, preprocessing: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """The documented step outside the exported module: rows → ``(numeric, categorical)`` tensors."""
-    from automl.data.preprocess import to_booleans, to_numbers
+    from automl.data.column_values import to_booleans, to_numbers
 
     missing = [c for c in preprocessing["numeric_columns"] + preprocessing["categorical_columns"] if c not in frame.columns]
     if missing:
