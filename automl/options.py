@@ -36,6 +36,8 @@ SCHEDULERS = ("asha", "fifo", "hyperband", "pbt")
 SEARCHERS = ("random", "grid", "tpe", "gp")
 # The searcher of a search that names none (--searcher unset): Optuna's multivariate TPE.
 DEFAULT_SEARCHER = "tpe"
+# Trials of a search given neither --num-trials nor --time-budget.
+DEFAULT_NUM_TRIALS = 20
 # Schedulers that clone trials need a checkpoint every epoch to go on from.
 CHECKPOINTING_SCHEDULERS = ("pbt",)
 # --validation auto: AUTO_FOLDS-fold cross-validation up to this many training rows, a hold-out
@@ -146,7 +148,7 @@ TASK_OPTIONS: dict[str, OptionUse] = {
     "space": OptionUse("--space", "default", "search space: a name in search_spaces/ or a YAML path (default: %(default)s, "
                       "which follows the input kind: sequence.yaml for sequences, image.yaml, text.yaml)",
                       estimator=True, estimator_default="quick"),  # the estimators: a quick search
-    "num_trials": OptionUse("--num-trials", type=POSITIVE_INT, help="number of trials (default 20, or unlimited with --time-budget)",
+    "num_trials": OptionUse("--num-trials", type=POSITIVE_INT, help=f"number of trials (default {DEFAULT_NUM_TRIALS}, or unlimited with --time-budget)",
                             estimator=True, estimator_default=4),  # the estimators: a quick search
     "time_budget_s": OptionUse("--time-budget", type=POSITIVE_FLOAT, metavar="SECONDS", estimator=True,
                                help="stop starting and running trials after this long"),

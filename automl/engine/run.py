@@ -13,14 +13,12 @@ from automl.engine.ray_cluster import check_resources, trial_slots
 from automl.engine.schedulers import make_scheduler, report_plan
 from automl.engine.searchers import make_searcher
 from automl.engine.trial_records import TrialRecord, journal_records, record_from_result, resumed_records
-from automl.options import CHECKPOINTING_SCHEDULERS
+from automl.options import CHECKPOINTING_SCHEDULERS, DEFAULT_NUM_TRIALS
 from automl.portfolio import Portfolio, resolve_portfolio
 from automl.space import SearchSpace
 from automl.tasks import Task, task_named
 from automl.training.records import Components, TrainingSet
 from automl.training.trainable import train_trial
-
-DEFAULT_NUM_TRIALS = 20
 
 
 def trial_count(search: SearchConfig) -> int:
