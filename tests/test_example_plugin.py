@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from automl.plugins import load_registry
-from presets import HOLDOUT_NO_ENSEMBLE_FLAGS
+from presets import HOLDOUT_NO_ENSEMBLE_FLAGS, ONE_TRIAL_AT_A_TIME_FLAGS, UNTRACKED_FLAGS
 
 PLUGIN_DIR = Path(__file__).resolve().parent.parent / "examples" / "automl-example-plugin"
 
@@ -59,8 +59,8 @@ def test_the_installed_plugin_is_offered_and_trained_in_a_search(installed_examp
     blobs_frame.to_csv(tmp_path / "blobs.csv", index=False)
     search = subprocess.run(
         [sys.executable, "-m", "automl", "search", str(tmp_path / "blobs.csv"), "--target", "species", "--space", str(space),
-         "--num-trials", "4", "--scheduler", "fifo", "--no-wandb", "--no-report", "-q", "--output", str(tmp_path / "run"),
-         *HOLDOUT_NO_ENSEMBLE_FLAGS],
+         "--num-trials", "4", "--scheduler", "fifo", "-q", "--output", str(tmp_path / "run"),
+         *HOLDOUT_NO_ENSEMBLE_FLAGS, *UNTRACKED_FLAGS, *ONE_TRIAL_AT_A_TIME_FLAGS],
         env=with_plugin(installed_example_plugin), capture_output=True, text=True, timeout=600,
     )
     assert search.returncode == 0, search.stderr[-2000:]

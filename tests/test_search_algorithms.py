@@ -117,7 +117,7 @@ def two_cpu_bf16_run(ray_session, tmp_path_factory):
     import frames
 
     root = tmp_path_factory.mktemp("two-cpu-bf16")
-    (root / "space.yaml").write_text(TWO_OPTIMIZERS.replace("epochs: 3", "epochs: 20"))
+    (root / "space.yaml").write_text(TWO_OPTIMIZERS.replace("epochs: 3", "epochs: 8"))
     result = AutoML(**HOLDOUT_NO_ENSEMBLE, **UNTRACKED, target="species", space=root / "space.yaml", num_trials=2, cpus_per_trial=2,
                     precision="bf16", storage=str(root / "shared-storage"), scheduler="fifo", output=root / "run").fit(frames.blobs())
     return result, root / "shared-storage"
