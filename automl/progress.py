@@ -195,7 +195,10 @@ class SearchDisplay:
         elif stage == "ensemble":
             print_(f"ensemble selection: {info['note']}", markup=False, highlight=False)
         elif stage == "leaderboard":
-            print_(f"search finished: {len(info['leaderboard'])} trials in {info['seconds']:.1f} s", markup=False)
+            from automl.ensemble import ENSEMBLE_ID
+
+            trials = int((info["leaderboard"]["trial_id"] != ENSEMBLE_ID).sum())  # the ensemble's row is no trial
+            print_(f"search finished: {trials} trials in {info['seconds']:.1f} s", markup=False)
         elif stage == "final_model":
             print_(f"final model: {info['note']}", markup=False, highlight=False)
         elif stage == "refit_epoch":

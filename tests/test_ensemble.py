@@ -320,3 +320,16 @@ def _served_predictions(predictor, rows: pd.DataFrame) -> list:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_search_finished_line_counts_trials_not_the_ensemble_s_row():
+    import io
+
+    from rich.console import Console
+
+    from automl.progress import SearchDisplay
+
+    out = io.StringIO()
+    board = pd.DataFrame({"trial_id": [ENSEMBLE_ID, "a1", "b2", "c3"], "val_accuracy": [0.9, 0.8, 0.7, 0.6]})
+    SearchDisplay(Console(file=out), live=False).on_event("leaderboard", {"leaderboard": board, "seconds": 2.0, "metric": "accuracy"})
+    assert "search finished: 3 trials in 2.0 s" in out.getvalue()
