@@ -21,10 +21,11 @@ install: $(STAMP)
 demo: install
 	$(BIN)/automl search digits --space quick --num-trials 8 --time-budget 120 --output runs/demo --overwrite
 
-# The whole suite, slow end-to-end tests included: what CI runs. Two workers, each running whole
-# test files, the longest first (see tests/conftest.py).
+# What CI runs: the whole suite, slow end-to-end tests included (two workers, each running whole
+# test files, the longest first: see tests/conftest.py), then the wheel as users install it.
 test: install
 	$(BIN)/python -m pytest -n 2 --durations=25
+	$(MAKE) wheel-smoke
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"
