@@ -45,8 +45,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args(argv)
+    # Smoke size: one trial at a time, so each search starts one trial process instead of two.
+    at_once = None
     if args.smoke:
-        args.trials, args.epochs = 3, 3
+        args.trials, args.epochs, at_once = 3, 3, 1
 
     import yaml
 
@@ -70,7 +72,7 @@ def main(argv=None) -> dict:
         for scheduler in ("fifo", "asha", "hyperband"):
             with tempfile.TemporaryDirectory() as run_dir:
                 records = run_trials(data, space, components,
-                                     SearchConfig(num_trials=args.trials, scheduler=scheduler, seed=args.seed),
+                                     SearchConfig(num_trials=args.trials, scheduler=scheduler, seed=args.seed, max_concurrent=at_once),
                                      ResourceConfig(cpus_per_trial=1), Path(run_dir),
                                      callbacks=[SearchTimeline(Path(run_dir), "val_accuracy")])
                 results[scheduler] = records, read_timeline(Path(run_dir))

@@ -80,11 +80,13 @@ def ray_session():
 
 @pytest.fixture(scope="module", autouse=True)
 def session_ray_gets_its_cpus_back(request):
-    """After each test file the session's Ray should have every CPU free again. In one run with
-    two workers, 1 of 2 CPUs stayed held from the end of tests/test_search_algorithms.py through
-    the next three files (not reproduced with that file alone, with or without load); a search
-    needing more CPUs than were left would wait forever (a CI run stopped at its time limit with
-    11 tests to go). Such a file is named in a warning and the next file gets a fresh Ray."""
+    """After each test file the session's Ray should have every CPU free again. In runs with two
+    workers, 1 of 2 CPUs has stayed held after tests/test_search_algorithms.py, through the next
+    files (not reproduced with that file alone, with or without load); a search needing more CPUs
+    than were left would wait forever (a CI run stopped at its time limit with 11 tests to go).
+    A trial's actor is gone within a second or two of its search; a CPU still held after 10 s
+    stays held, so the file is named in a warning, with what still holds CPUs, and the next file
+    gets a fresh Ray."""
     yield
     import time
 
@@ -92,16 +94,26 @@ def session_ray_gets_its_cpus_back(request):
 
     if not ray.is_initialized():
         return
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 10
     while ray.available_resources().get("CPU", 0) < ray.cluster_resources().get("CPU", 0):
         if time.monotonic() > deadline:
             held = ray.cluster_resources().get("CPU", 0) - ray.available_resources().get("CPU", 0)
-            request.node.warn(pytest.PytestWarning(f"{held:g} CPU(s) of the session's Ray still held 30 s after "
-                                                   f"{request.node.name} ended; Ray restarted for the next file"))
+            request.node.warn(pytest.PytestWarning(f"{held:g} CPU(s) of the session's Ray still held 10 s after "
+                                                   f"{request.node.name} ended ({cpu_holders()}); Ray restarted for the next file"))
             ray.shutdown()
             start_session_ray()
             return
-        time.sleep(0.5)
+        time.sleep(0.25)
+
+
+def cpu_holders() -> str:
+    """The live actors and placement groups of the session's Ray, for the warning above."""
+    from ray._private.state import actors  # the GCS's actor table (ray.util.state needs the dashboard)
+    from ray.util import placement_group_table
+
+    alive = [f"{a['ActorClassName']} {a['State']}" for a in actors().values() if a["State"] != "DEAD"]
+    groups = [f"{g['state']} {g['bundles']}" for g in placement_group_table().values() if g["state"] != "REMOVED"]
+    return f"actors: {alive or 'none'}; placement groups: {groups or 'none'}"
 
 
 @pytest.fixture
