@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 
-# scikit-learn's check_array_api_input (numpy namespace) runs only when SciPy's array API mode
-# is on, and SciPy reads this once, when first imported.
-os.environ.setdefault("SCIPY_ARRAY_API", "1")
+import pandas as pd
+import pytest
 
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-
-import frames  # noqa: E402
+import frames
 
 
 # Under pytest-xdist (`make test` runs `-n 2`) each test file runs whole on one worker, so that its
