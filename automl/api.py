@@ -48,9 +48,12 @@ class SearchResult:
         return self.predictor.predict(load_prediction_input(data))
 
     def sample(self, n: int, seed: int = 0) -> pd.DataFrame:
-        """``n`` new rows from the refitted generator (``task="generate"`` only)."""
+        """``n`` new rows from the refitted generator (``task="generate"`` only: a task that ``makes_rows``)."""
         if not hasattr(self.predictor, "sample"):
-            raise AutoMLError(f"sampling needs a generate model, this one does {self.predictor.task}", "search with task='generate'")
+            from automl.plugins import load_registry
+
+            makers = " or ".join(name for name, task in load_registry().tasks.items() if task.makes_rows)
+            raise AutoMLError(f"sampling needs a {makers} model, this one does {self.predictor.task}", f"search with task='{makers}'")
         return self.predictor.sample(n, seed)
 
     @property
@@ -113,11 +116,14 @@ class AutoML:
         o = self.options
         # Every option a search would ignore or Ray Tune would refuse fails here, before any work.
         self.given_options = explicit_options(o, default_options())
-        check_task_options(o["task"], self.given_options)
+        from automl.plugins import load_registry
+
+        def registered_tasks():
+            return load_registry(disabled=o["disable_plugins"]).tasks
+
+        check_task_options(o["task"], self.given_options, registered_tasks)
         check_combinations(o, self.given_options)
         if o["task"] is not None and o["metric"] is not None:
-            from automl.plugins import load_registry
-
             load_registry(disabled=o["disable_plugins"]).task(o["task"]).ranking(o["metric"])  # a metric the task lacks fails here
         self.metric, self.n_clusters = o["metric"], o["n_clusters"]
         self.data_config = settings(DataConfig, o)
@@ -182,14 +188,14 @@ class AutoML:
         emit = on_event or (lambda stage, info: None)
         spec, source = load_space_file(self.search_config.space)
         # Every data check runs here, before the run directory exists.
-        prepared = prepare_data(data, self.data_config, preprocessing_variants(spec.get("preprocessing"), source))
-        check_task_options(prepared.task, self.given_options)
+        registry = load_registry(disabled=self.disable_plugins)
+        prepared = prepare_data(data, self.data_config, preprocessing_variants(spec.get("preprocessing"), source), registry.tasks)
+        check_task_options(prepared.task, self.given_options, registry.tasks)
         prepared = replace(prepared, n_clusters=self.n_clusters)
         emit("data", prepared.report)
         kind_space = space_for_input_kind(self.search_config.space, prepared.input_kind)
         if kind_space != self.search_config.space:  # `default` follows the input kind
             spec, source = load_space_file(kind_space)
-        registry = load_registry(disabled=self.disable_plugins)
         task = registry.task(prepared.task)
         metric, mode = task.ranking(self.metric)
         space = build_search_space(registry, spec, prepared.task, prepared.input_kind, source)
@@ -255,7 +261,7 @@ class AutoML:
 
             # Out-of-fold outputs cover the training rows; hold-out outputs the validation rows.
             y_selection = prepared.y_train if prepared.folds else prepared.y_val
-            ensemble = choose_ensemble(records, self.search_config.ensemble_size, prepared.task, y_selection, training_set.target_scale,
+            ensemble = choose_ensemble(records, self.search_config.ensemble_size, task, y_selection, training_set.target_scale,
                                        metric, fold_rows=[fold.val for fold in prepared.folds])
             emit("ensemble", {"note": ensemble.note, "skipped": ensemble.skipped, "formed": ensemble.record is not None})
             records, leaderboard = rank_with_ensemble(records, ensemble.record, metric, mode)

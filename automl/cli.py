@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 
 from automl import __version__
-from automl.components import FAMILIES, INPUT_KINDS, SINGULAR, TASKS
+from automl.components import FAMILIES, INPUT_KINDS, SINGULAR
 from automl.errors import AutoMLError, AutoMLWarning
 from automl.flags import COLUMN_NAMES, INTEGER, PORT, POSITIVE_INT, ShortErrorParser
 from automl.options import TASK_OPTIONS, add_search_flags, options_from_flags
@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     space_commands = space.add_subparsers(dest="space_command", metavar="SUBCOMMAND", required=True)
     show = space_commands.add_parser("show", help="the resolved conditional space a search would sample")
     show.add_argument("space", nargs="?", default="default", help="a name in search_spaces/ or a YAML path (default: default, which follows --input-kind)")
-    show.add_argument("--task", required=True, choices=list(TASKS), help="the task the space is resolved for")
+    show_task = show.add_argument("--task", required=True, help="the task the space is resolved for")
+    show_task.choices = TASK_OPTIONS["task"].choices  # the registered tasks, read when a value is checked (see add_search_flags)
     show.add_argument("--input-kind", default="tabular", choices=list(INPUT_KINDS), help="the input kind (default: tabular)")
     show.add_argument("--format", default="table", choices=["table", "json"], help="output format (default: table)")
     show.set_defaults(handler=run_space_show)

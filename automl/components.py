@@ -9,13 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-SUPERVISED_TASKS = ("binary", "multiclass", "regression")
-# Unsupervised tasks need no target: autoencoder embeddings clustered, or generators of new rows.
-UNSUPERVISED_TASKS = ("cluster", "generate")
-# Several 0/1 target columns (``--target a,b,c``): one logit per label.
-MULTILABEL_TASKS = ("multilabel",)
-TASKS = SUPERVISED_TASKS + MULTILABEL_TASKS + UNSUPERVISED_TASKS
-CLASSIFICATION_TASKS = ("binary", "multiclass")
+# Which tasks exist is the registry's business (the ``automl_tasks`` hook): a component's
+# ``tasks`` left at ``None`` means the tasks that take unmarked components
+# (``Task.takes_unmarked_components``: binary, multiclass and regression), filled in by the
+# registry once every plugin is loaded (:meth:`automl.plugins.Registry.settle_names`).
 INPUT_KINDS = ("tabular", "image", "sequence", "text")
 
 
@@ -31,13 +28,15 @@ class ArchitectureSpec:
     ``output_size=0`` and follow the contracts in ``automl/tasks/cluster.py`` and ``automl/tasks/generate.py``
     (an ``encode`` method for clustering; a discriminator and ``sample`` for generation).
 
-    Defaults: ``tasks`` is the supervised tasks only, and ``input_kinds`` is ``("tabular",)``
-    only: an architecture is offered for images, sequences or text only where it says so.
+    Defaults: ``tasks`` (``None``) is the single-target supervised tasks (binary, multiclass,
+    regression: those whose ``Task.takes_unmarked_components``), and ``input_kinds`` is
+    ``("tabular",)`` only: an architecture is offered for images, sequences or text only where
+    it says so.
     """
 
     name: str
     build: Callable[..., Any]
-    tasks: tuple[str, ...] = SUPERVISED_TASKS
+    tasks: tuple[str, ...] | None = None
     input_kinds: tuple[str, ...] = ("tabular",)
     space: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
@@ -57,13 +56,13 @@ class LossSpec:
     takes both). ``automl plugins check`` calls a loss with both.
 
     Losses for ``cluster`` compare a reconstruction with its input; losses for ``generate``
-    are adversarial (see ``automl/tasks/cluster.py`` and ``automl/tasks/generate.py``). ``tasks`` defaults to the
-    supervised tasks only.
+    are adversarial (see ``automl/tasks/cluster.py`` and ``automl/tasks/generate.py``). ``tasks`` defaults
+    (``None``) to the single-target supervised tasks only, as for architectures.
     """
 
     name: str
     build: Callable[..., Any]
-    tasks: tuple[str, ...] = SUPERVISED_TASKS
+    tasks: tuple[str, ...] | None = None
     space: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
 
@@ -121,14 +120,15 @@ class RegularizerSpec:
     """A regularizer: ``build(**hparams)`` returns a :class:`Regularizer` instance.
 
     Each regularizer is switched on or off per trial; its ``space`` applies when it is on.
-    Defaults: ``tasks`` is the supervised tasks, ``input_kinds`` every input kind. A space
+    Defaults: ``tasks`` (``None``) the single-target supervised tasks, as for architectures;
+    ``input_kinds`` every input kind. A space
     whose ``include`` names a regularizer that does not fit the task or input kind is refused
     with an error naming it (left to the default, such a regularizer is simply not offered).
     """
 
     name: str
     build: Callable[..., Regularizer]
-    tasks: tuple[str, ...] = SUPERVISED_TASKS
+    tasks: tuple[str, ...] | None = None
     input_kinds: tuple[str, ...] = INPUT_KINDS
     space: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
@@ -184,7 +184,8 @@ class Component:
         return f"{self.namespace}:{self.name}"
 
     def fits(self, task: str, input_kind: str) -> bool:
-        """Whether this component may be offered for a task and input kind."""
-        tasks = getattr(self.spec, "tasks", TASKS)
+        """Whether this component may be offered for a task and input kind (a family without
+        ``tasks``, such as optimizers, fits every task)."""
+        tasks = getattr(self.spec, "tasks", None)
         kinds = getattr(self.spec, "input_kinds", INPUT_KINDS)
-        return task in tasks and input_kind in kinds
+        return (not hasattr(self.spec, "tasks") or task in (tasks or ())) and input_kind in kinds

@@ -44,9 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from automl.components import CLASSIFICATION_TASKS
-from automl.metrics import score
-from automl.tasks import task_named
+from automl.tasks import Task, task_named
 from automl.tasks.ensemble import combined_outputs, member_predictions
 from automl.training.checkpoints import VAL_OUTPUTS_FILE  # written by the trials
 ENSEMBLE_ID = "ensemble"
@@ -62,18 +60,19 @@ class Selection:
 
 
 def select_ensemble(
-    predictions: dict[str, np.ndarray], y_val: np.ndarray, task: str, target_scale: float = 1.0,
+    predictions: dict[str, np.ndarray], y_val: np.ndarray, task: str | Task, target_scale: float = 1.0,
     rounds: int = DEFAULT_ROUNDS, metric: str | None = None,
 ) -> Selection:
     """Greedy forward selection with replacement over ``predictions`` (trial id → its validation
     predictions from :func:`member_predictions`, best trial first), on the validation ``metric``
     that ranks the search (default: the task's)."""
-    metric, mode = task_named(task).ranking(metric)
+    task = _task(task)
+    metric, mode = task.ranking(metric)
 
     def evaluate(total: np.ndarray, count: int) -> tuple[dict, tuple]:
-        metrics = score(task, combined_outputs(task, total / count), y_val, target_scale)
+        metrics = task.score(combined_outputs(task.is_classification, total / count), y_val, target_scale)
         primary = metrics[metric] if mode == "max" else -metrics[metric]
-        return metrics, (primary, -metrics["log_loss"]) if task in CLASSIFICATION_TASKS else (primary,)
+        return metrics, (primary, -metrics["log_loss"]) if task.is_classification else (primary,)
 
     ids = list(predictions)
     counts = {ids[0]: 1}
@@ -93,6 +92,11 @@ def select_ensemble(
             best_metrics, best_key, best_counts = metrics, key, dict(counts)
     size = sum(best_counts.values())
     return Selection({t: c / size for t, c in best_counts.items()}, best_metrics)
+
+
+def _task(task: str | Task) -> Task:
+    """A task given by name (the installed plugins' registry) or as the registered object."""
+    return task_named(task) if isinstance(task, str) else task
 
 
 def rank_with_ensemble(records: list, ensemble, metric: str, mode: str) -> tuple[list, pd.DataFrame]:
@@ -130,7 +134,7 @@ class EnsembleOutcome:
     note: str
 
 
-def choose_ensemble(records: list, size: int, task: str, y_val: np.ndarray, target_scale: float = 1.0,
+def choose_ensemble(records: list, size: int, task: str | Task, y_val: np.ndarray, target_scale: float = 1.0,
                     metric: str | None = None, fold_rows: list[np.ndarray] | None = None) -> EnsembleOutcome:
     """Select an ensemble from the top ``size`` trials of the leaderboard. No ensemble forms when
     fewer than two of them have usable validation outputs or selection keeps only the best trial.
@@ -147,7 +151,8 @@ def choose_ensemble(records: list, size: int, task: str, y_val: np.ndarray, targ
     which decided ties between the ensemble and the best trial."""
     from automl.engine.trial_records import TrialRecord
 
-    metric, mode = task_named(task).ranking(metric)
+    task = _task(task)
+    metric, mode = task.ranking(metric)
     key = f"best_val_{metric}"
     scored = [r for r in records if not r.failed and np.isfinite(r.metrics.get(key, np.nan))]
     scored.sort(key=lambda r: r.metrics[key], reverse=(mode == "max"))
@@ -173,8 +178,8 @@ def choose_ensemble(records: list, size: int, task: str, y_val: np.ndarray, targ
         return EnsembleOutcome(None, skipped, _note(f"no ensemble: selection kept only the best trial, as adding any of the "
                                                     f"other {len(every_row) - 1} did not improve val {metric}", skipped))
     if fold_rows:
-        outputs = combined_outputs(task, sum(w * every_row[t] for t, w in selection.weights.items()))
-        per_fold = [score(task, outputs[rows], y_val[rows], target_scale) for rows in fold_rows]
+        outputs = combined_outputs(task.is_classification, sum(w * every_row[t] for t, w in selection.weights.items()))
+        per_fold = [task.score(outputs[rows], y_val[rows], target_scale) for rows in fold_rows]
         selection.val_metrics = {k: float(np.mean([m[k] for m in per_fold])) for k in per_fold[0]}
     by_id = {r.trial_id: r for r in scored}
     members = [
@@ -196,7 +201,7 @@ def choose_ensemble(records: list, size: int, task: str, y_val: np.ndarray, targ
     return EnsembleOutcome(TrialRecord(ENSEMBLE_ID, config, metrics, status), skipped, status)
 
 
-def _usable_predictions(record, task: str, key: str, rows: int, selected_rows: np.ndarray,
+def _usable_predictions(record, task: Task, key: str, rows: int, selected_rows: np.ndarray,
                         usable: dict[str, np.ndarray]) -> tuple[np.ndarray | None, str]:
     """``(predictions, "")`` of a candidate trial, or ``(None, why selection must leave it out)``;
     ``usable`` are the candidates taken so far (better ranked), whose shape it must share."""
@@ -209,7 +214,7 @@ def _usable_predictions(record, task: str, key: str, rows: int, selected_rows: n
         return None, "it saved no validation outputs" + ("" if record.checkpoint else " (it has no checkpoint)")
     if len(outputs) != rows:
         return None, f"its validation outputs cover {len(outputs)} rows, not the {rows} that selection scores"
-    predictions = member_predictions(task, outputs)
+    predictions = member_predictions(task.is_classification, outputs)
     shape = next(iter(usable.values())).shape[1:] if usable else predictions.shape[1:]
     if predictions.shape[1:] != shape:
         return None, f"its validation outputs have {predictions.shape[1:]} values per row, the better trials' {shape}"

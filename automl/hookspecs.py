@@ -272,7 +272,7 @@ def automl_tasks() -> list:
 
     :return: a list of :class:`automl.tasks.base.Task` instances, each with a unique ``name``
         (the ``--task`` value). The built-in ``binary``, ``multiclass``, ``regression``,
-        ``cluster`` and ``generate`` arrive through this hook too (``plugins/tasks.py``).
+        ``multilabel``, ``cluster`` and ``generate`` arrive through this hook too (``plugins/tasks.py``).
 
     A task tells the one training loop, the one refit and the predictor what differs:
 
@@ -288,6 +288,25 @@ def automl_tasks() -> list:
       single test evaluation, ``(test metrics, report details, fitted state to save)``;
     - ``predictions(outputs, target_encoder)``, ``probabilities(outputs)`` and
       ``predictor(network, preprocessing, info)``: how outputs become predictions.
+
+    And it makes every per-task decision the rest of the platform would otherwise make by
+    its name (the core names no task: its ``--task`` and ``--metric`` choices, the inferred
+    task and ``automl space show --task`` come from the registry):
+
+    - ``target_kind`` (no column, one column, several 0/1 columns), ``is_classification``
+      (stratified splits and folds, ``--class-weights``, class indices to the network), and
+      ``infers(profile)`` / ``check_target(profile)``: whether a search without ``--task``
+      picks it for a target column, and whether a column fits it when ``--task`` names it;
+    - ``score(outputs, targets, target_scale)``: the metrics of outputs (supervised tasks);
+    - ``ensembles``, ``exportable``, ``makes_rows`` (its models sample rows: not served,
+      not exported, ``automl sample``), ``output_activation`` (what an export applies);
+    - ``options``: the options used by some tasks only (``--class-weights``, ``--validation``,
+      ``--n-clusters``, ...) that it uses; any other such option given with it is refused;
+    - ``takes_unmarked_components``: components that name no ``tasks`` are offered for it;
+    - ``portfolio_group``, ``sklearn_target_type``;
+    - ``contract`` (``"outputs"``, ``"autoencoder"`` or ``"generator"``) and
+      ``contract_output_size``: what ``automl plugins check`` asks of the architectures and
+      losses that claim the task.
 
     Subclass :class:`automl.tasks.base.Task`, whose defaults are those of a supervised task
     trained on ``loss(network(x), y)`` with one optimizer. Example::

@@ -11,8 +11,6 @@ import warnings
 
 import numpy as np
 
-from automl.components import CLASSIFICATION_TASKS
-
 DIRECTIONS: dict[str, str] = {
     # classification (class indices against logits)
     "accuracy": "max", "balanced_accuracy": "max", "f1_macro": "max", "roc_auc": "max", "log_loss": "min",
@@ -24,13 +22,6 @@ DIRECTIONS: dict[str, str] = {
     # generate: a classifier two-sample test; |AUC - 0.5| is 0 when generated rows pass for real,
     # and the AUC is folded to max(AUC, 1 - AUC), so an anti-predicted generator ranks as badly
     "c2st_gap": "min", "c2st_auc": "min",
-}
-
-
-# What ranks each built-in task's trials unless --metric names another (its task's default_metric).
-DEFAULT_METRICS: dict[str, str] = {
-    "binary": "accuracy", "multiclass": "accuracy", "regression": "rmse", "multilabel": "f1_macro",
-    "cluster": "silhouette", "generate": "c2st_gap",
 }
 
 
@@ -98,15 +89,6 @@ def multilabel_scores(outputs: np.ndarray, targets: np.ndarray) -> dict[str, flo
             "roc_auc": float(metrics.roc_auc_score(truth, probabilities, average="macro")) if varied else float("nan"),
             "log_loss": float(np.mean([metrics.log_loss(t, p, labels=[0, 1]) for t, p in zip(truth.T, probabilities.T)])),
         }
-
-
-def score(task: str, outputs: np.ndarray, targets: np.ndarray, target_scale: float = 1.0) -> dict[str, float]:
-    """Metrics of a supervised task's model outputs against encoded targets."""
-    if task == "multilabel":
-        return multilabel_scores(outputs, targets)
-    if task in CLASSIFICATION_TASKS:
-        return classification_scores(outputs, targets)
-    return regression_scores(outputs, targets, target_scale)
 
 
 def is_better(candidate: float, incumbent: float | None, mode: str) -> bool:

@@ -22,15 +22,15 @@ import inspect
 from dataclasses import dataclass, fields
 from os import PathLike
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from automl.components import CLASSIFICATION_TASKS, SUPERVISED_TASKS, TASKS
 from automl.errors import AutoMLError
 from automl.flags import (
     CLUSTER_COUNT, ENSEMBLE_SIZE, FRACTION, IMAGE_SHAPE, INTEGER, NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT,
     POSITIVE_INT, QUANTILE, VALIDATION, FlagValue,
 )
 from automl.metrics import DIRECTIONS
+from automl.plugins import RegisteredNames, metric_names, task_names
 
 SCHEDULERS = ("asha", "fifo", "hyperband", "pbt")
 SEARCHERS = ("random", "grid", "tpe", "gp")
@@ -44,8 +44,6 @@ CHECKPOINTING_SCHEDULERS = ("pbt",)
 # above (why this number: automl/data/folds.py).
 AUTO_CV_MAX_ROWS = 2000
 AUTO_FOLDS = 5
-# A search without --task infers one of these from the target column.
-INFERRED_TASKS = SUPERVISED_TASKS
 SAME = object()  # an option's estimator_default where the estimators take its own default
 OPTION = "option"  # the metadata key of a settings field (automl.config) naming its search option
 
@@ -57,9 +55,10 @@ class OptionUse:
 
     The CLI flags (:func:`add_search_flags`), the keywords of ``AutoML(...)``, the parameters
     of the scikit-learn estimators, the settings records' defaults and the ``request.json`` of
-    a run directory all come from these declarations. ``tasks`` are the tasks that use a value
-    other than the default (``values``: only these values, when the others work for every
-    task); ``why`` says what the option does, for the message that refuses it. A boolean whose default is ``True`` is
+    a run directory all come from these declarations. ``some_tasks``: only the tasks that name
+    the option in their ``Task.options`` use a value other than the default (``values``: only
+    these values, when the others work for every task); the tasks decide, the table never names
+    one. ``why`` says what the option does, for the message that refuses it. A boolean whose default is ``True`` is
     the flag ``--no-...``; a tuple default is a repeatable flag. ``help`` names the default as
     ``%(default)s`` (argparse writes it in), never by its value. ``everywhere`` are values that
     every task takes (an option's "off" value, such as ``--ensemble 0``). ``estimator``: a
@@ -75,18 +74,19 @@ class OptionUse:
     metavar: str | None = None
     group: str = "search"  # the argument group of `automl search`: search, data or noise
     short: str | None = None
-    tasks: tuple[str, ...] = TASKS
+    some_tasks: bool = False
     values: tuple[Any, ...] | None = None
     why: str = ""
     everywhere: tuple[Any, ...] = ()
     estimator: bool = False
     estimator_default: Any = SAME
 
-    def used_by(self, task: str, value: Any) -> bool:
-        """Whether ``task`` uses this option set to ``value``."""
+    def used_by(self, name: str, task: Any, value: Any) -> bool:
+        """Whether ``task`` (an :class:`automl.tasks.base.Task`) uses this option, named
+        ``name``, set to ``value``."""
         if isinstance(value, (str, int, float)) and value in self.everywhere:
             return True
-        return task in self.tasks or (self.values is not None and value not in self.values)
+        return not self.some_tasks or name in task.options or (self.values is not None and value not in self.values)
 
     def argparse_keywords(self, name: str) -> dict[str, Any]:
         """The keywords of ``parser.add_argument`` for this option's flag."""
@@ -94,8 +94,9 @@ class OptionUse:
             return {"dest": name, "action": "store_true", "help": self.help}
         if isinstance(self.default, tuple):
             return {"dest": name, "action": "append", "default": [], "metavar": self.metavar, "help": self.help}
+        choices = self.choices if isinstance(self.choices, RegisteredNames) else list(self.choices) if self.choices else None
         keywords = {"dest": name, "default": self.default, "help": self.help, "type": self.type,
-                    "choices": list(self.choices) if self.choices else None, "metavar": self.metavar}
+                    "choices": choices, "metavar": self.metavar}
         return {k: v for k, v in keywords.items() if v is not None or k == "default"}
 
     def from_flag(self, value: Any) -> Any:
@@ -139,11 +140,11 @@ SPLIT = "cluster, generate and multilabel split random rows"
 TASK_OPTIONS: dict[str, OptionUse] = {
     "target": OptionUse("--target", help="target column (default for built-in datasets: target); "
                         "optional for --task cluster/generate, where it is set aside unused"),
-    "task": OptionUse("--task", choices=TASKS, help="override the inferred task; cluster and generate need no target"),
-    "metric": OptionUse("--metric", choices=tuple(sorted(DIRECTIONS)), metavar="NAME",
+    "task": OptionUse("--task", choices=RegisteredNames(task_names), help="override the inferred task; cluster and generate need no target"),
+    "metric": OptionUse("--metric", choices=RegisteredNames(metric_names), metavar="NAME",
                         help="validation metric that ranks trials, its direction from the task (default: accuracy, rmse, "
                              f"silhouette or c2st_gap); one of: {', '.join(sorted(DIRECTIONS))}", estimator=True),
-    "n_clusters": OptionUse("--n-clusters", type=CLUSTER_COUNT, metavar="K", tasks=("cluster",), why="it fixes k of the clustering",
+    "n_clusters": OptionUse("--n-clusters", type=CLUSTER_COUNT, metavar="K", some_tasks=True, why="it fixes k of the clustering",
                             help="with --task cluster: fix k (default: searched, 2 to 8)"),
     "space": OptionUse("--space", "default", "search space: a name in search_spaces/ or a YAML path (default: %(default)s, "
                       "which follows the input kind: sequence.yaml for sequences, image.yaml, text.yaml)",
@@ -177,20 +178,20 @@ TASK_OPTIONS: dict[str, OptionUse] = {
     "val_fraction": OptionUse("--val-fraction", 0.15, "validation share of rows (default %(default)g)", type=FRACTION, estimator=True),
     "test_fraction": OptionUse("--test-fraction", 0.15, "test share of rows (default %(default)g)", type=FRACTION, estimator=True),
     "image_shape": OptionUse("--image-shape", type=IMAGE_SHAPE, metavar="C,H,W", help="treat pixel columns as images of this shape"),
-    "test_data": OptionUse("--test-data", metavar="FILE", group="data", tasks=SUPERVISED_TASKS, why=SPLIT,
+    "test_data": OptionUse("--test-data", metavar="FILE", group="data", some_tasks=True, why=SPLIT,
                            help="use this file as the test split instead of carving one out"),
-    "group_column": OptionUse("--group-column", metavar="COLUMN", group="data", tasks=SUPERVISED_TASKS, why=SPLIT,
+    "group_column": OptionUse("--group-column", metavar="COLUMN", group="data", some_tasks=True, why=SPLIT,
                               help="keep all rows of a group on one side of each split"),
-    "time_column": OptionUse("--time-column", metavar="COLUMN", group="data", tasks=SUPERVISED_TASKS, why=SPLIT,
+    "time_column": OptionUse("--time-column", metavar="COLUMN", group="data", some_tasks=True, why=SPLIT,
                              help="split in time order: oldest rows train, newest test"),
-    "input_kind": OptionUse("--input-kind", choices=("tabular", "sequence", "text"), group="data", tasks=SUPERVISED_TASKS,
+    "input_kind": OptionUse("--input-kind", choices=("tabular", "sequence", "text"), group="data", some_tasks=True,
                             why="cluster, generate and multilabel read tables (or --image-shape pixels)",
                             help="force how a table is read: as a table, as sequences (a wide table, one row per series; "
                                  "detected when its columns are ordered time steps such as t0..t149), or as text"),
     "clip_quantile": OptionUse("--clip-outliers", type=QUANTILE, metavar="Q", group="data",
                                help="clip numeric columns to their [Q, 1-Q] training quantiles"),
     "class_weights": OptionUse("--class-weights", "none", "weight the loss by inverse class frequency", choices=("none", "balanced"),
-                               group="data", tasks=CLASSIFICATION_TASKS, why="it weights the loss by class frequency"),
+                               group="data", some_tasks=True, why="it weights the loss by class frequency"),
     "delimiter": OptionUse("--delimiter", group="data", help="CSV delimiter (default: detected)"),
     "disable_plugins": OptionUse("--disable-plugin", (), "skip a plugin: an entry point name, a package, or PACKAGE:ENTRY_POINT "
                                  "(repeatable); a saved model loads only the plugins it needs anyway", metavar="NAME"),
@@ -199,15 +200,15 @@ TASK_OPTIONS: dict[str, OptionUse] = {
                             "--time-column order; the test split stays held out), or auto (default: "
                             f"cv:{AUTO_FOLDS} up to {AUTO_CV_MAX_ROWS:,} training rows, holdout above)",
                             type=VALIDATION, metavar="auto|holdout|cv:K",
-                            tasks=SUPERVISED_TASKS, why="cluster, generate and multilabel validate on a hold-out split",
+                            some_tasks=True, why="cluster, generate and multilabel validate on a hold-out split",
                             everywhere=("holdout",), estimator=True),
     "final_model": OptionUse("--final-model", "bag", "with cross-validation, the final model: bag (the K fold models of the "
                              "winner, predictions averaged, no refit; default) or refit (retrained on all training rows)",
-                             choices=("bag", "refit"), tasks=SUPERVISED_TASKS, why="only cross-validated trials have fold models",
+                             choices=("bag", "refit"), some_tasks=True, why="only cross-validated trials have fold models",
                              estimator=True),
     "ensemble": OptionUse("--ensemble", 10, "greedy ensemble selection over the top K trials' out-of-fold (or hold-out "
                           "validation) predictions; the ensemble is the final model only if it wins (default %(default)d; 0: off)",
-                          type=ENSEMBLE_SIZE, metavar="K", tasks=SUPERVISED_TASKS,
+                          type=ENSEMBLE_SIZE, metavar="K", some_tasks=True,
                           why="it averages the predictions of classifiers or regressors", everywhere=(0,), estimator=True),
     "wandb_project": OptionUse("--wandb-project", "automl", "W&B project (default: %(default)s)", metavar="NAME"),
     "wandb_entity": OptionUse("--wandb-entity", metavar="NAME", help="W&B entity: your user or team (default: your default entity)"),
@@ -224,7 +225,13 @@ def add_search_flags(search: argparse.ArgumentParser) -> argparse.ArgumentParser
     groups = {"search": search, "data": search.add_argument_group("data"), "noise": search.add_mutually_exclusive_group()}
     for name, option in TASK_OPTIONS.items():
         flags = [option.short, option.flag] if option.short else [option.flag]
-        groups[option.group].add_argument(*flags, **option.argparse_keywords(name))
+        keywords = option.argparse_keywords(name)
+        registered = keywords.pop("choices", None) if isinstance(option.choices, RegisteredNames) else None
+        action = groups[option.group].add_argument(*flags, **keywords)
+        if registered is not None:
+            # Set after add_argument, which formats the choices of a flag without a metavar:
+            # the registry is read when a value is checked or the usage printed, not here.
+            action.choices = registered
     return groups["noise"]
 
 
@@ -300,27 +307,34 @@ def _is_default(value: Any, default: Any) -> bool:
     return isinstance(value, plain) and type(value) is type(default) and value == default
 
 
-def check_task_options(task: str | None, given: Mapping[str, Any]) -> None:
+def check_task_options(task: str | None, given: Mapping[str, Any], tasks: Mapping[str, Any] | Callable[[], Mapping[str, Any]]) -> None:
     """Refuse an explicitly given option that ``task`` ignores (``None``: the task is inferred).
 
-    With the task still to be inferred, only options that no inferable task uses are refused
-    here; the search checks again once the data has named the task.
+    ``tasks``: the registered tasks by name (registry order), or a function that returns them,
+    called only when an option used by some tasks only was given. Each task says which of those
+    options it uses (``Task.options``). With the task still to be inferred, only options that no
+    inferable task (``Task.can_be_inferred``) uses are refused here; the search checks again
+    once the data has named the task.
     """
+    if not any(TASK_OPTIONS[name].some_tasks for name in given):
+        return
+    tasks = tasks() if callable(tasks) else tasks
     for name, value in given.items():
         use = TASK_OPTIONS[name]
-        tasks = " or ".join(use.tasks)
+        named = " or ".join(t for t in tasks if not use.some_tasks or name in tasks[t].options)
         if task is None:
-            if not any(use.used_by(t, value) for t in INFERRED_TASKS):
+            if not any(use.used_by(name, t, value) for t in tasks.values() if t.can_be_inferred):
+                first = named.split(" or ")[0]
                 raise AutoMLError(
-                    f"{_shown(name, use.flag, value)} is used only by task {tasks}, and no task was given",
-                    f"pass --task {use.tasks[0]} (task='{use.tasks[0]}'), or drop {use.flag}",
+                    f"{_shown(name, use.flag, value)} is used only by task {named}, and no task was given",
+                    f"pass --task {first} (task='{first}'), or drop {use.flag}",
                 )
-        elif not use.used_by(task, value):
+        elif task in tasks and not use.used_by(name, tasks[task], value):
             why = f": {use.why}" if use.why else ""
             instead = f"another {use.flag} than {' or '.join(use.values)}" if use.values else f"no {use.flag}"
             raise AutoMLError(
                 f"{_shown(name, use.flag, value)} does not work with task {task}{why}",
-                f"use {instead}, or use it with task {tasks}",
+                f"use {instead}, or use it with task {named}",
             )
 
 

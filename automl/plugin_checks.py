@@ -1,5 +1,11 @@
 """The checks of one component of a plugin, by family: the contract that ``automl.testing``
-runs (its docstring says what each family's checks require)."""
+runs (its docstring says what each family's checks require).
+
+What a task asks of its components is the task's (:class:`automl.tasks.base.Task`): the
+output size its architectures are checked with (``contract_output_size``), its ``contract``
+(``"outputs"``: ``(N, output_size)`` outputs and a loss of outputs and targets;
+``"autoencoder"``; ``"generator"``), its targets (``is_classification``, ``target_kind``).
+The checks receive the tasks by name and never name one."""
 
 from __future__ import annotations
 
@@ -8,10 +14,10 @@ import io
 import math
 from typing import Any, Callable, Iterable
 
-from automl.components import CLASSIFICATION_TASKS, MULTILABEL_TASKS, SUPERVISED_TASKS, Regularizer
+from automl.components import Regularizer
+from automl.data.task import SEVERAL_COLUMNS
 
 BATCH = 4
-OUTPUT_SIZE = {"binary": 2, "multiclass": 3, "regression": 2, "multilabel": 3, "cluster": 0, "generate": 0}
 INPUT_SHAPE = {"tabular": (6,), "image": (3, 16, 16), "sequence": (12, 3), "text": (12,)}
 VOCAB_SIZE = 11
 
@@ -38,15 +44,16 @@ def _sample(space: dict, seed: int = 0) -> dict[str, Any]:
     return drawn
 
 
-def _facts(task: str, kind: str, with_class_weights: bool = False) -> dict[str, Any]:
+def _facts(task, kind: str, with_class_weights: bool = False) -> dict[str, Any]:
     from automl.training.records import DataFacts
 
-    size = OUTPUT_SIZE[task]
-    classification = task in CLASSIFICATION_TASKS
+    size = task.contract_output_size
+    classification = task.is_classification
     facts = DataFacts(
-        task, kind, size, VOCAB_SIZE if kind == "text" else None,
+        task.name, kind, size, VOCAB_SIZE if kind == "text" else None,
         class_counts=tuple([BATCH] * size) if classification else None, train_rows=BATCH * 3,
         class_weights=tuple([1.0] * (size - 1) + [2.0]) if classification and with_class_weights else None,
+        metric=task.default_metric,
     )
     return facts.for_builders(epochs=2, batch_size=BATCH)
 
@@ -63,19 +70,27 @@ def _inputs(kind: str, rows: int = BATCH):
     return torch.randn((rows, *shape), generator=generator)
 
 
-def _targets(task: str, rows: int = BATCH):
+def _targets(task, rows: int = BATCH):
     import torch
 
     generator = torch.Generator().manual_seed(1)
-    if task in CLASSIFICATION_TASKS:
-        return torch.arange(rows) % OUTPUT_SIZE[task]
-    if task in MULTILABEL_TASKS:
-        return torch.randint(0, 2, (rows, OUTPUT_SIZE[task]), generator=generator).float()
-    return torch.randn((rows, OUTPUT_SIZE[task]), generator=generator)
+    size = task.contract_output_size
+    if task.is_classification:
+        return torch.arange(rows) % size
+    if task.target_kind == SEVERAL_COLUMNS:
+        return torch.randint(0, 2, (rows, size), generator=generator).float()
+    return torch.randn((rows, size), generator=generator)
 
 
 def _claims(spec) -> list[tuple[str, str]]:
     return [(task, kind) for task in spec.tasks for kind in getattr(spec, "input_kinds", ("tabular",))]
+
+
+def _task(tasks: dict, name: str):
+    """The registered task ``name``, or the failure of a component claiming a task none registers."""
+    if name not in tasks:
+        raise AssertionError(f"it claims task '{name}', which no installed plugin registers (tasks: {', '.join(tasks)})")
+    return tasks[name]
 
 
 def _expect(condition: bool, message: str) -> None:
@@ -109,23 +124,23 @@ def space_check(spec) -> Callable[[], None]:
     return run
 
 
-def _architecture_checks(spec) -> Iterable[tuple[str, Callable[[], None]]]:
+def _architecture_checks(spec, tasks: dict) -> Iterable[tuple[str, Callable[[], None]]]:
     for task, kind in _claims(spec):
-        yield f"builds for {task} with {kind} input", lambda task=task, kind=kind: _check_architecture(spec, task, kind)
+        yield f"builds for {task} with {kind} input", lambda task=task, kind=kind: _check_architecture(spec, _task(tasks, task), kind)
 
 
-def _check_architecture(spec, task: str, kind: str) -> None:
+def _check_architecture(spec, task, kind: str) -> None:
     import torch
 
     from automl.training.building import call_builder
 
-    size = OUTPUT_SIZE[task]
+    size = task.contract_output_size
     network = call_builder(spec.build, (INPUT_SHAPE[kind], size), _sample(dict(spec.space)), _facts(task, kind))
     _expect(isinstance(network, torch.nn.Module), f"build returned a {type(network).__name__}, not a torch.nn.Module")
     x = _inputs(kind)
-    if task == "cluster":
+    if task.contract == "autoencoder":
         return _check_autoencoder(network, x)
-    if task == "generate":
+    if task.contract == "generator":
         return _check_generator(network, x)
     network.train()
     outputs = network(x)
@@ -175,49 +190,53 @@ def _check_likelihood_generator(network, x) -> None:
     _expect(tuple(rows.shape) == (3, *x.shape[1:]), f"sample(3) has shape {tuple(rows.shape)}, expected {(3, *x.shape[1:])}")
 
 
-def _loss_checks(spec) -> Iterable[tuple[str, Callable[[], None]]]:
+def _loss_checks(spec, tasks: dict) -> Iterable[tuple[str, Callable[[], None]]]:
     from automl.training.building import keyword_parameters
 
-    for task in spec.tasks:
-        if task in SUPERVISED_TASKS:
-            yield f"hard targets for {task}", lambda task=task: _check_loss(spec, task, soft=False)
-            if task in CLASSIFICATION_TASKS:
-                yield f"soft targets for {task}", lambda task=task: _check_loss(spec, task, soft=True)
+    for name in spec.tasks:
+        task = tasks.get(name)
+        if task is None:
+            yield f"loss for {name}", lambda name=name: _task(tasks, name)
+        elif task.contract == "outputs":
+            yield f"hard targets for {name}", lambda task=task: _check_loss(spec, task, soft=False)
+            if task.is_classification:
+                yield f"soft targets for {name}", lambda task=task: _check_loss(spec, task, soft=True)
                 if "class_weights" in keyword_parameters(spec.build):
-                    yield f"class weights for {task}", lambda task=task: _check_loss(spec, task, soft=False, weighted=True)
+                    yield f"class weights for {name}", lambda task=task: _check_loss(spec, task, soft=False, weighted=True)
         else:
-            yield f"loss for {task}", lambda task=task: _check_unsupervised_loss(spec, task)
+            yield f"loss for {name}", lambda task=task: _check_unsupervised_loss(spec, task)
 
 
-def _check_loss(spec, task: str, soft: bool, weighted: bool = False) -> None:
+def _check_loss(spec, task, soft: bool, weighted: bool = False) -> None:
     import torch
 
     from automl.training.building import call_builder
 
+    size = task.contract_output_size
     loss = call_builder(spec.build, (), _sample(dict(spec.space)), _facts(task, "tabular", weighted))
-    outputs = torch.randn((BATCH, OUTPUT_SIZE[task]), generator=torch.Generator().manual_seed(2), requires_grad=True)
+    outputs = torch.randn((BATCH, size), generator=torch.Generator().manual_seed(2), requires_grad=True)
     targets = _targets(task)
-    value = _finite_scalar(loss(outputs, targets), "the loss of class indices" if task in CLASSIFICATION_TASKS else "the loss")
+    value = _finite_scalar(loss(outputs, targets), "the loss of class indices" if task.is_classification else "the loss")
     value.backward()
     _expect(outputs.grad is not None and bool(torch.isfinite(outputs.grad).all()), "the loss gives no finite gradient")
     if not soft:
         return
-    probabilities = torch.softmax(torch.randn((BATCH, OUTPUT_SIZE[task]), generator=torch.Generator().manual_seed(3)), dim=1)
+    probabilities = torch.softmax(torch.randn((BATCH, size), generator=torch.Generator().manual_seed(3)), dim=1)
     _finite_scalar(loss(outputs, probabilities), "the loss of class probabilities").backward()
-    one_hot = torch.nn.functional.one_hot(targets, OUTPUT_SIZE[task]).float()
+    one_hot = torch.nn.functional.one_hot(targets, size).float()
     with torch.no_grad():
         hard, from_one_hot = float(loss(outputs, targets)), float(loss(outputs, one_hot))
     _expect(math.isclose(hard, from_one_hot, rel_tol=1e-4, abs_tol=1e-6),
             f"one-hot probabilities give {from_one_hot}, the same class indices {hard}")
 
 
-def _check_unsupervised_loss(spec, task: str) -> None:
+def _check_unsupervised_loss(spec, task) -> None:
     import torch
 
     from automl.training.building import call_builder
 
     loss = call_builder(spec.build, (), _sample(dict(spec.space)), _facts(task, "tabular"))
-    if task == "cluster":
+    if task.contract == "autoencoder":
         x = _inputs("tabular")
         reconstruction = (x + 0.1).requires_grad_()
         _finite_scalar(loss(reconstruction, x), "the reconstruction loss").backward()
@@ -229,16 +248,21 @@ def _check_unsupervised_loss(spec, task: str) -> None:
     _finite_scalar(loss.generator_loss(fake), "generator_loss").backward()
 
 
-def _optimizer_checks(spec) -> Iterable[tuple[str, Callable[[], None]]]:
-    yield "steps, and its state round-trips", lambda: _check_optimizer(spec)
+def _optimizer_checks(spec, tasks: dict) -> Iterable[tuple[str, Callable[[], None]]]:
+    yield "steps, and its state round-trips", lambda: _check_optimizer(spec, tasks)
 
 
-def _check_optimizer(spec) -> None:
+def _check_optimizer(spec, tasks: dict) -> None:
     import torch
 
     from automl.training.building import call_builder
 
-    hparams, facts = _sample(dict(spec.space)), _facts("multiclass", "tabular")
+    # An optimizer serves every task: its builder gets the facts of a classification task's (the
+    # one with the most classes), or of any task where none classifies.
+    every = list(tasks.values())
+    classifiers = [t for t in every if t.is_classification]
+    hparams = _sample(dict(spec.space))
+    facts = _facts(max(classifiers, key=lambda t: t.contract_output_size) if classifiers else every[0], "tabular")
     x = torch.randn((8, 4), generator=torch.Generator().manual_seed(4))
 
     def build(model):
@@ -276,9 +300,9 @@ def _check_optimizer(spec) -> None:
         _expect(torch.allclose(a, b, atol=1e-6), "after loading the saved state, the same step gives other parameters")
 
 
-def _regularizer_checks(spec) -> Iterable[tuple[str, Callable[[], None]]]:
+def _regularizer_checks(spec, tasks: dict) -> Iterable[tuple[str, Callable[[], None]]]:
     for task, kind in _claims(spec):
-        yield f"hooks run for {task} with {kind} input", lambda task=task, kind=kind: _check_regularizer(spec, task, kind)
+        yield f"hooks run for {task} with {kind} input", lambda task=task, kind=kind: _check_regularizer(spec, _task(tasks, task), kind)
 
 
 def _small_model(kind: str, size: int):
@@ -290,7 +314,7 @@ def _small_model(kind: str, size: int):
     return nn.Sequential(nn.Flatten(), nn.Linear(math.prod(shape), 8), nn.ReLU(), nn.Linear(8, size))
 
 
-def _check_regularizer(spec, task: str, kind: str) -> None:
+def _check_regularizer(spec, task, kind: str) -> None:
     import torch
 
     from automl.training.building import call_builder
@@ -298,16 +322,17 @@ def _check_regularizer(spec, task: str, kind: str) -> None:
     facts = _facts(task, kind)
     regularizer = call_builder(spec.build, (), _sample(dict(spec.space)), facts)
     _expect(isinstance(regularizer, Regularizer), f"build returned a {type(regularizer).__name__}, not an automl.components.Regularizer")
-    size = OUTPUT_SIZE[task] or 3
+    size = task.contract_output_size or 3
     model = regularizer.transform_model(_small_model(kind, size))
     _expect(isinstance(model, torch.nn.Module), f"transform_model returned a {type(model).__name__}, not the model")
     model.train()
-    x, y = _inputs(kind), _targets(task) if task in SUPERVISED_TASKS else None
-    if task in SUPERVISED_TASKS:
+    batches = task.contract == "outputs" and task.target_kind != SEVERAL_COLUMNS  # targets a batch transform may mix
+    x, y = _inputs(kind), _targets(task) if batches else None
+    if batches:
         x, y = _check_batch(regularizer.transform_batch(x, y), task, kind)
     outputs = model(x)
     _expect(tuple(outputs.shape) == (BATCH, size), f"the transformed model gives shape {tuple(outputs.shape)}, expected {(BATCH, size)}")
-    loss = torch.nn.functional.cross_entropy(outputs, y) if task in CLASSIFICATION_TASKS else outputs.pow(2).mean()
+    loss = torch.nn.functional.cross_entropy(outputs, y) if task.is_classification else outputs.pow(2).mean()
     penalty = regularizer.penalty(model)
     if penalty is not None:
         loss = loss + _finite_scalar(penalty, "penalty(model)")
@@ -319,7 +344,7 @@ def _check_regularizer(spec, task: str, kind: str) -> None:
         _expect(reason is None or isinstance(reason, str), f"stop_reason returned a {type(reason).__name__}, not a str or None")
 
 
-def _check_batch(batch, task: str, kind: str):
+def _check_batch(batch, task, kind: str):
     import torch
 
     x, y = _inputs(kind), _targets(task)
@@ -327,9 +352,9 @@ def _check_batch(batch, task: str, kind: str):
     new_x, new_y = batch
     _expect(tuple(new_x.shape) == tuple(x.shape) and new_x.dtype == x.dtype,
             f"transform_batch changed the inputs from {tuple(x.shape)} {x.dtype} to {tuple(new_x.shape)} {new_x.dtype}")
-    soft = task in CLASSIFICATION_TASKS and new_y.is_floating_point()
+    soft = task.is_classification and new_y.is_floating_point()
     if soft:
-        _expect(tuple(new_y.shape) == (BATCH, OUTPUT_SIZE[task]), f"soft targets have shape {tuple(new_y.shape)}, expected (N, classes)")
+        _expect(tuple(new_y.shape) == (BATCH, task.contract_output_size), f"soft targets have shape {tuple(new_y.shape)}, expected (N, classes)")
         _expect(bool(torch.allclose(new_y.sum(dim=1), torch.ones(BATCH), atol=1e-4)), "soft targets' rows do not sum to 1")
     else:
         _expect(tuple(new_y.shape) == tuple(y.shape) and new_y.dtype == y.dtype,

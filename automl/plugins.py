@@ -18,8 +18,9 @@ import fnmatch
 import importlib.metadata
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pluggy
 
@@ -83,6 +84,13 @@ class Registry:
     # Tasks (the ``automl_tasks`` hook): not a search dimension, so kept apart from the families.
     tasks: dict[str, Any] = field(default_factory=dict)
     task_plugins: dict[str, str] = field(default_factory=dict)
+    # Tasks registered elsewhere (the installed ones, for a plugin checked alone): components
+    # may be offered for them and the plugin checks read their contracts; they are not listed.
+    known_tasks: dict[str, Any] = field(default_factory=dict)
+
+    def every_task(self) -> dict[str, Any]:
+        """The known tasks, then the registered ones (which win), by name."""
+        return {**self.known_tasks, **self.tasks}
 
     def task(self, name: str) -> Any:
         """The task registered as ``name`` (an :class:`automl.tasks.base.Task`), or a clear error."""
@@ -143,7 +151,14 @@ class Registry:
         return None
 
     def settle_names(self) -> None:
-        """Give every component the name configs use, and warn once per clash of bare names."""
+        """Give every component the name configs use and, where it names no tasks, the tasks
+        that take unmarked components (``Task.takes_unmarked_components``); warn once per clash
+        of bare names."""
+        unmarked = tuple(name for name, task in self.every_task().items() if getattr(task, "takes_unmarked_components", False))
+        for index in self._qualified.values():
+            for qualified, component in index.items():
+                if getattr(component.spec, "tasks", ()) is None:
+                    index[qualified] = replace(component, spec=replace(component.spec, tasks=unmarked))
         for family, index in self._qualified.items():
             by_name: dict[str, list[Component]] = {}
             for component in index.values():
@@ -158,6 +173,53 @@ class Registry:
                     self.components[family][key] = settled
                 if len(group) > 1:
                     self.clashes.append(_clash_message(family, name, group))
+
+
+class RegisteredNames(Sequence):
+    """Names the installed plugins' registry gives, read each time they are asked for (``in``,
+    iteration): the choices of ``--task``, ``--metric`` and ``space show --task``. Building a
+    parser never asks, so ``automl --help`` loads no plugin; parsing a value or printing a
+    command's usage does. When the plugins cannot be loaded here (a broken one, which
+    ``--disable-plugin`` may be skipping), every name is let through, for the command's own
+    registry to accept or refuse, and none is listed."""
+
+    def __init__(self, names_of: Callable[[Registry], Iterable[str]]) -> None:
+        self._names_of = names_of
+
+    def names(self) -> tuple[str, ...] | None:
+        """The names now, or ``None`` when the plugins fail to load."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PluginClashWarning)  # the command itself warns once
+                return tuple(self._names_of(load_registry()))
+        except AutoMLError:
+            return None
+
+    def __contains__(self, name: object) -> bool:
+        names = self.names()
+        return names is None or name in names
+
+    def __getitem__(self, index):
+        return (self.names() or ())[index]
+
+    def __len__(self) -> int:
+        return len(self.names() or ())
+
+    def __iter__(self):
+        return iter(self.names() or ())
+
+    def __repr__(self) -> str:
+        return f"RegisteredNames({list(self)})"
+
+
+def task_names(registry: Registry) -> list[str]:
+    """The registered tasks' names, in registry order (the ``--task`` choices)."""
+    return list(registry.tasks)
+
+
+def metric_names(registry: Registry) -> list[str]:
+    """Every validation metric a registered task computes, sorted (the ``--metric`` choices)."""
+    return sorted({metric for task in registry.tasks.values() for metric in task.metrics})
 
 
 def _clash_message(family: str, name: str, group: list[Component]) -> str:
@@ -200,6 +262,7 @@ def load_registry(
     extra_plugins: Iterable[tuple[str, Any]] = (),
     only: Iterable[tuple[str, str]] | None = None,
     entry_points: bool = True,
+    known_tasks: dict[str, Any] | None = None,
 ) -> Registry:
     """Load every plugin of the ``automl`` entry-point group and collect their components.
 
@@ -210,12 +273,14 @@ def load_registry(
     :param only: ``(package, entry point name)`` pairs: load just these plugins (what a saved
         model needs, see :mod:`automl.requirements`); others are neither imported nor checked.
     :param entry_points: ``False`` loads only ``extra_plugins`` (``automl plugins check``).
+    :param known_tasks: tasks registered elsewhere (``automl plugins check``: the installed
+        ones), see :attr:`Registry.known_tasks`.
 
     Clashes of bare names are warned about (:class:`PluginClashWarning`), never raised.
     """
     wanted = None if only is None else {(canonical_package(p), name) for p, name in only}
     pm = create_plugin_manager()
-    registry = Registry()
+    registry = Registry(known_tasks=dict(known_tasks or {}))
     for ep, info in installed_plugins(disabled) if entry_points else ():
         if wanted is not None and (canonical_package(info.package), info.name) not in wanted:
             continue

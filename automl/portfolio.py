@@ -37,9 +37,12 @@ PORTFOLIO_FILE = "portfolio.yaml"
 ENTRY_KEYS = ("name", "batch_size", "epochs", "preprocessing", "architecture", "loss", "optimizer", "regularizers")
 
 
-def task_group(task: str) -> str:
-    """The portfolio's key for a task: ``classification`` for binary and multiclass."""
-    return "classification" if task in ("binary", "multiclass") else task
+def task_group(task: str, registry=None) -> str:
+    """The portfolio's key for a task: its ``portfolio_group`` (``classification`` for binary
+    and multiclass), from ``registry`` or the installed plugins."""
+    from automl.plugins import load_registry
+
+    return (registry or load_registry()).task(task).portfolio_group
 
 
 @dataclass
@@ -94,7 +97,7 @@ def resolve_portfolio(
     is not installed from one the space excludes, for the message.
     """
     if entries is None:
-        entries = load_portfolio().get(input_kind, {}).get(task_group(task), []) or []
+        entries = load_portfolio().get(input_kind, {}).get(task_group(task, registry), []) or []
     portfolio = Portfolio()
     for index, entry in enumerate(entries):
         name = str(entry.get("name", f"entry {index + 1}"))

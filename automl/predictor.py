@@ -112,9 +112,9 @@ def load(path, registry=None, disabled=()) -> Predictor:
     info = json.loads((path / "model.json").read_text())
     components, config, task = prediction_components(info, disabled, registry)
     if "ensemble" in config:
-        network = build_ensemble_network(config, info["task"], lambda member: _build_network(member, components, info))
+        network = build_ensemble_network(config, task.is_classification, lambda member: _build_network(member, components, info, task))
     else:
-        network = _build_network(config, components, info)
+        network = _build_network(config, components, info, task)
     network.load_state_dict(torch.load(path / "weights.pt", weights_only=True, map_location="cpu"))
     network.eval()
     preprocessing = load_preprocessing(path)  # never unpickles: see automl.fitted_state
@@ -122,7 +122,8 @@ def load(path, registry=None, disabled=()) -> Predictor:
     return task.predictor(network, preprocessing, info, member_features)
 
 
-def _build_network(config: dict, components: Components, info: dict):
-    facts = DataFacts(info["task"], info.get("input_kind", "tabular"), info["output_size"], info.get("vocab_size"))
+def _build_network(config: dict, components: Components, info: dict, task):
+    facts = DataFacts(info["task"], info.get("input_kind", "tabular"), info["output_size"], info.get("vocab_size"),
+                      metric=task.default_metric)
     network, _ = build_network(config, components, info["input_shape"], info["output_size"], facts.for_builders())
     return network

@@ -13,7 +13,6 @@ from typing import Callable
 import numpy as np
 import torch
 
-from automl.components import CLASSIFICATION_TASKS
 from automl.data import PreparedData
 from automl.engine.trial_records import TrialRecord
 from automl.files import write_bytes_atomic, write_text_atomic
@@ -81,7 +80,7 @@ def refit_and_test(
     config, data, network, state = best.config, parts[0][2], parts[0][1], {}
     if len(parts) > 1:
         network = EnsembleNetwork([net.cpu() for _, net, _ in parts], [m["weight"] for m, _, _ in parts],
-                                  prepared.task in CLASSIFICATION_TASKS, [m.get("output_map") for m, _, _ in parts])
+                                  task.is_classification, [m.get("output_map") for m, _, _ in parts])
         config = {"ensemble": [{k: v for k, v in m.items() if k != "checkpoint"} for m, _, _ in parts]}
         data = replace(data, X_test=member_inputs([d.X_test for _, _, d in parts]))
         state = {"member_features": [d.features for _, _, d in parts]}
@@ -146,7 +145,7 @@ def bag_parts(member: dict, prepared: PreparedData, components: Components, task
     for i, (fold, weights) in enumerate(zip(prepared.folds, states)):
         variant = fold.variant(config.get("preprocessing"))
         y_fit = prepared.y_train[fold.train]
-        facts = DataFacts.of(prepared.task, prepared.input_kind, prepared.output_size, fold.y_train, prepared.vocab_size, fold.class_weights)
+        facts = DataFacts.of(task, prepared.input_kind, prepared.output_size, fold.y_train, prepared.vocab_size, fold.class_weights)
         model = build_model(config, components, prepared.input_shape, prepared.output_size, torch.device("cpu"), facts,
                             task.parameter_groups)
         model.network.load_state_dict(weights)
@@ -173,7 +172,7 @@ def fit_on_train_and_val(
     torch.set_num_threads(max(1, torch.get_num_threads()))
     X = np.concatenate([prepared.X_train, prepared.X_val])
     y = np.concatenate([prepared.y_train, prepared.y_val])
-    facts = DataFacts.of(prepared.task, prepared.input_kind, prepared.output_size, y, getattr(prepared, "vocab_size", None),
+    facts = DataFacts.of(task, prepared.input_kind, prepared.output_size, y, getattr(prepared, "vocab_size", None),
                          prepared.class_weights)
     model = build_model(config, components, prepared.input_shape, prepared.output_size, device, facts, task.parameter_groups)
     trained = train_epochs(model, X, y if task.supervised else None, epochs, int(config["batch_size"]), device,

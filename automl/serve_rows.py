@@ -119,8 +119,8 @@ def rows_reader(predictor):
     from automl.data.text import TextTokenizer
 
     kind = predictor.info.get("input_kind", "tabular")
-    if predictor.task == "generate":
-        raise AutoMLError("a generate model makes new rows, it does not predict, so it cannot be served",
+    if predictor.task_impl.makes_rows:
+        raise AutoMLError(f"a {predictor.task} model makes new rows, it does not predict, so it cannot be served",
                           "use `automl sample` for new rows")
     features = predictor.features
     if isinstance(features, TextTokenizer):

@@ -33,7 +33,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from automl.options import checked_options, estimator_defaults, given_keywords, options_signature
@@ -45,10 +45,23 @@ ESTIMATOR_OPTIONS = tuple(estimator_defaults())
 MIN_ROWS = 8  # one row each for val and test needs ~7 rows at the default fractions
 
 
+def task_learning(target_type: str) -> str:
+    """The registered task whose ``Task.sklearn_target_type`` is ``target_type`` (a value of
+    scikit-learn's ``type_of_target``): the task an estimator's search runs for its ``y``."""
+    from automl.plugins import load_registry
+
+    tasks = load_registry().tasks
+    for name, task in tasks.items():
+        if task.sklearn_target_type == target_type:
+            return name
+    raise ValueError(f"no installed task learns targets of type {target_type!r}; the tasks are {', '.join(tasks)}.")
+
+
 class _AutoMLEstimator(BaseEstimator):
     """What both estimators share: parameters, input validation, the search, prediction."""
 
-    _task: str = ""
+    _task: str = ""  # the task of the current fit (task_learning)
+    _numeric_target = False  # whether y is read as numbers
 
     def __init__(self, **params: Any) -> None:
         given_keywords(type(self).__name__, params, ESTIMATOR_OPTIONS)
@@ -116,7 +129,7 @@ class _AutoMLEstimator(BaseEstimator):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         y = column_or_1d(y, warn=True)
-        if self._task == "regression":
+        if self._numeric_target:
             y = np.asarray(y, dtype=float)
         if pd.isna(pd.Series(y)).any() or (y.dtype.kind == "f" and not np.isfinite(y).all()):
             raise ValueError("Input y contains NaN or infinity; drop those rows before fit.")
@@ -165,7 +178,7 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLEstimator):
         classes, encoded = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(f"y has 1 class ({classes[0]!r}); a classifier needs at least 2 classes.")
-        self._task = "binary" if len(classes) == 2 else "multiclass"
+        self._task = task_learning(type_of_target(encoded))  # binary (2 classes) or multiclass
         # The search sees class indices 0..k-1, so classes_ keeps scikit-learn's sorted order and dtype.
         self._search(frame, encoded)
         self.classes_ = classes
@@ -197,11 +210,12 @@ class AutoMLRegressor(RegressorMixin, _AutoMLEstimator):
     ``classes_``.
     """
 
-    _task = "regression"
+    _numeric_target = True
 
     def fit(self, X, y) -> "AutoMLRegressor":
         """Search, refit and keep the best model for ``X`` (table or array) and values ``y``."""
         self._check_params()
+        self._task = task_learning("continuous")  # regression
         frame = self._features(X, reset=True)
         y = self._target(y)
         self._check_rows(len(frame), len(y))

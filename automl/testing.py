@@ -111,15 +111,32 @@ def plugin_checks(plugin: Any) -> list[Check]:
     """Every contract check for ``plugin``'s components, unrun (for ``pytest.mark.parametrize``)."""
     from automl.plugins import load_registry
 
-    registry = load_registry(extra_plugins=_as_pairs(plugin), entry_points=False)
+    registry = load_registry(extra_plugins=_as_pairs(plugin), entry_points=False, known_tasks=installed_tasks())
+    tasks = registry.every_task()
     checks = []
     for component in registry.list():
         label = f"{SINGULAR[component.family]} {component.name}"
         checks.append(Check(label, "space parses", space_check(component.spec)))
-        checks.extend(Check(label, description, run) for description, run in FAMILY_CHECKS[component.family](component.spec))
+        checks.extend(Check(label, description, run) for description, run in FAMILY_CHECKS[component.family](component.spec, tasks))
     if not checks:
         raise AutoMLError("the plugin returns no components", "implement a hook of automl/hookspecs.py with @hookimpl")
     return checks
+
+
+def installed_tasks() -> dict[str, Any]:
+    """The tasks of the installed plugins, whose contracts a plugin's components are checked
+    against (none when the installed plugins fail to load: only the plugin's own tasks count)."""
+    import warnings
+
+    from automl.errors import AutoMLError
+    from automl.plugins import PluginClashWarning, load_registry
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PluginClashWarning)
+            return dict(load_registry().tasks)
+    except AutoMLError:
+        return {}
 
 
 def _as_pairs(plugin: Any) -> list[tuple[str, Any]]:

@@ -75,7 +75,8 @@ def train_and_test(prepared, config: dict, components) -> dict:
     """Train ``config`` on the train split, keep the best validation epoch, score it once on test."""
     import torch
 
-    from automl.metrics import DEFAULT_METRICS, DIRECTIONS, score
+    from automl.metrics import DIRECTIONS
+    from automl.tasks import task_named
     from automl.training.building import build_model
     from automl.training.loop import predict_outputs, train_epochs
     from automl.training.records import DataFacts
@@ -83,7 +84,7 @@ def train_and_test(prepared, config: dict, components) -> dict:
     device = torch.device("cpu")
     task = prepared.task
     scale = float(getattr(prepared.target_encoder, "std_", 1.0))
-    metric = DEFAULT_METRICS[task]
+    metric = task_named(task).default_metric
     mode = DIRECTIONS[metric]
     facts = DataFacts.of(task, prepared.input_kind, prepared.output_size, prepared.y_train)
     model = build_model(config, components, prepared.X_train.shape[1:], prepared.output_size, device, facts)
@@ -92,7 +93,7 @@ def train_and_test(prepared, config: dict, components) -> dict:
 
     def evaluate(network):
         epochs_done[0] += 1
-        value = score(task, predict_outputs(network, prepared.X_val, device), prepared.y_val, scale)[metric]
+        value = task_named(task).score(predict_outputs(network, prepared.X_val, device), prepared.y_val, scale)[metric]
         if best["value"] is None or (value > best["value"] if mode == "max" else value < best["value"]):
             best.update(value=value, epoch=epochs_done[0], state=copy.deepcopy(network.state_dict()))
         return {"val": value}
@@ -103,9 +104,9 @@ def train_and_test(prepared, config: dict, components) -> dict:
         pass
     wall = time.perf_counter() - started
     key = "accuracy" if task in ("binary", "multiclass") else "r2"
-    last = score(task, predict_outputs(model.network, prepared.X_test, device), prepared.y_test, scale)[key]
+    last = task_named(task).score(predict_outputs(model.network, prepared.X_test, device), prepared.y_test, scale)[key]
     model.network.load_state_dict(best["state"])
-    at_best = score(task, predict_outputs(model.network, prepared.X_test, device), prepared.y_test, scale)[key]
+    at_best = task_named(task).score(predict_outputs(model.network, prepared.X_test, device), prepared.y_test, scale)[key]
     return {"test": last, "test_best_val_epoch": at_best, "val": best["value"], "best_epoch": best["epoch"],
             "wall_s": wall, "parameters": sum(p.numel() for p in model.network.parameters())}
 

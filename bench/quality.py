@@ -125,14 +125,14 @@ def prepare(dataset: Dataset, seed: int, validation: str = "holdout"):
 def test_metrics(prepared, outputs: np.ndarray, truth: np.ndarray | None = None) -> dict:
     """Accuracy, or R² and RMSE in the target's units, exactly as the platform scores its model
     (against the test split's targets, or ``truth``)."""
-    from automl.metrics import score
+    from automl.tasks import task_named
 
     truth = prepared.y_test if truth is None else truth
     if prepared.task in ("binary", "multiclass"):
         predicted = outputs if outputs.ndim == 1 else outputs.argmax(axis=1)
         return {"accuracy": float((predicted == truth).mean())}
     scale = float(prepared.target_encoder.std_)
-    metrics = score(prepared.task, np.asarray(outputs, dtype=np.float32).reshape(-1, 1), truth, scale)
+    metrics = task_named(prepared.task).score(np.asarray(outputs, dtype=np.float32).reshape(-1, 1), truth, scale)
     return {"r2": metrics["r2"], "rmse": metrics["rmse"]}
 
 

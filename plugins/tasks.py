@@ -11,7 +11,8 @@ from automl.tasks.supervised import ClassificationTask, MultilabelTask, Regressi
 
 @hookimpl
 def automl_tasks():
-    return [ClassificationTask("binary"), ClassificationTask("multiclass"), RegressionTask(), MultilabelTask(),
+    return [ClassificationTask("binary", n_classes=2, instead="multiclass", sklearn_target_type="binary"),
+            ClassificationTask("multiclass", sklearn_target_type="multiclass"), RegressionTask(), MultilabelTask(),
             ClusterTask(), GenerateTask()]
 
 

@@ -159,8 +159,8 @@ def test_every_kind_of_fitted_preprocessing_comes_back_from_the_safe_format(tmp_
     small = frame[["number", "category", "flag"]]
     state = {
         "features": FeaturePreprocessor(clip_quantile=0.01).fit(frame),
-        "target": TargetEncoder("binary").fit(pd.Series(rng.choice([3, 7], n))),
-        "regression_target": TargetEncoder("regression").fit(pd.Series(rng.normal(size=n))),
+        "target": TargetEncoder("binary").fit(pd.Series(rng.choice([3, 7], n)), by_class=True),
+        "regression_target": TargetEncoder("regression").fit(pd.Series(rng.normal(size=n)), by_class=False),
         "no_target": NoTarget(),
         "tokens": TextTokenizer("words").fit(frame["words"]),
         "images": ArrayStandardizer("image").fit(images),

@@ -15,7 +15,7 @@ from automl.cli import main
 from automl.engine.trial_records import TrialRecord
 from automl.ensemble import ENSEMBLE_ID, select_ensemble
 from automl.export import encode_rows
-from automl.metrics import score
+from automl.tasks import task_named
 from automl.refit import fit_on_train_and_val, refit_and_test
 from presets import UNTRACKED, ONE_TRIAL_AT_A_TIME
 
@@ -51,7 +51,7 @@ def test_regression_selection_averages_independent_errors():
     y = rng.normal(size=(400, 1)).astype(np.float32)
     predictions = {name: y + rng.normal(0, 0.5, y.shape) for name in ("a", "b", "c")}
     selection = select_ensemble(predictions, y, "regression")
-    single = score("regression", predictions["a"], y)["rmse"]
+    single = task_named("regression").score(predictions["a"], y)["rmse"]
     assert len(selection.weights) == 3
     assert selection.val_metrics["rmse"] < 0.75 * single
 
@@ -81,7 +81,7 @@ def test_an_out_of_fold_ensemble_is_scored_as_the_mean_of_its_folds_and_wins_the
     ensemble = choose_ensemble(records, 10, "binary", y, metric="accuracy", fold_rows=fold_rows).record
     assert ensemble is not None and len(ensemble.config["ensemble"]) == 2
     assert ensemble.metrics["best_val_accuracy"] == pytest.approx(0.96)
-    assert ensemble.metrics["val_log_loss"] < score("binary", np.log(one_hot_probabilities(labels, 2, 0.99)), y)["log_loss"]
+    assert ensemble.metrics["val_log_loss"] < task_named("binary").score(np.log(one_hot_probabilities(labels, 2, 0.99)), y)["log_loss"]
 
     behind = replace(ensemble, metrics={**ensemble.metrics, "best_val_accuracy": 0.95}, status=ensemble.status)
     ranked_records, board = rank_with_ensemble(records, behind, "accuracy", "max")
@@ -209,7 +209,7 @@ def test_search_with_ensemble_ranks_it_from_saved_validation_outputs(hard_frame,
     for row in trials.itertuples():
         checkpoint = next(r for r in _trial_records(result) if r.trial_id == row.trial_id).checkpoint
         outputs = np.load(f"{checkpoint}/val_outputs.npy")
-        assert score("multiclass", outputs, y_val)["accuracy"] == pytest.approx(row.val_accuracy)
+        assert task_named("multiclass").score(outputs, y_val)["accuracy"] == pytest.approx(row.val_accuracy)
 
     # Four weak, different trials: selection keeps more than one, so the ensemble has its own row.
     ensemble_row = board[board.trial_id == ENSEMBLE_ID].iloc[0]

@@ -58,7 +58,7 @@ def test_preprocessing_is_fitted_on_the_training_split_only(blobs_frame):
 def _train_positions(frame, prepared):
     from automl.data.split import split_rows
 
-    return split_rows(frame["species"], prepared.task, 0.15, 0.15, 0).train
+    return split_rows(frame["species"], True, 0.15, 0.15, 0).train
 
 
 def test_missing_values_are_imputed_and_categoricals_one_hot_encoded(blobs_frame):

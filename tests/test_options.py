@@ -11,7 +11,6 @@ import pytest
 
 from automl.api import AutoML
 from automl.cli import build_parser, main
-from automl.components import TASKS
 from automl.errors import AutoMLError
 from automl.options import TASK_OPTIONS
 
@@ -56,9 +55,11 @@ EXAMPLES = {
     "--no-wandb": ["--no-wandb"],
     "--verbose": ["--verbose"],
 }
-# Each flag (with the value above) that a task does not use: the specification of the table.
+# Every built-in task, in the order the built-in tasks plugin registers them.
+TASKS = ("binary", "multiclass", "regression", "multilabel", "cluster", "generate")
 UNSUPERVISED = ("cluster", "generate")
 RANDOM_SPLITS = ("multilabel", *UNSUPERVISED)
+# Each flag (with the value above) that a task does not use: the specification of the table.
 REFUSED = {
     "--n-clusters": ("binary", "multiclass", "regression", "multilabel", "generate"),
     "--metric": ("regression", *UNSUPERVISED),

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 import torch
 
-from automl.components import SUPERVISED_TASKS
 from automl.config import DataConfig
 from automl.errors import AutoMLError
 from automl.plugins import load_registry
@@ -138,7 +137,7 @@ def test_convolutional_models_accept_odd_image_sizes_and_channels(registry):
     assert spec(registry, "architectures", "conv_gan").build((3, 7, 9), 0).sample(4).shape == x.shape
 
 
-@pytest.mark.parametrize("task", SUPERVISED_TASKS)
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
 @pytest.mark.parametrize("kind", ["tabular", "image", "sequence", "text"])
 def test_unsupervised_components_are_never_offered_for_supervised_tasks(registry, task, kind):
     offered = {c.name for c in registry.list(task=task, input_kind=kind)}

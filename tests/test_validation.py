@@ -56,7 +56,7 @@ def assert_partition(folds, n: int) -> None:
 
 def test_stratified_folds_never_share_rows_and_keep_class_shares():
     frame = labelled(60)
-    folds = fold_indices(frame.y, "binary", 5, seed=0)
+    folds = fold_indices(frame.y, True, 5, seed=0)
     assert len(folds) == 5
     assert_partition(folds, 60)
     share = (frame.y == "a").mean()
@@ -66,7 +66,7 @@ def test_stratified_folds_never_share_rows_and_keep_class_shares():
 
 def test_group_folds_keep_each_group_on_one_side():
     frame = labelled(60)
-    folds = fold_indices(frame.y, "binary", 4, seed=0, groups=frame.g)
+    folds = fold_indices(frame.y, True, 4, seed=0, groups=frame.g)
     assert_partition(folds, 60)
     for fit, val in folds:
         assert not set(frame.g.iloc[fit]) & set(frame.g.iloc[val])
@@ -74,7 +74,7 @@ def test_group_folds_keep_each_group_on_one_side():
 
 def test_time_folds_validate_only_on_rows_later_than_they_fit_on():
     frame = labelled(60)
-    folds = fold_indices(frame.y, "binary", 4, seed=0, groups=None, times=frame.t)
+    folds = fold_indices(frame.y, True, 4, seed=0, groups=None, times=frame.t)
     assert len(folds) == 4
     for fit, val in folds:
         assert frame.t.iloc[fit].max() < frame.t.iloc[val].min()
@@ -93,8 +93,8 @@ def test_auto_cross_validates_small_tables_and_holds_out_large_ones(monkeypatch)
 def test_explicit_folds_the_data_cannot_give_are_refused():
     frame = labelled(60)
     with pytest.raises(AutoMLError, match="cv:20 needs 20 groups"):
-        fold_indices(frame.y, "binary", 20, seed=0, groups=frame.g)
-    assert len(fold_indices(frame.y, "binary", 20, seed=0, groups=frame.g, explicit=False)) == 10
+        fold_indices(frame.y, True, 20, seed=0, groups=frame.g)
+    assert len(fold_indices(frame.y, True, 20, seed=0, groups=frame.g, explicit=False)) == 10
 
 
 def test_a_folds_preprocessing_never_sees_its_validation_rows():

@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, TimeSeriesSplit
 
-from automl.components import CLASSIFICATION_TASKS
 from automl.errors import AutoMLError
 from automl.flags import validation_value
 from automl.options import AUTO_CV_MAX_ROWS, AUTO_FOLDS
@@ -42,7 +41,7 @@ def fold_count(validation: str, train_rows: int) -> int:
 
 
 def fold_indices(
-    target: pd.Series, task: str, folds: int, seed: int, groups: pd.Series | None = None, times: pd.Series | None = None,
+    target: pd.Series, stratify: bool, folds: int, seed: int, groups: pd.Series | None = None, times: pd.Series | None = None,
     explicit: bool = True,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """``(fit positions, validation positions)`` of each fold, positions into ``target`` (the training rows).
@@ -50,7 +49,8 @@ def fold_indices(
     ``times`` → :class:`~sklearn.model_selection.TimeSeriesSplit` on the rows in time order:
     every fold validates on rows later than all it trains on (the earliest block only trains);
     ``groups`` → :class:`~sklearn.model_selection.GroupKFold`, each group in one fold;
-    classification → :class:`~sklearn.model_selection.StratifiedKFold`; otherwise shuffled K-fold.
+    ``stratify`` (a classification task's target) → :class:`~sklearn.model_selection.StratifiedKFold`;
+    otherwise shuffled K-fold.
     With ``explicit=False`` (``--validation auto``) the count shrinks to what the data allows
     (the smallest class, the number of groups), and ``[]`` (hold-out) when that is under 2.
     """
@@ -67,7 +67,7 @@ def fold_indices(
             return []
         order = rows[np.argsort(times.to_numpy(), kind="stable")]
         splits = ((order[fit], order[val]) for fit, val in TimeSeriesSplit(n_splits=folds).split(order))
-    elif task in CLASSIFICATION_TASKS:
+    elif stratify:
         folds = _allowed(folds, int(target.value_counts().min()), "rows in the smallest class", explicit)
         if not folds:
             return []

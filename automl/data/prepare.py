@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from automl.components import CLASSIFICATION_TASKS, MULTILABEL_TASKS, UNSUPERVISED_TASKS
 from automl.config import DataConfig
 from automl.data.arrays import ArrayStandardizer, wide_table_to_sequences
 from automl.data.layout import InputView, choose_view
@@ -27,7 +26,7 @@ from automl.data.preprocess import FeaturePreprocessor, TargetEncoder
 from automl.data.profile import RowView, as_pixels, decisions_as_dicts, parse_datetimes, profile_columns
 from automl.data.report import build_report
 from automl.data.split import split_rows
-from automl.data.task import infer_task
+from automl.data.task import NO_TARGET, SEVERAL_COLUMNS, infer_task, registered_tasks
 from automl.data.text import TextTokenizer
 from automl.data.unlabelled import prepare_unlabelled
 from automl.variants import DEFAULT_VARIANT, variant_key
@@ -37,32 +36,42 @@ from automl.errors import AutoMLError
 ARRAY_TARGET = "label"
 
 
-def prepare_data(source, config: DataConfig, variants: list[dict] | None = None) -> PreparedData:
+def prepare_data(source, config: DataConfig, variants: list[dict] | None = None,
+                 tasks: Mapping[str, Any] | None = None) -> PreparedData:
     """Load, validate, infer the task, split, and fit preprocessing on the training split only.
 
     ``variants`` lists the preprocessing choices (``{"imputer": .., "scaler": ..}``) to fit for
-    tabular input; the first one is the default. Every check runs before anything is written.
+    tabular input; the first one is the default. ``tasks``: the registered tasks by name (the
+    search's registry; default: the installed plugins'), whose ``target_kind``,
+    ``is_classification`` and ``makes_rows`` decide how the data is prepared. Every check runs
+    before anything is written.
     """
+    tasks = registered_tasks() if tasks is None else tasks
     raw = _tabular_arrays_as_table(load_data(source, config.delimiter))
-    if config.task in MULTILABEL_TASKS or (config.task is None and "," in (config.target or "")):
+    requested = tasks.get(config.task) if config.task is not None else None
+    several = [name for name, task in tasks.items() if task.target_kind == SEVERAL_COLUMNS]
+    labels_given = config.task is None and "," in (config.target or "") and several  # --target a,b,c
+    if (requested is not None and requested.target_kind == SEVERAL_COLUMNS) or labels_given:
+        name = config.task or several[0]
         if raw.frame is None:
-            raise AutoMLError("task multilabel needs a table", "pass a CSV, Parquet or JSON Lines file or a DataFrame")
-        return prepare_unlabelled(raw.frame, raw.name, config.target, replace(config, task="multilabel"), labels=True)
-    if config.task in UNSUPERVISED_TASKS:
+            raise AutoMLError(f"task {name} needs a table", "pass a CSV, Parquet or JSON Lines file or a DataFrame")
+        return prepare_unlabelled(raw.frame, raw.name, config.target, replace(config, task=name), labels=True)
+    if requested is not None and requested.target_kind == NO_TARGET:
         if raw.frame is None:
             raise AutoMLError(f"--task {config.task} needs a table", "pass a CSV, Parquet or JSON Lines file or a DataFrame")
         target = config.target or (BUILTIN_TARGET if BUILTIN_TARGET in raw.frame.columns and isinstance(source, str) else None)
-        return prepare_unlabelled(raw.frame, raw.name, target, config)
+        return prepare_unlabelled(raw.frame, raw.name, target, config, makes_rows=requested.makes_rows)
     default_target = BUILTIN_TARGET if isinstance(source, str) and source in BUILTIN_DATASETS else None
     if not raw.is_table or raw.array_kind == "tabular":
         default_target = ARRAY_TARGET
     frame, target, n_missing_target = _table_with_target(raw, config.target or default_target)
     test_frame = _test_frame(raw, frame, target, config) if config.test_data is not None else None
-    task = infer_task(frame[target], config.task)
+    task = infer_task(frame[target], config.task, tasks)
+    classification = tasks[task].is_classification
 
     groups = _special_column(frame, config.group_column, "--group-column", target)
     times = _time_values(_special_column(frame, config.time_column, "--time-column", target))
-    splits = split_rows(frame[target], task, config.val_fraction, config.test_fraction, config.seed, groups, times, test_frame is not None)
+    splits = split_rows(frame[target], classification, config.val_fraction, config.test_fraction, config.seed, groups, times, test_frame is not None)
     used_for_split = [c for c in (config.group_column, config.time_column) if c]
     features = frame.drop(columns=[target, *used_for_split])
     if features.shape[1] == 0:
@@ -78,7 +87,7 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None)
         test_rows = np.arange(len(frame), len(all_features))
     else:
         all_features, all_target, test_rows = features, frame[target], splits.test
-    target_encoder = TargetEncoder(task).fit(all_target.iloc[train_rows])
+    target_encoder = TargetEncoder(task).fit(all_target.iloc[train_rows], by_class=classification)
     y = {name: target_encoder.encode(all_target.iloc[rows]) for name, rows in (("train", train_rows), ("val", val_rows), ("test", test_rows))}
 
     kind = _input_kind(raw, config)
@@ -99,7 +108,7 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None)
         if config.validation != "auto":
             raise AutoMLError(f"--validation {config.validation} does not work with text input: each fold would learn its own "
                               "vocabulary", "use --validation holdout")
-        return prepare_data(source, replace(config, validation="holdout"), variants)
+        return prepare_data(source, replace(config, validation="holdout"), variants, tasks)
     rows = {"train": train_rows, "val": val_rows, "test": test_rows}
     fitted_variants = {
         key: PreprocessingVariant(key, pre, *(transform(pre, all_features, raw, rows[s], fitted.input_shape) for s in ("train", "val", "test")))
@@ -108,7 +117,7 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None)
     default = next(iter(fitted_variants.values()))
     folds = []
     if n_folds:
-        positions = fold_indices(all_target.iloc[train_rows], task, n_folds, config.seed,
+        positions = fold_indices(all_target.iloc[train_rows], classification, n_folds, config.seed,
                                  None if groups is None else groups.iloc[train_rows],
                                  None if times is None else times.iloc[train_rows], explicit=config.validation != "auto")
         folds = [_fit_fold(fit, val, train_rows, test_rows, all_features, all_target, raw, config, variants, decisions, kind,
@@ -160,7 +169,7 @@ def _fit_fold(fit: np.ndarray, val: np.ndarray, train_rows: np.ndarray, test_row
 
 def _class_weights(y: np.ndarray, target_encoder: TargetEncoder, mode: str) -> np.ndarray | None:
     """The ``--class-weights`` vector of the rows whose encoded targets are ``y`` (classification only)."""
-    if target_encoder.task not in CLASSIFICATION_TASKS:
+    if not target_encoder.by_class:
         return None
     return class_weights(y, target_encoder.output_size, mode)
 

@@ -32,7 +32,6 @@ from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, RobustScaler, StandardScaler
 
-from automl.components import CLASSIFICATION_TASKS
 from automl.data.column_values import (
     MISSING_CATEGORY,
     as_datetimes,
@@ -269,8 +268,6 @@ class FeaturePreprocessor:
 class LabelSetEncoder:
     """Several 0/1 target columns (``multilabel``) ↔ a float indicator matrix, one column per label."""
 
-    task = "multilabel"
-
     def fit(self, targets: pd.DataFrame) -> "LabelSetEncoder":
         self.classes_ = np.array([str(c) for c in targets.columns], dtype=object)
         self.encode(targets)
@@ -293,14 +290,23 @@ class LabelSetEncoder:
 
 
 class TargetEncoder:
-    """Class labels ↔ indices for classification; standardization for regression."""
+    """Class labels ↔ indices for classification; standardization for regression.
+
+    ``task`` is the task's name (kept in the saved artifact); whether it encodes classes is
+    the task's ``is_classification``, given to :meth:`fit` (a fitted encoder of classes has
+    ``classes_``, one of values ``mean_`` and ``std_``)."""
 
     def __init__(self, task: str) -> None:
         self.task = task
 
-    def fit(self, target: pd.Series) -> "TargetEncoder":
+    @property
+    def by_class(self) -> bool:
+        """Whether this fitted encoder maps class labels to indices (else it standardizes values)."""
+        return hasattr(self, "classes_")
+
+    def fit(self, target: pd.Series, by_class: bool) -> "TargetEncoder":
         target = pd.Series(target)
-        if self.task in CLASSIFICATION_TASKS:
+        if by_class:
             self.classes_ = np.array(sorted(target.unique(), key=lambda v: (str(type(v)), v)))
             self.index_ = {c: i for i, c in enumerate(self.classes_)}
         else:
@@ -316,24 +322,24 @@ class TargetEncoder:
         indices: every fold's outputs must mean the same classes, and a fold's fit rows may
         lack one.
         """
-        if self.task in CLASSIFICATION_TASKS:
+        if self.by_class:
             return self
-        return TargetEncoder(self.task).fit(fit_target)
+        return TargetEncoder(self.task).fit(fit_target, by_class=False)
 
     def output_map_to(self, other: "TargetEncoder") -> tuple[float, float] | None:
         """``(a, b)`` such that ``a * encoded + b`` is the same value in ``other``'s encoding, or
         ``None`` where the two encode alike (classes)."""
-        if self.task in CLASSIFICATION_TASKS:
+        if self.by_class:
             return None
         return self.std_ / other.std_, (self.mean_ - other.mean_) / other.std_
 
     @property
     def output_size(self) -> int:
-        return len(self.classes_) if self.task in CLASSIFICATION_TASKS else 1
+        return len(self.classes_) if self.by_class else 1
 
     def encode(self, target) -> np.ndarray:
         target = pd.Series(target)
-        if self.task in CLASSIFICATION_TASKS:
+        if self.by_class:
             unknown = [v for v in target.unique() if v not in self.index_]
             if unknown:
                 raise AutoMLError(
@@ -348,6 +354,6 @@ class TargetEncoder:
         return ((values - self.mean_) / self.std_).astype(np.float32).reshape(-1, 1)
 
     def decode(self, encoded: np.ndarray) -> np.ndarray:
-        if self.task in CLASSIFICATION_TASKS:
+        if self.by_class:
             return self.classes_[np.asarray(encoded, dtype=int)]
         return np.asarray(encoded, dtype=float).reshape(-1) * self.std_ + self.mean_

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
-from automl.components import CLASSIFICATION_TASKS
 from automl.errors import AutoMLError
 
 
@@ -46,7 +45,7 @@ def check_class_counts(target: pd.Series, minimum: int) -> None:
 
 def split_rows(
     target: pd.Series,
-    task: str,
+    stratify: bool,
     val_fraction: float,
     test_fraction: float,
     seed: int,
@@ -57,30 +56,30 @@ def split_rows(
     """Row indices for train / val / test.
 
     ``times`` → the oldest rows train, later ones validate, the latest test; ``groups`` → every
-    group lies on one side of each cut; otherwise classification splits are stratified.
+    group lies on one side of each cut; otherwise, with ``stratify`` (a classification task's
+    target), splits are stratified.
     With ``has_test_data`` only a validation split is carved out (the test rows come from a file).
     """
     check_fractions(val_fraction, test_fraction, has_test_data)
-    classification = task in CLASSIFICATION_TASKS
     rows = np.arange(len(target))
     test_share = 0.0 if has_test_data else test_fraction
     if times is not None:
         return _time_split(rows, times, val_fraction, test_share)
     if groups is not None:
         return _group_split(rows, groups, val_fraction, test_share, seed)
-    stratify = target.to_numpy() if classification else None
-    if classification:
+    labels = target.to_numpy() if stratify else None
+    if stratify:
         check_class_counts(target, 2 if has_test_data else 3)
     try:
         if has_test_data:
             rest, test = rows, rows[:0]
         else:
-            rest, test = train_test_split(rows, test_size=test_fraction, random_state=seed, stratify=stratify)
-        rest_stratify = stratify[rest] if stratify is not None else None
+            rest, test = train_test_split(rows, test_size=test_fraction, random_state=seed, stratify=labels)
+        rest_stratify = labels[rest] if labels is not None else None
         train, val = train_test_split(rest, test_size=val_fraction / (1 - test_share), random_state=seed, stratify=rest_stratify)
     except ValueError as exc:
         raise AutoMLError(f"cannot split {len(rows)} rows: {exc}", "pass more rows or larger split fractions") from None
-    return SplitIndices(np.sort(train), np.sort(val), np.sort(test), "stratified" if classification else "random")
+    return SplitIndices(np.sort(train), np.sort(val), np.sort(test), "stratified" if stratify else "random")
 
 
 def _time_split(rows: np.ndarray, times: pd.Series, val_fraction: float, test_share: float) -> SplitIndices:

@@ -1,4 +1,4 @@
-"""Data preparation for the unsupervised tasks (``cluster``, ``generate``): no target.
+"""Data preparation for the tasks without a target column (``Task.target_kind``: no target, or several label columns).
 
 Kept apart from ``prepare.py``'s supervised path on purpose: every column is a feature, except
 a ``--target`` column (or a built-in dataset's label), which is set aside unused so that known
@@ -28,8 +28,12 @@ class NoTarget:
     output_size = 0
 
 
-def prepare_unlabelled(frame: pd.DataFrame, name: str, set_aside: str | None, config: DataConfig, labels: bool = False):
+def prepare_unlabelled(frame: pd.DataFrame, name: str, set_aside: str | None, config: DataConfig, labels: bool = False,
+                       makes_rows: bool = False):
     """The three splits of a table without a target, with preprocessing fitted on train only.
+
+    ``makes_rows``: the task's models generate rows (``Task.makes_rows``), so the preprocessing
+    must map encoded rows back to the columns, which is checked before any training.
 
     With ``labels`` (task ``multilabel``), the ``set_aside`` columns (``"a,b,c"``) are the
     targets instead: one 0/1 label each, encoded by :class:`LabelSetEncoder`. Either way the
@@ -44,14 +48,14 @@ def prepare_unlabelled(frame: pd.DataFrame, name: str, set_aside: str | None, co
     features = frame.drop(columns=columns)
     if features.shape[1] == 0:
         raise AutoMLError("the data has no feature columns", "add feature columns")
-    splits = split_rows(pd.Series(np.zeros(len(frame)), name="row"), config.task, config.val_fraction,
+    splits = split_rows(pd.Series(np.zeros(len(frame)), name="row"), False, config.val_fraction,
                         config.test_fraction, config.seed)
     train_features = features.iloc[splits.train]
     decisions = profile_columns(train_features)
     if config.image_shape:
         decisions = as_pixels(decisions)
     preprocessor = FeaturePreprocessor(config.imputer, config.scaler, config.clip_quantile).fit(train_features, decisions)
-    if config.task == "generate":
+    if makes_rows:
         preprocessor.check_invertible()  # before any training: generated rows must map back to columns
     X_train, X_val, X_test = (preprocessor.transform(features.iloc[rows]) for rows in (splits.train, splits.val, splits.test))
     input_kind, input_shape = "tabular", (X_train.shape[1],)

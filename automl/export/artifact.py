@@ -17,10 +17,11 @@ PREPROCESSING_FILE = "preprocessing.json"
 
 
 def check_exportable(predictor) -> None:
-    """Refuse, by name, a task or input kind whose prediction steps the exported module does not hold."""
+    """Refuse, by name, a task (one whose ``Task.exportable`` is false) or an input kind whose
+    prediction steps the exported module does not hold."""
     from automl.data.text import TextTokenizer
 
-    if predictor.task not in ("binary", "multiclass", "regression", "multilabel"):
+    if not predictor.task_impl.exportable:
         raise AutoMLError(
             f"cannot export a {predictor.task} model: export covers classification, multilabel and regression only",
             "use `automl predict` (cluster) or `automl sample` (generate) with the saved model",
@@ -51,7 +52,7 @@ def export_artifact(artifact, output: str | Path, fmt: str = "torchscript", disa
     encoder = predictor.target_encoder
     target_mean, target_std = getattr(encoder, "mean_", 0.0), getattr(encoder, "std_", 1.0)
     if isinstance(predictor.features, ArrayStandardizer):
-        module = ExportedArrayModel(predictor.network, [ArrayEncoder(features) for features in members], predictor.task,
+        module = ExportedArrayModel(predictor.network, [ArrayEncoder(features) for features in members], predictor.task_impl.output_activation,
                                     target_mean, target_std, ensemble).eval()
         example = (torch.zeros((3, *predictor.info["input_shape"]), dtype=torch.float32),)
         inputs = array_inputs(predictor.features)
@@ -65,12 +66,13 @@ def export_artifact(artifact, output: str | Path, fmt: str = "torchscript", disa
                 raise AutoMLError("cannot export this ensemble: its members encode the raw columns differently",
                                   "use `automl predict` or `automl serve` for this model")
         encoders = [FeatureEncoder(member, predictor.info["input_shape"]) for member in member_steps]
-        module = ExportedModel(predictor.network, encoders, predictor.task, target_mean, target_std, ensemble).eval()
+        module = ExportedModel(predictor.network, encoders, predictor.task_impl.output_activation, target_mean, target_std, ensemble).eval()
         example = example_inputs(steps, rows=3)
         inputs = table_inputs(steps)
         rows = sample_table_rows(steps, CHECK_ROWS, seed=0)
         sample = (rows, encode_rows(rows, steps))
-    tolerance = ABSOLUTE_TOLERANCE * (max(1.0, abs(float(target_std))) if predictor.task == "regression" else 1.0)
+    # Values in the target's units differ by the target's scale; probabilities are within 0..1.
+    tolerance = ABSOLUTE_TOLERANCE * (max(1.0, abs(float(target_std))) if predictor.task_impl.output_activation is None else 1.0)
     output = Path(output)
     path = output / FORMATS[fmt]
     captured_by = save_module(module, example, fmt, path, check=lambda traced: predictor_difference(traced, predictor, *sample, tolerance))
@@ -82,7 +84,7 @@ def export_artifact(artifact, output: str | Path, fmt: str = "torchscript", disa
         "input_kind": predictor.info.get("input_kind", "tabular"),
         "input_shape": predictor.info["input_shape"],
         **inputs,
-        **({"classes": [_plain(c) for c in encoder.classes_]} if predictor.task in ("binary", "multiclass", "multilabel")
+        **({"classes": [_plain(c) for c in encoder.classes_]} if predictor.task_impl.has_probabilities
            else {"target": predictor.target}),
     }
     (output / PREPROCESSING_FILE).write_text(json.dumps(info, indent=2))

@@ -63,14 +63,15 @@ class ExportedModel(torch.nn.Module):
     pipeline) and its network reads their stacked outputs (``automl.ensemble.EnsembleNetwork``).
     """
 
-    def __init__(self, network, encoders: list[torch.nn.Module], task: str, target_mean: float, target_std: float,
-                 ensemble: bool = False):
+    def __init__(self, network, encoders: list[torch.nn.Module], output_activation: str | None, target_mean: float,
+                 target_std: float, ensemble: bool = False):
         super().__init__()
         self.network = network
         self.encoders = torch.nn.ModuleList(encoders)
         self.ensemble = ensemble
-        self.classification = task in ("binary", "multiclass")
-        self.multilabel = task == "multilabel"
+        # The task's ``Task.output_activation``: softmax (classes), sigmoid (labels), or none (values).
+        self.classification = output_activation == "softmax"
+        self.multilabel = output_activation == "sigmoid"
         self.target_mean = float(target_mean)
         self.target_std = float(target_std)
 

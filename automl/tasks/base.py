@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 import torch
 
+from automl.data.task import ONE_COLUMN, TargetProfile
 from automl.errors import AutoMLError
 from automl.training.loop import supervised_losses
 
@@ -38,6 +39,30 @@ class Task:
     ``carry``: validation metrics (beyond the ranking one) kept as ``best_<key>`` at the best
     epoch, in the trial's record (e.g. the cluster count it validated). ``loss_keys``: the per-epoch training loss
     of each optimizer, in optimizer order.
+
+    What the rest of the platform asks a task instead of testing its name:
+
+    - ``target_kind``: its target is no column (``NO_TARGET``: every column is a feature),
+      one column (``ONE_COLUMN``) or several 0/1 columns (``SEVERAL_COLUMNS``, ``--target
+      a,b,c``); the constants are in :mod:`automl.data.task`.
+    - ``is_classification``: one column of class labels, class indices to the network: splits
+      and folds are stratified, ``--class-weights`` applies, ensembles average probabilities.
+    - ``infers(profile)`` / ``check_target(profile)``: whether a search without ``--task`` may
+      pick it for a target column, and whether the column fits it when ``--task`` names it.
+    - ``score(outputs, targets, target_scale)``: the validation and test metrics of outputs.
+    - ``ensembles``, ``exportable``, ``makes_rows`` (its model samples new rows: preprocessing
+      must map rows back, and it is neither served nor exported), ``has_probabilities``,
+      ``output_activation`` (what an exported module applies to the outputs).
+    - ``options``: the search options of :data:`automl.options.TASK_OPTIONS` declared as used
+      by some tasks only (``OptionUse.some_tasks``) that this task uses.
+    - ``takes_unmarked_components``: components that name no tasks are offered for it.
+    - ``portfolio_group``: its key in ``search_spaces/portfolio.yaml`` (default: its name).
+    - ``sklearn_target_type``: the ``sklearn.utils.multiclass.type_of_target`` it learns,
+      by which the scikit-learn estimators (:mod:`automl.sklearn`) pick it.
+    - ``contract``: what its architectures and losses must do, which ``automl plugins check``
+      runs (:mod:`automl.plugin_checks`): ``"outputs"`` (``(N, output_size)`` outputs, a loss of
+      outputs and targets), ``"autoencoder"`` (:mod:`automl.tasks.cluster`) or ``"generator"``
+      (:mod:`automl.tasks.generate`); ``contract_output_size``: the output size it checks with.
     """
 
     name: str = ""
@@ -50,6 +75,41 @@ class Task:
     ensembles: bool = False
     # Whether ``probabilities`` gives class probabilities (``predict_proba``).
     has_probabilities: bool = False
+    target_kind: str = ONE_COLUMN
+    is_classification: bool = False
+    exportable: bool = False
+    makes_rows: bool = False
+    # "softmax", "sigmoid", or None: outputs are values in the target's units.
+    output_activation: str | None = None
+    options: frozenset[str] = frozenset()
+    takes_unmarked_components: bool = False
+    sklearn_target_type: str | None = None
+    contract: str = "outputs"
+    # The output size its architectures are built with in the contract checks (0: none).
+    contract_output_size: int = 0
+
+    @property
+    def portfolio_group(self) -> str:
+        """Its key in ``search_spaces/portfolio.yaml``; a subclass may set another as a class attribute."""
+        return self.name
+
+    # -- the target ------------------------------------------------------------------------
+
+    def infers(self, profile: TargetProfile) -> bool:
+        """Whether a search without ``--task`` picks this task for a target column like ``profile``."""
+        return False
+
+    @property
+    def can_be_inferred(self) -> bool:
+        """Whether a search without ``--task`` may pick this task at all (it overrides :meth:`infers`)."""
+        return type(self).infers is not Task.infers
+
+    def check_target(self, profile: TargetProfile) -> None:
+        """Raise :class:`AutoMLError` when ``--task`` names this task for a column it cannot learn."""
+
+    def score(self, outputs: np.ndarray, targets: np.ndarray, target_scale: float = 1.0) -> dict[str, float]:
+        """The metrics of model outputs against encoded targets (supervised tasks)."""
+        raise NotImplementedError
 
     def ranking(self, metric: str | None = None) -> tuple[str, str]:
         """``(metric, "max" | "min")`` that ranks trials: ``metric`` if given, else the default."""

@@ -43,8 +43,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from automl.data.task import NO_TARGET
 from automl.errors import AutoMLError
-from automl.metrics import DEFAULT_METRICS, directions
+from automl.metrics import directions
 from automl.predictor import Predictor
 from automl.tasks.base import Task, seeded_subset
 
@@ -151,9 +152,12 @@ class ClusterTask(Task):
 
     name = "cluster"
     metrics = directions("silhouette", "embedding_silhouette", "loss")
-    default_metric = DEFAULT_METRICS["cluster"]
+    default_metric = "silhouette"
     supervised = False
     carry = ("n_clusters",)
+    target_kind = NO_TARGET
+    options = frozenset({"n_clusters"})
+    contract = "autoencoder"
 
     def batch_losses(self, model, inputs, targets):
         yield 0, model.loss(model.network(inputs), inputs)

@@ -15,18 +15,17 @@ from typing import Callable
 import numpy as np
 import torch
 
-from automl.components import CLASSIFICATION_TASKS
 from automl.metrics import softmax
 
 
-def member_predictions(task: str, outputs: np.ndarray) -> np.ndarray:
-    """What the ensemble averages: class probabilities (softmax of logits) or values."""
-    return softmax(outputs) if task in CLASSIFICATION_TASKS else outputs
+def member_predictions(classification: bool, outputs: np.ndarray) -> np.ndarray:
+    """What the ensemble averages: class probabilities (softmax of logits, ``classification``) or values."""
+    return softmax(outputs) if classification else outputs
 
 
-def combined_outputs(task: str, predictions: np.ndarray) -> np.ndarray:
+def combined_outputs(classification: bool, predictions: np.ndarray) -> np.ndarray:
     """Averaged predictions in the form the metrics and the predictor read (log-probabilities or values)."""
-    if task in CLASSIFICATION_TASKS:
+    if classification:
         return np.log(np.clip(predictions, 1e-12, None))
     return predictions
 
@@ -69,11 +68,12 @@ class EnsembleNetwork(torch.nn.Module):
         return total
 
 
-def build_ensemble_network(config: dict, task: str, build_member: Callable[[dict], object]):
-    """The (untrained) :class:`EnsembleNetwork` an ensemble config describes."""
+def build_ensemble_network(config: dict, classification: bool, build_member: Callable[[dict], object]):
+    """The (untrained) :class:`EnsembleNetwork` an ensemble config describes (``classification``:
+    its task's ``is_classification``)."""
     members = config["ensemble"]
     return EnsembleNetwork([build_member(m["config"]) for m in members], [m["weight"] for m in members],
-                           task in CLASSIFICATION_TASKS, [m.get("output_map") for m in members])
+                           classification, [m.get("output_map") for m in members])
 
 
 def member_inputs(matrices: list[np.ndarray]) -> np.ndarray:

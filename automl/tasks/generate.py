@@ -38,8 +38,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from automl.data.task import NO_TARGET
 from automl.errors import AutoMLError
-from automl.metrics import DEFAULT_METRICS, directions
+from automl.metrics import directions
 from automl.predictor import Predictor
 from automl.tasks.base import Task, seeded_subset
 
@@ -95,8 +96,11 @@ class GenerateTask(Task):
 
     name = "generate"
     metrics = directions("c2st_gap", "c2st_auc")
-    default_metric = DEFAULT_METRICS["generate"]
+    default_metric = "c2st_gap"
     supervised = False
+    target_kind = NO_TARGET
+    makes_rows = True
+    contract = "generator"
     loss_keys = ("train_loss", "train_discriminator_loss")
 
     def parameter_groups(self, network):

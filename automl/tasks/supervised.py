@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from automl.metrics import DEFAULT_METRICS, directions, score
+from automl.data.task import SEVERAL_COLUMNS, TargetProfile
+from automl.errors import AutoMLError
+from automl.metrics import classification_scores, directions, multilabel_scores, regression_scores
 from automl.tasks.base import Task
 from automl.training.loop import predict_outputs, validation_metrics
 
@@ -19,9 +21,13 @@ class SupervisedTask(Task):
 
     supervised = True
     ensembles = True
+    exportable = True
+    takes_unmarked_components = True
+    # --test-data, --group-column, --time-column, --input-kind, --validation, --final-model, --ensemble
+    options = frozenset({"test_data", "group_column", "time_column", "input_kind", "validation", "final_model", "ensemble"})
 
     def evaluator(self, model, data, X_train, X_val, device, seed):
-        return validation_metrics(self.name, X_val, data.y_val, model.loss, data.target_scale, device)
+        return validation_metrics(self.score, X_val, data.y_val, model.loss, data.target_scale, device)
 
     def validation_outputs(self, network, X_val, device):
         return predict_outputs(network, X_val, device)
@@ -30,19 +36,44 @@ class SupervisedTask(Task):
         device = next(network.parameters()).device
         # The one and only use of the test split.
         outputs = predict_outputs(network, prepared.X_test, device)
-        test_metrics = score(self.name, outputs, prepared.y_test, getattr(prepared.target_encoder, "std_", 1.0))
+        test_metrics = self.score(outputs, prepared.y_test, getattr(prepared.target_encoder, "std_", 1.0))
         # Kept from this same evaluation for the report's confusion matrix or residual plot.
         return test_metrics, self.describe_test_predictions(prepared, outputs), {}
 
 
 class ClassificationTask(SupervisedTask):
-    """Class indices as targets, logits as outputs; ranked by validation accuracy."""
+    """Class indices as targets, logits as outputs; ranked by validation accuracy.
+
+    ``n_classes``: the number of classes it takes (``None``: any number); a search without
+    ``--task`` picks it for a column of labels (see :class:`automl.data.task.TargetProfile`)
+    with that many classes, or with any other number when ``None``."""
 
     metrics = directions("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss")
+    default_metric = "accuracy"
     has_probabilities = True
+    is_classification = True
+    output_activation = "softmax"
+    portfolio_group = "classification"
+    options = SupervisedTask.options | {"class_weights"}
 
-    def __init__(self, name: str) -> None:
-        self.name, self.default_metric = name, DEFAULT_METRICS[name]
+    def __init__(self, name: str, n_classes: int | None = None, instead: str = "", sklearn_target_type: str | None = None) -> None:
+        # ``instead``: the task a column with another number of classes needs (for the message).
+        self.name, self.n_classes, self.instead = name, n_classes, instead
+        self.sklearn_target_type = sklearn_target_type
+        self.contract_output_size = n_classes or 3
+
+    def infers(self, profile: TargetProfile) -> bool:
+        if not profile.looks_categorical:
+            return False
+        return profile.n_unique == self.n_classes if self.n_classes else profile.n_unique != 2
+
+    def check_target(self, profile: TargetProfile) -> None:
+        if self.n_classes and profile.n_unique != self.n_classes:
+            raise AutoMLError(f"task '{self.name}' needs {self.n_classes} classes, target '{profile.name}' has {profile.n_unique}",
+                              f"use --task {self.instead}")
+
+    def score(self, outputs, targets, target_scale=1.0):
+        return classification_scores(outputs, targets)
 
     def predictions(self, outputs, target_encoder):
         return target_encoder.decode(outputs.argmax(axis=1))
@@ -64,7 +95,22 @@ class RegressionTask(SupervisedTask):
 
     name = "regression"
     metrics = directions("rmse", "mae", "r2")
-    default_metric = DEFAULT_METRICS["regression"]
+    default_metric = "rmse"
+    sklearn_target_type = "continuous"
+    contract_output_size = 2
+
+    def infers(self, profile: TargetProfile) -> bool:
+        return profile.numeric and not profile.looks_categorical
+
+    def check_target(self, profile: TargetProfile) -> None:
+        if not profile.numeric:
+            raise AutoMLError(
+                f"task '{self.name}' needs a numeric target, but '{profile.name}' holds {profile.dtype} values",
+                "use --task multiclass, or choose a numeric target",
+            )
+
+    def score(self, outputs, targets, target_scale=1.0):
+        return regression_scores(outputs, targets, target_scale)
 
     def describe_test_predictions(self, prepared, outputs: np.ndarray, max_points: int = 5000) -> dict:
         """True and predicted test values in the target's units (a seeded sample of at most
@@ -83,9 +129,18 @@ class MultilabelTask(SupervisedTask):
 
     name = "multilabel"
     metrics = directions("f1_macro", "accuracy", "roc_auc", "log_loss")
-    default_metric = DEFAULT_METRICS["multilabel"]
+    default_metric = "f1_macro"
     has_probabilities = True
     ensembles = False
+    target_kind = SEVERAL_COLUMNS
+    output_activation = "sigmoid"
+    options = frozenset()
+    takes_unmarked_components = False
+    sklearn_target_type = "multilabel-indicator"
+    contract_output_size = 3
+
+    def score(self, outputs, targets, target_scale=1.0):
+        return multilabel_scores(outputs, targets)
 
     def predictions(self, outputs, target_encoder):
         return target_encoder.decode(outputs > 0)

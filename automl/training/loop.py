@@ -8,12 +8,11 @@ An epoch is one pass over the training rows or, on data too small for the space'
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
 
-from automl.metrics import score
 from automl.training.epochs import passes_per_epoch
 from automl.training.failures import check_loss
 from automl.training.records import Model
@@ -119,13 +118,15 @@ def step(loss: torch.Tensor, player: int, model: Model) -> None:
         model.schedulers[player].step()
 
 
-def validation_metrics(task: str, X_val, y_val, loss_fn, target_scale: float, device):
+def validation_metrics(score: Callable[..., dict], X_val, y_val, loss_fn, target_scale: float, device):
+    """``evaluate(network) -> {"val_loss", "val_<metric>", ...}`` of a supervised model on the
+    validation split; ``score(outputs, targets, target_scale)`` is its task's (``Task.score``)."""
     y_val_t = torch.as_tensor(y_val, device=device)
 
     def evaluate(network) -> dict[str, float]:
         outputs = predict_outputs(network, X_val, device)
         with torch.no_grad():
             val_loss = float(loss_fn(torch.as_tensor(outputs, device=device), y_val_t))
-        return {"val_loss": val_loss, **{f"val_{k}": v for k, v in score(task, outputs, y_val, target_scale).items()}}
+        return {"val_loss": val_loss, **{f"val_{k}": v for k, v in score(outputs, y_val, target_scale).items()}}
 
     return evaluate

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from automl.metrics import DEFAULT_METRICS, DIRECTIONS
+from automl.metrics import DIRECTIONS
 from automl.training.epochs import steps_per_epoch
 
 
@@ -68,8 +68,9 @@ class TrainingSet:
                   for s, o in zip(self.folds, outputs)]
         return out_of_fold(mapped, self.fold_rows, len(self.y_train))
 
-    def facts(self) -> "DataFacts":
-        return DataFacts.of(self.task, self.input_kind, self.output_size, self.y_train, self.vocab_size, self.class_weights,
+    def facts(self, task: Any = None) -> "DataFacts":
+        """The builders' facts of this split; ``task``: the registered task object (else looked up by name)."""
+        return DataFacts.of(task or self.task, self.input_kind, self.output_size, self.y_train, self.vocab_size, self.class_weights,
                             self.metric, self.mode)
 
 
@@ -88,6 +89,21 @@ def with_folds(data: TrainingSet, prepared) -> TrainingSet:
             variants={k: (v.X_train, v.X_val) for k, v in fold.variants.items()} if data.variants else {},
         ))
     return replace(data, folds=folds, fold_rows=[fold.val for fold in prepared.folds])
+
+
+_UNKNOWN = object()
+
+
+def registered_task(task: Any, unknown: Any = _UNKNOWN) -> Any:
+    """``task`` itself, or for a name the task of that name in the installed plugins' registry
+    (``unknown`` for a name none registers, when given). The training layer never imports the
+    tasks: a task object arrives from above, or the registry (core) is asked at run time."""
+    if not isinstance(task, str):
+        return task
+    from automl.plugins import load_registry
+
+    registry = load_registry()
+    return registry.task(task) if unknown is _UNKNOWN else registry.tasks.get(task, unknown)
 
 
 @dataclass(frozen=True)
@@ -110,21 +126,24 @@ class DataFacts:
     mode: str | None = None
 
     @classmethod
-    def of(cls, task: str, input_kind: str, output_size: int, y_train: np.ndarray, vocab_size: int | None = None,
+    def of(cls, task: Any, input_kind: str, output_size: int, y_train: np.ndarray, vocab_size: int | None = None,
            class_weights: np.ndarray | None = None, metric: str | None = None, mode: str | None = None) -> "DataFacts":
         """The facts of a training split (class counts for classification only); ``class_weights``
-        are the run's ``--class-weights`` vector, computed once on the training split."""
+        are the run's ``--class-weights`` vector, computed once on the training split. ``task``:
+        the task (an :class:`automl.tasks.base.Task`, or its name, looked up in the registry)."""
+        task = registered_task(task)
         counts = None
-        if task in ("binary", "multiclass"):
+        if task.is_classification:
             counts = tuple(int(c) for c in np.bincount(np.asarray(y_train, dtype=np.int64), minlength=output_size))
         weights = None if class_weights is None else tuple(float(w) for w in class_weights)
-        return cls(task, input_kind, output_size, vocab_size, counts, len(y_train), weights, metric, mode)
+        return cls(task.name, input_kind, output_size, vocab_size, counts, len(y_train), weights, metric or task.default_metric,
+                   mode)
 
     def for_builders(self, epochs: int | None = None, batch_size: int | None = None,
                      min_steps: int = 1) -> dict[str, Any]:
         """The keyword facts offered to builders; ``None`` values are never passed."""
         steps = steps_per_epoch(self.train_rows, batch_size, min_steps) if batch_size and self.train_rows else None
-        metric = self.metric or DEFAULT_METRICS.get(self.task)  # a search names it; else the task's default
+        metric = self.metric or getattr(registered_task(self.task, None), "default_metric", None)  # else the task's default
         return {
             "task": self.task, "input_kind": self.input_kind, "output_size": self.output_size,
             "vocab_size": self.vocab_size if self.input_kind == "text" else None,

@@ -67,7 +67,7 @@ def train_trial(
     device = trial_device()
     seed = int(config.get("seed", 0))
     sets = data.fold_sets()
-    models = [build_model(config, components, s.input_shape, s.output_size, device, s.facts(), task.parameter_groups) for s in sets]
+    models = [build_model(config, components, s.input_shape, s.output_size, device, s.facts(task), task.parameter_groups) for s in sets]
     params = sum(p.numel() for p in models[0].network.parameters())
     metric, mode = task.ranking(data.metric)
     arrays = [s.arrays(config.get("preprocessing")) for s in sets]
