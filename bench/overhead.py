@@ -37,11 +37,12 @@ def plain_epochs(data, components, config: dict, epochs: int | None = None):
     import torch
 
     from automl.training.building import build_model
+    from automl.tasks import task_named
     from automl.training.loop import train_epochs, validation_metrics
 
     cpu = torch.device("cpu")
     model = build_model(config, components, data.input_shape, data.output_size, cpu, data.facts())
-    evaluate = validation_metrics(data.task, data.X_val, data.y_val, model.loss, 1.0, cpu)
+    evaluate = validation_metrics(task_named(data.task).score, data.X_val, data.y_val, model.loss, 1.0, cpu)
     return train_epochs(model, data.X_train, data.y_train, epochs or int(config["epochs"]), int(config["batch_size"]),
                         cpu, int(config.get("seed", 0)), evaluate)
 

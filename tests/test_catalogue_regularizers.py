@@ -156,7 +156,7 @@ def test_early_stopping_stops_the_loop_after_patience_epochs_without_improvement
                          regularizers={"early_stopping": {"enabled": True, "patience": 2}}, epochs=10)
     facts = DataFacts.of("multiclass", "tabular", 2, y)
     model = build_model(config, registry_components(), X.shape[1:], 2, torch.device("cpu"), facts)
-    evaluate = validation_metrics("multiclass", X, y, model.loss, 1.0, torch.device("cpu"))
+    evaluate = validation_metrics(load_registry().task("multiclass").score, X, y, model.loss, 1.0, torch.device("cpu"))
     history = list(train_epochs(model, X, y, 10, 16, torch.device("cpu"), 0, evaluate))
     assert len(history) == 3
     assert history[-1]["stop_reason"] == "no val_accuracy improvement in 2 epochs"
