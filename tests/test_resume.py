@@ -248,7 +248,7 @@ def test_a_trial_running_at_the_kill_runs_again_under_its_id_from_epoch_1_keepin
 
 
 def test_a_trial_running_at_the_kill_goes_on_in_its_own_wandb_run(killed_under_the_shipped_defaults):
-    from automl.tracking.records import read_offline_run
+    from wandb_records import read_offline_run
     from automl.tracking.wandb_runs import trial_run_id
 
     run_dir, before = killed_under_the_shipped_defaults

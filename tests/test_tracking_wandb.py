@@ -2,7 +2,7 @@
 and the live progress display of the same CLI search, captured as a non-terminal would see it.
 
 Every W&B call here runs offline (no API key, WANDB_MODE=offline); the runs are read back from
-their ``.wandb`` files with :mod:`automl.tracking.records`.
+their ``.wandb`` files with :mod:`wandb_records` (tests/wandb_records.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 from presets import HOLDOUT_NO_ENSEMBLE_FLAGS
 
 from automl.cli import main
-from automl.tracking.records import find_offline_runs, read_offline_run
+from wandb_records import find_offline_runs, read_offline_run
 
 OFFLINE_ENV = {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_DISABLE_CODE": "true", "WANDB_CONSOLE": "off"}
 
