@@ -26,7 +26,7 @@ from rich.text import Text
 
 from automl.metrics import is_better
 from automl.training.failures import DIVERGED_KEY
-from automl.training.reporting import epoch_results
+from automl.training.report_schedule import epoch_results
 
 
 def describe_config(config: dict) -> str:

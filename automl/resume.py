@@ -34,7 +34,7 @@ from typing import Any, Iterator
 
 from automl.errors import AutoMLError
 from automl.files import write_text_atomic
-from automl.training.reporting import epoch_results, json_value, seconds_before_latest
+from automl.training.report_schedule import epoch_results, json_value, seconds_before_latest
 
 REQUEST_FILE = "request.json"
 STATE_FILE = "search_state.json"

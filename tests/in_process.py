@@ -20,7 +20,7 @@ from automl.engine.trial_records import TrialRecord, with_status
 from automl.resume import history_rows
 from automl.tasks import task_named
 from automl.training.failures import failure_of
-from automl.training.reporting import epoch_results
+from automl.training.report_schedule import epoch_results
 from automl.training.trainable import train_trial
 
 

@@ -63,7 +63,7 @@ def test_grid_search_tries_every_discrete_combination_once(ray_session, blobs_fr
 
 
 # FIFO runs every searcher test above, ASHA (the default) tests/test_shipped_defaults.py and the
-# ASHA tests of tests/test_search.py and tests/test_reporting.py; PBT has its own test below.
+# ASHA tests of tests/test_search.py and tests/test_report_schedule.py; PBT has its own test below.
 @pytest.mark.parametrize("scheduler", ["hyperband"])
 def test_each_scheduler_runs_a_search_to_a_full_leaderboard(scheduler, ray_session, blobs_frame, tiny_space, tmp_path):
     space = tiny_space(TWO_OPTIMIZERS.replace("epochs: 3", "epochs: 4"))

@@ -7,7 +7,7 @@ from automl.config import SearchConfig
 from automl.errors import AutoMLError
 from automl.options import SCHEDULERS
 from automl.space import SearchSpace, domain_bounds
-from automl.training.reporting import ReportPlan
+from automl.training.report_schedule import ReportPlan
 
 
 def check_search_space(search: SearchConfig, space: SearchSpace) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from automl.training.failures import failure_of
-from automl.training.reporting import EARLIER_EPOCHS_KEY
+from automl.training.report_schedule import EARLIER_EPOCHS_KEY
 
 
 @dataclass

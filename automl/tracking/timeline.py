@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ray.tune import Callback
 
-from automl.training.reporting import epoch_results, seconds_before_latest
+from automl.training.report_schedule import epoch_results, seconds_before_latest
 
 TIMELINE_FILE = "timeline.jsonl"
 

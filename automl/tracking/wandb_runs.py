@@ -27,7 +27,7 @@ from typing import Any
 from ray.tune import Callback
 
 from automl.config import TrackingConfig
-from automl.training.reporting import epoch_results
+from automl.training.report_schedule import epoch_results
 
 _USER_MODES = ("online", "offline", "disabled", "dryrun", "shared")
 _SKIPPED_RESULT_KEYS = ("time_this_iter_s", "time_total_s", "time_since_restore", "timestamp")

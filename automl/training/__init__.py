@@ -9,7 +9,7 @@ gives Ray Tune.
   validation metrics;
 - ``trainable``: ``train_trial``, the Ray Tune function trainable (cross-validation folds in step);
 - ``checkpoints``: a trial's checkpoint folder, its training state and the restore;
-- ``reporting``: when a trial reports to Ray Tune, and how the driver reads its epochs back;
+- ``report_schedule``: when a trial reports to Ray Tune, and how the driver reads its epochs back;
 - ``failures``: how a trial failed.
 
 The package imports nothing on its own: import the module that holds a name.

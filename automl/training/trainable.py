@@ -1,6 +1,6 @@
 """One trial: the Ray Tune function trainable of every task. It builds the model (one per
 cross-validation fold) a config names, trains it in the one loop, merges the folds' epochs,
-reports validation metrics as its :class:`automl.training.reporting.ReportPlan` says, and
+reports validation metrics as its :class:`automl.training.report_schedule.ReportPlan` says, and
 writes checkpoints (:mod:`automl.training.checkpoints`)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from automl.training.epochs import min_steps_of
 from automl.training.failures import DIVERGED_KEY, TrainingDiverged
 from automl.training.loop import train_epochs
 from automl.training.records import Components, TrainingSet
-from automl.training.reporting import ReportPlan, TuneSession, epoch_reporter
+from automl.training.report_schedule import ReportPlan, TuneSession, epoch_reporter
 
 
 def trial_device() -> torch.device:
@@ -42,7 +42,7 @@ def train_trial(
     session: TuneSession | None = None,
 ) -> None:
     """The Ray Tune trainable of every task: validation metrics for every epoch, reported as
-    ``report_plan`` says (see ``automl.training.reporting``: at the scheduler's decision epochs, with
+    ``report_plan`` says (see ``automl.training.report_schedule``: at the scheduler's decision epochs, with
     checkpoints, at least every second, and at the end).
 
     ``task`` (an :class:`automl.tasks.base.Task`) gives the parameter groups, the batch losses
@@ -59,7 +59,7 @@ def train_trial(
     retried failure, a resumed search) goes on from it as :func:`restore_from` says. A trial
     whose loss becomes NaN or infinite ends at once with a last report that names the
     divergence (``"diverged"``). ``session`` is its link to Ray Tune (default: the trial's
-    own, :class:`automl.training.reporting.TuneSession`).
+    own, :class:`automl.training.report_schedule.TuneSession`).
     """
     session = session or TuneSession()
     node_id = session.node_id()

@@ -1,5 +1,5 @@
 """Trials report to Ray Tune only where a result is needed at once, and the driver still sees
-every epoch (automl/training/reporting.py)."""
+every epoch (automl/training/report_schedule.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ray import tune
 
 from automl import AutoML
 from automl.engine.schedulers import report_plan
-from automl.training.reporting import EARLIER_EPOCHS_KEY, ReportPlan, epoch_reporter, epoch_results
+from automl.training.report_schedule import EARLIER_EPOCHS_KEY, ReportPlan, epoch_reporter, epoch_results
 from presets import HOLDOUT_NO_ENSEMBLE, ONE_TRIAL_AT_A_TIME, UNTRACKED
 
 TWELVE_EPOCHS = """
