@@ -1,13 +1,15 @@
 """The Python API: ``AutoML(target="y").fit(df)`` runs the whole flow and returns a result.
 
-The CLI is a thin layer over :class:`AutoML`; both run the same stages in the same order:
-data → registry → space → trials → leaderboard → refit + test → artifact.
+The CLI is a thin layer over :class:`AutoML`; both run the same stages in the same order
+(``AutoML._run``): prepare the data → resolve the space → run (or reload) the trials → select
+(leaderboard, ensemble) → final model, tested once → report. The stages read and write the run
+directory through :class:`automl.run_directory.RunDirectory` alone. The stages that need torch,
+Ray or scikit-learn import them when they run, so that importing the API stays cheap.
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import time
 from collections import Counter
@@ -18,11 +20,20 @@ from typing import Any, Callable, Sequence
 import pandas as pd
 
 from automl.config import DataConfig, ResourceConfig, SearchConfig, TrackingConfig
+from automl.engine.schedulers import check_search_space
 from automl.errors import AutoMLError
+from automl.leaderboard import rank_trials, save_leaderboard
 from automl.options import (
     TASK_OPTIONS, check_combinations, check_task_options, checked_options, default_options, explicit_options, given_keywords,
     options_signature, searcher_for, settings,
 )
+from automl.plugins import load_registry
+from automl.resume import split_fingerprint
+from automl.run_directory import RunDirectory, SearchRequest, TrialRecord
+from automl.space import build_search_space, load_space_file, space_for_input_kind
+from automl.tracking.search import SearchTracking
+from automl.training.failures import SearchFailed, failure_reasons
+from automl.variants import preprocessing_variants
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +61,6 @@ class SearchResult:
     def sample(self, n: int, seed: int = 0) -> pd.DataFrame:
         """``n`` new rows from the refitted generator (``task="generate"`` only: a task that ``makes_rows``)."""
         if not hasattr(self.predictor, "sample"):
-            from automl.plugins import load_registry
-
             makers = " or ".join(name for name, task in load_registry().tasks.items() if task.makes_rows)
             raise AutoMLError(f"sampling needs a {makers} model, this one does {self.predictor.task}", f"search with task='{makers}'")
         return self.predictor.sample(n, seed)
@@ -116,7 +125,6 @@ class AutoML:
         o = self.options
         # Every option a search would ignore or Ray Tune would refuse fails here, before any work.
         self.given_options = explicit_options(o, default_options())
-        from automl.plugins import load_registry
 
         def registered_tasks():
             return load_registry(disabled=o["disable_plugins"]).tasks
@@ -155,9 +163,7 @@ class AutoML:
         own records are read (JSON and ``weights_only`` checkpoints, never Ray Tune's pickles). ``data`` is needed only when the search was given
         in-memory data (a DataFrame or arrays); a path or built-in name is read again.
         """
-        from automl.resume import read_request
-
-        request = read_request(Path(run_dir))
+        request = RunDirectory(run_dir).read_request()
         if request.data is None and data is None:
             raise AutoMLError(
                 f"the search in {run_dir} was given in-memory data, which a run directory does not keep",
@@ -168,31 +174,37 @@ class AutoML:
         automl = cls(**{**request.options, "output": request.run_dir, "overwrite": False, "callbacks": callbacks})
         return automl._run(data if data is not None else request.data, on_event, request)
 
-    def _run(self, data, on_event, resumed=None) -> SearchResult:
-        from automl.data import prepare_data
-        from automl.engine.ray_cluster import ensure_ray
-        from automl.engine.run import run_trials, search_portfolio
-        from automl.engine.schedulers import check_search_space
-        from automl.files import prepare_run_dir, write_text_atomic
-        from automl.leaderboard import rank_trials, save_leaderboard
-        from automl.plugins import load_registry
-        from automl.refit import bag_fallback, refit_and_test
-        from automl.resume import split_fingerprint, write_request, write_state
-        from automl.space import build_search_space, load_space_file, space_for_input_kind
-        from automl.tracking.search import SearchTracking
-        from automl.training.building import check_losses_apply_class_weights
-        from automl.training.records import Components, TrainingSet, with_folds
-
-        from automl.variants import preprocessing_variants
-
+    def _run(self, data, on_event, resumed: SearchRequest | None = None) -> SearchResult:
+        """The flow of a search, stage by stage (a resumed search reloads what its run directory holds)."""
         emit = on_event or (lambda stage, info: None)
+        plan = self._resolve_space(self._prepare(data, emit))
+        run_dir = self._open_run_directory(plan, data, resumed, emit)
+        tracking = SearchTracking(self.tracking_config, run_dir, f"val_{plan.metric}")
+        records, search_seconds = self._run_or_reload_trials(plan, run_dir, tracking, resumed)
+        selection = self._select(plan, records, run_dir, search_seconds, emit)
+        refit = self._final_model(plan, selection, run_dir, search_seconds, emit)
+        return self._report(plan, selection, refit, run_dir, tracking, search_seconds, emit)
+
+    def _prepare(self, data, emit) -> SearchPlan:
+        """Load, check, split and preprocess the data (every data check runs here, before the run directory exists)."""
+        from automl.data import prepare_data
+
         spec, source = load_space_file(self.search_config.space)
-        # Every data check runs here, before the run directory exists.
         registry = load_registry(disabled=self.disable_plugins)
         prepared = prepare_data(data, self.data_config, preprocessing_variants(spec.get("preprocessing"), source), registry.tasks)
         check_task_options(prepared.task, self.given_options, registry.tasks)
         prepared = replace(prepared, n_clusters=self.n_clusters)
         emit("data", prepared.report)
+        return SearchPlan(registry, prepared, spec, source)
+
+    def _resolve_space(self, plan: SearchPlan) -> SearchPlan:
+        """The task's ranking, the search space the task and input kind allow, the portfolio tried first, the components."""
+        from automl.engine.run import search_portfolio
+        from automl.training.building import check_losses_apply_class_weights
+        from automl.training.records import Components
+
+        prepared, registry = plan.prepared, plan.registry
+        spec, source = plan.spec, plan.source
         kind_space = space_for_input_kind(self.search_config.space, prepared.input_kind)
         if kind_space != self.search_config.space:  # `default` follows the input kind
             spec, source = load_space_file(kind_space)
@@ -209,59 +221,66 @@ class AutoML:
         components = Components.of(registry, {family: space.names(family) for family in space.components})
         if prepared.class_weights is not None:
             check_losses_apply_class_weights(components)
-        fingerprint = split_fingerprint(prepared, spec)
+        return replace(plan, spec=spec, source=source, task=task, metric=metric, mode=mode, space=space,
+                       portfolio=portfolio, components=components)
+
+    def _open_run_directory(self, plan: SearchPlan, data, resumed: SearchRequest | None, emit) -> RunDirectory:
+        """A new run directory with the search's request, or the resumed one, checked to hold the same split and space."""
+        fingerprint = split_fingerprint(plan.prepared, plan.spec)
         if resumed is None:
-            run_dir = prepare_run_dir(Path(self.output or default_run_dir(prepared.name)), self.overwrite)
-            write_request(run_dir, data, self.options, fingerprint)
-            write_text_atomic(run_dir / "data_report.json", json.dumps(prepared.report, indent=2, default=str))
+            run_dir = RunDirectory.create(self.output or default_run_dir(plan.prepared.name), self.overwrite)
+            run_dir.write_request(data, self.options, fingerprint)
+            run_dir.write_data_report(plan.prepared.report)
         else:
-            run_dir = resumed.run_dir
+            run_dir = RunDirectory(resumed.run_dir)
             if fingerprint != resumed.fingerprint:
                 raise AutoMLError(
                     f"the data or the search space differ from those the search in {run_dir} started with",
                     "resume with the same data and space file, unchanged (or start a new search)",
                 )
-        emit("search", {"run_dir": str(run_dir), "space": source, "components": {f: space.names(f) for f in space.components},
-                        "resumed": resumed is not None, "metric": metric, "mode": mode,
-                        "portfolio": "" if resumed is not None else portfolio.summary()})
+        space = plan.space
+        emit("search", {"run_dir": str(run_dir), "space": plan.source, "components": {f: space.names(f) for f in space.components},
+                        "resumed": resumed is not None, "metric": plan.metric, "mode": plan.mode,
+                        "portfolio": "" if resumed is not None else plan.portfolio.summary()})
+        return run_dir
 
-        training_set = TrainingSet(
-            prepared.task, prepared.input_shape, prepared.output_size,
-            prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val,
-            getattr(prepared.target_encoder, "std_", 1.0),
-            n_clusters=prepared.n_clusters, column_space=prepared.column_space,
-            input_kind=prepared.input_kind, vocab_size=prepared.vocab_size,
-            variants={key: (v.X_train, v.X_val) for key, v in prepared.variants.items()},
-            class_weights=prepared.class_weights, metric=metric, mode=mode,
-        )
-        training_set = with_folds(training_set, prepared)
+    def _run_or_reload_trials(self, plan: SearchPlan, run_dir: RunDirectory, tracking: SearchTracking,
+                              resumed: SearchRequest | None) -> tuple[list[TrialRecord], float]:
+        """``(one record per trial, search seconds)``: the trials run on Ray Tune (a resumed search
+        goes on from its journal), or, for a search killed after its trials, reloaded."""
+        from automl.engine.ray_cluster import ensure_ray
+        from automl.engine.run import run_trials
 
-        tracking = SearchTracking(self.tracking_config, run_dir, f"val_{metric}")
         spent = resumed.search_seconds if resumed is not None else 0.0
         if resumed is not None and resumed.stage == "refitting":
             # Killed after the search: its records are on disk, only the refit is left to do.
-            records, search_seconds = load_records(run_dir), spent
-        else:
-            started_ray = ensure_ray(self.resource_config, self.verbose)
-            try:
-                started = time.perf_counter()
-                records = run_trials(
-                    training_set, space, components, self.search_config, self.resource_config, run_dir, self.verbose,
-                    callbacks=[*tracking.callbacks(), *self.callbacks],
-                    resume_spent_s=spent if resumed is not None else None, task=task, portfolio=portfolio,
-                )
-                search_seconds = spent + time.perf_counter() - started
-            finally:
-                if started_ray:
-                    import ray
+            return run_dir.read_trials(), spent
+        started_ray = ensure_ray(self.resource_config, self.verbose)
+        try:
+            started = time.perf_counter()
+            records = run_trials(
+                training_set(plan), plan.space, plan.components, self.search_config, self.resource_config, run_dir.path,
+                self.verbose, callbacks=[*tracking.callbacks(), *self.callbacks],
+                resume_spent_s=spent if resumed is not None else None, task=plan.task, portfolio=plan.portfolio,
+            )
+            return records, spent + time.perf_counter() - started
+        finally:
+            if started_ray:
+                import ray
 
-                    ray.shutdown()
+                ray.shutdown()
+
+    def _select(self, plan: SearchPlan, records: list[TrialRecord], run_dir: RunDirectory, search_seconds: float,
+                emit) -> Selection:
+        """Rank the trials (with an ensemble of the best as a row of its own), save the leaderboard, pick the winner."""
+        metric, mode, task, prepared = plan.metric, plan.mode, plan.task, plan.prepared
         if self.search_config.ensemble_size > 1 and task.ensembles and not any(r.trial_id == "ensemble" for r in records):
             from automl.ensemble import choose_ensemble, rank_with_ensemble
 
             # Out-of-fold outputs cover the training rows; hold-out outputs the validation rows.
             y_selection = prepared.y_train if prepared.folds else prepared.y_val
-            ensemble = choose_ensemble(records, self.search_config.ensemble_size, task, y_selection, training_set.target_scale,
+            target_scale = getattr(prepared.target_encoder, "std_", 1.0)
+            ensemble = choose_ensemble(records, self.search_config.ensemble_size, task, y_selection, target_scale,
                                        metric, fold_rows=[fold.val for fold in prepared.folds])
             emit("ensemble", {"note": ensemble.note, "skipped": ensemble.skipped, "formed": ensemble.record is not None})
             records, leaderboard = rank_with_ensemble(records, ensemble.record, metric, mode)
@@ -271,34 +290,86 @@ class AutoML:
         save_leaderboard(leaderboard, records, run_dir)
         emit("leaderboard", {"leaderboard": leaderboard, "seconds": search_seconds, "metric": metric})
         if leaderboard.empty or pd.isna(leaderboard.loc[0, f"val_{metric}"]):
-            from automl.training.failures import SearchFailed, failure_reasons
+            raise SearchFailed(failure_reasons(records) or Counter(["no trial finished an epoch"]), run_dir.path)
+        best = next(r for r in records if r.trial_id == leaderboard.loc[0, "trial_id"])
+        return Selection(leaderboard, best, ensemble)
 
-            raise SearchFailed(failure_reasons(records) or Counter(["no trial finished an epoch"]), run_dir)
-        best_record = next(r for r in records if r.trial_id == leaderboard.loc[0, "trial_id"])
-        write_state(run_dir, "refitting", search_seconds)
-        fallback = bag_fallback(best_record, prepared, self.search_config.final_model)
+    def _final_model(self, plan: SearchPlan, selection: Selection, run_dir: RunDirectory, search_seconds: float, emit):
+        """The winner as the final model (the bag of its fold models, or a refit), tested once and saved."""
+        from automl.refit import bag_fallback, refit_and_test
+
+        run_dir.write_state("refitting", search_seconds)
+        fallback = bag_fallback(selection.best, plan.prepared, self.search_config.final_model)
         if fallback:
             emit("final_model", {"note": fallback})
-
         refit = refit_and_test(
-            best_record, prepared, components, run_dir / "model",
+            selection.best, plan.prepared, plan.components, run_dir.model_dir,
             on_epoch=lambda epoch, total, m: emit("refit_epoch", {"epoch": epoch, "epochs": total, **m}),
-            precision=self.resource_config.precision, task=task, final_model=self.search_config.final_model,
+            precision=self.resource_config.precision, task=plan.task, final_model=self.search_config.final_model,
         )
         emit("test", {"test_metrics": refit.test_metrics, "artifact": str(refit.artifact_dir)})
-        best = {"trial_id": best_record.trial_id, "config": best_record.config, f"val_{metric}": leaderboard.loc[0, f"val_{metric}"], "refit_epochs": refit.epochs,
-                "final_model": refit.description, "final_model_note": refit.note}
-        summary = {"best": best, "test_metrics": refit.test_metrics, "metric": metric, "mode": mode}
+        return refit
+
+    def _report(self, plan: SearchPlan, selection: Selection, refit, run_dir: RunDirectory, tracking: SearchTracking,
+                search_seconds: float, emit) -> SearchResult:
+        """Save the result, write the report and the W&B summary, mark the search done."""
+        metric, best_record, ensemble = plan.metric, selection.best, selection.ensemble
+        best = {"trial_id": best_record.trial_id, "config": best_record.config, f"val_{metric}": selection.leaderboard.loc[0, f"val_{metric}"],
+                "refit_epochs": refit.epochs, "final_model": refit.description, "final_model_note": refit.note}
+        summary = {"best": best, "test_metrics": refit.test_metrics, "metric": metric, "mode": plan.mode}
         if ensemble is not None:
             summary["ensemble"] = {"formed": ensemble.record is not None, "note": ensemble.note, "skipped": ensemble.skipped}
-        write_text_atomic(run_dir / "result.json", json.dumps(summary, indent=2, default=str))
-        tracked = tracking.finish(leaderboard, summary, refit.artifact_dir)
-        write_state(run_dir, "done", search_seconds)
+        run_dir.write_result(summary)
+        tracked = tracking.finish(selection.leaderboard, summary, refit.artifact_dir)
+        run_dir.write_state("done", search_seconds)
         emit("tracking", {"report": tracked.report and str(tracked.report), "wandb_mode": tracked.wandb_mode, "sync_command": tracked.sync_command})
         return SearchResult(
-            leaderboard, best, refit.test_metrics, run_dir, refit.artifact_dir, metric, prepared.report,
+            selection.leaderboard, best, refit.test_metrics, run_dir.path, refit.artifact_dir, metric, plan.prepared.report,
             tracked.report, tracked.sync_command,
         )
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """What the stages before the trials settle: the data, the registry, the task and its ranking,
+    the space with its portfolio and components (the last filled in by ``AutoML._resolve_space``)."""
+
+    registry: Any
+    prepared: Any  # automl.data.PreparedData
+    spec: dict
+    source: str
+    task: Any = None  # automl.tasks.Task
+    metric: str = ""
+    mode: str = ""
+    space: Any = None  # automl.space.SearchSpace
+    portfolio: Any = None  # automl.portfolio.Portfolio
+    components: Any = None  # automl.training.records.Components
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The ranked leaderboard, the winning trial's record and the ensemble selection (None: not tried)."""
+
+    leaderboard: pd.DataFrame
+    best: TrialRecord
+    ensemble: Any = None  # automl.ensemble's outcome of choose_ensemble
+
+
+def training_set(plan: SearchPlan):
+    """The trials' data: the prepared arrays (each fold's too) with the task's ranking."""
+    from automl.training.records import TrainingSet, with_folds
+
+    prepared = plan.prepared
+    data = TrainingSet(
+        prepared.task, prepared.input_shape, prepared.output_size,
+        prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val,
+        getattr(prepared.target_encoder, "std_", 1.0),
+        n_clusters=prepared.n_clusters, column_space=prepared.column_space,
+        input_kind=prepared.input_kind, vocab_size=prepared.vocab_size,
+        variants={key: (v.X_train, v.X_val) for key, v in prepared.variants.items()},
+        class_weights=prepared.class_weights, metric=plan.metric, mode=plan.mode,
+    )
+    return with_folds(data, prepared)
 
 
 def default_run_dir(dataset_name: str) -> Path:
@@ -310,15 +381,3 @@ def default_run_dir(dataset_name: str) -> Path:
         suffix += 1
         path = Path("runs") / f"{dataset_name}-{stamp}-{suffix}"
     return path
-
-
-def load_records(run_dir: Path) -> list:
-    """The trial records a finished search saved in ``trials.jsonl`` (to refit again after a kill)."""
-    from automl.engine.trial_records import TrialRecord
-
-    lines = (Path(run_dir) / "trials.jsonl").read_text().splitlines()
-    return [
-        TrialRecord(t["trial_id"], t["config"], t["metrics"], t["status"], t.get("error") or "", t.get("history") or [],
-                    t.get("checkpoint") or "")
-        for t in map(json.loads, lines) if t
-    ]

@@ -154,13 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
 def run_search(args: argparse.Namespace) -> int:
     """``automl search``: run the whole flow and print the leaderboard and test metrics."""
     from automl.api import AutoML
+    from automl.run_directory import RunDirectory
 
     if args.resume:
         if args.output is None:
             raise AutoMLError("--resume needs the run directory to continue", "pass --output RUN_DIR")
         if args.overwrite:
             raise AutoMLError("--resume and --overwrite contradict each other", "drop one of them")
-        if (args.output / "request.json").is_file():
+        if RunDirectory(args.output).holds_request():
             return _resume(args.output, args.quiet, args.verbose)  # a finished one is refused there
         if args.output.exists() and any(args.output.iterdir()):
             raise AutoMLError(f"{args.output} is not empty and holds no search to resume", "pass another --output")
@@ -181,9 +182,9 @@ def run_resume(args: argparse.Namespace) -> int:
 
 def _resume(run_dir: Path, quiet: bool, verbose: bool) -> int:
     from automl.api import AutoML
-    from automl.resume import read_request
+    from automl.run_directory import RunDirectory
 
-    request = read_request(run_dir)
+    request = RunDirectory(run_dir).read_request()
     if request.data is None:
         raise AutoMLError(
             f"the search in {run_dir} was started from Python with in-memory data",

@@ -1,13 +1,15 @@
-"""Run-directory file helpers: atomic writes, so a kill never leaves a half-written file."""
+"""File helpers: atomic writes, so a kill never leaves a half-written file; JSON for result values."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
-from automl.errors import AutoMLError
+
+def json_value(value):
+    """A value JSON cannot write as is: a NumPy or torch scalar's number, else its text (``json.dumps(default=...)``)."""
+    return value.item() if hasattr(value, "item") else str(value)
 
 
 def write_text_atomic(path: Path, text: str, durable: bool = True) -> None:
@@ -31,15 +33,3 @@ def write_bytes_atomic(path: Path, data: bytes, durable: bool = True) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def prepare_run_dir(path: Path, overwrite: bool = False) -> Path:
-    """Create the run directory; refuse to reuse a non-empty one unless ``overwrite``."""
-    if path.exists() and not path.is_dir():
-        raise AutoMLError(f"run directory {path} is a file", "pass another --output")
-    if path.exists() and any(path.iterdir()):
-        if not overwrite:
-            raise AutoMLError(f"run directory {path} already exists and is not empty", "pass another --output, or --overwrite")
-        shutil.rmtree(path)
-    path.mkdir(parents=True, exist_ok=True)
-    return path

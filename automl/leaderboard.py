@@ -1,14 +1,14 @@
-"""The leaderboard: trial records → a ranked pandas DataFrame → CSV and Markdown files."""
+"""The leaderboard: trial records → a ranked pandas DataFrame → CSV and Markdown files
+(written by :meth:`automl.run_directory.RunDirectory.write_leaderboard`)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from automl.engine.trial_records import TrialRecord
+from automl.run_directory import RunDirectory, TrialRecord
 
 COLUMNS = [
     "rank", "trial_id", "architecture", "loss", "optimizer", "regularizers", "hyperparameters",
@@ -71,25 +71,12 @@ def to_markdown(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body]) + "\n"
 
 
-def save_leaderboard(frame: pd.DataFrame, records: list[TrialRecord], run_dir: Path) -> None:
-    """Write leaderboard.csv, leaderboard.md and trials.jsonl (full configs and histories)."""
-    from automl.files import write_text_atomic
-
-    write_text_atomic(run_dir / "leaderboard.csv", frame.to_csv(index=False))
-    write_text_atomic(run_dir / "leaderboard.md", to_markdown(frame))
-    lines = [
-        json.dumps({"trial_id": r.trial_id, "status": r.status, "error": r.error, "config": r.config,
-                    "metrics": _jsonable(r.metrics), "history": _jsonable(r.history), "checkpoint": r.checkpoint})
-        for r in records
-    ]
-    write_text_atomic(run_dir / "trials.jsonl", "\n".join(lines) + "\n")
+def save_leaderboard(frame: pd.DataFrame, records: list[TrialRecord], run_dir: Path | RunDirectory) -> None:
+    """Write the leaderboard (CSV and Markdown) and the trials (full configs and histories) into the run directory."""
+    RunDirectory(run_dir).write_leaderboard(frame, to_markdown(frame), records)
 
 
 def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
-
-
-def _jsonable(value):
-    return json.loads(pd.Series([value]).to_json(orient="values", double_precision=15, default_handler=str))[0]

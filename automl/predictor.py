@@ -12,6 +12,7 @@ import torch
 
 from automl.errors import AutoMLError
 from automl.fitted_state import PREPROCESSING_FILE, load_preprocessing, refuse_pickled_preprocessing
+from automl.run_directory import RunDirectory
 from automl.tasks.ensemble import build_ensemble_network, member_inputs
 from automl.training.building import build_network
 from automl.training.loop import predict_outputs
@@ -106,8 +107,8 @@ def load(path, registry=None, disabled=()) -> Predictor:
     path = Path(path)
     if not path.exists():
         raise AutoMLError(f"artifact {path} does not exist", "pass the model/ folder of a finished run")
-    if (path / "model").is_dir() and not (path / "model.json").exists():
-        path = path / "model"
+    if RunDirectory(path).model_dir.is_dir() and not (path / "model.json").exists():
+        path = RunDirectory(path).model_dir
     verify_manifest(path)
     info = json.loads((path / "model.json").read_text())
     components, config, task = prediction_components(info, disabled, registry)

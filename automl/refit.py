@@ -17,6 +17,7 @@ from automl.data import PreparedData
 from automl.engine.trial_records import TrialRecord
 from automl.files import write_bytes_atomic, write_text_atomic
 from automl.fitted_state import PREPROCESSING_FILE, dump_preprocessing
+from automl.run_directory import MODEL_METRICS_FILE
 from automl.tasks import Task, task_named
 from automl.tasks.ensemble import EnsembleNetwork, member_inputs
 from automl.training.building import build_model
@@ -221,7 +222,7 @@ def save_artifact(
             **({RECORD_KEY: plugins} if plugins is not None else {}),
         }),
         PREPROCESSING_FILE: dump_preprocessing({"features": prepared.features, "target": prepared.target_encoder, **(extra_state or {})}),
-        "metrics.json": _json({"test": test_metrics, "test_predictions": evaluation or {}}),
+        MODEL_METRICS_FILE: _json({"test": test_metrics, "test_predictions": evaluation or {}}),
         "versions.json": _json(library_versions()),
     }
     for name, data in files.items():

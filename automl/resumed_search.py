@@ -1,7 +1,7 @@
 """Resume a killed search from the platform's own records, never from Ray Tune's pickles.
 
 A resumed search is a new Ray Tune run, built as a new search is (``automl.engine.run.run_trials``),
-from the journal (``search_log.jsonl``, see ``automl.resume``), ``search_state.json``, the
+from the journal (``search_log.jsonl``, see ``automl.run_directory``), ``search_state.json``, the
 scheduler's JSON state and the trials' checkpoints (``automl.training.checkpoints``):
 
 - a trial that ended keeps its record, rebuilt from the journal, and is told to the searcher
@@ -39,7 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from automl.resume import Journal, journal_checkpointed_epochs, read_journal, restore_scheduler
+from automl.resume import journal_checkpointed_epochs, restore_scheduler
+from automl.run_directory import Journal, RunDirectory
 from automl.training.checkpoints import SavedCheckpoint, checkpoint_folders, checkpoint_index, newest_whole_checkpoint
 
 if TYPE_CHECKING:
@@ -92,12 +93,13 @@ def plan_resume(journal: Journal, experiment_dir: Path | None, num_trials: int, 
     return ResumePlan(journal, resumed, trials_left, seconds_left)
 
 
-def begin_resume(run_dir: Path, experiment_dir: Path | None, num_trials: int, time_budget_s: float | None,
+def begin_resume(run_dir: RunDirectory, experiment_dir: Path | None, num_trials: int, time_budget_s: float | None,
                  spent_s: float, scheduler) -> ResumePlan:
     """The plan of the search in ``run_dir``, resumed after ``spent_s`` seconds; on the way, the
     journal gets the epochs only the checkpoints to go on from hold, and ``scheduler`` its saved
     bookkeeping (``automl.resume``)."""
-    plan = plan_resume(read_journal(run_dir), experiment_dir, num_trials, time_budget_s, spent_s)
+    run_dir = RunDirectory(run_dir)
+    plan = plan_resume(run_dir.read_journal(), experiment_dir, num_trials, time_budget_s, spent_s)
     journal_checkpointed_epochs(run_dir, {r.trial_id: r.checkpoint for r in plan.resumed
                                           if r.checkpoint is not None and r.checkpoint.has_training_state})
     restore_scheduler(run_dir, scheduler)

@@ -57,7 +57,8 @@ def main(argv=None) -> dict:
     from automl.engine.run import run_trials
     from automl.plugins import load_registry
     from automl.space import build_search_space
-    from automl.tracking.timeline import SearchTimeline, read_timeline
+    from automl.run_directory import RunDirectory
+    from automl.tracking.timeline import SearchTimeline
     from automl.training.records import Components, TrainingSet
     from bench.common import machine, ray_running
 
@@ -75,7 +76,7 @@ def main(argv=None) -> dict:
                                      SearchConfig(num_trials=args.trials, scheduler=scheduler, seed=args.seed, max_concurrent=at_once),
                                      ResourceConfig(cpus_per_trial=1), Path(run_dir),
                                      callbacks=[SearchTimeline(Path(run_dir), "val_accuracy")])
-                results[scheduler] = records, read_timeline(Path(run_dir))
+                results[scheduler] = records, RunDirectory(run_dir).read_timeline()
     fifo_records, _ = results["fifo"]
     fifo_best = max(r.metrics.get("best_val_accuracy", 0) for r in fifo_records)
     fifo_epochs = sum(len(r.history) for r in fifo_records)

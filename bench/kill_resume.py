@@ -84,9 +84,9 @@ def stage_of(run_dir: Path) -> str:
 
 def snapshot(run_dir: Path, stage: str) -> Snapshot:
     """The ended trials' scores (their best ``val_<metric>``) and the running trials, as journaled."""
-    from automl.resume import read_journal
+    from automl.run_directory import RunDirectory
 
-    found = read_journal(run_dir)
+    found = RunDirectory(run_dir).read_journal()
     ended = {}
     for trial_id, end in found.ends.items():
         rows = found.results.get(trial_id) or []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 def trials_running_at_once(run_dir: Path) -> int:
     """The most trials of a search that had started (reported an epoch) and not yet ended, at any point of its log."""
-    from automl.resume import SEARCH_LOG_FILE
+    from automl.run_directory import SEARCH_LOG_FILE
 
     started, most = set(), 0
     for line in (Path(run_dir) / SEARCH_LOG_FILE).read_text().splitlines():

@@ -10,6 +10,7 @@ import yaml
 
 from automl.plugins import load_registry
 from automl.portfolio import complete_entry, load_portfolio, resolve_portfolio
+from automl.run_directory import RunDirectory
 from automl.space import build_search_space, define_by_run_point, load_space_file, space_for_input_kind, strip_component_prefixes
 from presets import HOLDOUT_NO_ENSEMBLE
 
@@ -162,7 +163,7 @@ def test_a_search_runs_the_portfolio_first_then_explores(searcher, ray_session, 
     space_path = tiny_space(TINY_SPACE)
     result = AutoML(target="species", space=space_path, num_trials=3, searcher=searcher, scheduler="fifo", max_concurrent=1,
                     seed=3, wandb=False, report=False, output=tmp_path / "run", **HOLDOUT_NO_ENSEMBLE).fit(blobs_frame)
-    records = [r for r in automl.api.load_records(result.run_dir)]
+    records = RunDirectory(result.run_dir).read_trials()
     records.sort(key=lambda r: r.metrics["timestamp"])
     space, _ = space_of(yaml.safe_load(TINY_SPACE), "multiclass")
     expected = resolve_portfolio(space, "multiclass", "tabular", seed=3, entries=ENTRIES).configs

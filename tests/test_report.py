@@ -147,14 +147,15 @@ def test_the_hyperparameter_effects_leave_out_the_ensemble_and_show_only_what_th
     # member list became a tick label 1,500 characters long.
     from automl.ensemble import ENSEMBLE_ID
     from automl.report.plots import hyperparameter_table
+    from automl.run_directory import TrialRecord
 
-    def trial(trial_id: str, lr: float, score: float) -> dict:
+    def trial(trial_id: str, lr: float, score: float) -> TrialRecord:
         config = {"architecture": {"name": "mlp", "width": 32}, "optimizer": {"name": "adam", "lr": lr}, "seed": 0}
-        return {"trial_id": trial_id, "config": config, "metrics": {"best_val_accuracy": score}}
+        return TrialRecord(trial_id, config, {"best_val_accuracy": score}, "completed")
 
-    ensemble = {"trial_id": ENSEMBLE_ID, "metrics": {"best_val_accuracy": 0.97},
-                "config": {"architecture": {"name": ENSEMBLE_ID, "members": "0.5×a + 0.5×b"},
-                           "ensemble": [{"trial_id": "a", "weight": 0.5}, {"trial_id": "b", "weight": 0.5}]}}
+    ensemble = TrialRecord(ENSEMBLE_ID, {"architecture": {"name": ENSEMBLE_ID, "members": "0.5×a + 0.5×b"},
+                                         "ensemble": [{"trial_id": "a", "weight": 0.5}, {"trial_id": "b", "weight": 0.5}]},
+                           {"best_val_accuracy": 0.97}, "ensemble")
     table = hyperparameter_table([trial("a", 0.01, 0.95), trial("b", 0.001, 0.9), ensemble], "accuracy")
     assert list(table.columns) == ["optimizer.lr", "score"]
     assert table["score"].tolist() == [0.95, 0.9]

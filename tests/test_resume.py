@@ -160,9 +160,9 @@ def test_a_resumed_search_ranks_every_trial_saves_a_model_and_counts_the_time_al
     assert_complete_and_predicts(run_dir, tmp_path)
     assert json.loads((run_dir / "search_state.json").read_text())["search_seconds"] > spent_before > 0
     # The search timeline goes on from the killed driver's epochs and seconds.
-    from automl.tracking.timeline import read_timeline
+    from automl.run_directory import RunDirectory
 
-    timeline = read_timeline(run_dir)
+    timeline = RunDirectory(run_dir).read_timeline()
     assert {row["trial_id"] for row in timeline} == set(pd.read_csv(run_dir / "leaderboard.csv")["trial_id"])
     last_second_before_the_kill = max(e["wall_s"] for e in before if e["event"] == "result")
     assert timeline[0]["wall_s"] <= last_second_before_the_kill < timeline[-1]["wall_s"]
@@ -272,9 +272,9 @@ def test_resuming_a_directory_that_holds_no_search_is_one_clear_error(tmp_path, 
 def test_a_search_given_in_memory_data_needs_the_data_again_to_resume(tmp_path, blobs_frame):
     from automl import AutoML
     from automl.errors import AutoMLError
-    from automl.resume import write_request
+    from automl.run_directory import RunDirectory
 
-    write_request(tmp_path, blobs_frame, AutoML(target="species").options, "fingerprint")
+    RunDirectory(tmp_path).write_request(blobs_frame, AutoML(target="species").options, "fingerprint")
     with pytest.raises(AutoMLError, match="in-memory data"):
         AutoML.resume(tmp_path)
     assert main(["resume", str(tmp_path)]) == 2
@@ -350,7 +350,8 @@ def test_a_search_killed_while_refitting_refits_again_without_searching(ray_sess
 def test_epochs_only_a_trial_checkpoint_holds_are_journaled_when_the_search_resumes(tmp_path):
     # A trial writes its checkpoint before the driver takes the report that carries it. A driver
     # killed in between never journals those epochs, and the resumed trial goes on after them.
-    from automl.resume import SEARCH_LOG_FILE, journal_checkpointed_epochs, read_search_log
+    from automl.resume import journal_checkpointed_epochs
+    from automl.run_directory import SEARCH_LOG_FILE, RunDirectory
     from automl.training.checkpoints import Progress, read_checkpoint, write_checkpoint
 
     rows = {trial_id: [{"epoch": e, "val_loss": 1 / e, "train_loss": 2 / e} for e in range(1, 5)] for trial_id in ("a", "b")}
@@ -367,7 +368,7 @@ def test_epochs_only_a_trial_checkpoint_holds_are_journaled_when_the_search_resu
 
     journal_checkpointed_epochs(tmp_path, checkpoints)
     journal_checkpointed_epochs(tmp_path, checkpoints)  # a second resume adds nothing
-    results, _ = read_search_log(tmp_path)
+    results = RunDirectory(tmp_path).read_journal().results
     assert results["a"] == rows["a"]  # epochs 3 and 4, from its checkpoint
     assert results["b"] == rows["b"][:2]
     assert len(search_log(tmp_path)) == len(journal) + 2
@@ -438,7 +439,8 @@ def test_asha_bookkeeping_is_saved_as_json_and_a_restored_scheduler_stops_the_sa
 
     from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 
-    from automl.resume import SCHEDULER_STATE_FILE, restore_scheduler, scheduler_state
+    from automl.resume import restore_scheduler, scheduler_state
+    from automl.run_directory import SCHEDULER_STATE_FILE
 
     def asha():
         scheduler = ASHAScheduler(time_attr="epoch", max_t=9, grace_period=1, reduction_factor=3)

@@ -15,6 +15,7 @@ from automl.engine.searchers import make_searcher
 from automl.engine.trial_records import TrialRecord, journal_records, record_from_result, resumed_records
 from automl.options import CHECKPOINTING_SCHEDULERS, DEFAULT_NUM_TRIALS
 from automl.portfolio import Portfolio, resolve_portfolio
+from automl.run_directory import RunDirectory
 from automl.space import SearchSpace
 from automl.tasks import Task, task_named
 from automl.training.records import Components, TrainingSet
@@ -162,8 +163,9 @@ def tune_settings():
                 os.environ.pop(key, None)
 
 
-def experiment_location(run_dir: Path, storage: str | None) -> tuple[str, str]:
-    """Ray Tune's ``(storage_path, name)``: trial records go to ``RUN_DIR/trials``, or to
+def experiment_location(run_dir: Path | RunDirectory, storage: str | None) -> tuple[str, str]:
+    """Ray Tune's ``(storage_path, name)``: trial records go to the run directory's experiment
+    folder (``RUN_DIR/trials``), or to
     ``STORAGE/<run directory name>`` with ``--storage``.
 
     Tune stages a driver's files in ``<Ray session>/artifacts/<second>/<name>`` before copying
@@ -171,10 +173,10 @@ def experiment_location(run_dir: Path, storage: str | None) -> tuple[str, str]:
     under the same name would share that folder and copy each other's trials. So the local name
     is the run directory's whole path (``storage_path`` is the root), unique to each search.
     """
-    resolved = run_dir.resolve()
+    resolved = Path(run_dir).resolve()
     if storage is not None:
         return storage, resolved.name
-    return resolved.anchor, (resolved / "trials").relative_to(resolved.anchor).as_posix()
+    return resolved.anchor, RunDirectory(resolved).experiment_dir.relative_to(resolved.anchor).as_posix()
 
 
 def experiment_path(run_dir: Path, resources: ResourceConfig) -> str:

@@ -1,40 +1,18 @@
-"""The record of each trial of a search: from Ray Tune's result, or from the run directory's
-journal alone (a resumed search), with the status that says how far it got."""
+"""The record of each trial of a search (:class:`automl.run_directory.TrialRecord`, a line of
+``trials.jsonl``): from Ray Tune's result, or from the run directory's journal alone (a resumed
+search), with the status that says how far it got."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from automl.run_directory import TrialRecord, history_rows
 from automl.training.failures import failure_of
 from automl.training.report_schedule import EARLIER_EPOCHS_KEY
 
 
-@dataclass
-class TrialRecord:
-    """A finished (or failed, or stopped) trial: its config, last reported metrics and status.
-
-    A failed trial's ``status`` is one of ``automl.training.failures.FAILED_STATUSES`` and ``error`` its reason.
-    """
-
-    trial_id: str
-    config: dict
-    metrics: dict
-    status: str
-    error: str = ""
-    history: list[dict] = field(default_factory=list)
-    checkpoint: str = ""  # the latest checkpoint's folder (with --ensemble it holds the best val outputs)
-
-    @property
-    def failed(self) -> bool:
-        """Whether the trial failed (raised, diverged, ran out of memory, lost its worker): it has no score."""
-        return bool(self.error)
-
-
 def record_from_result(result, max_epochs: int, results: list[dict], journaled_config: dict | None = None) -> TrialRecord:
     """A trial's record from Ray Tune's result and the journal's epochs and config of it."""
-    from automl.resume import history_rows
-
     metrics = {k: v for k, v in (result.metrics or {}).items() if k != EARLIER_EPOCHS_KEY}
     if results and (results[-1].get("epoch") or 0) >= (metrics.get("epoch") or 0):
         # The journal knows the trial's last epoch even when Tune's result lags behind it.
@@ -52,7 +30,6 @@ def journal_records(journal, trial_ids: list[str], experiment: Path | None, max_
     """The records of ``trial_ids`` from the journal alone (trials a previous driver ran),
     ended trials first in the order they ended; each with its newest whole checkpoint. A trial
     that never finished an epoch has none (as Tune's trials without a result are left out)."""
-    from automl.resume import history_rows
     from automl.training.checkpoints import newest_whole_checkpoint
 
     ordered = [t for t in journal.ends if t in trial_ids] + [t for t in trial_ids if t not in journal.ends]

@@ -15,7 +15,7 @@ The package, one module per job (it imports :func:`read_run`, :func:`render_plot
 - ``page``: :func:`write_report`, the self-contained HTML page.
 """
 
-from automl.report.page import REPORT_FILE, write_report
+from automl.report.page import REPORT_FILE, write_report  # REPORT_FILE: automl.run_directory's
 from automl.report.plots import render_plots
 from automl.report.run_files import read_run
 

@@ -12,8 +12,7 @@ import pandas as pd
 
 from automl.report.plots import Plot, render_plots
 from automl.report.run_files import RunFiles, read_run
-
-REPORT_FILE = "report.html"
+from automl.run_directory import REPORT_FILE, RunDirectory
 
 
 def write_report(run_dir: str | Path, plots: list[Plot] | None = None, output: str | Path | None = None) -> Path:
@@ -22,7 +21,7 @@ def write_report(run_dir: str | Path, plots: list[Plot] | None = None, output: s
 
     run = read_run(run_dir)
     plots = render_plots(run) if plots is None else plots
-    path = Path(output) if output else run.run_dir / REPORT_FILE
+    path = Path(output) if output else RunDirectory(run.run_dir).report_path
     write_text_atomic(path, _html(run, plots))
     return path
 
@@ -93,9 +92,9 @@ def _leaderboard_table(frame: pd.DataFrame) -> str:
     head = "".join(f"<th>{_e(c)}</th>" for c in columns)
     rows = []
     for _, row in frame.iterrows():
-        rows.append("<tr>" + "".join(f"<td>{_e(_fmt(row[c]))}</td>" for c in columns) + "</tr>")
+        rows.append("<tr>" + "".join(f"<td>{_e(_cell(row[c]))}</td>" for c in columns) + "</tr>")
         if "hyperparameters" in frame:
-            rows.append(f'<tr class="hyperparameters"><td colspan="{len(columns)}">{_e(_fmt(row["hyperparameters"]))}</td></tr>')
+            rows.append(f'<tr class="hyperparameters"><td colspan="{len(columns)}">{_e(_cell(row["hyperparameters"]))}</td></tr>')
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
@@ -117,6 +116,11 @@ def _fmt(value) -> str:
     if isinstance(value, (float, np.floating)):
         return f"{value:.4g}"
     return str(value)
+
+
+def _cell(value) -> str:
+    # An empty leaderboard cell (an ensemble's loss, optimizer, hyperparameters) is read back as "".
+    return "-" if isinstance(value, str) and not value else _fmt(value)
 
 
 def _e(value) -> str:

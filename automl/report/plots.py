@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from automl.report.run_files import RunFiles
+from automl.run_directory import TrialRecord
 
 TOP_TRIALS = 5
 _COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
@@ -73,7 +74,7 @@ def _best_so_far(run: RunFiles) -> Plot | None:
 
 def _learning_curves(run: RunFiles) -> Plot | None:
     top = list(run.leaderboard.dropna(subset=[f"val_{run.metric}"])["trial_id"].astype(str)[:TOP_TRIALS])
-    histories = {t["trial_id"]: t.get("history") or [] for t in run.trials}
+    histories = {t.trial_id: t.history for t in run.trials}
     top = [trial_id for trial_id in top if histories.get(trial_id)]
     if not top:
         return None
@@ -114,7 +115,7 @@ def _score_by_architecture(run: RunFiles) -> Plot | None:
                 f"Best validation {run.metric} of each trial, grouped by architecture.", _png(figure))
 
 
-def hyperparameter_table(trials: list[dict], metric: str) -> pd.DataFrame:
+def hyperparameter_table(trials: list[TrialRecord], metric: str) -> pd.DataFrame:
     """One row per scored trial: its flattened hyperparameters that vary, and its score.
 
     The ensemble is no point of the search space: it has a row on the leaderboard, not here.
@@ -123,10 +124,10 @@ def hyperparameter_table(trials: list[dict], metric: str) -> pd.DataFrame:
 
     rows = []
     for trial in trials:
-        value = (trial.get("metrics") or {}).get(f"best_val_{metric}")
-        if value is None or trial.get("error") or trial.get("trial_id") == ENSEMBLE_ID:  # failed trials have no score
+        value = (trial.metrics or {}).get(f"best_val_{metric}")
+        if value is None or trial.failed or trial.trial_id == ENSEMBLE_ID:  # failed trials have no score
             continue
-        rows.append({**_flatten(trial.get("config") or {}), "score": value})
+        rows.append({**_flatten(trial.config or {}), "score": value})
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame

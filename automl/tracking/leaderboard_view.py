@@ -1,6 +1,7 @@
 """Reviewing a finished search's leaderboard: load, filter, sort, take the top k, format.
 
-Used by ``automl leaderboard RUN_DIR``; reads only ``RUN_DIR/leaderboard.csv``.
+Used by ``automl leaderboard RUN_DIR``; reads only the run directory's leaderboard
+(:meth:`automl.run_directory.RunDirectory.read_leaderboard`).
 """
 
 from __future__ import annotations
@@ -11,21 +12,15 @@ from pathlib import Path
 import pandas as pd
 
 from automl.errors import AutoMLError
+from automl.run_directory import LEADERBOARD_TEXT_COLUMNS, RunDirectory
 
 FORMATS = ("table", "csv", "md", "json")
-COMPONENT_COLUMNS = ("architecture", "loss", "optimizer", "regularizers")
+COMPONENT_COLUMNS = LEADERBOARD_TEXT_COLUMNS[:4]  # architecture, loss, optimizer, regularizers
 
 
 def load_leaderboard(run_dir: Path) -> pd.DataFrame:
-    """The ranked leaderboard a search wrote to ``RUN_DIR/leaderboard.csv``."""
-    path = Path(run_dir) / "leaderboard.csv"
-    if not path.is_file():
-        raise AutoMLError(f"{run_dir} has no leaderboard", "pass the run directory of a finished search")
-    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    # An ensemble row has no loss or optimizer: written as "", read back as text, not NaN.
-    text = [c for c in (*COMPONENT_COLUMNS, "hyperparameters") if c in frame]
-    frame[text] = frame[text].astype(object).where(frame[text].notna(), "")
-    return frame
+    """The ranked leaderboard a search wrote into ``run_dir``."""
+    return RunDirectory(run_dir).read_leaderboard()
 
 
 def select_rows(

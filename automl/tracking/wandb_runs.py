@@ -27,6 +27,7 @@ from typing import Any
 from ray.tune import Callback
 
 from automl.config import TrackingConfig
+from automl.run_directory import RunDirectory
 from automl.training.report_schedule import epoch_results
 
 _USER_MODES = ("online", "offline", "disabled", "dryrun", "shared")
@@ -44,8 +45,8 @@ def resolve_mode() -> str | None:
 
 
 def wandb_dir(run_dir: Path) -> Path:
-    """Where the search's W&B runs are written: ``RUN_DIR/wandb``."""
-    return Path(run_dir) / "wandb"
+    """Where the search's W&B runs are written (``wandb.init(dir=RUN_DIR)`` writes them there)."""
+    return RunDirectory(run_dir).wandb_dir
 
 
 def sync_command(run_dir: Path) -> str | None:

@@ -99,7 +99,7 @@ def write_checkpoint(
     val_outputs: np.ndarray | None = None, fold_models: list | None = None,
 ) -> None:
     """Write a checkpoint into ``folder``, its manifest last."""
-    from automl.training.report_schedule import json_value
+    from automl.files import json_value
 
     folder = Path(folder)
     if training_state is not None:

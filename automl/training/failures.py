@@ -23,6 +23,7 @@ from collections import Counter
 from typing import Any, Iterable, Mapping
 
 from automl.errors import AutoMLError
+from automl.run_directory import LEADERBOARD_CSV, TRIALS_FILE
 
 DIVERGED = "diverged"
 OUT_OF_MEMORY = "out of memory"
@@ -108,7 +109,7 @@ class SearchFailed(AutoMLError):
         total = sum(reasons.values())
         super().__init__(
             f"every trial failed ({total} trial{'s' if total != 1 else ''}): {'; '.join(reasons)}"[:500],
-            f"see the leaderboard and trials.jsonl in {run_dir}",
+            f"see the leaderboard and {TRIALS_FILE} in {run_dir}",
         )
 
     def summary(self) -> list[str]:
@@ -116,7 +117,7 @@ class SearchFailed(AutoMLError):
         total = sum(self.reasons.values())
         lines = [f"every trial failed ({total} trial{'s' if total != 1 else ''}); reasons:"]
         lines += [f"  {count} x {reason}" for reason, count in self.reasons.most_common()]
-        lines.append(f"each trial's status, reason and finished epochs are in {self.run_dir}/leaderboard.csv and trials.jsonl")
+        lines.append(f"each trial's status, reason and finished epochs are in {self.run_dir}/{LEADERBOARD_CSV} and {TRIALS_FILE}")
         return lines
 
 

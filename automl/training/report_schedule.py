@@ -146,11 +146,6 @@ def epoch_results(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [*earlier, {key: value for key, value in result.items() if key != EARLIER_EPOCHS_KEY}]
 
 
-def json_value(value):
-    """A result value JSON cannot write as is: a NumPy or torch scalar's number, else its text."""
-    return value.item() if hasattr(value, "item") else str(value)
-
-
 def seconds_before_latest(row: dict[str, Any], latest: dict[str, Any]) -> float:
     """How long before the latest epoch of a report an earlier one ended (by the trial's clock)."""
     try:
