@@ -22,8 +22,9 @@ Each component carries:
   any of them;
 - ``tasks`` (and for architectures and regularizers ``input_kinds``): where it fits. The
   search only offers a component where the task (``binary``, ``multiclass``,
-  ``regression``, ``multilabel``, and the unsupervised ``cluster`` and ``generate``) and input
-  kind (``tabular``, ``image``, ``sequence``, ``text``) fit. ``tasks`` defaults to the three
+  ``regression``, ``multilabel``, the unsupervised ``cluster`` and ``generate``, and any task
+  a package adds, see ``automl_tasks``) and input kind (``tabular``, ``image``, ``sequence``,
+  ``text``) fit. ``tasks`` defaults to the three
   single-target supervised tasks (name ``multilabel`` to be offered there: one logit per
   label); an architecture's ``input_kinds`` is ``("tabular",)`` only (say so to be offered for
   images, sequences or text); a regularizer's is every input kind. Architectures and losses
@@ -274,51 +275,150 @@ def automl_tasks() -> list:
         (the ``--task`` value). The built-in ``binary``, ``multiclass``, ``regression``,
         ``multilabel``, ``cluster`` and ``generate`` arrive through this hook too (``plugins/tasks.py``).
 
-    A task tells the one training loop, the one refit and the predictor what differs:
+    A task makes every decision that differs between kinds of problem; the core names no task
+    (its ``--task`` and ``--metric`` choices, the inferred task and ``automl space show --task``
+    come from the registry), so a task from your package is searched, ranked, refitted,
+    predicted and refused or exported exactly like a built-in. Subclass
+    :class:`automl.tasks.base.Task`, whose defaults are those of a supervised task trained on
+    ``loss(network(x), y)`` with one optimizer, or one of :mod:`automl.tasks.supervised`
+    (``SupervisedTask`` already evaluates on the validation rows and tests once), and set or
+    override:
+
+    The target and the outputs
+
+    - ``target_kind``: no column (``NO_TARGET``), one column (``ONE_COLUMN``, the default) or
+      several 0/1 columns (``SEVERAL_COLUMNS``), from :mod:`automl.data.task`;
+      ``is_classification``: the column holds class labels, encoded as class indices
+      (stratified splits and folds, ``--class-weights``, ensembles average probabilities); else
+      a numeric column is standardized on the training rows, ``(N, 1)`` float targets;
+    - ``infers(profile)`` / ``check_target(profile)``: whether a search without ``--task`` picks
+      it for a target column (leave ``infers`` alone and it is picked only by name), and an
+      :class:`automl.errors.AutoMLError` when ``--task`` names it for a column it cannot learn;
+    - ``output_size(target_size)``: the networks' output size for a target encoded in
+      ``target_size`` values (the class count, or 1 for a value); by default as many.
+
+    Training and ranking
 
     - ``metrics`` (``{name: "max" | "min"}``) and ``default_metric``: what its validation
-      computes and which metric ranks trials unless ``--metric`` names another;
+      computes and which metric ranks trials unless ``--metric`` names another; the leaderboard
+      shows ``val_<metric>``, best first in that direction;
+    - ``score(outputs, targets, target_scale)``: the metrics of ``(N, output_size)`` outputs
+      against encoded targets (``target_scale``: the standard deviation a standardized target
+      was divided by, to report errors in the target's units);
     - ``supervised``: whether trials train on targets (batch transforms such as mixup apply);
-    - ``parameter_groups(network)``: one parameter list per optimizer (one by default);
-    - ``batch_losses(model, inputs, targets)``: yields ``(optimizer index, loss)`` per batch;
-      each optimizer steps on its loss before the next is computed;
+      ``loss_keys``, ``parameter_groups(network)`` (one parameter list per optimizer),
+      ``batch_losses(model, inputs, targets)`` (yields ``(optimizer index, loss)`` per batch;
+      each optimizer steps on its loss before the next is computed), ``carry``;
     - ``evaluator(model, data, X_train, X_val, device, seed)``: returns ``evaluate(network)``,
-      the ``val_<metric>`` values of one epoch;
+      the ``val_<metric>`` values of one epoch; ``validation_outputs(network, X_val, device)``:
+      what ensemble selection scores (``ensembles``: whether ``--ensemble`` applies);
     - ``test_once(model, network, prepared, fit_metrics, X_fit, seed)``: the final model's
-      single test evaluation, ``(test metrics, report details, fitted state to save)``;
-    - ``predictions(outputs, target_encoder)``, ``probabilities(outputs)`` and
-      ``predictor(network, preprocessing, info)``: how outputs become predictions.
+      single test evaluation, ``(test metrics, report details, fitted state to save)``.
 
-    And it makes every per-task decision the rest of the platform would otherwise make by
-    its name (the core names no task: its ``--task`` and ``--metric`` choices, the inferred
-    task and ``automl space show --task`` come from the registry):
+    Which components it is offered
 
-    - ``target_kind`` (no column, one column, several 0/1 columns), ``is_classification``
-      (stratified splits and folds, ``--class-weights``, class indices to the network), and
-      ``infers(profile)`` / ``check_target(profile)``: whether a search without ``--task``
-      picks it for a target column, and whether a column fits it when ``--task`` names it;
-    - ``score(outputs, targets, target_scale)``: the metrics of outputs (supervised tasks);
-    - ``ensembles``, ``exportable``, ``makes_rows`` (its models sample rows: not served,
-      not exported, ``automl sample``), ``output_activation`` (what an export applies);
-    - ``options``: the options used by some tasks only (``--class-weights``, ``--validation``,
-      ``--n-clusters``, ...) that it uses; any other such option given with it is refused;
-    - ``takes_unmarked_components``: components that name no ``tasks`` are offered for it;
-    - ``portfolio_group``, ``sklearn_target_type``;
+    - a component is offered where its ``tasks`` name the task; ``takes_unmarked_components``:
+      also those that name no tasks; ``takes_components_of``: the architectures and
+      regularizers that claim any of these tasks are offered for it too (losses never are: a
+      task brings its own through ``automl_losses``, naming the task in ``tasks``);
+    - ``portfolio_group``: its key in ``search_spaces/portfolio.yaml`` (none: no portfolio);
     - ``contract`` (``"outputs"``, ``"autoencoder"`` or ``"generator"``) and
       ``contract_output_size``: what ``automl plugins check`` asks of the architectures and
       losses that claim the task.
 
-    Subclass :class:`automl.tasks.base.Task`, whose defaults are those of a supervised task
-    trained on ``loss(network(x), y)`` with one optimizer. Example::
+    Predictions and what a saved model supports
 
-        from automl.tasks.supervised import RegressionTask
+    - ``predictions(outputs, target_encoder)``: outputs as predictions in the target's labels
+      or units; ``has_probabilities`` and ``probabilities(outputs)``: class probabilities;
+      ``prediction_columns(outputs, target_encoder, target)``: the columns ``automl predict``
+      writes (by default ``predicted_<target>``, then ``probability_<class>`` per class);
+      ``predictor(network, preprocessing, info)``: the :class:`automl.predictor.Predictor`;
+    - ``exportable`` and ``output_activation`` (``"softmax"``, ``"sigmoid"`` or ``None`` for
+      values in the target's units: what the exported module applies); a task that is not
+      exportable is refused by ``automl export`` with "cannot export a <name> model:
+      ``export_refusal``" and the fix ``export_instead``; ``makes_rows``: its models sample
+      rows (not served, not exported, ``automl sample``);
+    - ``options``: the options used by some tasks only (``--class-weights``, ``--validation``,
+      ``--n-clusters``, ``--ensemble``, ...) that it uses; any other such option given with it
+      is refused; ``sklearn_target_type``: the scikit-learn estimators pick it by
+      ``type_of_target``.
 
-        class MedianRegression(RegressionTask):
-            name = "median_regression"
-            metrics = {"mae": "min", "rmse": "min"}
-            default_metric = "mae"
+    A complete task plugin: quantile regression with an 80 % prediction interval. Its networks
+    output the 10 %, 50 % and 90 % quantiles of a numeric target, trained on a pinball loss the
+    platform does not ship; it ranks by the validation pinball loss, predicts the median with
+    the interval beside it, and refuses export (tests/task_package.py installs it and searches
+    it with ``automl search data.csv --target y --task quantile``)::
+
+        import numpy as np
+        import torch
+        from automl import hookimpl
+        from automl.components import LossSpec
+        from automl.errors import AutoMLError
+        from automl.tasks.supervised import SupervisedTask
+
+        QUANTILES = (0.1, 0.5, 0.9)
+
+        def pinball(outputs, targets):
+            levels = torch.as_tensor(QUANTILES, dtype=outputs.dtype, device=outputs.device)
+            error = targets.reshape(-1, 1) - outputs
+            return torch.maximum(levels * error, (levels - 1) * error).mean()
+
+        class PinballLoss(torch.nn.Module):
+            def forward(self, outputs, targets):
+                return pinball(outputs, targets)
+
+        class QuantileTask(SupervisedTask):
+            name = "quantile"
+            metrics = {"pinball": "min", "interval_miss": "min", "mae": "min"}
+            default_metric = "pinball"
+            ensembles = False
+            exportable = False
+            export_refusal = "the exported module returns one value per row, a quantile model three"
+            export_instead = "use `automl predict` or `automl serve` for this model"
+            takes_unmarked_components = False
+            takes_components_of = ("regression",)    # mlp, resnet, dropout, ... fit it too
+            options = SupervisedTask.options - {"ensemble"}
+            contract_output_size = 3
+
+            def check_target(self, profile):
+                if not profile.numeric:
+                    raise AutoMLError(f"task 'quantile' needs a numeric target, '{profile.name}' "
+                                      f"holds {profile.dtype} values", "choose a numeric target")
+
+            def output_size(self, target_size):
+                return target_size * len(QUANTILES)
+
+            def score(self, outputs, targets, target_scale=1.0):
+                targets = targets.reshape(-1, 1)
+                inside = (targets[:, 0] >= outputs[:, 0]) & (targets[:, 0] <= outputs[:, 2])
+                loss = float(pinball(torch.as_tensor(outputs), torch.as_tensor(targets)))
+                return {"pinball": loss * target_scale, "interval_miss": abs(float(inside.mean()) - 0.8),
+                        "mae": float(np.abs(targets[:, 0] - outputs[:, 1]).mean()) * target_scale}
+
+            def predictions(self, outputs, target_encoder):
+                return target_encoder.decode(outputs[:, 1])
+
+            def prediction_columns(self, outputs, target_encoder, target):
+                return {f"predicted_{target}": self.predictions(outputs, target_encoder),
+                        f"lower_{target}": target_encoder.decode(outputs[:, 0]),
+                        f"upper_{target}": target_encoder.decode(outputs[:, 2])}
+
+            def describe_test_predictions(self, prepared, outputs):   # for the report
+                encoder = prepared.target_encoder
+                return {"true": encoder.decode(prepared.y_test).tolist(),
+                        "predicted": encoder.decode(outputs[:, 1]).tolist(),
+                        "rows": len(prepared.y_test)}
 
         @hookimpl
         def automl_tasks():
-            return [MedianRegression()]
+            return [QuantileTask()]
+
+        @hookimpl
+        def automl_losses():
+            return [LossSpec(name="pinball", build=PinballLoss, tasks=("quantile",))]
+
+    Register the module under ``[project.entry-points.automl]``; after ``pip install``,
+    ``--task quantile`` and ``--metric pinball`` are accepted, ``automl plugins`` lists the
+    loss with its package, and ``automl plugins mlp`` lists ``quantile`` among mlp's tasks.
+    A saved model needs the package installed to predict.
     """

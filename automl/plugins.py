@@ -20,7 +20,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import pluggy
 
@@ -152,13 +152,20 @@ class Registry:
 
     def settle_names(self) -> None:
         """Give every component the name configs use and, where it names no tasks, the tasks
-        that take unmarked components (``Task.takes_unmarked_components``); warn once per clash
-        of bare names."""
-        unmarked = tuple(name for name, task in self.every_task().items() if getattr(task, "takes_unmarked_components", False))
-        for index in self._qualified.values():
+        that take unmarked components (``Task.takes_unmarked_components``); add to the tasks of
+        an architecture or regularizer those that take the components of one it claims
+        (``Task.takes_components_of``); warn once per clash of bare names."""
+        tasks = self.every_task()
+        unmarked = tuple(name for name, task in tasks.items() if getattr(task, "takes_unmarked_components", False))
+        for family, index in self._qualified.items():
             for qualified, component in index.items():
-                if getattr(component.spec, "tasks", ()) is None:
-                    index[qualified] = replace(component, spec=replace(component.spec, tasks=unmarked))
+                claimed = getattr(component.spec, "tasks", ())
+                if claimed is None:
+                    claimed = unmarked
+                if family in SHARED_FAMILIES:
+                    claimed = _with_sharing_tasks(claimed, tasks)
+                if claimed != getattr(component.spec, "tasks", ()):
+                    index[qualified] = replace(component, spec=replace(component.spec, tasks=claimed))
         for family, index in self._qualified.items():
             by_name: dict[str, list[Component]] = {}
             for component in index.values():
@@ -173,6 +180,19 @@ class Registry:
                     self.components[family][key] = settled
                 if len(group) > 1:
                     self.clashes.append(_clash_message(family, name, group))
+
+
+# The families a task may take from another task (``Task.takes_components_of``): their
+# components shape or train the network whatever its outputs mean. Losses are not shared:
+# a loss is what a task's outputs are trained to mean.
+SHARED_FAMILIES = ("architectures", "regularizers")
+
+
+def _with_sharing_tasks(claimed: tuple[str, ...], tasks: Mapping[str, Any]) -> tuple[str, ...]:
+    """``claimed`` and every task whose ``takes_components_of`` names one of ``claimed``."""
+    sharing = [name for name, task in tasks.items()
+               if name not in claimed and set(getattr(task, "takes_components_of", ())) & set(claimed)]
+    return (*claimed, *sharing)
 
 
 class RegisteredNames(Sequence):

@@ -69,17 +69,9 @@ class Predictor:
         return self.target_encoder.classes_
 
     def predict_frame(self, data) -> pd.DataFrame:
-        """Predictions as a DataFrame: the prediction column, plus class probabilities."""
-        predictions = self.predict(data)
-        if predictions.ndim == 2:  # one column per label (multilabel)
-            frame = pd.DataFrame(predictions, columns=[f"predicted_{label}" for label in self.classes_])
-        else:
-            frame = pd.DataFrame({f"predicted_{self.target}": predictions})
-        if self.task_impl.has_probabilities:
-            probabilities = self.predict_proba(data)
-            for i, label in enumerate(self.classes_):
-                frame[f"probability_{label}"] = probabilities[:, i]
-        return frame
+        """Predictions as a DataFrame, the columns the task names (``Task.prediction_columns``):
+        the prediction column, plus class probabilities."""
+        return pd.DataFrame(self.task_impl.prediction_columns(self._outputs(data), self.target_encoder, self.target))
 
 
 def verify_manifest(path: Path) -> None:

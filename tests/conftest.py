@@ -19,7 +19,7 @@ import frames
 LONGEST_FIRST = (
     "test_bench_smoke.py", "test_resume.py", "test_search_algorithms.py", "test_failures.py", "test_cluster.py",
     "test_sklearn.py", "test_shipped_defaults.py", "test_readme.py", "test_search.py", "test_data_layout.py",
-    "test_example_plugin.py", "test_report.py", "test_data_leakage.py", "test_tracking_wandb.py", "test_unsupervised_families.py",
+    "test_example_plugin.py", "test_task_from_another_package.py", "test_report.py", "test_data_leakage.py", "test_tracking_wandb.py", "test_unsupervised_families.py",
     "test_ensemble.py", "test_report_schedule.py", "test_unsupervised_search.py", "test_catalogue_search.py", "test_portfolio.py",
     "test_multilabel.py", "test_plugins_from_many_authors.py", "test_validation.py", "test_fallbacks.py",
 )

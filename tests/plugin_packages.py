@@ -10,6 +10,9 @@
 The package is installed once per test session. Its hooks answer only while
 ``AUTOML_TEST_RIVAL_PLUGIN=1`` (the ``rival_plugin`` fixture sets it), so that the clash never
 reaches other test modules' default searches and listings.
+
+:func:`pyproject_text` and :func:`pip_install` build and install other plugin packages too
+(tests/task_package.py).
 """
 
 from __future__ import annotations
@@ -24,23 +27,31 @@ NAME = "automl-rival-plugin"
 VERSION = "0.3.0"
 ACTIVE_ENV = "AUTOML_TEST_RIVAL_PLUGIN"
 
-PYPROJECT = f"""\
+
+def pyproject_text(name: str, version: str, package: str, entry_points: dict[str, str]) -> str:
+    """The ``pyproject.toml`` of a one-package plugin project with ``entry_points`` in the
+    ``automl`` group (entry point name -> module)."""
+    points = "\n".join(f'{point} = "{module}"' for point, module in entry_points.items())
+    return f"""\
 [build-system]
 requires = ["setuptools>=68"]
 build-backend = "setuptools.build_meta"
 
 [project]
-name = "{NAME}"
-version = "{VERSION}"
+name = "{name}"
+version = "{version}"
 dependencies = ["automl-torch", "torch"]
 
 [project.entry-points.automl]
-rival_mlp = "automl_rival_plugin.architectures"
-rival_noise = "automl_rival_plugin.noise"
+{points}
 
 [tool.setuptools]
-packages = ["automl_rival_plugin"]
+packages = ["{package}"]
 """
+
+
+PYPROJECT = pyproject_text(NAME, VERSION, "automl_rival_plugin",
+                           {"rival_mlp": "automl_rival_plugin.architectures", "rival_noise": "automl_rival_plugin.noise"})
 
 INIT = f'''\
 import os
@@ -109,11 +120,12 @@ def write_rival_package(folder: Path) -> Path:
     return project
 
 
-def pip_install(project: Path) -> None:
-    """Install a plugin project into this interpreter's environment (offline, no dependencies)."""
+def pip_install(project: Path, target: Path | None = None) -> None:
+    """Install a plugin project (offline, no dependencies) into this interpreter's environment,
+    or with ``target`` into that folder alone (for commands that put it on ``PYTHONPATH``)."""
     import importlib.util
 
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", str(project)]
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *(["--target", str(target)] if target else []), str(project)]
     if importlib.util.find_spec("setuptools"):
         pip.insert(-1, "--no-build-isolation")  # offline and fast when setuptools is at hand
     subprocess.run(pip, check=True, capture_output=True, timeout=300)

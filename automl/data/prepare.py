@@ -141,7 +141,7 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None,
         default.features, target_encoder, report,
         variants=fitted_variants if fitted.input_kind == "tabular" else {},
         vocab_size=fitted.vocab_size, embedding_cardinalities=fitted.embedding_cardinalities, class_weights=weights,
-        folds=folds,
+        folds=folds, task_output_size=tasks[task].output_size(target_encoder.output_size),
     )
 
 

@@ -90,10 +90,14 @@ class PreparedData:
     # Cross-validation (``--validation cv:K``, or ``auto`` on small tables): the folds of the
     # training split; ``X_val`` is then empty, every training row validates in one fold.
     folds: list[Fold] = field(default_factory=list)
+    # The task's output size for this target (``Task.output_size``); ``None``: the target encoder's.
+    task_output_size: int | None = None
 
     @property
     def output_size(self) -> int:
-        return self.target_encoder.output_size
+        """The networks' output size: as many as the target encodes values (classes, labels, one
+        value), unless the task asks for another (``task_output_size``)."""
+        return self.target_encoder.output_size if self.task_output_size is None else self.task_output_size
 
     def with_preprocessing(self, choice: dict | None) -> "PreparedData":
         """The same data with the arrays and fitted preprocessing of a trial config's choice."""

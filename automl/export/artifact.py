@@ -17,15 +17,13 @@ PREPROCESSING_FILE = "preprocessing.json"
 
 
 def check_exportable(predictor) -> None:
-    """Refuse, by name, a task (one whose ``Task.exportable`` is false) or an input kind whose
-    prediction steps the exported module does not hold."""
+    """Refuse, by name, a task (one whose ``Task.exportable`` is false, for its own
+    ``export_refusal``) or an input kind whose prediction steps the exported module does not hold."""
     from automl.data.text import TextTokenizer
 
-    if not predictor.task_impl.exportable:
-        raise AutoMLError(
-            f"cannot export a {predictor.task} model: export covers classification, multilabel and regression only",
-            "use `automl predict` (cluster) or `automl sample` (generate) with the saved model",
-        )
+    task = predictor.task_impl
+    if not task.exportable:
+        raise AutoMLError(f"cannot export a {predictor.task} model: {task.export_refusal}", task.export_instead)
     if isinstance(predictor.features, TextTokenizer):
         raise AutoMLError(
             "cannot export a model of text inputs: tokenization is not in the exported module",

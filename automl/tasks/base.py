@@ -50,12 +50,21 @@ class Task:
     - ``infers(profile)`` / ``check_target(profile)``: whether a search without ``--task`` may
       pick it for a target column, and whether the column fits it when ``--task`` names it.
     - ``score(outputs, targets, target_scale)``: the validation and test metrics of outputs.
+    - ``output_size(target_size)``: how many outputs its networks have for a target encoded in
+      ``target_size`` values (the class count, or 1 for a value); by default as many.
     - ``ensembles``, ``exportable``, ``makes_rows`` (its model samples new rows: preprocessing
       must map rows back, and it is neither served nor exported), ``has_probabilities``,
-      ``output_activation`` (what an exported module applies to the outputs).
+      ``output_activation`` (what an exported module applies to the outputs);
+      ``export_refusal`` and ``export_instead``: why ``automl export`` refuses a task that is
+      not ``exportable``, and what to use instead.
+    - ``prediction_columns(outputs, target_encoder, target)``: the columns of ``automl
+      predict``'s output (by default the prediction, and class probabilities where it has them).
     - ``options``: the search options of :data:`automl.options.TASK_OPTIONS` declared as used
       by some tasks only (``OptionUse.some_tasks``) that this task uses.
     - ``takes_unmarked_components``: components that name no tasks are offered for it.
+      ``takes_components_of``: the architectures and regularizers that claim any of these tasks
+      are offered for it too (a task from another package that shares their outputs, e.g. one
+      value per row, names ``("regression",)``); losses are not, a task brings its own.
     - ``portfolio_group``: its key in ``search_spaces/portfolio.yaml`` (default: its name).
     - ``sklearn_target_type``: the ``sklearn.utils.multiclass.type_of_target`` it learns,
       by which the scikit-learn estimators (:mod:`automl.sklearn`) pick it.
@@ -81,8 +90,12 @@ class Task:
     makes_rows: bool = False
     # "softmax", "sigmoid", or None: outputs are values in the target's units.
     output_activation: str | None = None
+    # Why ``automl export`` refuses it when it is not ``exportable``, and what to use instead.
+    export_refusal: str = "export covers models that map rows to class scores or values"
+    export_instead: str = "use `automl predict` with the saved model"
     options: frozenset[str] = frozenset()
     takes_unmarked_components: bool = False
+    takes_components_of: tuple[str, ...] = ()
     sklearn_target_type: str | None = None
     contract: str = "outputs"
     # The output size its architectures are built with in the contract checks (0: none).
@@ -94,6 +107,11 @@ class Task:
         return self.name
 
     # -- the target ------------------------------------------------------------------------
+
+    def output_size(self, target_size: int) -> int:
+        """The networks' output size for a target encoded in ``target_size`` values (the class
+        count, the label count, or 1 for a value; 0 without a target)."""
+        return target_size
 
     def infers(self, profile: TargetProfile) -> bool:
         """Whether a search without ``--task`` picks this task for a target column like ``profile``."""
@@ -164,3 +182,17 @@ class Task:
     def probabilities(self, outputs: np.ndarray) -> np.ndarray:
         """Model outputs as class probabilities (tasks with ``has_probabilities``)."""
         raise NotImplementedError
+
+    def prediction_columns(self, outputs: np.ndarray, target_encoder, target: str) -> dict[str, np.ndarray]:
+        """The columns of a prediction table (``automl predict``), by name: ``predicted_<target>``
+        (one ``predicted_<label>`` per label for several label columns), then one
+        ``probability_<class>`` per class where the task has probabilities."""
+        predictions = self.predictions(outputs, target_encoder)
+        if predictions.ndim == 2:  # one column per label
+            columns = {f"predicted_{label}": predictions[:, i] for i, label in enumerate(target_encoder.classes_)}
+        else:
+            columns = {f"predicted_{target}": predictions}
+        if self.has_probabilities:
+            probabilities = self.probabilities(outputs)
+            columns.update({f"probability_{label}": probabilities[:, i] for i, label in enumerate(target_encoder.classes_)})
+        return columns

@@ -158,6 +158,8 @@ class ClusterTask(Task):
     target_kind = NO_TARGET
     options = frozenset({"n_clusters"})
     contract = "autoencoder"
+    export_refusal = "its clusters come from a fitted KMeans, which the exported module does not hold"
+    export_instead = "use `automl predict` with the saved model"
 
     def batch_losses(self, model, inputs, targets):
         yield 0, model.loss(model.network(inputs), inputs)

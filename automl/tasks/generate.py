@@ -101,6 +101,8 @@ class GenerateTask(Task):
     target_kind = NO_TARGET
     makes_rows = True
     contract = "generator"
+    export_refusal = "its model samples new rows, it does not predict from rows"
+    export_instead = "use `automl sample` with the saved model"
     loss_keys = ("train_loss", "train_discriminator_loss")
 
     def parameter_groups(self, network):

@@ -10,7 +10,6 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from automl.metrics import DIRECTIONS
 from automl.training.epochs import steps_per_epoch
 
 
@@ -143,12 +142,13 @@ class DataFacts:
                      min_steps: int = 1) -> dict[str, Any]:
         """The keyword facts offered to builders; ``None`` values are never passed."""
         steps = steps_per_epoch(self.train_rows, batch_size, min_steps) if batch_size and self.train_rows else None
-        metric = self.metric or getattr(registered_task(self.task, None), "default_metric", None)  # else the task's default
+        task = registered_task(self.task, None)
+        metric = self.metric or getattr(task, "default_metric", None)  # else the task's default
         return {
             "task": self.task, "input_kind": self.input_kind, "output_size": self.output_size,
             "vocab_size": self.vocab_size if self.input_kind == "text" else None,
             "class_counts": self.class_counts, "class_weights": self.class_weights, "epochs": epochs, "steps_per_epoch": steps,
-            "monitor": f"val_{metric}" if metric else None, "mode": self.mode or DIRECTIONS.get(metric),
+            "monitor": f"val_{metric}" if metric else None, "mode": self.mode or getattr(task, "metrics", {}).get(metric),
         }
 
 
