@@ -29,7 +29,8 @@ from automl.options import (
 )
 from automl.plugins import load_registry
 from automl.resume import split_fingerprint
-from automl.run_directory import RunDirectory, SearchRequest, TrialRecord
+from automl.run_directory import RunDirectory
+from automl.run_records import SearchRequest, TrialRecord
 from automl.space import build_search_space, load_space_file, space_for_input_kind
 from automl.tracking.search import SearchTracking
 from automl.training.failures import SearchFailed, failure_reasons

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from automl.run_directory import RunDirectory, TrialRecord
+from automl.run_directory import RunDirectory
+from automl.run_records import TrialRecord
 
 COLUMNS = [
     "rank", "trial_id", "architecture", "loss", "optimizer", "regularizers", "hyperparameters",

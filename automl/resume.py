@@ -21,7 +21,8 @@ import time
 from typing import Any
 
 from automl.errors import AutoMLError
-from automl.run_directory import RunDirectory, append_epoch
+from automl.run_directory import RunDirectory
+from automl.run_records import append_epoch
 from automl.training.report_schedule import epoch_results, seconds_before_latest
 
 

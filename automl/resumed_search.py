@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from automl.resume import journal_checkpointed_epochs, restore_scheduler
-from automl.run_directory import Journal, RunDirectory
+from automl.run_directory import RunDirectory
+from automl.run_records import Journal
 from automl.training.checkpoints import SavedCheckpoint, checkpoint_folders, checkpoint_index, newest_whole_checkpoint
 
 if TYPE_CHECKING:

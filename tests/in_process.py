@@ -17,7 +17,7 @@ from pathlib import Path
 from automl.engine.run import trial_count
 from automl.engine.schedulers import report_plan
 from automl.engine.trial_records import TrialRecord, with_status
-from automl.run_directory import history_rows
+from automl.run_records import history_rows
 from automl.tasks import task_named
 from automl.training.failures import failure_of
 from automl.training.report_schedule import epoch_results

@@ -147,7 +147,7 @@ def test_the_hyperparameter_effects_leave_out_the_ensemble_and_show_only_what_th
     # member list became a tick label 1,500 characters long.
     from automl.ensemble import ENSEMBLE_ID
     from automl.report.plots import hyperparameter_table
-    from automl.run_directory import TrialRecord
+    from automl.run_records import TrialRecord
 
     def trial(trial_id: str, lr: float, score: float) -> TrialRecord:
         config = {"architecture": {"name": "mlp", "width": 32}, "optimizer": {"name": "adam", "lr": lr}, "seed": 0}

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import automl
 from automl import run_directory
-from automl.run_directory import RunDirectory, TrialRecord
+from automl.run_directory import RunDirectory
+from automl.run_records import TrialRecord
 
 PACKAGE = Path(automl.__file__).parent
 FILE_NAMES = {

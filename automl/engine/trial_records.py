@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from automl.run_directory import TrialRecord, history_rows
+from automl.run_records import TrialRecord, history_rows
 from automl.training.failures import failure_of
 from automl.training.report_schedule import EARLIER_EPOCHS_KEY
 

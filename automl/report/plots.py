@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from automl.report.run_files import RunFiles
-from automl.run_directory import TrialRecord
+from automl.run_records import TrialRecord
 
 TOP_TRIALS = 5
 _COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]

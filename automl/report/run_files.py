@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from automl.errors import AutoMLError
-from automl.run_directory import LEADERBOARD_CSV, RESULT_FILE, RunDirectory, TrialRecord
+from automl.run_directory import LEADERBOARD_CSV, RESULT_FILE, RunDirectory
+from automl.run_records import TrialRecord
 
 
 @dataclass
