@@ -1,8 +1,8 @@
 """A task the platform does not ship, from a package of its own, for the tests.
 
 ``automl-quantile-task`` 0.1.0 installs one entry point of the ``automl`` group, ``quantile``
-(module ``automl_quantile_task``): the complete task plugin of the ``automl_tasks`` docstring
-in automl/hookspecs.py, quantile regression with prediction intervals. Its networks
+(module ``automl_quantile_task``): ``examples/automl-quantile-task/``, the complete task plugin
+the ``automl_tasks`` hookspec points to, quantile regression with prediction intervals. Its networks
 output three values per row, the 10 %, 50 % and 90 % quantiles of the target; it trains on
 the pinball loss it brings (``pinball``: the platform ships no such loss), ranks trials by the
 validation pinball loss (lower is better), predicts the median with the 80 % interval beside
@@ -15,41 +15,23 @@ which only the commands a test runs with it on ``PYTHONPATH`` see.
 
 from __future__ import annotations
 
-import inspect
-import textwrap
+import shutil
 from pathlib import Path
 
-from plugin_packages import pip_install, pyproject_text
+from plugin_packages import pip_install
 
 NAME = "automl-quantile-task"
 VERSION = "0.1.0"
 TASK = "quantile"
 
-PYPROJECT = pyproject_text(NAME, VERSION, "automl_quantile_task", {"quantile": "automl_quantile_task"})
-
-
-def documented_example() -> str:
-    """The source of the complete task plugin in the ``automl_tasks`` docstring
-    (automl/hookspecs.py): the package installs the contract's own example, so it cannot drift."""
-    from automl import hookspecs
-
-    doc = inspect.cleandoc(hookspecs.automl_tasks.__doc__)
-    block = doc[doc.index("A complete task plugin"):]
-    lines = []
-    for line in block[block.index("::\n") + 3:].splitlines():
-        if line.strip() and not line.startswith("    "):
-            break
-        lines.append(line)
-    return textwrap.dedent("\n".join(lines)).strip() + "\n"
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / NAME
 
 
 def write_task_package(folder: Path) -> Path:
-    """The package's source tree under ``folder``; returns the project folder."""
+    """A copy of the example's project under ``folder`` (a build writes into its project
+    folder, and the checkout stays untouched); returns the copy."""
     project = folder / NAME
-    package = project / "automl_quantile_task"
-    package.mkdir(parents=True)
-    (project / "pyproject.toml").write_text(PYPROJECT)
-    (package / "__init__.py").write_text(documented_example())
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     return project
 
 
