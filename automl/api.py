@@ -181,7 +181,7 @@ class AutoML:
         from automl.space import build_search_space, load_space_file, space_for_input_kind
         from automl.tracking.search import SearchTracking
         from automl.training.building import check_losses_apply_class_weights
-        from automl.training.records import Components, TrainingSet, with_folds
+        from automl.training.records import Components, TrainingSet
 
         from automl.variants import preprocessing_variants
 
@@ -225,16 +225,7 @@ class AutoML:
                         "resumed": resumed is not None, "metric": metric, "mode": mode,
                         "portfolio": "" if resumed is not None else portfolio.summary()})
 
-        training_set = TrainingSet(
-            prepared.task, prepared.input_shape, prepared.output_size,
-            prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val,
-            getattr(prepared.target_encoder, "std_", 1.0),
-            n_clusters=prepared.n_clusters, column_space=prepared.column_space,
-            input_kind=prepared.input_kind, vocab_size=prepared.vocab_size,
-            variants={key: (v.X_train, v.X_val) for key, v in prepared.variants.items()},
-            class_weights=prepared.class_weights, metric=metric, mode=mode,
-        )
-        training_set = with_folds(training_set, prepared)
+        training_set = TrainingSet.of(prepared, metric, mode)
 
         tracking = SearchTracking(self.tracking_config, run_dir, f"val_{metric}")
         spent = resumed.search_seconds if resumed is not None else 0.0
