@@ -358,19 +358,9 @@ class Selection:
 
 def training_set(plan: SearchPlan):
     """The trials' data: the prepared arrays (each fold's too) with the task's ranking."""
-    from automl.training.records import TrainingSet, with_folds
+    from automl.training.records import TrainingSet
 
-    prepared = plan.prepared
-    data = TrainingSet(
-        prepared.task, prepared.input_shape, prepared.output_size,
-        prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val,
-        getattr(prepared.target_encoder, "std_", 1.0),
-        n_clusters=prepared.n_clusters, column_space=prepared.column_space,
-        input_kind=prepared.input_kind, vocab_size=prepared.vocab_size,
-        variants={key: (v.X_train, v.X_val) for key, v in prepared.variants.items()},
-        class_weights=prepared.class_weights, metric=plan.metric, mode=plan.mode,
-    )
-    return with_folds(data, prepared)
+    return TrainingSet.of(plan.prepared, plan.metric, plan.mode)
 
 
 def default_run_dir(dataset_name: str) -> Path:

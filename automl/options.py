@@ -134,7 +134,7 @@ class OptionUse:
         return value
 
 
-SPLIT = "cluster, generate and multilabel split random rows"
+SPLIT = "cluster and generate split random rows"
 
 # Every keyword of AutoML(...) but the live callbacks, in the order of `automl search --help`.
 TASK_OPTIONS: dict[str, OptionUse] = {
@@ -185,7 +185,7 @@ TASK_OPTIONS: dict[str, OptionUse] = {
     "time_column": OptionUse("--time-column", metavar="COLUMN", group="data", some_tasks=True, why=SPLIT,
                              help="split in time order: oldest rows train, newest test"),
     "input_kind": OptionUse("--input-kind", choices=("tabular", "sequence", "text"), group="data", some_tasks=True,
-                            why="cluster, generate and multilabel read tables (or --image-shape pixels)",
+                            why="cluster and generate read tables (or --image-shape pixels)",
                             help="force how a table is read: as a table, as sequences (a wide table, one row per series; "
                                  "detected when its columns are ordered time steps such as t0..t149), or as text"),
     "clip_quantile": OptionUse("--clip-outliers", type=QUANTILE, metavar="Q", group="data",
@@ -200,7 +200,7 @@ TASK_OPTIONS: dict[str, OptionUse] = {
                             "--time-column order; the test split stays held out), or auto (default: "
                             f"cv:{AUTO_FOLDS} up to {AUTO_CV_MAX_ROWS:,} training rows, holdout above)",
                             type=VALIDATION, metavar="auto|holdout|cv:K",
-                            some_tasks=True, why="cluster, generate and multilabel validate on a hold-out split",
+                            some_tasks=True, why="cluster and generate validate on a hold-out split",
                             everywhere=("holdout",), estimator=True),
     "final_model": OptionUse("--final-model", "bag", "with cross-validation, the final model: bag (the K fold models of the "
                              "winner, predictions averaged, no refit; default) or refit (retrained on all training rows)",

@@ -116,7 +116,6 @@ def load(path, registry=None, disabled=()) -> Predictor:
 
 
 def _build_network(config: dict, components: Components, info: dict, task):
-    facts = DataFacts(info["task"], info.get("input_kind", "tabular"), info["output_size"], info.get("vocab_size"),
-                      metric=task.default_metric)
+    facts = DataFacts.of_model(info, metric=task.default_metric)
     network, _ = build_network(config, components, info["input_shape"], info["output_size"], facts.for_builders())
     return network

@@ -145,13 +145,12 @@ def bag_parts(member: dict, prepared: PreparedData, components: Components, task
     parts = []
     for i, (fold, weights) in enumerate(zip(prepared.folds, states)):
         variant = fold.variant(config.get("preprocessing"))
-        y_fit = prepared.y_train[fold.train]
-        facts = DataFacts.of(task, prepared.input_kind, prepared.output_size, fold.y_train, prepared.vocab_size, fold.class_weights)
-        model = build_model(config, components, prepared.input_shape, prepared.output_size, torch.device("cpu"), facts,
-                            task.parameter_groups)
+        # Its rows' targets in the encoding of every training row, which the artifact decodes.
+        data = replace(prepared, features=variant.features, X_train=variant.X_train, y_train=prepared.y_train[fold.train],
+                       X_val=variant.X_val, y_val=prepared.y_train[fold.val], X_test=variant.X_test, class_weights=fold.class_weights)
+        model = build_model(config, components, prepared.input_shape, prepared.output_size, torch.device("cpu"),
+                            DataFacts.of_data(task, data), task.parameter_groups)
         model.network.load_state_dict(weights)
-        data = replace(prepared, features=variant.features, X_train=variant.X_train, y_train=y_fit, X_val=variant.X_val,
-                       y_val=prepared.y_train[fold.val], X_test=variant.X_test)
         record = {"config": config, "weight": weight, "epochs": member["epochs"], "trial_id": member.get("trial_id"), "fold": i + 1,
                   **({"output_map": list(fold.output_map)} if fold.output_map is not None else {})}
         parts.append((record, model.network, data))
@@ -173,8 +172,7 @@ def fit_on_train_and_val(
     torch.set_num_threads(max(1, torch.get_num_threads()))
     X = np.concatenate([prepared.X_train, prepared.X_val])
     y = np.concatenate([prepared.y_train, prepared.y_val])
-    facts = DataFacts.of(task, prepared.input_kind, prepared.output_size, y, getattr(prepared, "vocab_size", None),
-                         prepared.class_weights)
+    facts = DataFacts.of_data(task, replace(prepared, y_train=y))
     model = build_model(config, components, prepared.input_shape, prepared.output_size, device, facts, task.parameter_groups)
     trained = train_epochs(model, X, y if task.supervised else None, epochs, int(config["batch_size"]), device,
                            int(config.get("seed", 0)), precision=precision, batch_losses=task.batch_losses,
@@ -203,24 +201,23 @@ def save_artifact(
 
     from automl.requirements import RECORD_KEY, plugin_record
 
-    facts = DataFacts(prepared.task, prepared.input_kind, prepared.output_size, getattr(prepared, "vocab_size", None))
-    plugins = plugin_record(config, components, facts.for_builders()) if components is not None else None
+    info = {
+        "config": config,
+        "task": prepared.task,
+        "input_kind": prepared.input_kind,
+        "input_shape": list(prepared.input_shape),
+        "output_size": prepared.output_size,
+        "vocab_size": getattr(prepared, "vocab_size", None),
+        "target": prepared.target,
+        "epochs": epochs,
+        "dataset": prepared.name,
+    }
+    plugins = plugin_record(config, components, DataFacts.of_model(info).for_builders()) if components is not None else None
     buffer = io.BytesIO()
     torch.save(network.state_dict(), buffer)
     files = {
         "weights.pt": buffer.getvalue(),
-        "model.json": _json({
-            "config": config,
-            "task": prepared.task,
-            "input_kind": prepared.input_kind,
-            "input_shape": list(prepared.input_shape),
-            "output_size": prepared.output_size,
-            "vocab_size": getattr(prepared, "vocab_size", None),
-            "target": prepared.target,
-            "epochs": epochs,
-            "dataset": prepared.name,
-            **({RECORD_KEY: plugins} if plugins is not None else {}),
-        }),
+        "model.json": _json({**info, **({RECORD_KEY: plugins} if plugins is not None else {})}),
         PREPROCESSING_FILE: dump_preprocessing({"features": prepared.features, "target": prepared.target_encoder, **(extra_state or {})}),
         MODEL_METRICS_FILE: _json({"test": test_metrics, "test_predictions": evaluation or {}}),
         "versions.json": _json(library_versions()),

@@ -46,7 +46,7 @@ def trial_cost(rows: list[int], epochs: int = 10) -> list[dict]:
     from automl.tasks import task_named
     from automl.training.building import build_model
     from automl.training.loop import train_epochs
-    from automl.training.records import Components, TrainingSet, with_folds
+    from automl.training.records import Components, TrainingSet
 
     registry = load_registry()
     components = Components.of(registry, {family: [c.key for c in registry.list(family)] for family in FAMILIES})
@@ -61,8 +61,7 @@ def trial_cost(rows: list[int], epochs: int = 10) -> list[dict]:
         seconds = {}
         for validation in ("holdout", "cv:5"):
             prepared = prepare_data(frame, DataConfig(target="y", validation=validation))
-            data = with_folds(TrainingSet(prepared.task, prepared.input_shape, prepared.output_size, prepared.X_train,
-                                          prepared.y_train, prepared.X_val, prepared.y_val), prepared)
+            data = TrainingSet.of(prepared)
             task = task_named(prepared.task, registry)
             started = time.perf_counter()
             for s in data.fold_sets():

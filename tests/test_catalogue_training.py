@@ -118,8 +118,7 @@ def test_a_trial_with_balanced_class_weights_weighs_the_loss_once(registry):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"x": rng.normal(size=120), "y": np.where(np.arange(120) % 6 == 0, "rare", "common")})
     prepared = prepare_data(frame, DataConfig(target="y", class_weights="balanced"))
-    data = TrainingSet(prepared.task, prepared.input_shape, prepared.output_size, prepared.X_train, prepared.y_train,
-                       prepared.X_val, prepared.y_val, class_weights=prepared.class_weights)
+    data = TrainingSet.of(prepared)
     components = Components({"architectures": {"mlp": registry.get("architectures", "mlp").spec},
                              "losses": {"cross_entropy": registry.get("losses", "cross_entropy").spec},
                              "optimizers": {"adam": registry.get("optimizers", "adam").spec}, "regularizers": {}})

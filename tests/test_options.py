@@ -58,19 +58,18 @@ EXAMPLES = {
 # Every built-in task, in the order the built-in tasks plugin registers them.
 TASKS = ("binary", "multiclass", "regression", "multilabel", "cluster", "generate")
 UNSUPERVISED = ("cluster", "generate")
-RANDOM_SPLITS = ("multilabel", *UNSUPERVISED)
 # Each flag (with the value above) that a task does not use: the specification of the table.
 REFUSED = {
     "--n-clusters": ("binary", "multiclass", "regression", "multilabel", "generate"),
     "--metric": ("regression", *UNSUPERVISED),
-    "--test-data": RANDOM_SPLITS,
-    "--group-column": RANDOM_SPLITS,
-    "--time-column": RANDOM_SPLITS,
-    "--input-kind": RANDOM_SPLITS,
-    "--class-weights": ("regression", *RANDOM_SPLITS),
-    "--ensemble": RANDOM_SPLITS,
-    "--validation": RANDOM_SPLITS,
-    "--final-model": RANDOM_SPLITS,
+    "--test-data": UNSUPERVISED,
+    "--group-column": UNSUPERVISED,
+    "--time-column": UNSUPERVISED,
+    "--input-kind": UNSUPERVISED,
+    "--class-weights": ("regression", "multilabel", *UNSUPERVISED),
+    "--ensemble": ("multilabel", *UNSUPERVISED),
+    "--validation": UNSUPERVISED,
+    "--final-model": UNSUPERVISED,
 }
 # Flags that steer the command line itself, not the search.
 CLI_ONLY = {"--help", "--resume", "--quiet"}
@@ -180,6 +179,9 @@ def test_the_off_values_of_ensemble_and_validation_work_with_every_task(task):
     AutoML(task=task, ensemble=0, validation="holdout")
     with pytest.raises(AutoMLError, match=rf"--ensemble / ensemble=3 does not work with task {task}"):
         AutoML(task=task, ensemble=3)
+    if task == "multilabel":  # cross-validated like the other supervised tasks
+        AutoML(task=task, validation="cv:3")
+        return
     with pytest.raises(AutoMLError, match=rf"--validation / validation='cv:3' does not work with task {task}"):
         AutoML(task=task, validation="cv:3")
 

@@ -21,7 +21,7 @@ from automl.refit import refit_and_test
 from automl.training.building import build_model
 from automl.training.checkpoints import FOLD_MODELS_FILE
 from automl.training.loop import train_epochs
-from automl.training.records import DataFacts, TrainingSet, out_of_fold, with_folds
+from automl.training.records import DataFacts, TrainingSet, out_of_fold
 from presets import UNTRACKED, ONE_TRIAL_AT_A_TIME
 
 
@@ -41,10 +41,7 @@ def easy_regression(n: int = 150, seed: int = 0) -> pd.DataFrame:
 
 def fold_training_sets(prepared) -> TrainingSet:
     """What the search hands its trials: the training split with one set per fold."""
-    data = TrainingSet(prepared.task, prepared.input_shape, prepared.output_size, prepared.X_train, prepared.y_train,
-                       prepared.X_val, prepared.y_val, getattr(prepared.target_encoder, "std_", 1.0),
-                       class_weights=prepared.class_weights)
-    return with_folds(data, prepared)
+    return TrainingSet.of(prepared)
 
 
 def assert_partition(folds, n: int) -> None:

@@ -1,7 +1,8 @@
 """Turn a loaded dataset into the arrays the trials train on, without leaking evaluation rows.
 
-load → validate → infer task → split (and, with cross-validation, fold the training rows) → choose the view of a table (features or series, see
+load → validate → the target (one column, several 0/1 columns, or none: ``Task.target_kind``) → infer task → split (and, with cross-validation, fold the training rows) → choose the view of a table (features or series, see
 ``automl/data/layout.py``) → profile the training rows → fit preprocessing on the training rows (one variant per imputer × scaler the search space asks for) → arrays.
+One path for every task: profiling, the preprocessing fit, the image-shape check and the data report happen once, here.
 
 Input kinds and their arrays: ``tabular`` (N, F) float32; ``image`` (N, C, H, W) float32;
 ``sequence`` (N, T, F) float32; ``text`` (N, T) int64 token ids (0 = padding).
@@ -18,17 +19,18 @@ import pandas as pd
 
 from automl.config import DataConfig
 from automl.data.arrays import ArrayStandardizer, wide_table_to_sequences
+from automl.data.columns import ColumnSpace
 from automl.data.layout import InputView, choose_view
 from automl.data.load import BUILTIN_DATASETS, BUILTIN_TARGET, RawData, load_data
 from automl.data.folds import fold_count, fold_indices
 from automl.data.prepared import Fold, PreparedData, PreprocessingVariant, preview_columns
-from automl.data.preprocess import FeaturePreprocessor, TargetEncoder
+from automl.data.preprocess import FeaturePreprocessor, LabelSetEncoder, TargetEncoder
 from automl.data.profile import RowView, as_pixels, decisions_as_dicts, parse_datetimes, profile_columns
 from automl.data.report import build_report
 from automl.data.split import split_rows
-from automl.data.task import NO_TARGET, SEVERAL_COLUMNS, infer_task, registered_tasks
+from automl.data.task import NO_TARGET, ONE_COLUMN, SEVERAL_COLUMNS, infer_task, registered_tasks
 from automl.data.text import TextTokenizer
-from automl.data.unlabelled import prepare_unlabelled
+from automl.data.unlabelled import NoTarget
 from automl.variants import DEFAULT_VARIANT, variant_key
 from automl.data.weights import class_weights
 from automl.errors import AutoMLError
@@ -40,54 +42,49 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None,
                  tasks: Mapping[str, Any] | None = None) -> PreparedData:
     """Load, validate, infer the task, split, and fit preprocessing on the training split only.
 
-    ``variants`` lists the preprocessing choices (``{"imputer": .., "scaler": ..}``) to fit for
-    tabular input; the first one is the default. ``tasks``: the registered tasks by name (the
-    search's registry; default: the installed plugins'), whose ``target_kind``,
-    ``is_classification`` and ``makes_rows`` decide how the data is prepared. Every check runs
-    before anything is written.
+    One path for every task, whatever its target (``Task.target_kind``): one column, several
+    0/1 columns (``--target a,b,c``), or none (every column is a feature; a ``--target`` column,
+    or a built-in dataset's label, is set aside unused so that known labels never leak into
+    clustering or generation). ``variants`` lists the preprocessing choices
+    (``{"imputer": .., "scaler": ..}``) to fit for tabular input; the first one is the default.
+    ``tasks``: the registered tasks by name (the search's registry; default: the installed
+    plugins'), whose ``target_kind``, ``is_classification`` and ``makes_rows`` decide how the
+    data is prepared. Every check runs before anything is written.
+
+    Without a target the rows are read as a table with one preprocessing (the data config's)
+    and no folds: the models reconstruct or generate rows in that one encoding (``makes_rows``:
+    it must map back to the columns, checked here), and there is nothing to validate out of fold.
     """
     tasks = registered_tasks() if tasks is None else tasks
     raw = _tabular_arrays_as_table(load_data(source, config.delimiter))
-    requested = tasks.get(config.task) if config.task is not None else None
-    several = [name for name, task in tasks.items() if task.target_kind == SEVERAL_COLUMNS]
-    labels_given = config.task is None and "," in (config.target or "") and several  # --target a,b,c
-    if (requested is not None and requested.target_kind == SEVERAL_COLUMNS) or labels_given:
-        name = config.task or several[0]
-        if raw.frame is None:
-            raise AutoMLError(f"task {name} needs a table", "pass a CSV, Parquet or JSON Lines file or a DataFrame")
-        return prepare_unlabelled(raw.frame, raw.name, config.target, replace(config, task=name), labels=True)
-    if requested is not None and requested.target_kind == NO_TARGET:
-        if raw.frame is None:
-            raise AutoMLError(f"--task {config.task} needs a table", "pass a CSV, Parquet or JSON Lines file or a DataFrame")
-        target = config.target or (BUILTIN_TARGET if BUILTIN_TARGET in raw.frame.columns and isinstance(source, str) else None)
-        return prepare_unlabelled(raw.frame, raw.name, target, config, makes_rows=requested.makes_rows)
-    default_target = BUILTIN_TARGET if isinstance(source, str) and source in BUILTIN_DATASETS else None
-    if not raw.is_table or raw.array_kind == "tabular":
-        default_target = ARRAY_TARGET
-    frame, target, n_missing_target = _table_with_target(raw, config.target or default_target)
+    target = _target_of(raw, source, config, tasks)
+    frame, n_missing_target = _table_with_target(raw, target)
     test_frame = _test_frame(raw, frame, target, config) if config.test_data is not None else None
-    task = infer_task(frame[target], config.task, tasks)
+    task = infer_task(frame[target.columns[0]], config.task, tasks) if target.kind == ONE_COLUMN else target.task
     classification = tasks[task].is_classification
+    supervised = target.kind != NO_TARGET
 
-    groups = _special_column(frame, config.group_column, "--group-column", target)
-    times = _time_values(_special_column(frame, config.time_column, "--time-column", target))
-    splits = split_rows(frame[target], classification, config.val_fraction, config.test_fraction, config.seed, groups, times, test_frame is not None)
+    groups = _special_column(frame, config.group_column, "--group-column", target.columns)
+    times = _time_values(_special_column(frame, config.time_column, "--time-column", target.columns))
+    stratify_on = frame[target.columns[0]] if target.kind == ONE_COLUMN else pd.Series(np.zeros(len(frame)), name="row")
+    splits = split_rows(stratify_on, classification, config.val_fraction, config.test_fraction, config.seed, groups, times,
+                        test_frame is not None)
     used_for_split = [c for c in (config.group_column, config.time_column) if c]
-    features = frame.drop(columns=[target, *used_for_split])
+    features = frame.drop(columns=[*target.columns, *used_for_split])
     if features.shape[1] == 0:
-        raise AutoMLError("the data has no feature columns besides the target", "add feature columns")
+        raise AutoMLError("the data has no feature columns" + (" besides the target" if supervised else ""), "add feature columns")
 
     train_rows, val_rows = splits.train, splits.val
-    n_folds = fold_count(config.validation, len(train_rows) + len(val_rows))
+    n_folds = fold_count(config.validation, len(train_rows) + len(val_rows)) if supervised else 0
     if n_folds:  # the test split stays; the folds divide train ∪ val
         train_rows, val_rows = np.sort(np.concatenate([train_rows, val_rows])), val_rows[:0]
     if test_frame is not None:
-        all_features = pd.concat([features, test_frame.drop(columns=[target, *used_for_split])], ignore_index=True)
-        all_target = pd.concat([frame[target], test_frame[target]], ignore_index=True)
+        all_features = pd.concat([features, test_frame.drop(columns=[*target.columns, *used_for_split])], ignore_index=True)
+        all_target = pd.concat([target.values(frame), target.values(test_frame)], ignore_index=True)
         test_rows = np.arange(len(frame), len(all_features))
     else:
-        all_features, all_target, test_rows = features, frame[target], splits.test
-    target_encoder = TargetEncoder(task).fit(all_target.iloc[train_rows], by_class=classification)
+        all_features, all_target, test_rows = features, target.values(frame), splits.test
+    target_encoder = target.fit_encoder(task, classification, all_target.iloc[train_rows])
     y = {name: target_encoder.encode(all_target.iloc[rows]) for name, rows in (("train", train_rows), ("val", val_rows), ("test", test_rows))}
 
     kind = _input_kind(raw, config)
@@ -97,13 +94,15 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None,
         fitted = _fit_arrays(raw, config, all_features, train_rows)
     else:
         train = RowView(all_features, train_rows)
-        if raw.array_kind != "tabular" and not config.image_shape:  # 2-D arrays and pixel columns stay tables
+        if not supervised:
+            kind = "tabular"
+        elif raw.array_kind != "tabular" and not config.image_shape:  # 2-D arrays and pixel columns stay tables
             view = choose_view(train, config.input_kind)
             kind = view.kind
         decisions = profile_columns(train)
         if config.image_shape:
             decisions = as_pixels(decisions)
-        fitted = _fit_table(train, decisions, config, variants, kind)
+        fitted = _fit_table(train, decisions, config, variants if supervised else None, kind)
     if n_folds and fitted.input_kind == "text":
         if config.validation != "auto":
             raise AutoMLError(f"--validation {config.validation} does not work with text input: each fold would learn its own "
@@ -115,6 +114,11 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None,
         for key, pre in fitted.preprocessors.items()
     }
     default = next(iter(fitted_variants.values()))
+    column_space = None
+    if not supervised:
+        if tasks[task].makes_rows:
+            default.features.check_invertible()  # before any training: generated rows must map back to columns
+        column_space = ColumnSpace.fit(all_features.iloc[train_rows], default.features)
     folds = []
     if n_folds:
         positions = fold_indices(all_target.iloc[train_rows], classification, n_folds, config.seed,
@@ -133,16 +137,85 @@ def prepare_data(source, config: DataConfig, variants: list[dict] | None = None,
         preprocessing={k: v.features.summary() for k, v in fitted_variants.items()},
         class_weights=None if weights is None else {str(c): round(float(w), 4) for c, w in zip(target_encoder.classes_, weights)},
         class_weights_in_folds=bool(folds) and weights is not None,
-        input_view=view.reason,
+        input_view=view.reason, target_columns=target.report(),
     )
     return PreparedData(
-        raw.name, task, fitted.input_kind, fitted.input_shape, target,
+        raw.name, task, fitted.input_kind, fitted.input_shape, target.name,
         default.X_train, y["train"], default.X_val, y["val"], default.X_test, y["test"],
         default.features, target_encoder, report,
-        variants=fitted_variants if fitted.input_kind == "tabular" else {},
+        variants=fitted_variants if fitted.input_kind == "tabular" and supervised else {},
         vocab_size=fitted.vocab_size, embedding_cardinalities=fitted.embedding_cardinalities, class_weights=weights,
-        folds=folds, task_output_size=tasks[task].output_size(target_encoder.output_size),
+        column_space=column_space, folds=folds, task_output_size=tasks[task].output_size(target_encoder.output_size),
     )
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What the rows are learnt against (``Task.target_kind``) and the columns that hold it: the
+    one target column, the 0/1 label columns, or (no target) the columns set aside unused.
+    ``task``: the task that several or no target columns imply (one column: inferred from it)."""
+
+    kind: str
+    columns: tuple[str, ...]
+    task: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The target as a model folder records it: a column, ``"a,b,c"``, or the set-aside column(s)."""
+        return ",".join(self.columns)
+
+    def values(self, frame: pd.DataFrame) -> pd.Series | pd.DataFrame:
+        """The target of a table's rows: a Series for one column, else a frame (no columns without a target)."""
+        if self.kind == ONE_COLUMN:
+            return frame[self.columns[0]]
+        return frame[list(self.columns) if self.kind == SEVERAL_COLUMNS else []]
+
+    def fit_encoder(self, task: str, classification: bool, train_values):
+        """The encoder of this target, fitted on the training rows' ``values``."""
+        if self.kind == SEVERAL_COLUMNS:
+            return LabelSetEncoder().fit(train_values)
+        if self.kind == NO_TARGET:
+            return NoTarget()
+        return TargetEncoder(task).fit(train_values, by_class=classification)
+
+    def report(self) -> dict:
+        """The data report's entry on the target columns, where the report does not say it already."""
+        if self.kind == SEVERAL_COLUMNS:
+            return {"targets": list(self.columns)}
+        if self.kind == NO_TARGET:
+            return {"column_set_aside": self.name or None}
+        return {}
+
+
+def _target_of(raw: RawData, source, config: DataConfig, tasks: Mapping[str, Any]) -> _Target:
+    """The target that ``--task`` and ``--target`` name: a task whose target is several columns
+    or none, asked for, or several columns given (``--target a,b,c``, no ``--task``: the first
+    task that takes several); else one column, by default a built-in dataset's label or ``label``
+    of arrays."""
+    requested = tasks.get(config.task) if config.task is not None else None
+    several = [name for name, task in tasks.items() if task.target_kind == SEVERAL_COLUMNS]
+    labels_given = config.task is None and "," in (config.target or "") and several
+    if labels_given or (requested is not None and requested.target_kind != ONE_COLUMN):
+        name, kind = (config.task, requested.target_kind) if requested is not None else (several[0], SEVERAL_COLUMNS)
+        if raw.frame is None:
+            raise AutoMLError(f"task {name} needs a table", "pass a CSV, Parquet or JSON Lines file or a DataFrame")
+        given = config.target
+        if kind == NO_TARGET and given is None and BUILTIN_TARGET in raw.frame.columns and isinstance(source, str):
+            given = BUILTIN_TARGET
+        columns = tuple(given.split(",")) if given else ()
+        for column in columns:
+            if column not in raw.frame.columns:
+                raise AutoMLError(f"column '{column}' is not in the data", f"use one of: {preview_columns(raw.frame.columns)}")
+        if kind == SEVERAL_COLUMNS and len(columns) < 2:
+            raise AutoMLError(f"task {name} needs two or more target columns", "pass --target a,b,c")
+        return _Target(kind, columns, name)
+    default = BUILTIN_TARGET if isinstance(source, str) and source in BUILTIN_DATASETS else None
+    if not raw.is_table or raw.array_kind == "tabular":
+        default = ARRAY_TARGET
+    column = config.target or default
+    if raw.is_table and column is None:
+        raise AutoMLError("no target column given", f"pass --target with one of: {preview_columns(raw.frame.columns)}")
+    return _Target(ONE_COLUMN, (column if raw.is_table else ARRAY_TARGET,))
 
 
 def _fit_fold(fit: np.ndarray, val: np.ndarray, train_rows: np.ndarray, test_rows: np.ndarray, all_features: pd.DataFrame,
@@ -183,38 +256,40 @@ class _Fitted:
     embedding_cardinalities: tuple[int, ...] = ()
 
 
-def _table_with_target(raw: RawData, target: str | None, where: str = "the data") -> tuple[pd.DataFrame, str, int]:
-    """A table holding features and the target column, rows with a missing target dropped."""
+def _table_with_target(raw: RawData, target: _Target, where: str = "the data") -> tuple[pd.DataFrame, int]:
+    """A table holding the features and the target column(s); with one target column, rows
+    whose target is missing are dropped (and counted)."""
     if raw.is_table:
         frame = raw.frame
-        if target is None:
-            raise AutoMLError("no target column given", f"pass --target with one of: {preview_columns(frame.columns)}")
-        if target not in frame.columns:
-            raise AutoMLError(f"target column '{target}' is not in {where}", f"use one of: {preview_columns(frame.columns)}")
+        if target.kind != ONE_COLUMN:
+            return frame, 0
+        column = target.columns[0]
+        if column not in frame.columns:
+            raise AutoMLError(f"target column '{column}' is not in {where}", f"use one of: {preview_columns(frame.columns)}")
     else:
         if raw.y is None:
             raise AutoMLError(f"{raw.name} has no labels", "save y in the .npz, or use a folder with one subfolder per class")
-        target = ARRAY_TARGET
+        column = ARRAY_TARGET
         # Arrays stay out of the frame: it carries only the labels and row positions.
-        frame = pd.DataFrame({"_row": np.arange(len(raw.X)), target: raw.y})
-    missing = frame[target].isna().to_numpy()
+        frame = pd.DataFrame({"_row": np.arange(len(raw.X)), column: raw.y})
+    missing = frame[column].isna().to_numpy()
     n_missing = int(missing.sum())
     if n_missing == len(frame):
-        raise AutoMLError(f"target column '{target}' is empty in {where}", "choose a target column that holds values")
+        raise AutoMLError(f"target column '{column}' is empty in {where}", "choose a target column that holds values")
     if n_missing:
         frame = frame.loc[~missing].reset_index(drop=True)
         if not raw.is_table:
             raw.X = raw.X[~missing]
             frame["_row"] = np.arange(len(frame))
-    return frame, target, n_missing
+    return frame, n_missing
 
 
-def _test_frame(raw: RawData, frame: pd.DataFrame, target: str, config: DataConfig) -> pd.DataFrame:
+def _test_frame(raw: RawData, frame: pd.DataFrame, target: _Target, config: DataConfig) -> pd.DataFrame:
     """The rows of ``--test-data`` with the training table's columns (arrays are appended to ``raw.X``)."""
     test_raw = _tabular_arrays_as_table(load_data(config.test_data, config.delimiter))
     if test_raw.is_table != raw.is_table:
         raise AutoMLError("--test-data is not the same kind of data as the training data", "pass a test file of the same format")
-    test_frame, _, _ = _table_with_target(test_raw, target, where="--test-data")
+    test_frame, _ = _table_with_target(test_raw, target, where="--test-data")
     if not raw.is_table:
         if test_raw.X.shape[1:] != raw.X.shape[1:]:
             raise AutoMLError(
@@ -248,11 +323,12 @@ def _tabular_arrays_as_table(raw: RawData) -> RawData:
     return RawData(raw.name, frame=frame, array_kind="tabular")
 
 
-def _special_column(frame: pd.DataFrame, column: str | None, flag: str, target: str) -> pd.Series | None:
+def _special_column(frame: pd.DataFrame, column: str | None, flag: str, targets: tuple[str, ...]) -> pd.Series | None:
     if column is None:
         return None
-    if column not in frame.columns or column == target:
-        raise AutoMLError(f"{flag} '{column}' is not a feature column of the data", f"use one of: {preview_columns(frame.columns.drop(target))}")
+    if column not in frame.columns or column in targets:
+        raise AutoMLError(f"{flag} '{column}' is not a feature column of the data",
+                          f"use one of: {preview_columns(frame.columns.drop(list(targets)))}")
     return frame[column]
 
 

@@ -268,6 +268,8 @@ class FeaturePreprocessor:
 class LabelSetEncoder:
     """Several 0/1 target columns (``multilabel``) ↔ a float indicator matrix, one column per label."""
 
+    by_class = False  # labels are 0/1 columns, not the classes of one column: no --class-weights
+
     def fit(self, targets: pd.DataFrame) -> "LabelSetEncoder":
         self.classes_ = np.array([str(c) for c in targets.columns], dtype=object)
         self.encode(targets)
@@ -287,6 +289,14 @@ class LabelSetEncoder:
 
     def decode(self, indicators: np.ndarray) -> np.ndarray:
         return np.asarray(indicators, dtype=np.int64)
+
+    def for_fold(self, fit_targets: pd.DataFrame) -> "LabelSetEncoder":
+        """A cross-validation fold's encoder: this one (0/1 labels need no fitting)."""
+        return self
+
+    def output_map_to(self, other: "LabelSetEncoder") -> None:
+        """Every fold encodes the labels alike: no map between them (see :meth:`TargetEncoder.output_map_to`)."""
+        return None
 
 
 class TargetEncoder:

@@ -29,6 +29,8 @@ def build_report(**facts: Any) -> dict:
         # weighs by its own fit rows' class counts.
         "class_weights_in_folds": "each fold's own, from its fit rows" if facts.get("class_weights_in_folds") else None,
         "input_view": facts.get("input_view", ""),
+        # Several target columns ("targets"), or with no target the column(s) set aside unused.
+        **facts.get("target_columns", {}),
     }
     if raw.details:
         report["images"] = raw.details

@@ -134,7 +134,7 @@ class MultilabelTask(SupervisedTask):
     ensembles = False
     target_kind = SEVERAL_COLUMNS
     output_activation = "sigmoid"
-    options = frozenset()
+    options = SupervisedTask.options - {"ensemble"}
     takes_unmarked_components = False
     sklearn_target_type = "multilabel-indicator"
     contract_output_size = 3

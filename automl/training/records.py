@@ -48,6 +48,30 @@ class TrainingSet:
     # training row (the fold standardized a regression target on its fit rows alone).
     output_map: tuple[float, float] | None = None
 
+    @classmethod
+    def of(cls, prepared, metric: str | None = None, mode: str | None = None) -> "TrainingSet":
+        """What the trials read of ``prepared`` (an :class:`automl.data.PreparedData`): its
+        training and validation arrays of every preprocessing variant, with one
+        :class:`TrainingSet` per cross-validation fold (each with what its fold fitted on its fit
+        rows alone: features, target encoding, class weights), never its test split.
+        ``metric``, ``mode``: the validation metric that ranks the search's trials."""
+        data = cls(
+            prepared.task, prepared.input_shape, prepared.output_size,
+            prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val, getattr(prepared.target_encoder, "std_", 1.0),
+            n_clusters=prepared.n_clusters, column_space=prepared.column_space, input_kind=prepared.input_kind,
+            vocab_size=prepared.vocab_size, variants={key: (v.X_train, v.X_val) for key, v in prepared.variants.items()},
+            class_weights=prepared.class_weights, metric=metric, mode=mode,
+        )
+        folds = []
+        for fold in prepared.folds:
+            default = fold.variant(None)
+            folds.append(replace(
+                data, X_train=default.X_train, y_train=fold.y_train, X_val=default.X_val, y_val=fold.y_val,
+                target_scale=getattr(fold.target_encoder, "std_", 1.0), class_weights=fold.class_weights, output_map=fold.output_map,
+                variants={k: (v.X_train, v.X_val) for k, v in fold.variants.items()} if data.variants else {},
+            ))
+        return replace(data, folds=folds, fold_rows=[fold.val for fold in prepared.folds])
+
     def fold_sets(self) -> list["TrainingSet"]:
         """What a trial trains one model on each of: the folds, or (hold-out) the data itself."""
         return self.folds or [self]
@@ -69,25 +93,7 @@ class TrainingSet:
 
     def facts(self, task: Any = None) -> "DataFacts":
         """The builders' facts of this split; ``task``: the registered task object (else looked up by name)."""
-        return DataFacts.of(task or self.task, self.input_kind, self.output_size, self.y_train, self.vocab_size, self.class_weights,
-                            self.metric, self.mode)
-
-
-def with_folds(data: TrainingSet, prepared) -> TrainingSet:
-    """``data`` with one :class:`TrainingSet` per cross-validation fold of ``prepared``
-    (an :class:`automl.data.PreparedData`; none with a hold-out): each with what its fold
-    fitted on its fit rows alone (features, target encoding, class weights)."""
-    if not prepared.folds:
-        return data
-    folds = []
-    for fold in prepared.folds:
-        default = fold.variant(None)
-        folds.append(replace(
-            data, X_train=default.X_train, y_train=fold.y_train, X_val=default.X_val, y_val=fold.y_val,
-            target_scale=getattr(fold.target_encoder, "std_", 1.0), class_weights=fold.class_weights, output_map=fold.output_map,
-            variants={k: (v.X_train, v.X_val) for k, v in fold.variants.items()} if data.variants else {},
-        ))
-    return replace(data, folds=folds, fold_rows=[fold.val for fold in prepared.folds])
+        return DataFacts.of_data(task or self.task, self)
 
 
 _UNKNOWN = object()
@@ -137,6 +143,22 @@ class DataFacts:
         weights = None if class_weights is None else tuple(float(w) for w in class_weights)
         return cls(task.name, input_kind, output_size, vocab_size, counts, len(y_train), weights, metric or task.default_metric,
                    mode)
+
+    @classmethod
+    def of_data(cls, task: Any, data: Any) -> "DataFacts":
+        """The facts of the data a model trains on, the one way every trial, fold model and refit
+        gets them: ``data`` is a :class:`TrainingSet` (a trial's, or one fold's) or an
+        :class:`automl.data.PreparedData` (the refit's), read for its ``input_kind``,
+        ``output_size``, ``y_train`` (the rows trained on), ``vocab_size``, ``class_weights``
+        and, where it has them, the ranking ``metric`` and ``mode``."""
+        return cls.of(task, data.input_kind, data.output_size, data.y_train, data.vocab_size, data.class_weights,
+                      getattr(data, "metric", None), getattr(data, "mode", None))
+
+    @classmethod
+    def of_model(cls, info: Mapping[str, Any], metric: str | None = None) -> "DataFacts":
+        """The facts a saved model's builders got back, from its ``model.json`` record ``info``:
+        the same when the model is saved and when it is loaded to predict."""
+        return cls(info["task"], info.get("input_kind", "tabular"), info["output_size"], info.get("vocab_size"), metric=metric)
 
     def for_builders(self, epochs: int | None = None, batch_size: int | None = None,
                      min_steps: int = 1) -> dict[str, Any]:
