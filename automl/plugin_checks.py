@@ -53,7 +53,7 @@ def _facts(task, kind: str, with_class_weights: bool = False) -> dict[str, Any]:
         task.name, kind, size, VOCAB_SIZE if kind == "text" else None,
         class_counts=tuple([BATCH] * size) if classification else None, train_rows=BATCH * 3,
         class_weights=tuple([1.0] * (size - 1) + [2.0]) if classification and with_class_weights else None,
-        metric=task.default_metric,
+        metric=task.default_metric, mode=task.metrics.get(task.default_metric),
     )
     return facts.for_builders(epochs=2, batch_size=BATCH)
 

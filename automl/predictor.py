@@ -116,6 +116,6 @@ def load(path, registry=None, disabled=()) -> Predictor:
 
 
 def _build_network(config: dict, components: Components, info: dict, task):
-    facts = DataFacts.of_model(info, metric=task.default_metric)
+    facts = DataFacts.of_model(info, task)
     network, _ = build_network(config, components, info["input_shape"], info["output_size"], facts.for_builders())
     return network

@@ -8,7 +8,7 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -90,7 +90,7 @@ def refit_and_test(
     X_fit = np.concatenate([data.X_train, data.X_val])
     test_metrics, evaluation, fitted = task.test_once(first_model, network, data, best.metrics, X_fit, int(config.get("seed", 0)))
     save_artifact(artifact_dir, network.cpu(), config, data, epochs, test_metrics, evaluation, {**state, **fitted},
-                  components)
+                  components, task)
     return RefitResult(network, epochs, test_metrics, artifact_dir, describe_final_model(members, bagged, len(prepared.folds), epochs),
                        note)
 
@@ -186,10 +186,11 @@ def fit_on_train_and_val(
 def save_artifact(
     artifact_dir: Path, network, config, prepared: PreparedData, epochs: int, test_metrics,
     evaluation: dict | None = None, extra_state: dict | None = None, components: Components | None = None,
+    task: Any = None,
 ) -> None:
     """Weights as a state_dict, fitted preprocessing, config, metrics, versions, and a checksum manifest.
 
-    With ``components`` (the search's, which know their plugins), ``model.json`` records the
+    With ``components`` (the search's, which know their plugins) and its ``task``, ``model.json`` records the
     package and version of every plugin component the model uses and which of them
     prediction needs (:mod:`automl.requirements`).
 
@@ -212,7 +213,7 @@ def save_artifact(
         "epochs": epochs,
         "dataset": prepared.name,
     }
-    plugins = plugin_record(config, components, DataFacts.of_model(info).for_builders()) if components is not None else None
+    plugins = plugin_record(config, components, DataFacts.of_model(info, task).for_builders()) if components is not None else None
     buffer = io.BytesIO()
     torch.save(network.state_dict(), buffer)
     files = {

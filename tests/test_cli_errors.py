@@ -106,6 +106,7 @@ def test_pbt_over_an_optimizer_without_a_learning_rate_is_refused_before_the_run
 
     with_plugin = lambda disabled=(): load_registry(disabled, extra_plugins=[("fixed", _OptimizerWithoutLearningRate())])  # noqa: E731
     monkeypatch.setattr(plugins, "load_registry", with_plugin)
+    monkeypatch.setattr("automl.api.load_registry", with_plugin)  # the search's own registry
     data = tmp_path / "d.csv"
     blobs_frame.to_csv(data, index=False)
     space = tiny_space("epochs: 1\narchitectures:\n  include: [mlp]\noptimizers:\n  include: [fixed_step]\n")

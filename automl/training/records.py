@@ -141,8 +141,9 @@ class DataFacts:
         if task.is_classification:
             counts = tuple(int(c) for c in np.bincount(np.asarray(y_train, dtype=np.int64), minlength=output_size))
         weights = None if class_weights is None else tuple(float(w) for w in class_weights)
-        return cls(task.name, input_kind, output_size, vocab_size, counts, len(y_train), weights, metric or task.default_metric,
-                   mode)
+        metric = metric or task.default_metric
+        return cls(task.name, input_kind, output_size, vocab_size, counts, len(y_train), weights, metric,
+                   mode or task.metrics.get(metric))
 
     @classmethod
     def of_data(cls, task: Any, data: Any) -> "DataFacts":
@@ -155,22 +156,24 @@ class DataFacts:
                       getattr(data, "metric", None), getattr(data, "mode", None))
 
     @classmethod
-    def of_model(cls, info: Mapping[str, Any], metric: str | None = None) -> "DataFacts":
-        """The facts a saved model's builders got back, from its ``model.json`` record ``info``:
-        the same when the model is saved and when it is loaded to predict."""
-        return cls(info["task"], info.get("input_kind", "tabular"), info["output_size"], info.get("vocab_size"), metric=metric)
+    def of_model(cls, info: Mapping[str, Any], task: Any) -> "DataFacts":
+        """The facts a saved model's builders got back, from its ``model.json`` record ``info``
+        and its task (the object: loading a model imports only the plugins it needs, never the
+        whole registry): the same when the model is saved and when it is loaded to predict."""
+        metric = task.default_metric
+        return cls(info["task"], info.get("input_kind", "tabular"), info["output_size"], info.get("vocab_size"),
+                   metric=metric, mode=task.metrics.get(metric))
 
     def for_builders(self, epochs: int | None = None, batch_size: int | None = None,
                      min_steps: int = 1) -> dict[str, Any]:
         """The keyword facts offered to builders; ``None`` values are never passed."""
         steps = steps_per_epoch(self.train_rows, batch_size, min_steps) if batch_size and self.train_rows else None
-        task = registered_task(self.task, None)
-        metric = self.metric or getattr(task, "default_metric", None)  # else the task's default
+        metric = self.metric
         return {
             "task": self.task, "input_kind": self.input_kind, "output_size": self.output_size,
             "vocab_size": self.vocab_size if self.input_kind == "text" else None,
             "class_counts": self.class_counts, "class_weights": self.class_weights, "epochs": epochs, "steps_per_epoch": steps,
-            "monitor": f"val_{metric}" if metric else None, "mode": self.mode or getattr(task, "metrics", {}).get(metric),
+            "monitor": f"val_{metric}" if metric else None, "mode": self.mode,
         }
 
 
