@@ -27,12 +27,12 @@ from automl.options import (
     TASK_OPTIONS, check_combinations, check_task_options, checked_options, default_options, explicit_options, given_keywords,
     options_signature, searcher_for, settings,
 )
-from automl.plugins import load_registry
+from automl.registry import load_registry
 from automl.resume import split_fingerprint
 from automl.run_directory import RunDirectory
 from automl.run_records import SearchRequest, TrialRecord
 from automl.space import build_search_space, load_space_file, space_for_input_kind
-from automl.tracking.search import SearchTracking
+from automl.tracking.search_tracking import SearchTracking
 from automl.training.failures import SearchFailed, failure_reasons
 from automl.variants import preprocessing_variants
 

@@ -260,7 +260,7 @@ def _write_csv(frame, output: Path | None, what: str) -> None:
 def run_plugins(args: argparse.Namespace) -> int:
     """``automl plugins``: every installed component, its plugin and package (with ``--space``,
     each one's own hyperparameter space)."""
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
     from automl.space_view import component_record, format_component, text_table
 
     if args.pattern == "check" or args.target is not None:
@@ -304,7 +304,7 @@ def run_plugins_check(args: argparse.Namespace) -> int:
 def run_space_show(args: argparse.Namespace) -> int:
     """``automl space show``: the space a search would sample for a task and input kind, after
     the YAML file's overrides (the same resolution as the search's)."""
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
     from automl.space import build_search_space, load_space_file, space_for_input_kind
     from automl.space_view import format_space, space_record
 

@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 # Which tasks exist is the registry's business (the ``automl_tasks`` hook): a component's
 # ``tasks`` left at ``None`` means the tasks that take unmarked components
 # (``Task.takes_unmarked_components``: binary, multiclass and regression), filled in by the
-# registry once every plugin is loaded (:meth:`automl.plugins.Registry.settle_names`).
+# registry once every plugin is loaded (:meth:`automl.registry.Registry.settle_names`).
 INPUT_KINDS = ("tabular", "image", "sequence", "text")
 
 
@@ -158,7 +158,7 @@ class Component:
 
     ``key`` is the name search spaces, trial configs and the leaderboard use: the bare name,
     or the qualified ``package:name`` where another package's component of the same family
-    holds the bare name (see :mod:`automl.plugins`).
+    holds the bare name (see :mod:`automl.registry`).
     """
 
     family: str

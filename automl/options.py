@@ -30,7 +30,7 @@ from automl.flags import (
     POSITIVE_INT, QUANTILE, VALIDATION, FlagValue,
 )
 from automl.metrics import DIRECTIONS
-from automl.plugins import RegisteredNames, metric_names, task_names
+from automl.registry import RegisteredNames, metric_names, task_names
 
 SCHEDULERS = ("asha", "fifo", "hyperband", "pbt")
 SEARCHERS = ("random", "grid", "tpe", "gp")

@@ -40,7 +40,7 @@ ENTRY_KEYS = ("name", "batch_size", "epochs", "preprocessing", "architecture", "
 def task_group(task: str, registry=None) -> str:
     """The portfolio's key for a task: its ``portfolio_group`` (``classification`` for binary
     and multiclass), from ``registry`` or the installed plugins."""
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
 
     return (registry or load_registry()).task(task).portfolio_group
 

@@ -183,7 +183,7 @@ class SearchDisplay:
         """Show one event of :meth:`automl.api.AutoML.fit`."""
         print_ = self.console.print
         if stage == "data":
-            from automl.data.report import short_summary
+            from automl.data.summary import short_summary
 
             print_("\n".join(short_summary(info)), markup=False, highlight=False)
         elif stage == "search":

@@ -82,7 +82,7 @@ def prediction_components(info: Mapping[str, Any], disabled=(), registry=None) -
     ``registry`` is given; a task from another plugin loads every plugin to find it); a model
     saved before this record existed loads every installed plugin, as it was trained.
     """
-    from automl.plugins import CORE_DISTRIBUTION, load_registry
+    from automl.registry import CORE_DISTRIBUTION, load_registry
 
     config = info["config"]
     record = info.get(RECORD_KEY)
@@ -146,7 +146,7 @@ def _missing(entry: Mapping[str, Any], problem: str) -> AutoMLError:
 
 
 def _check_available(entry: Mapping[str, Any], disabled) -> None:
-    from automl.plugins import PluginInfo
+    from automl.registry import PluginInfo
 
     package = entry["package"]
     if package in ("-", "?"):

@@ -48,7 +48,7 @@ MIN_ROWS = 8  # one row each for val and test needs ~7 rows at the default fract
 def task_learning(target_type: str) -> str:
     """The registered task whose ``Task.sklearn_target_type`` is ``target_type`` (a value of
     scikit-learn's ``type_of_target``): the task an estimator's search runs for its ``y``."""
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
 
     tasks = load_registry().tasks
     for name, task in tasks.items():

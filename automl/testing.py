@@ -45,7 +45,7 @@ from typing import Any, Callable
 from automl.components import SINGULAR
 from automl.errors import AutoMLError
 from automl.plugin_checks import FAMILY_CHECKS, space_check
-from automl.plugins import ENTRY_POINT_GROUP
+from automl.registry import ENTRY_POINT_GROUP
 
 
 
@@ -109,7 +109,7 @@ def run_checks(plugin: Any) -> list[CheckResult]:
 
 def plugin_checks(plugin: Any) -> list[Check]:
     """Every contract check for ``plugin``'s components, unrun (for ``pytest.mark.parametrize``)."""
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
 
     registry = load_registry(extra_plugins=_as_pairs(plugin), entry_points=False, known_tasks=installed_tasks())
     tasks = registry.every_task()
@@ -129,7 +129,7 @@ def installed_tasks() -> dict[str, Any]:
     import warnings
 
     from automl.errors import AutoMLError
-    from automl.plugins import PluginClashWarning, load_registry
+    from automl.registry import PluginClashWarning, load_registry
 
     try:
         with warnings.catch_warnings():

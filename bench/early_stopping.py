@@ -55,7 +55,7 @@ def main(argv=None) -> dict:
     from automl.config import DataConfig, ResourceConfig, SearchConfig
     from automl.data import prepare_data
     from automl.engine.run import run_trials
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
     from automl.space import build_search_space
     from automl.run_directory import RunDirectory
     from automl.tracking.timeline import SearchTimeline

@@ -135,7 +135,7 @@ def run(datasets: list[str], seeds: list[int], epochs: int, image_epochs: int,
     import torch
 
     from automl.components import FAMILIES
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
     from automl.training.records import Components
     from bench.quality import load_dataset, prepare
 

@@ -122,7 +122,7 @@ def main(argv=None) -> dict:
 
     from automl.config import DataConfig
     from automl.data import prepare_data
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
     from automl.space import build_search_space
     from automl.training.records import Components, TrainingSet
     from bench.common import ray_running

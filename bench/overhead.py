@@ -103,7 +103,7 @@ def plain_parallel_seconds(data, component_names: dict, configs: list[dict], slo
 def _plain_worker(data, component_names: dict, todo, warm, finished) -> None:
     import torch
 
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
     from automl.training.records import Components
 
     torch.set_num_threads(1)
@@ -216,7 +216,7 @@ def main(argv=None) -> dict:
 
     from automl.config import DataConfig
     from automl.data import prepare_data
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
     from automl.space import build_search_space
     from automl.training.records import Components
     import yaml

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 LOAD_NEEDED = "import sys, automl; automl.load(sys.argv[1])"
-LOAD_EVERYTHING = ("import sys, automl; from automl.plugins import load_registry; "
+LOAD_EVERYTHING = ("import sys, automl; from automl.registry import load_registry; "
                    "automl.load(sys.argv[1], registry=load_registry())")
 BUILTIN_MODULES = ["mlp", "cnn", "rnn", "transformer", "losses", "optimizers", "regularizers", "autoencoder", "gan",
                    "unsupervised_losses", "initialization", "augmentation"]

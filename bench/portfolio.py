@@ -133,7 +133,7 @@ def score_candidates(group: str, seeds: list[int], epochs: int) -> dict[str, dic
     from automl.components import FAMILIES
     from automl.config import DataConfig
     from automl.data import prepare_data
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
     from automl.portfolio import complete_entry
     from automl.space import build_search_space, load_space_file
     from automl.training.records import Components

@@ -68,7 +68,7 @@ def trials_per_minute(arrays_dir: Path, trials: int, epochs: int) -> dict:
 
     from automl.config import ResourceConfig, SearchConfig
     from automl.engine.run import run_trials
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
     from automl.space import build_search_space
     from automl.training.records import Components, TrainingSet
 

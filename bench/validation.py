@@ -42,7 +42,7 @@ def trial_cost(rows: list[int], epochs: int = 10) -> list[dict]:
     from automl.components import FAMILIES
     from automl.config import DataConfig
     from automl.data import prepare_data
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
     from automl.tasks import task_named
     from automl.training.building import build_model
     from automl.training.loop import train_epochs
@@ -156,7 +156,7 @@ def final_models(datasets: list[str], seeds: list[int], trials: int) -> list[dic
     from automl.components import FAMILIES
     from automl.config import DataConfig
     from automl.data import prepare_data
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
     from automl.refit import refit_and_test
     from automl.training.records import Components
 

@@ -9,7 +9,7 @@ from automl.components import FAMILIES
 from automl.config import DataConfig
 from automl.data import prepare_data
 from automl.engine.trial_records import TrialRecord
-from automl.plugins import load_registry
+from automl.registry import load_registry
 from automl.refit import refit_and_test
 from automl.training.records import Components
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from automl.plugins import load_registry
+from automl.registry import load_registry
 from automl.training.building import build_model
 from automl.training.loop import predict_outputs, train_epochs
 from automl.training.records import Components, DataFacts

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from automl.components import INPUT_KINDS
-from automl.plugins import load_registry
+from automl.registry import load_registry
 from automl.space import build_search_space
 from automl.training.building import build_network
 from automl.training.records import DataFacts

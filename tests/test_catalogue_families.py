@@ -14,7 +14,7 @@ import torch
 
 from automl.cli import main
 from automl.export.capture import save_module
-from automl.plugins import load_registry
+from automl.registry import load_registry
 from automl.space import build_search_space, load_space_file
 from automl.training.building import build_model, build_network
 from automl.training.loop import predict_outputs, train_epochs

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from automl.components import INPUT_KINDS
-from automl.plugins import load_registry
+from automl.registry import load_registry
 from automl.space import build_search_space
 from automl.training.building import build_network, call_builder
 from automl.training.records import DataFacts

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from automl.cli import main
-from automl.plugins import load_registry
+from automl.registry import load_registry
 from automl.space import build_search_space, load_space_file
 from presets import HOLDOUT_NO_ENSEMBLE, UNTRACKED
 

@@ -15,7 +15,7 @@ import automl
 from automl.cli import main
 from automl.components import INPUT_KINDS
 from automl.export import export_artifact
-from automl.plugins import load_registry
+from automl.registry import load_registry
 from automl.space import build_search_space, load_space_file
 from automl.training.building import build_network
 from automl.training.records import DataFacts

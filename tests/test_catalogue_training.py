@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from automl.plugins import load_registry
+from automl.registry import load_registry
 from automl.space import build_search_space
 from automl.space import MIN_STEPS_PER_EPOCH
 from automl.training.building import build_model, call_builder

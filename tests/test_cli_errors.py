@@ -7,7 +7,7 @@ import pytest
 from automl import hookimpl
 from automl.cli import main
 from automl.components import OptimizerSpec
-from automl.plugins import load_registry
+from automl.registry import load_registry
 
 
 def run_cli(args, capsys):
@@ -102,10 +102,10 @@ class _OptimizerWithoutLearningRate:
 def test_pbt_over_an_optimizer_without_a_learning_rate_is_refused_before_the_run_directory(
     tmp_path, capsys, blobs_frame, tiny_space, monkeypatch
 ):
-    from automl import plugins
+    from automl import registry
 
     with_plugin = lambda disabled=(): load_registry(disabled, extra_plugins=[("fixed", _OptimizerWithoutLearningRate())])  # noqa: E731
-    monkeypatch.setattr(plugins, "load_registry", with_plugin)
+    monkeypatch.setattr(registry, "load_registry", with_plugin)
     monkeypatch.setattr("automl.api.load_registry", with_plugin)  # the search's own registry
     data = tmp_path / "d.csv"
     blobs_frame.to_csv(data, index=False)

@@ -125,7 +125,7 @@ def test_loaders_report_what_kind_of_data_they_read(tmp_path):
 def _refit_artifact(prepared, tmp_path):
     """Train a tiny MLP on a prepared dataset through the real refit path and save its artifact."""
     from automl.engine.trial_records import TrialRecord
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
     from automl.refit import refit_and_test
     from automl.training.records import Components
 

@@ -12,7 +12,7 @@ from automl.cli import main
 from automl.config import DataConfig
 from automl.data import prepare_data
 from automl.data.load import load_data
-from automl.data.report import short_summary
+from automl.data.summary import short_summary
 from automl.space import space_for_input_kind
 from series_helpers import wide_series
 from presets import HOLDOUT_NO_ENSEMBLE_FLAGS, UNTRACKED_FLAGS

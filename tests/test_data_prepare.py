@@ -210,7 +210,7 @@ def test_unknown_preprocessing_choice_in_a_space_is_a_clear_error():
 
 
 def test_search_space_offers_preprocessing_choices_to_trials():
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
     from automl.space import build_search_space
 
     spec = {"epochs": 1, "preprocessing": {"scaler": {"choice": ["standard", "robust"]}}}

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from automl.plugins import load_registry
+from automl.registry import load_registry
 from presets import HOLDOUT_NO_ENSEMBLE_FLAGS, ONE_TRIAL_AT_A_TIME_FLAGS, UNTRACKED_FLAGS
 
 PLUGIN_DIR = Path(__file__).resolve().parent.parent / "examples" / "automl-example-plugin"

@@ -158,7 +158,7 @@ class _TracedArchitectures:
 
 @pytest.fixture(scope="module")
 def traced_registry():
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
 
     return load_registry(extra_plugins=[("traced_architectures", _TracedArchitectures())])
 

@@ -12,7 +12,7 @@ from automl import hookimpl
 from automl.cli import main
 from automl.components import ArchitectureSpec, LossSpec
 from automl.errors import AutoMLError
-from automl.plugins import load_registry
+from automl.registry import load_registry
 
 
 def test_builtins_are_discovered_through_the_entry_point_group():
@@ -38,7 +38,7 @@ class _Duplicate:
 
 
 def test_a_component_named_like_a_builtin_is_a_warning_and_keeps_its_qualified_name():
-    from automl.plugins import PluginClashWarning
+    from automl.registry import PluginClashWarning
 
     with pytest.warns(PluginClashWarning, match=r"architecture 'mlp' comes from 2 packages: automl-torch .* and dupe \(dupe:mlp\)"):
         registry = load_registry(extra_plugins=[("dupe", _Duplicate())])

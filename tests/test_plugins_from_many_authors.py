@@ -17,7 +17,7 @@ from plugin_packages import ACTIVE_ENV, NAME, VERSION
 from automl import AutoML
 from automl.cli import main
 from automl.errors import AutoMLError
-from automl.plugins import PluginClashWarning, load_registry
+from automl.registry import PluginClashWarning, load_registry
 from automl.predictor import load
 from automl.space import build_search_space
 from presets import HOLDOUT_NO_ENSEMBLE

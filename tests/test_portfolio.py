@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from automl.plugins import load_registry
+from automl.registry import load_registry
 from automl.portfolio import complete_entry, load_portfolio, resolve_portfolio
 from automl.run_directory import RunDirectory
 from automl.space import build_search_space, define_by_run_point, load_space_file, space_for_input_kind, strip_component_prefixes

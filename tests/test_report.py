@@ -75,7 +75,7 @@ def test_report_command_rebuilds_a_self_contained_page_from_the_run_directory(re
 
 def test_a_search_with_the_report_turned_off_writes_no_page(regression_run, tmp_path):
     from automl.config import TrackingConfig
-    from automl.tracking.search import SearchTracking
+    from automl.tracking.search_tracking import SearchTracking
 
     run_dir = shutil.copytree(regression_run.run_dir, tmp_path / "run")
     (run_dir / "report.html").unlink()

@@ -73,7 +73,7 @@ def test_a_trial_that_raises_still_reports_the_epochs_it_finished(sent):
 
 
 def test_asha_and_hyperband_trials_report_at_their_rungs_fifo_at_none_pbt_at_every_epoch(tiny_space):
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
     from automl.space import build_search_space, load_space_file
 
     spec, source = load_space_file(tiny_space(TWELVE_EPOCHS))

@@ -419,7 +419,7 @@ def test_the_trials_a_resumed_tpe_search_ran_are_in_its_optuna_study_with_their_
     import yaml
 
     from automl.engine.searchers import make_searcher
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
     from automl.resumed_search import optuna_search_in
     from automl.space import build_search_space
 

@@ -11,7 +11,7 @@ from search_log_helpers import trials_running_at_once
 
 from automl import AutoML
 from automl.errors import AutoMLError
-from automl.plugins import load_registry
+from automl.registry import load_registry
 from automl.space import build_search_space, load_space_file
 from presets import HOLDOUT_NO_ENSEMBLE, HOLDOUT_NO_ENSEMBLE_FLAGS, UNTRACKED, UNTRACKED_FLAGS, ONE_TRIAL_AT_A_TIME
 

@@ -9,7 +9,7 @@ from ray.tune.search.variant_generator import generate_variants
 
 from automl.cli import main
 from automl.errors import AutoMLError
-from automl.plugins import load_registry
+from automl.registry import load_registry
 from automl.space import build_search_space, find_space_file, load_space_file
 from automl.space_view import describe_domain
 

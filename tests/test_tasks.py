@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import automl
-import automl.plugins
+import automl.registry
 from automl import AutoMLError, hookimpl
 from automl.cli import build_parser, main
 from automl.components import ArchitectureSpec, LossSpec
@@ -21,7 +21,7 @@ from automl.data.task import infer_task
 from automl.ensemble import select_ensemble
 from automl.metrics import DIRECTIONS
 from automl.options import TASK_OPTIONS
-from automl.plugins import load_registry
+from automl.registry import load_registry
 from automl.tasks.supervised import RegressionTask
 
 BUILT_IN = {"binary", "multiclass", "regression", "multilabel", "cluster", "generate"}
@@ -180,12 +180,12 @@ class _MedianPlugin:
 @pytest.fixture
 def median_task_installed(monkeypatch):
     """The installed plugins' registry as if a package added the ``median_regression`` task."""
-    real = automl.plugins.load_registry
+    real = automl.registry.load_registry
 
     def with_median(disabled=(), extra_plugins=(), **keywords):
         return real(disabled, [*extra_plugins, ("median", _MedianPlugin())], **keywords)
 
-    monkeypatch.setattr(automl.plugins, "load_registry", with_median)
+    monkeypatch.setattr(automl.registry, "load_registry", with_median)
 
 
 def _parse_error(argv, capsys) -> str:
@@ -224,7 +224,7 @@ def test_building_the_parser_loads_no_plugin(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the registry was loaded")
 
-    monkeypatch.setattr(automl.plugins, "load_registry", refuse)
+    monkeypatch.setattr(automl.registry, "load_registry", refuse)
     build_parser()
 
 

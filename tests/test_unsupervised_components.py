@@ -10,7 +10,7 @@ import torch
 
 from automl.config import DataConfig
 from automl.errors import AutoMLError
-from automl.plugins import load_registry
+from automl.registry import load_registry
 from automl.space import build_search_space
 
 SHAPES = {"tabular": (6,), "image": (1, 8, 8)}

@@ -26,7 +26,7 @@ from automl.data.folds import fold_count, fold_indices
 from automl.data.prepared import Fold, PreparedData, PreprocessingVariant, preview_columns
 from automl.data.preprocess import FeaturePreprocessor, LabelSetEncoder, TargetEncoder
 from automl.data.profile import RowView, as_pixels, decisions_as_dicts, parse_datetimes, profile_columns
-from automl.data.report import build_report
+from automl.data.summary import build_report
 from automl.data.split import split_rows
 from automl.data.task import NO_TARGET, ONE_COLUMN, SEVERAL_COLUMNS, infer_task, registered_tasks
 from automl.data.text import TextTokenizer

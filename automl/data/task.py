@@ -59,7 +59,7 @@ def profile_target(target: pd.Series) -> TargetProfile:
 
 def registered_tasks() -> Mapping[str, Any]:
     """The tasks of the installed plugins, by name (registry order)."""
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
 
     return load_registry().tasks
 

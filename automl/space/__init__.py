@@ -20,7 +20,7 @@ YAML schema (``search_spaces/default.yaml`` is the reference)::
       scaler: {choice: [standard, robust, minmax]}
     architectures:                     # also: losses, optimizers, regularizers
       include: [mlp]                   # optional; default every component that fits; a name
-                                       # may be qualified: [my-plugins:mlp] (automl/plugins.py)
+                                       # may be qualified: [my-plugins:mlp] (automl/registry.py)
       exclude: []                      # optional
       mlp:                             # optional; overrides entries of the plugin's space
         width: {choice: [64, 128]}

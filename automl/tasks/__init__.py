@@ -7,7 +7,7 @@ third-party task would, and the registry is the one place that knows them.
 
 from __future__ import annotations
 
-from automl.plugins import Registry, load_registry
+from automl.registry import Registry, load_registry
 from automl.tasks.base import Task
 
 __all__ = ["Task", "task_named"]

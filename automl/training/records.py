@@ -105,7 +105,7 @@ def registered_task(task: Any, unknown: Any = _UNKNOWN) -> Any:
     tasks: a task object arrives from above, or the registry (core) is asked at run time."""
     if not isinstance(task, str):
         return task
-    from automl.plugins import load_registry
+    from automl.registry import load_registry
 
     registry = load_registry()
     return registry.task(task) if unknown is _UNKNOWN else registry.tasks.get(task, unknown)
