@@ -269,8 +269,9 @@ def installed_plugins(disabled: Iterable[str] = ()) -> list[tuple[importlib.meta
         info = PluginInfo(
             name=ep.name,
             entry_point=f"{ep.name} = {ep.value}",
-            package=dist.metadata["Name"] if dist else "?",
-            version=dist.version if dist else "?",
+            # A distribution pip is installing or removing right now can have no metadata yet.
+            package=(dist.metadata["Name"] if dist else None) or "?",
+            version=(dist.version if dist else None) or "?",
         )
         if not info.matches(disabled):
             found.append((ep, info))
