@@ -9,6 +9,7 @@ Ray or scikit-learn import them when they run, so that importing the API stays c
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import time
@@ -127,13 +128,11 @@ class AutoML:
         # Every option a search would ignore or Ray Tune would refuse fails here, before any work.
         self.given_options = explicit_options(o, default_options())
 
-        def registered_tasks():
-            return load_registry(disabled=o["disable_plugins"]).tasks
-
-        check_task_options(o["task"], self.given_options, registered_tasks)
+        registry = functools.cache(lambda: load_registry(disabled=o["disable_plugins"]))  # loaded once, only if asked
+        check_task_options(o["task"], self.given_options, lambda: registry().tasks)
         check_combinations(o, self.given_options)
         if o["task"] is not None and o["metric"] is not None:
-            load_registry(disabled=o["disable_plugins"]).task(o["task"]).ranking(o["metric"])  # a metric the task lacks fails here
+            registry().task(o["task"]).ranking(o["metric"])  # a metric the task lacks fails here
         self.metric, self.n_clusters = o["metric"], o["n_clusters"]
         self.data_config = settings(DataConfig, o)
         self.search_config = settings(SearchConfig, o, searcher=searcher_for(o))
