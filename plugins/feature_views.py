@@ -6,11 +6,11 @@ silhouette, so that a search that tries them cannot end worse than KMeans on the
 a PCA projection of them does by that measure (on wine the autoencoders' best silhouette chose
 k=2 where KMeans on the standardized features finds the three cultivars).
 
-Neither view learns by gradient. ``features`` is the identity. ``pca`` fits its components the
+Neither view learns by gradient. ``features`` is the identity. ``pca`` fits its axes the
 way batch normalization fits its statistics: in training mode every batch adds to running sums
-(buffers, so the saved weights carry them), and the projection is the top ``components``
+(buffers, so the saved weights carry them), and the projection is the top ``dimensions``
 eigenvectors of the covariance of every row seen so far. The one training loop visits each
-training row once per epoch, so the fitted components are exactly those of the training rows
+training row once per epoch, so the fitted axes are exactly those of the training rows
 (and of train+val in the refit). Each view keeps one parameter that enters the reconstruction
 times zero: its gradient is zero (no optimizer moves it, weight decay or not, and it changes no
 output), yet the optimizer built for every trial has something to hold and the loss stays
@@ -47,12 +47,12 @@ class FeatureView(nn.Module):
 
 
 class PCAView(nn.Module):
-    """Projection onto the top ``components`` principal axes of the rows seen in training."""
+    """Projection onto the top ``dimensions`` principal axes of the rows seen in training."""
 
-    def __init__(self, input_shape, components: int):
+    def __init__(self, input_shape, dimensions: int):
         super().__init__()
         width = math.prod(input_shape)
-        self.latent = min(components, width)
+        self.latent = min(dimensions, width)
         self.anchor = nn.Parameter(torch.zeros(()))
         self.register_buffer("count", torch.zeros((), dtype=torch.float64))
         self.register_buffer("total", torch.zeros(width, dtype=torch.float64))
@@ -104,9 +104,9 @@ def build_features(input_shape, output_size=0) -> FeatureView:
     return FeatureView(input_shape)
 
 
-def build_pca(input_shape, output_size=0, components=2) -> PCAView:
-    """The top ``components`` principal components of the prepared features."""
-    return PCAView(input_shape, components)
+def build_pca(input_shape, output_size=0, dimensions=2) -> PCAView:
+    """The top ``dimensions`` principal components of the prepared features."""
+    return PCAView(input_shape, dimensions)
 
 
 @hookimpl
@@ -126,7 +126,7 @@ def automl_architectures():
             tasks=("cluster",),
             # Tables only: an image's pixel covariance (C*H*W squared) is too large to decompose per batch.
             input_kinds=("tabular",),
-            space={"components": {"choice": [2, 3, 5, 10]}},
+            space={"dimensions": {"choice": [2, 3, 5, 10]}},
             description="principal components of the prepared features, fitted on the training rows",
         ),
     ]

@@ -8,7 +8,7 @@ dimensions (weights, means and scales learned), a decoder to the mean of a Gauss
 prepared row with one learned scale per feature, and a Gaussian encoder ``q(z | x)``. It is
 trained on the negative evidence lower bound (ELBO) with one reparameterized sample per row; the
 KL term ``log q(z|x) - log p(z)`` is estimated at that sample, since a mixture prior has no
-closed form. Sampling draws a component, a code from it, then a row *with* its decoder noise:
+closed form. Sampling draws one of the Gaussians, a code from it, then a row *with* its decoder noise:
 decoder means alone lie on a ``latent``-dimensional sheet that a classifier tells from real
 rows at once. ``decoder_depth: 0`` makes the decoder linear: a mixture of factor analysers
 (Ghahramani and Hinton, 1996).
@@ -40,22 +40,22 @@ def gaussian_log_prob(x: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tens
 class MixtureVAE(nn.Module):
     """Encoder ``x -> (mean, log scale)`` of ``q(z|x)``, decoder ``z ->`` row mean, mixture prior."""
 
-    def __init__(self, input_shape, latent=4, components=5, width=64, depth=1, decoder_depth=1, activation="relu"):
+    def __init__(self, input_shape, latent=4, mixtures=5, width=64, depth=1, decoder_depth=1, activation="relu"):
         super().__init__()
         self.input_shape, self.latent = tuple(input_shape), latent
         width_in = math.prod(input_shape)
         self.encoder = DenseEncoder(input_shape, 2 * latent, width, depth, activation)
         self.decoder = DenseDecoder(latent, (width_in,), width, decoder_depth, activation)
         self.row_log_scale = nn.Parameter(torch.full((width_in,), -1.0))
-        self.prior_logits = nn.Parameter(torch.zeros(components))
-        # Spread means, so the components start apart and the encoder can assign rows to them.
-        self.prior_means = nn.Parameter(torch.randn(components, latent))
-        self.prior_log_scales = nn.Parameter(torch.zeros(components, latent))
+        self.prior_logits = nn.Parameter(torch.zeros(mixtures))
+        # Spread means, so the Gaussians start apart and the encoder can assign rows to them.
+        self.prior_means = nn.Parameter(torch.randn(mixtures, latent))
+        self.prior_log_scales = nn.Parameter(torch.zeros(mixtures, latent))
 
     def prior_log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """``log p(z)`` under the mixture prior, per row."""
-        per_component = gaussian_log_prob(z[:, None, :], self.prior_means, self.prior_log_scales)
-        return torch.logsumexp(torch.log_softmax(self.prior_logits, 0) + per_component, dim=1)
+        per_gaussian = gaussian_log_prob(z[:, None, :], self.prior_means, self.prior_log_scales)
+        return torch.logsumexp(torch.log_softmax(self.prior_logits, 0) + per_gaussian, dim=1)
 
     def generative_loss(self, x: torch.Tensor, noise: torch.Generator | None = None) -> torch.Tensor:
         """The negative ELBO per row and per feature (a scale the learning rates suit)."""
@@ -76,18 +76,18 @@ class MixtureVAE(nn.Module):
     def sample(self, n: int, noise: torch.Generator | None = None) -> torch.Tensor:
         device = self.prior_means.device
         weights = torch.softmax(self.prior_logits.detach().float().cpu(), 0)
-        component = torch.multinomial(weights, n, replacement=True, generator=noise).to(device)
-        z = self.prior_means[component] + torch.exp(self.prior_log_scales[component]) * torch.randn(
+        gaussian = torch.multinomial(weights, n, replacement=True, generator=noise).to(device)
+        z = self.prior_means[gaussian] + torch.exp(self.prior_log_scales[gaussian]) * torch.randn(
             n, self.latent, generator=noise).to(device)
         row_noise = torch.randn(n, self.row_log_scale.shape[0], generator=noise).to(device)
         rows = self.decoder(z) + torch.exp(self.row_log_scale.clamp(-6.0, 3.0)) * row_noise
         return rows.reshape(n, *self.input_shape)
 
 
-def build_mixture_vae(input_shape, output_size=0, latent=4, components=5, width=64, depth=1, decoder_depth=1,
+def build_mixture_vae(input_shape, output_size=0, latent=4, mixtures=5, width=64, depth=1, decoder_depth=1,
                       activation="relu") -> MixtureVAE:
-    """VAE with a ``components``-Gaussian mixture prior over ``latent`` dimensions."""
-    return MixtureVAE(input_shape, latent, components, width, depth, decoder_depth, activation)
+    """VAE with a prior of ``mixtures`` Gaussians over ``latent`` dimensions."""
+    return MixtureVAE(input_shape, latent, mixtures, width, depth, decoder_depth, activation)
 
 
 @hookimpl
@@ -100,7 +100,7 @@ def automl_architectures():
             input_kinds=("tabular",),
             space={
                 "latent": {"choice": [2, 4, 8]},
-                "components": {"choice": [3, 5, 10]},
+                "mixtures": {"choice": [3, 5, 10]},
                 "width": {"choice": [64, 128]},
                 "depth": {"choice": [1, 2]},
                 "decoder_depth": {"choice": [0, 1, 2]},

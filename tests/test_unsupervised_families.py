@@ -57,10 +57,10 @@ def test_pca_view_fits_the_principal_axes_of_its_training_rows_and_its_loss_fall
     X, _ = blobs
     spec = registry.get("architectures", "pca").spec
     assert spec.tasks == ("cluster",) and spec.input_kinds == ("tabular",)
-    fresh = spec.build((5,), 0, components=2).eval()
+    fresh = spec.build((5,), 0, dimensions=2).eval()
     with torch.no_grad():
         before = float(torch.nn.functional.mse_loss(fresh(torch.as_tensor(X)), torch.as_tensor(X)))
-    model, _ = trained(registry, ClusterTask(), {"name": "pca", "components": 2}, "reconstruction_mse", X, epochs=2)
+    model, _ = trained(registry, ClusterTask(), {"name": "pca", "dimensions": 2}, "reconstruction_mse", X, epochs=2)
     network = model.network.eval()
     with torch.no_grad():
         codes = network.encode(torch.as_tensor(X)).numpy()
@@ -70,7 +70,7 @@ def test_pca_view_fits_the_principal_axes_of_its_training_rows_and_its_loss_fall
     assert after < 0.5 * before
 
     # The saved weights carry the fitted statistics: a fresh network loads the same projection.
-    loaded = spec.build((5,), 0, components=2)
+    loaded = spec.build((5,), 0, dimensions=2)
     loaded.load_state_dict(network.state_dict())
     with torch.no_grad():
         np.testing.assert_allclose(loaded.eval().encode(torch.as_tensor(X)).numpy(), codes, atol=1e-5)
@@ -92,7 +92,7 @@ def test_cluster_task_scores_every_embedding_on_the_features_and_the_views_recov
         n_clusters = None
 
     scores = {}
-    for architecture in ({"name": "features"}, {"name": "pca", "components": 2},
+    for architecture in ({"name": "features"}, {"name": "pca", "dimensions": 2},
                          {"name": "autoencoder", "latent": 2, "width": 16, "depth": 1, "activation": "relu"}):
         model, _ = trained(registry, task, architecture, "reconstruction_mse", X_train, epochs=2)
         metrics = task.evaluator(model, Data(), X_train, X_val, "cpu", seed=0)(model.network)
@@ -189,7 +189,7 @@ def test_mixture_vae_trains_on_its_elbo_with_one_optimizer_and_samples_rows(regi
     spec = registry.get("architectures", "mixture_vae").spec
     assert spec.tasks == ("generate",) and spec.input_kinds == ("tabular",)
     task = GenerateTask()
-    architecture = {"name": "mixture_vae", "latent": 2, "components": 3, "width": 32, "depth": 1, "decoder_depth": 1,
+    architecture = {"name": "mixture_vae", "latent": 2, "mixtures": 3, "width": 32, "depth": 1, "decoder_depth": 1,
                     "activation": "relu"}
     model, history = trained(registry, task, architecture, "adversarial_bce", X, epochs=8)
     assert len(model.optimizers) == 1  # the likelihood form: no discriminator, one optimizer
@@ -213,7 +213,7 @@ epochs: 2
 batch_size: 32
 architectures:
   include: [pca]
-  pca: {components: 2}
+  pca: {dimensions: 2}
 losses:
   include: [reconstruction_mse]
 optimizers:
@@ -226,7 +226,7 @@ epochs: 3
 batch_size: 32
 architectures:
   include: [mixture_vae]
-  mixture_vae: {latent: 2, components: 3, width: 32, depth: 1, decoder_depth: 1, activation: relu}
+  mixture_vae: {latent: 2, mixtures: 3, width: 32, depth: 1, decoder_depth: 1, activation: relu}
 losses:
   include: [adversarial_bce]
 optimizers:
