@@ -28,6 +28,9 @@ class ArchitectureSpec:
     ``output_size=0`` and follow the contracts in ``automl/tasks/cluster.py`` and ``automl/tasks/generate.py``
     (an ``encode`` method for clustering; a discriminator and ``sample`` for generation).
 
+    A convex module may ask to be fitted to its optimum instead of trained by mini-batch steps
+    (``fits_to_optimum``, ``penalty()``: :func:`automl.hookspecs.automl_architectures`).
+
     Defaults: ``tasks`` (``None``) is the single-target supervised tasks (binary, multiclass,
     regression: those whose ``Task.takes_unmarked_components``), and ``input_kinds`` is
     ``("tabular",)`` only: an architecture is offered for images, sequences or text only where

@@ -145,6 +145,13 @@ def automl_architectures() -> list:
     regularizers to the default or lists it; a space whose ``regularizers.include`` leaves it
     out (or whose ``exclude`` names it) turns it off, and then your module keeps PyTorch's own
     initialization (as ``scheme: default`` does).
+
+    A supervised module convex in its parameters may set the class attribute
+    ``fits_to_optimum = True`` and define ``penalty() -> scalar tensor`` (its own L2 term, say):
+    the training loop then minimizes the trial's loss plus ``penalty()`` and the regularizers'
+    penalties over all training rows by L-BFGS in the first epoch, and ends the trial there,
+    instead of training it by the optimizer's mini-batch steps (the built-in ``linear``: a
+    ridge or logistic regression fitted to its optimum, so no scheduler judges it half-trained).
     """
 
 

@@ -125,41 +125,63 @@ def test_a_tabm_artifact_exports_and_the_module_matches_automl_predict(blobs_fra
 # ---- what each family promises beyond shapes
 
 
-def test_linear_fits_a_linear_target_as_well_as_ridge():
-    from sklearn.linear_model import Ridge
-    from sklearn.metrics import r2_score
-
-    rng = np.random.default_rng(3)
-    X = rng.normal(0, 1, (400, 8)).astype(np.float32)
-    y = (X @ rng.normal(0, 1, 8) + 0.5 * rng.normal(0, 1, 400)).astype(np.float32).reshape(-1, 1)
-    train, test = slice(0, 300), slice(300, None)
-    config = make_config({"name": "linear", "bias": True}, loss={"name": "mse"},
-                         optimizer={"name": "adam", "lr": 0.05}, epochs=40, batch_size=32)
-    facts = DataFacts.of("regression", "tabular", 1, y[train])
-    model = build_model(config, registry_components(), (8,), 1, torch.device("cpu"), facts)
-    list(train_epochs(model, X[train], y[train], 40, 32, torch.device("cpu"), 0))
-    network_r2 = r2_score(y[test], predict_outputs(model.network, X[test], torch.device("cpu")))
-    ridge_r2 = r2_score(y[test], Ridge().fit(X[train], y[train]).predict(X[test]))
-    assert network_r2 > ridge_r2 - 0.01, (network_r2, ridge_r2)
+def fitted_linear(X, y, task: str, l2: float, loss: dict, epochs: int = 30, regularizers: dict | None = None):
+    """A ``linear`` trial's model after ``train_epochs`` on all of ``X``, and the epochs it reported."""
+    output_size = 1 if task == "regression" else int(y.max()) + 1
+    config = make_config({"name": "linear", "bias": True, "l2": l2}, loss=loss, regularizers=regularizers,
+                         optimizer={"name": "adam", "lr": 0.05}, epochs=epochs, batch_size=32)
+    facts = DataFacts.of(task, "tabular", output_size, y)
+    model = build_model(config, registry_components(), X.shape[1:], output_size, torch.device("cpu"), facts)
+    history = list(train_epochs(model, X, y, epochs, 32, torch.device("cpu"), 0))
+    return model, history
 
 
-def test_linear_with_the_l2_regularizer_is_ridge_regression():
-    """mean squared error + strength * |w|² has the minimum of scikit-learn's Ridge(alpha=strength * n)."""
+def test_linear_is_fitted_to_the_ridge_optimum_in_its_first_epoch_and_ends_there():
+    """Mean squared error + l2 * |w|² has the minimum of scikit-learn's Ridge(alpha=l2 * n): the
+    linear trial reaches it in epoch 1 (no scheduler sees it half-trained) and stops."""
     from sklearn.linear_model import Ridge
 
     rng = np.random.default_rng(4)
+    X = rng.normal(0, 1, (300, 6)).astype(np.float32)
+    y = (X @ np.arange(1.0, 7.0) + 2.0 + rng.normal(0, 1, 300)).astype(np.float32).reshape(-1, 1)
+    for l2 in (1e-4, 0.05, 1.0):
+        model, history = fitted_linear(X, y, "regression", l2, {"name": "mse"})
+        assert len(history) == 1 and "optimum" in history[0]["stop_reason"]
+        ridge = Ridge(alpha=l2 * len(X)).fit(X, y.ravel())
+        np.testing.assert_allclose(model.network.linear.weight.detach().numpy().ravel(), ridge.coef_, rtol=1e-3, atol=1e-4)
+        np.testing.assert_allclose(float(model.network.linear.bias.detach()), ridge.intercept_, rtol=1e-3, atol=1e-4)
+    assert np.linalg.norm(ridge.coef_) < 0.8 * np.linalg.norm(np.arange(1.0, 7.0))  # the largest l2 really shrinks
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_linear_is_fitted_to_the_logistic_regression_optimum(classes):
+    """Mean cross-entropy + l2 * |W|² is scikit-learn's LogisticRegression with C = 1 / (2 l2 n)
+    (softmax regression), or C = 1 / (l2 n) for two classes: two logit rows W1, W2 are one weight
+    vector W1 - W2 whose penalty at the optimum (W1 = -W2) is half its squared norm."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(0, 1, (240, 5)).astype(np.float32)
+    y = np.argmax(X[:, :classes] + 0.3 * rng.normal(0, 1, (240, classes)), axis=1).astype(np.int64)
+    l2 = 1e-3
+    model, history = fitted_linear(X, y, "multiclass", l2, {"name": "cross_entropy"})
+    assert len(history) == 1
+    probabilities = torch.softmax(torch.as_tensor(predict_outputs(model.network, X, torch.device("cpu"))), 1).numpy()
+    logistic = LogisticRegression(C=1 / ((1 if classes == 2 else 2) * l2 * len(X)), tol=1e-10, max_iter=10_000).fit(X, y)
+    np.testing.assert_allclose(probabilities, logistic.predict_proba(X), atol=2e-3)
+
+
+def test_a_penalty_regularizer_adds_to_the_linear_model_s_own_l2():
+    """The trial's l2 regularizer (strength * |w|², the bias free) counts in the fit as the
+    architecture's own l2 does: l2 0 plus strength s is Ridge(alpha=s * n)."""
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(6)
     X = rng.normal(0, 1, (200, 5)).astype(np.float32)
     y = (X @ np.arange(1.0, 6.0) + rng.normal(0, 1, 200)).astype(np.float32).reshape(-1, 1)
-    strength = 0.5
-    config = make_config({"name": "linear"}, loss={"name": "mse"},
-                         optimizer={"name": "adam", "lr": 0.05, "schedule": "cosine", "warmup": 0.0},
-                         regularizers={"l2": {"enabled": True, "strength": strength}}, epochs=60)
-    model = build_model(config, registry_components(), (5,), 1, torch.device("cpu"), DataFacts.of("regression", "tabular", 1, y))
-    list(train_epochs(model, X, y, 60, 16, torch.device("cpu"), 0))
-    ridge = Ridge(alpha=strength * len(X)).fit(X, y.ravel())
-    weights = model.network.linear.weight.detach().numpy().ravel()
-    np.testing.assert_allclose(weights, ridge.coef_, rtol=0.05)
-    assert np.linalg.norm(ridge.coef_) < 0.8 * np.linalg.norm(np.arange(1.0, 6.0))  # the penalty really shrinks
+    model, _ = fitted_linear(X, y, "regression", 0.0, {"name": "mse"}, regularizers={"l2": {"enabled": True, "strength": 0.5}})
+    ridge = Ridge(alpha=0.5 * len(X)).fit(X, y.ravel())
+    np.testing.assert_allclose(model.network.linear.weight.detach().numpy().ravel(), ridge.coef_, rtol=1e-3, atol=1e-4)
 
 
 def test_realmlp_smooth_clipping_bounds_outliers_and_keeps_small_values():
@@ -216,3 +238,60 @@ def test_families_benchmark_scores_every_contender_on_the_platforms_split():
     assert all(0.0 <= r["test"] <= 1.0 for r in rows)
     assert all(r["best_epoch"] == 1 and 0.0 <= r["test_best_val_epoch"] <= 1.0 for r in rows[1:])
     assert "| wine | tabm |" in families.summary_table(rows)
+
+
+def test_a_linear_trial_with_dropout_reaches_the_same_optimum():
+    """Dropout, which a searched config may switch on, wraps the affine map; the fit to the
+    optimum runs without it and finds the same weights."""
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(0, 1, (200, 4)).astype(np.float32)
+    y = (X @ np.arange(1.0, 5.0) + rng.normal(0, 1, 200)).astype(np.float32).reshape(-1, 1)
+    model, history = fitted_linear(X, y, "regression", 0.01, {"name": "mse"}, regularizers={"dropout": {"enabled": True, "p": 0.5}})
+    assert isinstance(model.network.linear, torch.nn.Sequential)  # the dropout is in the network
+    weights = next(m for m in model.network.modules() if isinstance(m, torch.nn.Linear)).weight.detach().numpy().ravel()
+    np.testing.assert_allclose(weights, Ridge(alpha=0.01 * len(X)).fit(X, y.ravel()).coef_, rtol=1e-3, atol=1e-4)
+    assert len(history) == 1
+
+
+def test_linear_trials_score_and_choose_l2_on_the_folds_as_ridge_does(tmp_path):
+    """Each linear trial of a cross-validated search scores, fold by fold, what scikit-learn's
+    Ridge fitted on the same fold's prepared rows scores, so the l2 the folds choose among trials
+    is the alpha Ridge's cross-validation over the same values and folds chooses (RidgeCV's rule,
+    one alpha per fold size)."""
+    import pandas as pd
+    from in_process import RecordingSession
+    from sklearn.linear_model import Ridge
+
+    from automl.config import DataConfig
+    from automl.data import prepare_data
+    from automl.tasks import task_named
+    from automl.training.records import TrainingSet
+    from automl.training.trainable import train_trial
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(0, 1, (300, 12))
+    y = X[:, :3] @ np.array([3.0, -2.0, 1.0]) + 40.0 + 4.0 * rng.normal(0, 1, 300)  # 9 columns of noise
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(12)]).assign(y=y)
+    prepared = prepare_data(frame, DataConfig(target="y", task="regression", validation="cv:5"))
+    data, task = TrainingSet.of(prepared), task_named("regression")
+    trial_rmse, ridge_rmse = {}, {}
+    for l2 in (1e-4, 1e-2, 1e-1, 1.0):
+        config = make_config({"name": "linear", "bias": True, "l2": l2}, loss={"name": "mse"}, epochs=30, batch_size=32)
+        session = RecordingSession(tmp_path / f"l2_{l2}")
+        session.trial_dir.mkdir()
+        train_trial(config, data, registry_components(), task, session=session)
+        assert len(session.epochs) == 1 and "optimum" in session.epochs[0]["stop_reason"]
+        trial_rmse[l2] = session.epochs[0]["val_rmse"]
+        per_fold = []
+        for fold in prepared.folds:
+            variant = fold.variant(None)
+            ridge = Ridge(alpha=l2 * len(fold.y_train)).fit(variant.X_train, fold.y_train.ravel())
+            error = (ridge.predict(variant.X_val) - fold.y_val.ravel()) * fold.target_encoder.std_  # in y's units
+            per_fold.append(float(np.sqrt(np.mean(error ** 2))))
+        ridge_rmse[l2] = float(np.mean(per_fold))
+    for l2 in trial_rmse:
+        assert trial_rmse[l2] == pytest.approx(ridge_rmse[l2], rel=1e-3), (l2, trial_rmse, ridge_rmse)
+    assert min(trial_rmse, key=trial_rmse.get) == min(ridge_rmse, key=ridge_rmse.get)
+    assert max(trial_rmse.values()) > 1.05 * min(trial_rmse.values())  # the choice matters on these rows

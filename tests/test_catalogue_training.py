@@ -194,7 +194,7 @@ def test_an_epoch_is_at_least_the_minimum_of_optimizer_steps_and_whole_passes(re
     has made MIN_STEPS_PER_EPOCH steps; on data with enough batches it stays one pass."""
     X = torch.randn(rows, 4).numpy()
     y = (X[:, 0] > 0).astype("int64")
-    config = make_config({"name": "linear"}, optimizer={"name": "sgd", "lr": 0.01, "schedule": "constant", "warmup": 0.0},
+    config = make_config({"name": "mlp", "depth": 1, "width": 8}, optimizer={"name": "sgd", "lr": 0.01, "schedule": "constant", "warmup": 0.0},
                          epochs=2, batch_size=batch_size)
     config["min_steps_per_epoch"] = MIN_STEPS_PER_EPOCH  # what every space writes into its trial configs
     model = build_model(config, registry_components(), (4,), 2, torch.device("cpu"), DataFacts.of("multiclass", "tabular", 2, y))

@@ -102,7 +102,7 @@ def test_an_entry_is_completed_with_the_space_canonical_values_and_unlisted_regu
     space, _ = space_of(yaml.safe_load(TINY_SPACE), "multiclass")
     config = complete_entry(ENTRIES[1], space, seed=7)
     assert config == {
-        "seed": 7, "epochs": 1, "min_steps_per_epoch": 32, "batch_size": 32, "architecture": {"name": "linear", "bias": True},
+        "seed": 7, "epochs": 1, "min_steps_per_epoch": 32, "batch_size": 32, "architecture": {"name": "linear", "bias": True, "l2": pytest.approx(1e-3)},  # the log range's geometric middle
         "loss": {"name": "cross_entropy", "label_smoothing": 0.0},
         "optimizer": {"name": "adamw", "lr": 1.0e-2, "weight_decay": pytest.approx(np.sqrt(1e-4 * 0.1)),
                       "schedule": "constant", "warmup": 0.0},

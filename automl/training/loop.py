@@ -3,7 +3,9 @@ trials and the final refit both use it), and the validation metrics a trial repo
 
 An epoch is one pass over the training rows or, on data too small for the space's
 ``min_steps_per_epoch`` batches, as many passes as make that many optimizer steps
-(:mod:`automl.training.epochs`).
+(:mod:`automl.training.epochs`). A network that says ``fits_to_optimum = True`` (a convex
+model, such as the built-in ``linear``) is instead fitted to its optimum in its first epoch
+(:func:`fit_to_optimum`), and training ends there.
 """
 
 from __future__ import annotations
@@ -55,6 +57,17 @@ An epoch is ``passes_per_epoch`` shuffled passes over ``X``: one, unless ``X`` h
     X_t = torch.as_tensor(X, device=device)
     y_t = None if y is None else torch.as_tensor(y, device=device)
     network = model.network
+    if getattr(network, "fits_to_optimum", False) and y_t is not None:
+        if first_epoch < epochs:
+            # A deterministic full-batch problem: dropout a trial's regularizers inserted stays off.
+            network.eval()
+            metrics: dict[str, Any] = {loss_keys[0]: fit_to_optimum(model, X_t, y_t, first_epoch + 1)}
+            if evaluate is not None:
+                metrics.update(evaluate(network))
+            # More epochs would find the same optimum: the trial ends with it.
+            metrics["stop_reason"] = "fitted to its optimum in one epoch (L-BFGS)"
+            yield metrics
+        return
     passes = passes_per_epoch(len(X_t), batch_size, min_steps)
     for epoch in range(first_epoch, epochs):
         network.train()
@@ -95,6 +108,36 @@ An epoch is ``passes_per_epoch`` shuffled passes over ``X``: one, unless ``X`` h
         yield metrics
         if reasons:
             return
+
+
+def fit_to_optimum(model: Model, X: torch.Tensor, y: torch.Tensor, epoch: int, max_iterations: int = 500) -> float:
+    """Minimize the mean loss over all of ``X`` plus the penalties (the network's own
+    ``penalty()`` and every regularizer's) by full-batch L-BFGS with a strong-Wolfe line search,
+    until the gradient or the change of the objective vanishes; return the mean training loss.
+
+    For a convex network (``fits_to_optimum``), where this reaches the optimum that mini-batch
+    steps only approach: the optimizer the trial's config names is not used, nor the batch
+    transforms of its regularizers (mixup, noise), which would change the problem solved.
+    """
+    network = model.network
+    parameters = [p for p in network.parameters() if p.requires_grad]
+    solver = torch.optim.LBFGS(parameters, lr=1.0, max_iter=max_iterations, tolerance_grad=1e-7,
+                               tolerance_change=1e-10, history_size=20, line_search_fn="strong_wolfe")
+    own_penalty = getattr(network, "penalty", None)
+
+    def objective() -> torch.Tensor:
+        solver.zero_grad(set_to_none=True)
+        loss = with_penalties(model.loss(network(X), y), model)
+        if own_penalty is not None:
+            loss = loss + own_penalty()
+        loss.backward()
+        return loss
+
+    solver.step(objective)
+    with torch.no_grad():
+        value = float(model.loss(network(X), y))
+    check_loss(value, epoch)
+    return value
 
 
 def with_penalties(loss: torch.Tensor, model: Model) -> torch.Tensor:

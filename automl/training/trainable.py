@@ -141,9 +141,11 @@ def fold_mean_epochs(folds: list[Iterator[dict[str, Any]]]) -> Iterator[dict[str
             key: float(np.mean([row[key] for row in rows]))
             for key in rows[0] if all(isinstance(row.get(key), (int, float)) for row in rows)
         }
-        reasons = [f"fold {i + 1}: {row['stop_reason']}" for i, row in enumerate(rows) if row.get("stop_reason")]
-        if reasons:
-            merged["stop_reason"] = "; ".join(reasons)
+        reasons = [row.get("stop_reason") for row in rows]
+        if all(reason and reason == reasons[0] for reason in reasons):
+            merged["stop_reason"] = reasons[0]  # every fold, for one reason (a linear model's optimum)
+        elif any(reasons):
+            merged["stop_reason"] = "; ".join(f"fold {i + 1}: {reason}" for i, reason in enumerate(reasons) if reason)
         yield merged
 
 
