@@ -118,7 +118,7 @@ def test_cli_search_of_a_series_csv_says_the_view_and_searches_the_sequence_spac
     data = tmp_path / "series.csv"
     wide_series([f"t{i}" for i in range(24)], n=90).to_csv(data, index=False)
     run_dir = tmp_path / "run"
-    assert main(["search", str(data), "--target", "label", "--num-trials", "1", "--time-budget", "60",
+    assert main(["search", str(data), "--target", "label", "--num-trials", "1", "--time-budget", "30",
                  "--output", str(run_dir), *HOLDOUT_NO_ENSEMBLE_FLAGS, *UNTRACKED_FLAGS]) == 0
     out = capsys.readouterr().out
     assert "sequence view: 24 numeric columns t0 … t23 are ordered time steps" in out
