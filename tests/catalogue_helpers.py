@@ -18,16 +18,6 @@ VOCAB_SIZE = 20
 DEFAULT_ARCHITECTURE = {"tabular": "mlp", "image": "mlp", "sequence": "mlp", "text": "gru"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """One intra-op thread, as in a trial: tiny models on a shared machine run several times
-    faster without thread contention. Restored afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def tiny_data(kind: str, task: str = "multiclass", n: int = 96, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``n`` rows of ``kind`` input whose target depends on the input in a simple way."""
     rng = np.random.default_rng(seed)

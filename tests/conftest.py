@@ -111,6 +111,20 @@ def cpu_holders() -> str:
     return f"actors: {alive or 'none'}; placement groups: {groups or 'none'}"
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch intra-op thread for the tests of a module that asks for it by name
+    (``pytestmark = pytest.mark.usefixtures("one_torch_thread")``): tests that train tiny models
+    in this process run several times faster on a shared, loaded machine without thread
+    contention, as a trial does with its one CPU. Restored afterwards."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture
 def blobs_frame() -> pd.DataFrame:
     """A small, easily separable 3-class table with a numeric and a categorical feature."""

@@ -10,9 +10,12 @@ from automl.registry import load_registry
 from automl.space import build_search_space
 from automl.training.building import build_network
 from automl.training.records import DataFacts
-from catalogue_helpers import (  # noqa: F401 (one_torch_thread is an autouse fixture)
-    VOCAB_SIZE, first_values, one_torch_thread, loss_before_and_after, make_config, registry_components, tiny_data,
+from catalogue_helpers import (
+    VOCAB_SIZE, first_values, loss_before_and_after, make_config, registry_components, tiny_data,
 )
+
+# Tiny models in this process train fastest on one thread (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 # What each architecture must claim: a wrong declaration fails here, not in a user's search.
 EXPECTED_KINDS = {

@@ -19,9 +19,12 @@ from automl.space import build_search_space, load_space_file
 from automl.training.building import build_model, build_network
 from automl.training.loop import predict_outputs, train_epochs
 from automl.training.records import DataFacts
-from catalogue_helpers import (  # noqa: F401 (one_torch_thread is an autouse fixture)
-    first_values, loss_before_and_after, make_config, one_torch_thread, registry_components,
+from catalogue_helpers import (
+    first_values, loss_before_and_after, make_config, registry_components,
 )
+
+# Tiny models in this process train fastest on one thread (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 EXPECTED_KINDS = {  # as in tests/test_catalogue_architectures.py, which checks the claims
     "linear": {"tabular", "image", "sequence"},

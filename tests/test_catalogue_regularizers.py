@@ -13,9 +13,12 @@ from automl.registry import load_registry
 from automl.space import build_search_space
 from automl.training.building import build_network, call_builder
 from automl.training.records import DataFacts
-from catalogue_helpers import (  # noqa: F401 (one_torch_thread is an autouse fixture)
-    DEFAULT_ARCHITECTURE, first_values, loss_before_and_after, make_config, one_torch_thread, registry_components,
+from catalogue_helpers import (
+    DEFAULT_ARCHITECTURE, first_values, loss_before_and_after, make_config, registry_components,
 )
+
+# Tiny models in this process train fastest on one thread (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 EXPECTED_KINDS = {
     "dropout": set(INPUT_KINDS),

@@ -21,9 +21,12 @@ from automl.training.building import build_network
 from automl.training.records import DataFacts
 from automl_plugins.augmentation import SequenceWindowWarp
 from automl_plugins.timeseries import PUBLISHED_DEFAULTS
-from catalogue_helpers import (  # noqa: F401 (one_torch_thread is an autouse fixture)
-    first_values, one_torch_thread, loss_before_and_after, make_config, registry_components,
+from catalogue_helpers import (
+    first_values, loss_before_and_after, make_config, registry_components,
 )
+
+# Tiny models in this process train fastest on one thread (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 NAMES = ("fcn", "resnet1d", "inception_time")
 TASKS = ("binary", "multiclass", "regression")

@@ -16,9 +16,12 @@ from automl.training.epochs import steps_per_epoch
 from automl.training.loop import train_epochs
 from automl.training.records import DataFacts
 from automl_plugins.schedules import lr_multiplier
-from catalogue_helpers import (  # noqa: F401 (one_torch_thread is an autouse fixture)
-    first_values, loss_before_and_after, make_config, one_torch_thread, registry_components, tiny_data,
+from catalogue_helpers import (
+    first_values, loss_before_and_after, make_config, registry_components, tiny_data,
 )
+
+# Tiny models in this process train fastest on one thread (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 LOSS_TASKS = {
     "cross_entropy": {"binary", "multiclass"},

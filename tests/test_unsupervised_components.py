@@ -13,6 +13,9 @@ from automl.errors import AutoMLError
 from automl.registry import load_registry
 from automl.space import build_search_space
 
+# Tiny models in this process train fastest on one thread (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 SHAPES = {"tabular": (6,), "image": (1, 8, 8)}
 RECONSTRUCTION = {"autoencoder": ["tabular"], "conv_autoencoder": ["image"]}
 ADVERSARIAL = {"gan": ["tabular"], "conv_gan": ["image"], "adversarial_autoencoder": ["tabular"]}
@@ -26,15 +29,6 @@ UNSUPERVISED_COMPONENTS = [*RECONSTRUCTION, *ADVERSARIAL, *VIEWS_AND_LIKELIHOOD,
 @pytest.fixture(scope="module")
 def registry():
     return load_registry()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models train fastest on one thread, above all on a shared, loaded machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def spec(registry, family, name):

@@ -13,8 +13,11 @@ from automl.tasks.generate import GenerateTask
 from automl.training.building import build_model
 from automl.training.loop import train_epochs
 from automl.training.records import Components, DataFacts
-from test_unsupervised_components import one_torch_thread, registry  # noqa: F401 (the shared fixtures)
+from test_unsupervised_components import registry  # noqa: F401 (the shared fixture)
 from presets import UNTRACKED
+
+# Tiny models in this process train fastest on one thread (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 ADAM = {"name": "adam", "lr": 5e-3}
 
