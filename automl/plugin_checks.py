@@ -49,11 +49,12 @@ def _facts(task, kind: str, with_class_weights: bool = False) -> dict[str, Any]:
 
     size = task.contract_output_size
     classification = task.is_classification
+    metric, mode = task.ranking()
     facts = DataFacts(
         task.name, kind, size, VOCAB_SIZE if kind == "text" else None,
         class_counts=tuple([BATCH] * size) if classification else None, train_rows=BATCH * 3,
         class_weights=tuple([1.0] * (size - 1) + [2.0]) if classification and with_class_weights else None,
-        metric=task.default_metric, mode=task.metrics.get(task.default_metric),
+        metric=metric, mode=mode,
     )
     return facts.for_builders(epochs=2, batch_size=BATCH)
 

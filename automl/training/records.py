@@ -160,20 +160,19 @@ class DataFacts:
         """The facts a saved model's builders got back, from its ``model.json`` record ``info``
         and its task (the object: loading a model imports only the plugins it needs, never the
         whole registry): the same when the model is saved and when it is loaded to predict."""
-        metric = task.default_metric
+        metric, mode = task.ranking()
         return cls(info["task"], info.get("input_kind", "tabular"), info["output_size"], info.get("vocab_size"),
-                   metric=metric, mode=task.metrics.get(metric))
+                   metric=metric, mode=mode)
 
     def for_builders(self, epochs: int | None = None, batch_size: int | None = None,
                      min_steps: int = 1) -> dict[str, Any]:
         """The keyword facts offered to builders; ``None`` values are never passed."""
         steps = steps_per_epoch(self.train_rows, batch_size, min_steps) if batch_size and self.train_rows else None
-        metric = self.metric
         return {
             "task": self.task, "input_kind": self.input_kind, "output_size": self.output_size,
             "vocab_size": self.vocab_size if self.input_kind == "text" else None,
             "class_counts": self.class_counts, "class_weights": self.class_weights, "epochs": epochs, "steps_per_epoch": steps,
-            "monitor": f"val_{metric}" if metric else None, "mode": self.mode,
+            "monitor": f"val_{self.metric}" if self.metric else None, "mode": self.mode,
         }
 
 
